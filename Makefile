@@ -1,0 +1,15 @@
+.PHONY: install lint types test all
+
+install:
+	python -m pip install -e ".[test]"
+
+lint:
+	ruff check src tests
+
+types:
+	mypy
+
+test:
+	python -m pytest -q
+
+all: lint types test

@@ -1,0 +1,3 @@
+from drayman.cli import main
+
+raise SystemExit(main())

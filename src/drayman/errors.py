@@ -1,0 +1,131 @@
+"""Every error drayman expects, as a typed exception.
+
+An exception's docstring is its message template (``str.format`` with the
+keyword arguments given at raise time), so the text a user reads lives next to
+the class that carries it. Anything that is *not* a ``DraymanError`` is a bug:
+the CLI and the GUI log it with its traceback instead of showing it as a
+one-line message.
+"""
+
+from __future__ import annotations
+
+
+class DraymanError(Exception):
+    """drayman failed."""
+
+    exit_code = 1
+
+    def __init__(self, message: str | None = None, **context: object) -> None:
+        self.context = context
+        if message is None:
+            template = (self.__doc__ or "").strip()
+            message = template.format(**context) if context else template
+        super().__init__(message)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+# -- bad input: the user can fix it, nothing was changed (exit 2) -----------
+
+
+class BadInput(DraymanError):
+    """Invalid input."""
+
+    exit_code = 2
+
+
+class InvalidURL(BadInput):
+    """{reason}: {url!r}"""
+
+
+class InvalidHeader(BadInput):
+    """{reason}: {header!r}"""
+
+
+class InvalidRate(BadInput):
+    """not a rate (bytes per second, optionally with k, M or G): {text!r}"""
+
+
+class InvalidChecksum(BadInput):
+    """not a sha256 (64 hexadecimal digits): {text!r}"""
+
+
+class InvalidName(BadInput):
+    """{reason}: {name!r}"""
+
+
+class UnknownJob(BadInput):
+    """no job with id {job_id}"""
+
+
+class IllegalTransition(BadInput):
+    """job {job_id} is {current}; it cannot be made {target}"""
+
+
+# -- the environment: database or engine problems (exit 3) -------------------
+
+
+class EnvironmentProblem(DraymanError):
+    """drayman cannot use its database."""
+
+    exit_code = 3
+
+
+class NotADatabase(EnvironmentProblem):
+    """{path} is not a usable drayman database ({detail}); it was left untouched. Run `drayman --db {path} check` for how to recover."""
+
+
+class DatabaseTooNew(EnvironmentProblem):
+    """{path} was written by a newer drayman (schema version {found}, this drayman knows up to {known}); it was left untouched. Upgrade drayman to use it."""
+
+
+class DatabaseLocked(EnvironmentProblem):
+    """{path} stayed locked by another program for more than {seconds:g} s; try again when it is done"""
+
+
+class DatabaseUnavailable(EnvironmentProblem):
+    """cannot open the database {path}: {detail}"""
+
+
+class EngineAlreadyRunning(EnvironmentProblem):
+    """another drayman engine (pid {pid}) is already running on {path}; control it with drayman pause/resume/add, or stop it first"""
+
+
+# -- transfer outcomes: the engine turns these into job states --------------
+
+
+class TransferError(DraymanError):
+    """the download failed."""
+
+    #: A transient error puts the job back in the queue with a backoff delay;
+    #: a permanent one fails it.
+    transient = False
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+        **context: object,
+    ) -> None:
+        super().__init__(message, **context)
+        #: seconds the server asked us to wait (Retry-After), if it did
+        self.retry_after = retry_after
+
+
+class TransientError(TransferError):
+    """a temporary network or server problem: {detail}"""
+
+    transient = True
+
+
+class PermanentError(TransferError):
+    """{detail}"""
+
+
+class RestartRequired(TransferError):
+    """the remote file changed or cannot be resumed ({detail}); starting again from byte 0"""
+
+    transient = True

@@ -1,0 +1,145 @@
+"""Job states, their allowed transitions, and the job record.
+
+This is the one place that says which state may follow which; the storage
+layer derives its guarded UPDATEs from :data:`TRANSITIONS`, and every state
+change in drayman goes through :func:`check_transition`.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from drayman.errors import IllegalTransition
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+
+
+Q, R, P, D, F = JobState.QUEUED, JobState.RUNNING, JobState.PAUSED, JobState.DONE, JobState.FAILED
+
+#: state -> states it may become. See DESIGN.md, "Job states".
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    # the engine claims it; the user pauses it
+    Q: frozenset({R, P}),
+    # finished; transient failure (back to the queue with a backoff) or
+    # shutdown; permanent failure; the user pauses it
+    R: frozenset({D, Q, F, P}),
+    # the user resumes it. paused -> done: the last byte and the rename were
+    # already through when a pause arrived; completion overtakes the pause
+    # rather than leaving a finished file behind a "paused" row.
+    P: frozenset({Q, D}),
+    # the user retries it
+    F: frozenset({Q}),
+    D: frozenset(),
+}
+
+#: states a job may be in for the engine to be working on it
+ACTIVE_STATES = frozenset({R})
+
+
+def can_transition(current: JobState, target: JobState) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def check_transition(job_id: int, current: JobState, target: JobState) -> None:
+    """Raise :class:`IllegalTransition` unless ``current -> target`` is allowed."""
+    if not can_transition(current, target):
+        raise IllegalTransition(job_id=job_id, current=current.value, target=target.value)
+
+
+def sources_of(target: JobState) -> frozenset[JobState]:
+    """The states from which a job may become ``target``."""
+    return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A snapshot of one row of the job table."""
+
+    id: int
+    url: str
+    host: str
+    original_url: str
+    effective_url: str | None
+    dest_dir: str
+    requested_name: str | None
+    file_name: str | None
+    state: JobState
+    bytes_done: int
+    bytes_total: int | None
+    etag: str | None
+    last_modified: str | None
+    headers: tuple[tuple[str, str], ...]
+    sha256: str | None
+    attempts: int
+    next_attempt_at: float | None
+    error: str | None
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    priority: int
+    position: int
+
+    @property
+    def final_path(self) -> str | None:
+        """Absolute path of the finished file, once its name is fixed."""
+        if self.file_name is None:
+            return None
+        return os.path.join(self.dest_dir, self.file_name)
+
+    @property
+    def part_path(self) -> str | None:
+        """Where the bytes go while downloading."""
+        final = self.final_path
+        return None if final is None else final + PART_SUFFIX
+
+    @property
+    def display_name(self) -> str:
+        return self.file_name or self.requested_name or self.url.rsplit("/", 1)[-1] or self.url
+
+    def to_public_dict(self) -> dict[str, Any]:
+        """The fields of ``drayman ls --json``. Header values never appear."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "original_url": self.original_url,
+            "state": self.state.value,
+            "path": self.final_path,
+            "name": self.file_name,
+            "dest_dir": self.dest_dir,
+            "bytes_done": self.bytes_done,
+            "bytes_total": self.bytes_total,
+            "attempts": self.attempts,
+            "error": self.error,
+            "next_attempt_at": self.next_attempt_at,
+            "sha256": self.sha256,
+            "header_names": [name for name, _ in self.headers],
+            "priority": self.priority,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "finished_at": self.finished_at,
+        }
+
+
+#: suffix of the partial file next to the final name
+PART_SUFFIX = ".part"
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """What ``add`` needs to create a job; validated before it reaches storage."""
+
+    url: str
+    dest_dir: str
+    requested_name: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    sha256: str | None = None
+    priority: int = 0

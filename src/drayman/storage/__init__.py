@@ -1,0 +1,7 @@
+"""SQLite storage: connection setup, migrations, and the job repository."""
+
+from drayman.storage.database import open_database
+from drayman.storage.migrations import LATEST_VERSION
+from drayman.storage.repository import JobStore
+
+__all__ = ["LATEST_VERSION", "JobStore", "open_database"]

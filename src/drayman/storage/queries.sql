@@ -1,0 +1,103 @@
+-- Named queries of the job repository. Each starts with "-- name: NAME".
+-- Lists of ids and states are passed as JSON arrays and read with json_each,
+-- so every statement here is static text.
+
+-- name: insert_job
+INSERT INTO jobs (url, original_url, host, dest_dir, requested_name, headers, sha256,
+                  state, created_at, updated_at, priority, position)
+VALUES (:url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
+        'queued', :now, :now, :priority,
+        (SELECT coalesce(max(position), 0) + 1 FROM jobs))
+RETURNING id;
+
+-- name: get_job
+SELECT * FROM jobs WHERE id = :id;
+
+-- name: list_jobs
+SELECT * FROM jobs ORDER BY position, id;
+
+-- name: list_jobs_in_state
+SELECT * FROM jobs WHERE state = :state ORDER BY position, id;
+
+-- name: job_states
+SELECT id, state FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: ids_in_states
+SELECT id FROM jobs WHERE state IN (SELECT value FROM json_each(:states)) ORDER BY position, id;
+
+-- name: runnable_jobs
+SELECT * FROM jobs
+WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
+  AND host NOT IN (SELECT value FROM json_each(:busy_hosts))
+ORDER BY priority DESC, position, id
+LIMIT :limit;
+
+-- name: next_attempt_at
+SELECT min(next_attempt_at) FROM jobs WHERE state = 'queued';
+
+-- name: count_by_state
+SELECT state, count(*) FROM jobs GROUP BY state;
+
+-- name: change_state
+-- The guard (state IN sources) makes a concurrent change by another process
+-- win instead of being overwritten.
+UPDATE jobs
+SET state = :target,
+    updated_at = :now,
+    next_attempt_at = NULL,
+    error = CASE WHEN :keep_error THEN error ELSE NULL END,
+    attempts = CASE WHEN :reset_attempts THEN 0 ELSE attempts END
+WHERE id IN (SELECT value FROM json_each(:ids))
+  AND state IN (SELECT value FROM json_each(:sources));
+
+-- name: claim_job
+UPDATE jobs SET state = 'running', updated_at = :now, next_attempt_at = NULL
+WHERE id = :id AND state = 'queued';
+
+-- name: checkpoint
+UPDATE jobs SET bytes_done = :bytes_done, updated_at = :now WHERE id = :id;
+
+-- name: record_remote
+UPDATE jobs
+SET etag = :etag, last_modified = :last_modified, bytes_total = :bytes_total,
+    effective_url = :effective_url, bytes_done = :bytes_done, updated_at = :now
+WHERE id = :id;
+
+-- name: name_taken
+SELECT 1 FROM jobs WHERE dest_dir = :dest_dir AND file_key = :file_key AND id != :id;
+
+-- name: reserve_name
+UPDATE jobs SET file_name = :file_name, file_key = :file_key, updated_at = :now
+WHERE id = :id AND file_name IS NULL;
+
+-- name: rename_target
+UPDATE jobs SET file_name = :file_name, file_key = :file_key, updated_at = :now
+WHERE id = :id;
+
+-- name: finish_job
+UPDATE jobs
+SET state = 'done', bytes_done = :bytes_done, bytes_total = :bytes_done,
+    error = NULL, next_attempt_at = NULL, finished_at = :now, updated_at = :now
+WHERE id = :id AND state IN (SELECT value FROM json_each(:sources));
+
+-- name: requeue_job
+UPDATE jobs
+SET state = 'queued', error = :error, attempts = :attempts,
+    next_attempt_at = :next_attempt_at, updated_at = :now
+WHERE id = :id AND state = 'running';
+
+-- name: fail_job
+UPDATE jobs
+SET state = 'failed', error = :error, attempts = :attempts,
+    next_attempt_at = NULL, finished_at = :now, updated_at = :now
+WHERE id = :id AND state = 'running';
+
+-- name: release_job
+-- shutdown: the job goes back to the queue untouched, to resume next time
+UPDATE jobs SET state = 'queued', updated_at = :now WHERE id = :id AND state = 'running';
+
+-- name: recover_running
+UPDATE jobs SET state = 'queued', updated_at = :now WHERE state = 'running';
+
+-- name: delete_jobs
+DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids)) RETURNING *;

@@ -1,0 +1,404 @@
+"""The job repository: every read and write of the job table.
+
+One method, one transaction. Writes take ``BEGIN IMMEDIATE`` so two processes
+(a GUI and a ``drayman pause`` in a terminal) serialize on SQLite's lock
+instead of failing half way; state changes are guarded UPDATEs whose allowed
+source states come from :data:`drayman.jobs.TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from importlib import resources
+from typing import Any
+
+import aiosqlite
+
+from drayman.errors import UnknownJob
+from drayman.jobs import Job, JobState, NewJob, check_transition, sources_of
+from drayman.storage.database import DEFAULT_BUSY_TIMEOUT, open_database, sqlite_errors
+from drayman.urls import host_of
+
+
+def _load_queries() -> dict[str, str]:
+    text = resources.files("drayman.storage").joinpath("queries.sql").read_text("utf-8")
+    queries: dict[str, str] = {}
+    for block in re.split(r"^-- name: ", text, flags=re.MULTILINE)[1:]:
+        name, _, body = block.partition("\n")
+        queries[name.strip()] = body.strip()
+    return queries
+
+
+Q = _load_queries()
+
+
+def file_key(name: str) -> str:
+    """Names that differ only in case are one file on Windows and macOS."""
+    return name.casefold()
+
+
+def _row_to_job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        url=row["url"],
+        host=row["host"],
+        original_url=row["original_url"],
+        effective_url=row["effective_url"],
+        dest_dir=row["dest_dir"],
+        requested_name=row["requested_name"],
+        file_name=row["file_name"],
+        state=JobState(row["state"]),
+        bytes_done=row["bytes_done"],
+        bytes_total=row["bytes_total"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        headers=tuple((str(n), str(v)) for n, v in json.loads(row["headers"])),
+        sha256=row["sha256"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        error=row["error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+        priority=row["priority"],
+        position=row["position"],
+    )
+
+
+class JobStore:
+    """Async access to one drayman database."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        path: str,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self._busy_timeout = busy_timeout
+        self._clock = clock
+        self._write_lock = asyncio.Lock()
+        conn.row_factory = sqlite3.Row
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+    ) -> JobStore:
+        conn = await open_database(path, busy_timeout=busy_timeout)
+        return cls(conn, os.fspath(path), busy_timeout=busy_timeout, clock=clock)
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def __aenter__(self) -> JobStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        return sqlite_errors(self.path, self._busy_timeout)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock:
+            with self._errors():
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    await self._conn.execute("ROLLBACK")
+                    raise
+                await self._conn.execute("COMMIT")
+
+    async def _fetchall(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
+        with self._errors():
+            async with self._conn.execute(Q[query], params or {}) as cursor:
+                return list(await cursor.fetchall())
+
+    async def _fetchone(self, query: str, params: dict[str, Any] | None = None) -> Any:
+        with self._errors():
+            async with self._conn.execute(Q[query], params or {}) as cursor:
+                return await cursor.fetchone()
+
+    # -- reads ---------------------------------------------------------------
+
+    async def data_version(self) -> int:
+        """Changes whenever *another* connection commits (SQLite's data_version)."""
+        with self._errors():
+            async with self._conn.execute("PRAGMA data_version") as cursor:
+                row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def get(self, job_id: int) -> Job:
+        row = await self._fetchone("get_job", {"id": job_id})
+        if row is None:
+            raise UnknownJob(job_id=job_id)
+        return _row_to_job(row)
+
+    async def find(self, job_id: int) -> Job | None:
+        row = await self._fetchone("get_job", {"id": job_id})
+        return None if row is None else _row_to_job(row)
+
+    async def jobs(self, state: JobState | None = None) -> list[Job]:
+        if state is None:
+            rows = await self._fetchall("list_jobs")
+        else:
+            rows = await self._fetchall("list_jobs_in_state", {"state": state.value})
+        return [_row_to_job(row) for row in rows]
+
+    async def states(self, ids: Iterable[int]) -> dict[int, JobState]:
+        rows = await self._fetchall("job_states", {"ids": json.dumps(list(ids))})
+        return {row[0]: JobState(row[1]) for row in rows}
+
+    async def ids_in(self, states: Iterable[JobState]) -> list[int]:
+        rows = await self._fetchall(
+            "ids_in_states", {"states": json.dumps([s.value for s in states])}
+        )
+        return [row[0] for row in rows]
+
+    async def runnable(
+        self, limit: int, *, busy_hosts: Iterable[str] = (), now: float | None = None
+    ) -> list[Job]:
+        """Queued jobs whose time has come, best first, skipping hosts at their limit."""
+        now = self._clock() if now is None else now
+        params = {"now": now, "limit": limit, "busy_hosts": json.dumps(sorted(busy_hosts))}
+        rows = await self._fetchall("runnable_jobs", params)
+        return [_row_to_job(row) for row in rows]
+
+    async def next_attempt_at(self) -> float | None:
+        row = await self._fetchone("next_attempt_at")
+        return None if row is None or row[0] is None else float(row[0])
+
+    async def count_by_state(self) -> dict[JobState, int]:
+        counts = dict.fromkeys(JobState, 0)
+        for state, count in await self._fetchall("count_by_state"):
+            counts[JobState(state)] = count
+        return counts
+
+    # -- writes --------------------------------------------------------------
+
+    async def add(self, new_jobs: Sequence[NewJob]) -> list[int]:
+        """Insert all jobs in one transaction: all of them are added, or none."""
+        now = self._clock()
+        ids = []
+        async with self._transaction() as conn:
+            for job in new_jobs:
+                params = {
+                    "url": job.url,
+                    "host": host_of(job.url),
+                    "dest_dir": job.dest_dir,
+                    "requested_name": job.requested_name,
+                    "headers": json.dumps([list(h) for h in job.headers]),
+                    "sha256": job.sha256,
+                    "priority": job.priority,
+                    "now": now,
+                }
+                async with conn.execute(Q["insert_job"], params) as cursor:
+                    row = await cursor.fetchone()
+                assert row is not None
+                ids.append(int(row[0]))
+        return ids
+
+    async def change_state(
+        self,
+        ids: Sequence[int],
+        target: JobState,
+        *,
+        reset_attempts: bool = False,
+        keep_error: bool = False,
+    ) -> list[int]:
+        """Move the given jobs to ``target``, all or none.
+
+        Jobs already in ``target`` are left alone (pausing a paused job is not
+        an error). An unknown id raises :class:`UnknownJob`; a job whose state
+        may not become ``target`` raises :class:`IllegalTransition`. Returns
+        the ids that changed.
+        """
+        ids = list(dict.fromkeys(ids))
+        async with self._transaction() as conn:
+            async with conn.execute(Q["job_states"], {"ids": json.dumps(ids)}) as cursor:
+                current = {row[0]: JobState(row[1]) for row in await cursor.fetchall()}
+            changing = []
+            for job_id in ids:
+                if job_id not in current:
+                    raise UnknownJob(job_id=job_id)
+                if current[job_id] != target:
+                    check_transition(job_id, current[job_id], target)
+                    changing.append(job_id)
+            if changing:
+                await conn.execute(
+                    Q["change_state"],
+                    {
+                        "target": target.value,
+                        "now": self._clock(),
+                        "ids": json.dumps(changing),
+                        "sources": json.dumps([s.value for s in sources_of(target)]),
+                        "keep_error": keep_error,
+                        "reset_attempts": reset_attempts,
+                    },
+                )
+        return changing
+
+    async def change_all(
+        self,
+        target: JobState,
+        *,
+        only_from: Iterable[JobState] | None = None,
+        reset_attempts: bool = False,
+    ) -> list[int]:
+        """Move every job that may become ``target`` (optionally only from some states)."""
+        sources = sources_of(target)
+        if only_from is not None:
+            sources = sources & frozenset(only_from)
+        ids = await self.ids_in(sources)
+        if not ids:
+            return []
+        return await self.change_state(ids, target, reset_attempts=reset_attempts)
+
+    async def claim(self, job_id: int) -> bool:
+        """queued -> running, unless someone changed the job meanwhile."""
+        async with self._transaction() as conn:
+            cursor = await conn.execute(Q["claim_job"], {"id": job_id, "now": self._clock()})
+            return cursor.rowcount == 1
+
+    async def checkpoint(self, job_id: int, bytes_done: int) -> None:
+        """Record the durable offset. Call only after the bytes are fsynced."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                Q["checkpoint"], {"id": job_id, "bytes_done": bytes_done, "now": self._clock()}
+            )
+
+    async def record_remote(
+        self,
+        job_id: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        bytes_total: int | None,
+        effective_url: str | None,
+        bytes_done: int,
+    ) -> None:
+        """Remember what the server said about the file (validators and size)."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                Q["record_remote"],
+                {
+                    "id": job_id,
+                    "etag": etag,
+                    "last_modified": last_modified,
+                    "bytes_total": bytes_total,
+                    "effective_url": effective_url,
+                    "bytes_done": bytes_done,
+                    "now": self._clock(),
+                },
+            )
+
+    async def name_taken(self, job_id: int, dest_dir: str, name: str) -> bool:
+        """Is ``name`` another job's target in ``dest_dir``?"""
+        row = await self._fetchone(
+            "name_taken", {"dest_dir": dest_dir, "file_key": file_key(name), "id": job_id}
+        )
+        return row is not None
+
+    async def set_name(self, job_id: int, name: str, *, replace: bool = False) -> bool:
+        """Fix the job's file name; False if another job took it first.
+
+        Without ``replace`` a name that is already set is kept (a resume never
+        renames). The unique index on (dest_dir, file_key) settles races
+        between processes.
+        """
+        query = "rename_target" if replace else "reserve_name"
+        try:
+            async with self._transaction() as conn:
+                cursor = await conn.execute(
+                    Q[query],
+                    {
+                        "id": job_id,
+                        "file_name": name,
+                        "file_key": file_key(name),
+                        "now": self._clock(),
+                    },
+                )
+                return cursor.rowcount == 1
+        except sqlite3.IntegrityError:
+            return False
+
+    async def finish(self, job_id: int, bytes_done: int) -> bool:
+        """Mark the job done (its file is complete and renamed)."""
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                Q["finish_job"],
+                {
+                    "id": job_id,
+                    "bytes_done": bytes_done,
+                    "now": self._clock(),
+                    "sources": json.dumps([s.value for s in sources_of(JobState.DONE)]),
+                },
+            )
+            return cursor.rowcount == 1
+
+    async def requeue(
+        self, job_id: int, *, error: str, attempts: int, next_attempt_at: float
+    ) -> bool:
+        """running -> queued after a transient failure, to try again later."""
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                Q["requeue_job"],
+                {
+                    "id": job_id,
+                    "error": error,
+                    "attempts": attempts,
+                    "next_attempt_at": next_attempt_at,
+                    "now": self._clock(),
+                },
+            )
+            return cursor.rowcount == 1
+
+    async def fail(self, job_id: int, *, error: str, attempts: int) -> bool:
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                Q["fail_job"],
+                {"id": job_id, "error": error, "attempts": attempts, "now": self._clock()},
+            )
+            return cursor.rowcount == 1
+
+    async def release(self, job_id: int) -> bool:
+        """running -> queued at shutdown, without counting an attempt."""
+        async with self._transaction() as conn:
+            cursor = await conn.execute(Q["release_job"], {"id": job_id, "now": self._clock()})
+            return cursor.rowcount == 1
+
+    async def recover_running(self) -> int:
+        """Jobs left ``running`` belong to a dead engine: queue them again."""
+        async with self._transaction() as conn:
+            cursor = await conn.execute(Q["recover_running"], {"now": self._clock()})
+            return cursor.rowcount
+
+    async def remove(self, ids: Sequence[int]) -> list[Job]:
+        """Delete the rows (all or none) and return them."""
+        ids = list(dict.fromkeys(ids))
+        async with self._transaction() as conn:
+            async with conn.execute(Q["delete_jobs"], {"ids": json.dumps(ids)}) as cursor:
+                rows = [_row_to_job(row) for row in await cursor.fetchall()]
+            found = {job.id for job in rows}
+            for job_id in ids:
+                if job_id not in found:
+                    raise UnknownJob(job_id=job_id)
+        return rows
