@@ -1,0 +1,476 @@
+"""The command line: ``drayman add|ls|pause|resume|retry|rm|run|gui``.
+
+The names, flags, JSON fields and exit codes here are public interface (see
+DESIGN.md, "Command line contract"). Exit codes: 0 success; 1 jobs failed
+(``run --until-idle``) or an unexpected error; 2 bad input, nothing changed;
+3 the database or engine cannot be used (locked, newer, corrupt, already
+running); 130 interrupted before the queue was idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from drayman import __version__
+from drayman.errors import BadInput, DraymanError, InvalidURL
+from drayman.jobs import Job, JobState
+from drayman.urls import validate_url
+
+log = logging.getLogger("drayman")
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def default_db_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("drayman", appauthor=False) / "drayman.db"
+
+
+def resolve_db(arg: str | None) -> Path:
+    """``--db``, else ``$DRAYMAN_DB``, else the user data folder."""
+    chosen = arg or os.environ.get("DRAYMAN_DB")
+    return Path(chosen).expanduser() if chosen else default_db_path()
+
+
+def default_download_dir() -> str:
+    import platformdirs
+
+    return platformdirs.user_downloads_dir()
+
+
+def human_size(n: float | None) -> str:
+    if n is None:
+        return "?"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+# -- parsing ---------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2, like every bad input
+        self.exit(EXIT_BAD_INPUT, f"drayman: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _job_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a job id: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a job id: {text!r}")
+    return value
+
+
+def _rate(text: str) -> int:
+    from drayman.queue.ratelimit import parse_rate
+
+    try:
+        return parse_rate(text)
+    except BadInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="drayman",
+        description="A download manager that never loses work: jobs live in a database, "
+        "downloads resume after a pause, a crash or a reboot.",
+        epilog="Typical use: `drayman add URL... -d DIR`, then `drayman run --until-idle`. "
+        "Exit codes: 0 ok, 1 some job failed, 2 bad input (nothing changed), "
+        "3 database or engine unavailable, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"drayman {__version__}")
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="the job database (default: $DRAYMAN_DB, else drayman.db in your user data folder)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    add = sub.add_parser(
+        "add",
+        help="queue URLs for download",
+        description="Queue URLs. "
+        "Every URL is checked first; if any is bad nothing is added (exit 2).",
+    )
+    add.add_argument("urls", nargs="*", metavar="URL", help="http or https URLs")
+    add.add_argument(
+        "-i",
+        "--input",
+        metavar="FILE",
+        help='read URLs from FILE, one per line ("-" reads stdin; blank lines '
+        "and lines starting with # are skipped)",
+    )
+    add.add_argument(
+        "-d", "--dir", metavar="DIR", help="destination folder (default: your Downloads folder)"
+    )
+    add.add_argument(
+        "-o",
+        "--output",
+        metavar="NAME",
+        help="file name (single URL only; default: from the server or the URL)",
+    )
+    add.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar='"Name: value"',
+        help="extra request header, e.g. Referer or Cookie (repeatable)",
+    )
+    add.add_argument("--sha256", metavar="HEX", help="expected checksum (single URL only)")
+
+    ls = sub.add_parser("ls", help="list jobs")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.add_argument("--state", choices=[s.value for s in JobState], help="only jobs in STATE")
+
+    for name, help_text, all_flag, all_help in (
+        ("pause", "pause jobs (they keep their progress)", "--all", "pause every job"),
+        ("resume", "resume paused jobs", "--all", "resume every paused job"),
+        ("retry", "retry failed jobs", "--failed", "retry every failed job"),
+    ):
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("ids", nargs="*", type=_job_id, metavar="ID")
+        cmd.add_argument(all_flag, dest="every", action="store_true", help=all_help)
+
+    rm = sub.add_parser("rm", help="remove jobs from the queue")
+    rm.add_argument("ids", nargs="+", type=_job_id, metavar="ID")
+    rm.add_argument(
+        "--delete-files", action="store_true", help="also delete the partial or finished file"
+    )
+
+    run = sub.add_parser(
+        "run",
+        help="download the queue",
+        description="Run the engine: download queued jobs until stopped "
+        "(Ctrl-C checkpoints every transfer; the next run resumes).",
+    )
+    run.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="return when no job is queued or running (exit 1 if any job failed)",
+    )
+    run.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="downloads at once (default 4)",
+    )
+    run.add_argument(
+        "--per-host",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="downloads at once from one host (default: same as -j)",
+    )
+    run.add_argument(
+        "--max-speed",
+        type=_rate,
+        default=0,
+        metavar="RATE",
+        help="total speed limit, bytes/s with optional k, M, G (1024-based)",
+    )
+    run.add_argument(
+        "--read-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="a connection silent this long is retried (default 60)",
+    )
+    run.add_argument(
+        "--max-attempts",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="give a job up after N failed attempts in a row (default 8)",
+    )
+    run.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="fsync and record each download's progress this often; a crash "
+        "loses at most this much transfer (default 2)",
+    )
+
+    sub.add_parser("gui", help="open the window")
+    return parser
+
+
+# -- commands ----------------------------------------------------------------------
+
+
+def _read_url_lines(source: str) -> list[tuple[str, str]]:
+    """(label, url) for each non-blank, non-comment line."""
+    try:
+        if source == "-":
+            text, name = sys.stdin.read(), "stdin"
+        else:
+            text, name = Path(source).read_text(encoding="utf-8-sig"), source
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from exc
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            entries.append((f"{name} line {number}", stripped))
+    return entries
+
+
+async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.queue.jobqueue import JobQueue
+
+    entries = [(f"argument {n}", url) for n, url in enumerate(args.urls, start=1)]
+    if args.input:
+        entries += _read_url_lines(args.input)
+    if not entries:
+        raise BadInput("no URL given (pass URLs, or -i FILE)")
+    for label, url in entries:
+        try:
+            validate_url(url)
+        except InvalidURL as exc:
+            raise BadInput(f"{label}: {exc}") from None
+    queue = await JobQueue.open(resolve_db(args.db))
+    try:
+        ids = await queue.add(
+            [url for _, url in entries],
+            dest_dir=args.dir or default_download_dir(),
+            name=args.output,
+            headers=args.header,
+            sha256=args.sha256,
+        )
+    finally:
+        await queue.close()
+    out.write("".join(f"{job_id}\n" for job_id in ids))
+    return EXIT_OK
+
+
+def _progress_text(job: Job) -> str:
+    if job.bytes_total:
+        return f"{100 * job.bytes_done / job.bytes_total:5.1f}%"
+    return "  done" if job.state == JobState.DONE else "     -"
+
+
+async def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.queue.jobqueue import JobQueue
+
+    queue = await JobQueue.open(resolve_db(args.db))
+    try:
+        jobs = await queue.jobs(JobState(args.state) if args.state else None)
+    finally:
+        await queue.close()
+    if args.json:
+        json.dump([job.to_public_dict() for job in jobs], out, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column, justify in (
+        ("ID", "right"),
+        ("STATE", "left"),
+        ("DONE", "right"),
+        ("SIZE", "right"),
+        ("NAME", "left"),
+        ("NOTE", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    now = time.time()
+    for job in jobs:
+        note = job.error or ""
+        if job.state == JobState.QUEUED and job.next_attempt_at and job.next_attempt_at > now:
+            note = f"retry in {job.next_attempt_at - now:.0f} s: {note}"
+        table.add_row(
+            str(job.id),
+            job.state.value,
+            _progress_text(job),
+            human_size(job.bytes_total),
+            job.display_name,
+            note,
+        )
+    console = Console(file=out, soft_wrap=not out.isatty())
+    if jobs:
+        console.print(table)
+    else:
+        console.print("no jobs" + (f" in state {args.state}" if args.state else ""))
+    return EXIT_OK
+
+
+async def cmd_change(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.queue.jobqueue import JobQueue
+
+    if args.ids and args.every:
+        raise BadInput("give job ids or the all-jobs flag, not both")
+    if not args.ids and not args.every:
+        flag = "--failed" if args.command == "retry" else "--all"
+        raise BadInput(f"give job ids, or {flag}")
+    queue = await JobQueue.open(resolve_db(args.db))
+    try:
+        if args.every:
+            action: Callable[[], Coroutine[Any, Any, list[int]]] = {
+                "pause": queue.pause_all,
+                "resume": queue.resume_all,
+                "retry": queue.retry_failed,
+            }[args.command]
+            changed = await action()
+        else:
+            changed = await {"pause": queue.pause, "resume": queue.resume, "retry": queue.retry}[
+                args.command
+            ](args.ids)
+    finally:
+        await queue.close()
+    verb = {"pause": "paused", "resume": "resumed", "retry": "queued again"}[args.command]
+    if changed:
+        out.write(f"{verb}: {' '.join(map(str, changed))}\n")
+    else:
+        out.write("nothing to change\n")
+    return EXIT_OK
+
+
+async def cmd_rm(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.queue.jobqueue import JobQueue
+
+    queue = await JobQueue.open(resolve_db(args.db))
+    try:
+        removed = await queue.remove(args.ids, delete_files=args.delete_files)
+    finally:
+        await queue.close()
+    out.write(f"removed: {' '.join(str(job.id) for job in removed)}\n")
+    return EXIT_OK
+
+
+async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.display import make_display
+    from drayman.queue.engine import Engine, EngineConfig
+    from drayman.queue.retry import RetryPolicy
+    from drayman.queue.transfer import TransferConfig
+
+    config = EngineConfig(
+        concurrency=args.jobs,
+        per_host=args.per_host or args.jobs,
+        max_speed=args.max_speed,
+        retry=RetryPolicy(max_attempts=args.max_attempts),
+        transfer=TransferConfig(
+            read_timeout=args.read_timeout, checkpoint_seconds=args.checkpoint_every
+        ),
+    )
+    engine = Engine(resolve_db(args.db), config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt instead
+            pass
+    await engine.start()
+    display = make_display(engine, out)
+    interrupted = False
+    try:
+        waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
+        if args.until_idle:
+            waiters.append(asyncio.create_task(engine.wait_idle()))
+        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        interrupted = stop.is_set()
+    finally:
+        display.close_soon()
+        await engine.stop()
+        display.close()
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+    if interrupted:
+        print("stopped; progress is saved, `drayman run` resumes", file=sys.stderr)
+        return EXIT_INTERRUPTED if args.until_idle else EXIT_OK
+    queue_failed = await _count_failed(resolve_db(args.db))
+    if queue_failed:
+        print(
+            f"{queue_failed} job(s) failed; `drayman ls --state failed` shows why", file=sys.stderr
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+async def _count_failed(db: Path) -> int:
+    from drayman.queue.jobqueue import JobQueue
+
+    queue = await JobQueue.open(db)
+    try:
+        return (await queue.counts())[JobState.FAILED]
+    finally:
+        await queue.close()
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, int]]] = {
+    "add": cmd_add,
+    "ls": cmd_ls,
+    "pause": cmd_change,
+    "resume": cmd_change,
+    "retry": cmd_change,
+    "rm": cmd_rm,
+    "run": cmd_run,
+}
+
+
+def gui_main(argv: Sequence[str] | None = None) -> int:
+    print(
+        "drayman: the window arrives in a later release; use the command line for now "
+        "(drayman --help)",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="drayman: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "gui":
+        return gui_main()
+    try:
+        return asyncio.run(COMMANDS[args.command](args, sys.stdout))
+    except DraymanError as exc:
+        print(f"drayman: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("drayman: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK

@@ -1,0 +1,147 @@
+"""File names that are safe on Windows, macOS and Linux alike.
+
+The rules are Windows' (the strictest) applied on every OS, so a queue moved
+between machines, or a folder synced to a Windows share, never holds a name
+one of them cannot open. No I/O here: callers say what is taken.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from drayman.errors import InvalidName
+from drayman.headers import parse_content_disposition_filename
+
+FALLBACK_NAME = "download"
+DEFAULT_MAX_BYTES = 200
+_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_RESERVED = re.compile(
+    r"^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9¹²³]|LPT[0-9¹²³])(\..*)?$", re.IGNORECASE
+)
+_DOUBLE_EXTENSIONS = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".tar.lz", ".tar.z")
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    lowered = name.lower()
+    for ext in _DOUBLE_EXTENSIONS:
+        if lowered.endswith(ext) and len(name) > len(ext):
+            return name[: -len(ext)], name[-len(ext) :]
+    stem, ext = os.path.splitext(name)
+    if not stem or len(ext) > 16 or " " in ext:
+        return name, ""
+    return stem, ext
+
+
+def _cut_to_bytes(text: str, limit: int) -> str:
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode("utf-8", errors="ignore")
+
+
+def _fit(name: str, max_bytes: int) -> str:
+    """Shorten the stem (keeping the extension) until the name fits in ``max_bytes``."""
+    if len(name.encode("utf-8")) <= max_bytes:
+        return name
+    stem, ext = _split_extension(name)
+    if len(ext.encode("utf-8")) > max_bytes // 2:
+        stem, ext = name, ""
+    stem = _cut_to_bytes(stem, max_bytes - len(ext.encode("utf-8")))
+    return (stem.rstrip(". ") or "_") + ext
+
+
+def sanitize_filename(name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """One path component, valid on every OS, at most ``max_bytes`` of UTF-8."""
+    text = unicodedata.normalize("NFC", name)
+    # only the last component: "../../x" and "C:\\x" both become "x"
+    text = re.split(r"[/\\]", text)[-1]
+    # surrogates cannot be encoded on any file system
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
+    text = _FORBIDDEN.sub("_", text)
+    text = text.strip().rstrip(". ")
+    if text in ("", ".", ".."):
+        text = FALLBACK_NAME
+    if _RESERVED.match(text) or _RESERVED.match(text.split(".")[0].rstrip(" ")):
+        text = "_" + text
+    text = _fit(text, max_bytes)
+    text = text.strip().rstrip(". ") or FALLBACK_NAME
+    if _RESERVED.match(text) or _RESERVED.match(text.split(".")[0].rstrip(" ")):
+        text = _fit("_" + text, max_bytes)
+    return text
+
+
+def is_valid_windows_name(name: str) -> bool:
+    if not name or name in (".", ".."):
+        return False
+    if _FORBIDDEN.search(name) or name[-1] in ". " or name != name.strip():
+        return False
+    if _RESERVED.match(name) or _RESERVED.match(name.split(".")[0].rstrip(" ")):
+        return False
+    return len(name.encode("utf-16-le")) // 2 <= 255
+
+
+def filename_from_url(url: str) -> str | None:
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    segment = path.rsplit("/", 1)[-1]
+    if not segment:
+        return None
+    return unquote(segment, errors="replace") or None
+
+
+def pick_filename(
+    *,
+    requested: str | None,
+    content_disposition: str | None,
+    url: str,
+    content_type: str | None = None,
+) -> str:
+    """The first of: ``-o``, Content-Disposition, the URL path, a fallback."""
+    for candidate in (
+        requested,
+        parse_content_disposition_filename(content_disposition) if content_disposition else None,
+        filename_from_url(url),
+    ):
+        if candidate and candidate.strip(" ./\\"):
+            return sanitize_filename(candidate)
+    extension = ""
+    if content_type:
+        extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
+    return sanitize_filename(FALLBACK_NAME + extension)
+
+
+def with_counter(name: str, n: int, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """``movie.mp4``, 1 -> ``movie (1).mp4`` (``archive (1).tar.gz``; ``.bashrc (1)``)."""
+    stem, ext = _split_extension(name)
+    suffix = f" ({n})"
+    room = max_bytes - len(suffix.encode()) - len(ext.encode())
+    return sanitize_filename(_cut_to_bytes(stem, max(room, 1)) + suffix + ext, max_bytes=max_bytes)
+
+
+def next_free_name(name: str, is_taken: Callable[[str], bool], *, limit: int = 10_000) -> str:
+    if not is_taken(name):
+        return name
+    for n in range(1, limit + 1):
+        candidate = with_counter(name, n)
+        if not is_taken(candidate):
+            return candidate
+    raise InvalidName(reason=f"no free name after {limit} tries", name=name)
+
+
+def safe_join(folder: str | os.PathLike[str], name: str) -> Path:
+    """``folder/name``, refusing anything that would not land directly in ``folder``."""
+    base = Path(folder)
+    if name != sanitize_filename(name, max_bytes=max(len(name.encode()), 1)):
+        raise InvalidName(reason="not a safe file name", name=name)
+    joined = base / name
+    if joined.parent != base or name in (".", ".."):
+        raise InvalidName(reason="the name leaves the folder", name=name)
+    return joined

@@ -1,0 +1,1 @@
+"""The engine: job commands, the scheduler, one HTTP transfer, retries, rate limits."""

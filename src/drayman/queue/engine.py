@@ -1,0 +1,350 @@
+"""The engine: a reconciler over the job table.
+
+It starts queued jobs whose time has come, up to the concurrency limits, and
+stops transfers whose job is no longer ``running`` in the table (paused or
+removed, by this process or another). Commands never talk to the engine
+directly; they write the table, and the engine catches up: at once for
+writes through :attr:`Engine.queue`, within ``poll_interval`` for writes from
+other processes (SQLite's ``data_version`` tells when anything changed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import aiohttp
+
+from drayman.errors import DraymanError, EnvironmentProblem, TransferError
+from drayman.jobs import Job, JobState
+from drayman.queue.jobqueue import JobQueue
+from drayman.queue.lock import EngineLock
+from drayman.queue.progress import EngineSnapshot, JobChange, JobProgress, SpeedMeter
+from drayman.queue.ratelimit import TokenBucket
+from drayman.queue.retry import RetryPolicy
+from drayman.queue.transfer import Transfer, TransferConfig, create_session
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[EngineSnapshot], None]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    concurrency: int = 4
+    #: at most this many transfers per host (0 = only the global limit)
+    per_host: int = 4
+    #: bytes per second for all transfers together (0 = unlimited)
+    max_speed: int = 0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
+    #: how often to look for writes by other processes
+    poll_interval: float = 0.5
+    #: how often viewers get a progress snapshot
+    progress_interval: float = 0.25
+    #: how long shutdown waits for transfers to checkpoint
+    stop_timeout: float = 4.0
+
+
+@dataclass
+class _Running:
+    job: Job
+    transfer: Transfer
+    task: asyncio.Task[None]
+    meter: SpeedMeter
+
+
+class Engine:
+    """Downloads the jobs of one database. Use ``async with Engine(path) as e:``."""
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        config: EngineConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db_path = os.fspath(db_path)
+        self.config = config or EngineConfig()
+        self._clock = clock
+        self._lock = EngineLock(self.db_path)
+        self._queue: JobQueue | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._limiter = TokenBucket(self.config.max_speed)
+        self._running: dict[int, _Running] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscribers: list[Subscriber] = []
+        self._changes: list[JobChange] = []
+        self._failed_during_run = 0
+        #: commands given through self.queue so far (see _on_change)
+        self._changes_seen = 0
+
+    # -- life cycle ----------------------------------------------------------------
+
+    @property
+    def queue(self) -> JobQueue:
+        """The command API; writes through it wake the engine at once."""
+        if self._queue is None:
+            raise RuntimeError("the engine is not started")
+        return self._queue
+
+    async def start(self) -> None:
+        """Take the engine lock, recover from a crash, and start scheduling.
+
+        Raises :class:`EngineAlreadyRunning` if another engine holds the lock.
+        """
+        # open first: it creates the folder and refuses a foreign file
+        self._queue = await JobQueue.open(self.db_path)
+        try:
+            self._lock.acquire()
+            recovered = await self._queue.store.recover_running()
+            if recovered:
+                log.info("%d job(s) were running when drayman stopped; resuming them", recovered)
+        except BaseException:
+            await self._queue.close()
+            self._queue = None
+            self._lock.release()
+            raise
+        self._queue.on_change(self._on_change)
+        self._session = create_session(self.config.transfer, self.config.concurrency)
+        self._tasks = [
+            asyncio.create_task(self._reconcile_loop(), name="drayman-reconcile"),
+            asyncio.create_task(self._progress_loop(), name="drayman-progress"),
+        ]
+
+    def _on_change(self) -> None:
+        # a command may have queued work: not idle until a reconciliation that
+        # started after this change says so
+        self._changes_seen += 1
+        self._idle.clear()
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Checkpoint every transfer, put the jobs back in the queue, release the lock.
+
+        Bounded by ``config.stop_timeout``: a transfer stuck in a dead disk is
+        abandoned rather than holding the process hostage (its offset in the
+        database is still a safe, older one).
+        """
+        if self._stopping:
+            return
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for running in list(self._running.values()):
+            running.task.cancel()
+        pending = [r.task for r in self._running.values()] + self._tasks
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=self.config.stop_timeout)
+            if still:
+                log.warning("%d transfer(s) did not stop in time", len(still))
+        self._publish()
+        if self._session is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._session.close(), timeout=1.0)
+        if self._queue is not None:
+            with contextlib.suppress(Exception):
+                await self._queue.close()
+        self._lock.release()
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def wait_idle(self) -> None:
+        """Return when no job is queued or running."""
+        self._wake.set()
+        await self._idle.wait()
+
+    @property
+    def active_ids(self) -> list[int]:
+        return list(self._running)
+
+    # -- live settings ---------------------------------------------------------------
+
+    def set_max_speed(self, rate: int) -> None:
+        self.config = replace(self.config, max_speed=rate)
+        self._limiter.set_rate(rate)
+
+    def set_concurrency(self, concurrency: int, per_host: int | None = None) -> None:
+        self.config = replace(
+            self.config,
+            concurrency=max(concurrency, 1),
+            per_host=self.config.per_host if per_host is None else max(per_host, 0),
+        )
+        self._wake.set()
+
+    # -- viewers ------------------------------------------------------------------------
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Get an :class:`EngineSnapshot` a few times a second; returns an unsubscribe."""
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber)
+
+    def _publish(self) -> None:
+        now = time.monotonic()
+        active = []
+        for job_id, running in self._running.items():
+            progress = running.transfer.progress
+            speed = running.meter.sample(now, progress.received)
+            active.append(
+                JobProgress(
+                    job_id=job_id,
+                    name=progress.file_name,
+                    bytes_done=progress.position,
+                    bytes_total=progress.bytes_total,
+                    speed=speed,
+                )
+            )
+        changes, self._changes = tuple(self._changes), []
+        snapshot = EngineSnapshot(
+            active=tuple(active), changes=changes, total_speed=sum(p.speed for p in active)
+        )
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(snapshot)
+            except Exception:
+                log.exception("a progress subscriber failed")
+
+    async def _progress_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.progress_interval)
+            self._publish()
+
+    # -- the reconciler -------------------------------------------------------------------
+
+    async def _reconcile_loop(self) -> None:
+        store = self.queue.store
+        seen_version = await store.data_version()
+        while True:
+            try:
+                await self._reconcile()
+            except EnvironmentProblem as exc:
+                # e.g. the database stayed locked by another program: try again
+                log.warning("%s", exc)
+            timeout = self.config.poll_interval
+            due = await store.next_attempt_at()
+            if due is not None:
+                timeout = min(timeout, max(due - self._clock(), 0.0) + 0.01)
+            while True:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                if self._wake.is_set():
+                    self._wake.clear()
+                    break
+                version = await store.data_version()
+                if version != seen_version:
+                    seen_version = version
+                    break
+                if due is not None and self._clock() >= due:
+                    break
+
+    async def _reconcile(self) -> None:
+        store = self.queue.store
+        generation = self._changes_seen
+        # 1. stop what the table no longer says is running
+        if self._running:
+            states = await store.states(self._running)
+            for job_id, running in list(self._running.items()):
+                if states.get(job_id) != JobState.RUNNING and not running.task.done():
+                    log.info("job %d: %s; stopping", job_id, states.get(job_id, "removed"))
+                    running.task.cancel()
+        # 2. start what the limits allow
+        free = self.config.concurrency - len(self._running)
+        if free > 0 and not self._stopping:
+            per_host = Counter(r.job.host for r in self._running.values())
+            limit = self.config.per_host
+            busy = {host for host, n in per_host.items() if limit and n >= limit}
+            for job in await store.runnable(free * 4, busy_hosts=busy):
+                if free <= 0:
+                    break
+                if limit and per_host[job.host] >= limit:
+                    continue
+                if not await store.claim(job.id):
+                    continue
+                self._launch(job)
+                per_host[job.host] += 1
+                free -= 1
+        # 3. idle?
+        if not self._running:
+            counts = await store.count_by_state()
+            stale = generation != self._changes_seen
+            if counts[JobState.QUEUED] == 0 and counts[JobState.RUNNING] == 0 and not stale:
+                self._idle.set()
+                return
+        self._idle.clear()
+
+    def _launch(self, job: Job) -> None:
+        assert self._session is not None
+        transfer = Transfer(
+            replace(job, state=JobState.RUNNING),
+            self.queue.store,
+            self._session,
+            self.config.transfer,
+            limiter=self._limiter,
+            clock=self._clock,
+        )
+        task = asyncio.create_task(self._run_job(job, transfer), name=f"drayman-job-{job.id}")
+        self._running[job.id] = _Running(job, transfer, task, SpeedMeter())
+        self._changes.append(JobChange(job.id, JobState.RUNNING, name=job.file_name))
+
+    async def _run_job(self, job: Job, transfer: Transfer) -> None:
+        store = self.queue.store
+        try:
+            await transfer.run()
+            self._changes.append(JobChange(job.id, JobState.DONE, name=transfer.job.file_name))
+        except asyncio.CancelledError:
+            if self._stopping:
+                await asyncio.shield(store.release(job.id))
+            # else: paused or removed; the table already says so
+        except TransferError as exc:
+            await asyncio.shield(self._after_failure(job, transfer, exc))
+        except DraymanError as exc:
+            log.warning("job %d: %s", job.id, exc)
+            await asyncio.shield(self._after_failure(job, transfer, exc))
+        except Exception as exc:
+            log.exception("job %d: unexpected error", job.id)
+            error = TransferError(f"internal error: {type(exc).__name__}: {exc}")
+            await asyncio.shield(self._after_failure(job, transfer, error))
+        finally:
+            self._running.pop(job.id, None)
+            self._wake.set()
+
+    async def _after_failure(self, job: Job, transfer: Transfer, exc: DraymanError) -> None:
+        store = self.queue.store
+        attempts = 1 if transfer.made_progress else job.attempts + 1
+        message = " ".join(str(exc).split())
+        policy = self.config.retry
+        transient = isinstance(exc, TransferError) and exc.transient
+        try:
+            if transient and not policy.exhausted(attempts):
+                retry_after = exc.retry_after if isinstance(exc, TransferError) else None
+                at = self._clock() + policy.delay(attempts, retry_after)
+                log.info("job %d: %s; retrying in %.0f s", job.id, message, at - self._clock())
+                if await store.requeue(
+                    job.id, error=message, attempts=attempts, next_attempt_at=at
+                ):
+                    self._changes.append(
+                        JobChange(job.id, JobState.QUEUED, error=message, next_attempt_at=at)
+                    )
+            else:
+                if transient:
+                    message = f"{message} (gave up after {attempts} attempts)"
+                log.info("job %d failed: %s", job.id, message)
+                if await store.fail(job.id, error=message, attempts=attempts):
+                    self._failed_during_run += 1
+                    self._changes.append(JobChange(job.id, JobState.FAILED, error=message))
+        except EnvironmentProblem as db_error:
+            log.warning("job %d: could not record the failure: %s", job.id, db_error)

@@ -1,0 +1,60 @@
+"""What the engine tells its viewers, a few times a second, never per chunk."""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+from drayman.jobs import JobState
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    job_id: int
+    name: str | None
+    bytes_done: int
+    bytes_total: int | None
+    #: bytes per second, averaged over the last few seconds
+    speed: float
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds until done at the current speed, if that can be known."""
+        if self.bytes_total is None or self.speed <= 0:
+            return None
+        return max(self.bytes_total - self.bytes_done, 0) / self.speed
+
+
+@dataclass(frozen=True, slots=True)
+class JobChange:
+    """A state the engine gave a job (started, done, failed, retrying...)."""
+
+    job_id: int
+    state: JobState
+    name: str | None = None
+    error: str | None = None
+    next_attempt_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSnapshot:
+    active: tuple[JobProgress, ...]
+    changes: tuple[JobChange, ...]
+    total_speed: float
+
+
+class SpeedMeter:
+    """Bytes per second over a sliding window of samples."""
+
+    def __init__(self, window: float = 3.0) -> None:
+        self.window = window
+        self._samples: collections.deque[tuple[float, int]] = collections.deque()
+
+    def sample(self, now: float, received: int) -> float:
+        samples = self._samples
+        samples.append((now, received))
+        while len(samples) > 2 and now - samples[1][0] >= self.window:
+            samples.popleft()
+        first_time, first_bytes = samples[0]
+        elapsed = now - first_time
+        return (received - first_bytes) / elapsed if elapsed > 0 else 0.0

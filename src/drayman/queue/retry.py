@@ -1,0 +1,37 @@
+"""When to try a failed download again, and when to give up."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, honouring the server's Retry-After.
+
+    ``attempts`` counts consecutive failed attempts that made no progress: an
+    attempt that delivered new bytes resets it, so a flaky server that drops
+    the connection every few hundred MiB never exhausts a big download, while
+    one that never delivers fails after ``max_attempts``.
+    """
+
+    max_attempts: int = 8
+    base_delay: float = 1.0
+    max_delay: float = 300.0
+    #: a Retry-After longer than this is capped: a server that says "come back
+    #: tomorrow" should not freeze the queue for a day unattended
+    max_retry_after: float = 3600.0
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before attempt number ``attempts + 1``."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** max(attempts - 1, 0))
+        # "equal jitter": at least half the backoff, so retries really spread
+        # out, but never zero, so a dead server is not hammered
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts

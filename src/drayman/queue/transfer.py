@@ -1,0 +1,562 @@
+"""One HTTP download of one job, resumable and never spliced.
+
+The sequence, and why it is in this order:
+
+1. Open the ``.part`` file and cut it back to the durable offset.
+2. Ask for the rest: ``Range: bytes=N-`` with ``If-Range`` carrying a strong
+   ETag (else Last-Modified). Without a strong validator there is no safe
+   resume, so the download starts again.
+3. Check the answer: a 206 must start at N, have the known total and the
+   same validators; a 200 means the server sent the whole (maybe new) file,
+   so the part file is cut to zero first. Never splice two versions.
+4. Stream the body in MiB blocks; every few seconds fsync the data, *then*
+   commit the offset.
+5. Finish: fsync, check length and sha256, link to the final name (never
+   over an existing file), fsync the folder, mark the job done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import aiohttp
+
+from drayman import __version__
+from drayman.errors import (
+    InvalidURL,
+    PermanentError,
+    RestartRequired,
+    TransferError,
+    TransientError,
+)
+from drayman.headers import (
+    ContentRange,
+    UnsatisfiedRange,
+    content_length,
+    is_strong_etag,
+    parse_content_range,
+    parse_retry_after,
+    strip_credentials,
+)
+from drayman.jobs import Job
+from drayman.names import next_free_name, pick_filename
+from drayman.queue.partfile import (
+    PartFile,
+    disk_error,
+    finish_interrupted,
+    fsync_dir,
+    place_final,
+    sha256_file,
+)
+from drayman.queue.ratelimit import TokenBucket
+from drayman.storage import JobStore
+from drayman.urls import origin, redact_url, same_origin, validate_url
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509})
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    #: no byte for this long: the connection is stalled (a transient failure)
+    read_timeout: float = 60.0
+    connect_timeout: float = 30.0
+    #: fsync + commit the offset at least this often...
+    checkpoint_seconds: float = 2.0
+    #: ...and after this many bytes
+    checkpoint_bytes: int = 256 * MiB
+    #: bytes gathered from the socket before one write to disk
+    block_size: int = 1 * MiB
+    max_redirects: int = 10
+    #: follow a redirect from https to http (curl's --proto-redir refuses it)
+    allow_insecure_redirects: bool = False
+    #: check free space before writing a file of known size
+    check_free_space: bool = True
+
+
+class TransferProgress:
+    """Counters the engine samples a few times a second; updated per block only."""
+
+    __slots__ = ("bytes_total", "file_name", "job_id", "position", "received")
+
+    def __init__(self, job: Job) -> None:
+        self.job_id = job.id
+        self.file_name = job.file_name
+        #: bytes of the file we have (written or buffered)
+        self.position = job.bytes_done
+        self.bytes_total = job.bytes_total
+        #: bytes read from the network by this transfer (for the speed)
+        self.received = 0
+
+
+def create_session(config: TransferConfig, connections: int) -> aiohttp.ClientSession:
+    """The one HTTP session the engine shares across transfers."""
+    timeout = aiohttp.ClientTimeout(
+        total=None,
+        connect=None,
+        sock_connect=config.connect_timeout,
+        sock_read=config.read_timeout,
+    )
+    connector = aiohttp.TCPConnector(limit=max(connections * 2, 16), limit_per_host=0)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        # bytes on disk = bytes the server holds: never decode gzip & co
+        auto_decompress=False,
+        # a server's cookies must not leak from one job to another
+        cookie_jar=aiohttp.DummyCookieJar(),
+        # proxies from the environment would send loopback and LAN traffic
+        # astray; explicit proxy support is future work
+        trust_env=False,
+        headers={"User-Agent": f"drayman/{__version__}"},
+    )
+
+
+def _http_error(status: int, reason: str | None, retry_after: float | None) -> TransferError:
+    text = f"the server answered HTTP {status}" + (f" {reason}" if reason else "")
+    if status in _TRANSIENT_STATUS:
+        return TransientError(detail=text, retry_after=retry_after)
+    return PermanentError(detail=text)
+
+
+class Transfer:
+    """Download one job. :meth:`run` returns when the job is done, or raises."""
+
+    def __init__(
+        self,
+        job: Job,
+        store: JobStore,
+        session: aiohttp.ClientSession,
+        config: TransferConfig,
+        *,
+        limiter: TokenBucket | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.job = job
+        self.store = store
+        self.session = session
+        self.config = config
+        self.limiter = limiter
+        self.clock = clock
+        self.progress = TransferProgress(job)
+        #: this attempt moved the durable offset forward (resets the attempt count)
+        self.made_progress = False
+        self._part: PartFile | None = None
+        self._buffer = bytearray()
+        self._committed = job.bytes_done
+        #: this attempt received the file from byte 0 (a checksum mismatch is final)
+        self._from_zero = False
+
+    # -- the whole download ---------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            try:
+                await self._attempt(fresh=False)
+            except RestartRequired as exc:
+                log.info("job %d: %s", self.job.id, exc)
+                # one clean start from byte 0; if that changes too, back off
+                await self._attempt(fresh=True)
+        except asyncio.CancelledError:
+            # paused, removed or shutting down: keep every byte we have
+            await asyncio.shield(self._save())
+            raise
+        except TransferError as exc:
+            await asyncio.shield(self._save())
+            if isinstance(exc, RestartRequired):
+                raise TransientError(detail=str(exc)) from exc
+            raise
+        except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
+            await asyncio.shield(self._save())
+            raise TransientError(detail=_describe_network_error(exc, self.config)) from exc
+        finally:
+            if self._part is not None:
+                await self._part.settle()
+                self._part.close()
+
+    async def _attempt(self, *, fresh: bool) -> None:
+        job = self.job = await self.store.get(self.job.id)
+        offset = 0 if fresh else job.bytes_done
+        validator = None
+        if offset and is_strong_etag(job.etag):
+            validator = job.etag
+        elif offset and job.last_modified:
+            validator = job.last_modified
+        if validator is None:
+            offset = 0  # nothing proves the server still has the same file
+
+        if job.file_name is not None:
+            final, part = job.final_path, job.part_path
+            assert final is not None and part is not None
+            complete = job.bytes_total is not None and job.bytes_done == job.bytes_total
+            # a crash may have come between the rename and "done"
+            if (
+                complete
+                and not fresh
+                and await asyncio.to_thread(finish_interrupted, part, final, job.bytes_done)
+            ):
+                await self._verify_existing(final)
+                await self.store.finish(job.id, job.bytes_done)
+                return
+            await self._open_part(part, offset, create=False)
+            assert self._part is not None
+            offset = self._part.offset
+            if offset == 0:
+                validator = None
+        elif offset:
+            offset, validator = 0, None
+
+        range_headers = {}
+        if offset and validator:
+            range_headers = {"Range": f"bytes={offset}-", "If-Range": validator}
+        response = await self._request(range_headers)
+        async with response:
+            total = await self._check_response(response, offset, fresh)
+            if total is None and response.status == 416:
+                # the server has nothing after our offset: we hold the whole file
+                await self._finish(offset, fresh=fresh)
+                return
+            await self._receive(response, total)
+            await self._finish(total if total is not None else self._position(), fresh=fresh)
+
+    # -- request and validation ------------------------------------------------
+
+    async def _request(self, extra: dict[str, str]) -> aiohttp.ClientResponse:
+        """GET the job's URL, following redirects ourselves.
+
+        Following by hand lets us drop credentials when a redirect leaves the
+        origin they were given for, refuse https -> http, and detect loops.
+        Redirects are re-followed from the job's URL on every resume, so an
+        expired signed link is fetched afresh.
+        """
+        job = self.job
+        base = [(n, v) for n, v in job.headers]
+        base.append(("Accept-Encoding", "identity"))
+        base.extend(extra.items())
+        url, seen = job.url, set()
+        for _ in range(self.config.max_redirects + 1):
+            if url in seen:
+                raise PermanentError(detail=f"redirect loop at {redact_url(url)}")
+            seen.add(url)
+            headers = base if same_origin(url, job.url) else strip_credentials(base)
+            response = await self.session.get(url, headers=headers, allow_redirects=False)
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECTS or not location:
+                return response
+            response.release()
+            try:
+                target = validate_url(urljoin(url, location))
+            except InvalidURL as exc:
+                raise PermanentError(detail=f"bad redirect: {exc}") from exc
+            if (
+                origin(url)[0] == "https"
+                and origin(target)[0] == "http"
+                and not self.config.allow_insecure_redirects
+            ):
+                raise PermanentError(
+                    detail=f"refusing a redirect from https to plain http ({redact_url(target)})"
+                )
+            url = target
+        raise PermanentError(detail=f"too many redirects (more than {self.config.max_redirects})")
+
+    async def _check_response(
+        self, response: aiohttp.ClientResponse, offset: int, fresh: bool
+    ) -> int | None:
+        """Validate the answer; return the file's total size (None if unknown)."""
+        job, status = self.job, response.status
+        total: int | None
+        etag = response.headers.get("ETag")
+        last_modified = response.headers.get("Last-Modified")
+        if status == 416 and offset:
+            try:
+                unsatisfied = parse_content_range(response.headers.get("Content-Range", ""))
+            except ValueError:
+                unsatisfied = None
+            same = self._same_validators(etag, last_modified)
+            if (
+                isinstance(unsatisfied, UnsatisfiedRange)
+                and unsatisfied.total == offset
+                and job.bytes_total in (None, offset)
+                and same
+            ):
+                return None
+            raise RestartRequired(detail="the server refused the range")
+        if status == 206:
+            if not offset:
+                raise TransientError(detail="the server sent a partial answer to a full request")
+            try:
+                parsed = parse_content_range(response.headers.get("Content-Range", ""))
+            except ValueError as exc:
+                raise RestartRequired(detail=f"bad Content-Range: {exc}") from exc
+            if not isinstance(parsed, ContentRange) or parsed.start != offset:
+                raise RestartRequired(detail=f"the server did not resume at byte {offset}")
+            if parsed.total is None or job.bytes_total not in (None, parsed.total):
+                raise RestartRequired(detail="the file's size changed")
+            if not self._same_validators(etag, last_modified):
+                raise RestartRequired(detail="the file changed on the server")
+            if parsed.end + 1 != parsed.total:
+                raise RestartRequired(detail="the server sent only part of the range")
+            total = parsed.total
+        elif status == 200:
+            try:
+                total = content_length(response.headers.get("Content-Length"))
+            except ValueError as exc:
+                raise PermanentError(detail=f"bad Content-Length: {exc}") from exc
+            if offset:
+                log.info("job %d: the server sent the whole file; starting from byte 0", job.id)
+            offset = 0
+        else:
+            retry_after = parse_retry_after(response.headers.get("Retry-After", ""), self.clock())
+            raise _http_error(status, response.reason, retry_after)
+
+        if job.file_name is None:
+            await self._choose_name(response)
+        if offset == 0:
+            part_path = self.job.part_path
+            assert part_path is not None
+            # a name chosen just now had no .part on disk: create it exclusively
+            await self._open_part(part_path, 0, create=self._part is None)
+        self._from_zero = offset == 0
+        if total is not None and self.config.check_free_space:
+            await self._check_space(total - offset)
+        self.progress.bytes_total = total
+        self.progress.position = offset
+        await self.store.record_remote(
+            job.id,
+            etag=etag,
+            last_modified=last_modified,
+            bytes_total=total,
+            effective_url=str(response.url),
+            bytes_done=offset,
+        )
+        self._committed = offset
+        self.job = await self.store.get(job.id)
+        return total
+
+    def _same_validators(self, etag: str | None, last_modified: str | None) -> bool:
+        job = self.job
+        if etag is not None and job.etag is not None and etag != job.etag:
+            return False
+        return not (
+            last_modified is not None
+            and job.last_modified is not None
+            and last_modified != job.last_modified
+        )
+
+    async def _choose_name(self, response: aiohttp.ClientResponse) -> None:
+        """Fix the file name once, before any byte is written."""
+        job = self.job
+        wanted = pick_filename(
+            requested=job.requested_name,
+            content_disposition=response.headers.get("Content-Disposition"),
+            url=str(response.url),
+            content_type=response.headers.get("Content-Type"),
+        )
+        try:
+            await asyncio.to_thread(os.makedirs, job.dest_dir, exist_ok=True)
+        except OSError as exc:
+            raise disk_error(exc, job.dest_dir) from exc
+        # other jobs' targets, learnt as we go: a name is free when neither a
+        # file on disk nor another job holds it (the unique index decides races)
+        taken_by_jobs: set[str] = set()
+
+        def is_taken(name: str) -> bool:
+            return name.casefold() in taken_by_jobs or _exists_on_disk(job.dest_dir, name)
+
+        for _ in range(1000):
+            candidate = await asyncio.to_thread(next_free_name, wanted, is_taken)
+            if not await self.store.name_taken(
+                job.id, job.dest_dir, candidate
+            ) and await self.store.set_name(job.id, candidate):
+                self.job = await self.store.get(job.id)
+                self.progress.file_name = candidate
+                return
+            taken_by_jobs.add(candidate.casefold())
+        raise PermanentError(detail=f"could not find a free file name for {wanted!r}")
+
+    async def _check_space(self, needed: int) -> None:
+        try:
+            free = (await asyncio.to_thread(shutil.disk_usage, self.job.dest_dir)).free
+        except OSError as exc:
+            raise disk_error(exc, self.job.dest_dir) from exc
+        if needed > free:
+            raise PermanentError(
+                detail=f"not enough free space in {self.job.dest_dir}: "
+                f"{_size(needed)} needed, {_size(free)} free"
+            )
+
+    async def _open_part(self, path: str, offset: int, *, create: bool) -> None:
+        if self._part is not None:
+            await self._part.settle()
+            self._part.close()
+            self._part = None
+        self._buffer.clear()
+        self._part = await PartFile.open(
+            path, offset, create=create, want_hash=self.job.sha256 is not None
+        )
+        self.progress.position = self._part.offset
+
+    # -- body --------------------------------------------------------------------
+
+    def _position(self) -> int:
+        assert self._part is not None
+        return self._part.offset + len(self._buffer)
+
+    async def _receive(self, response: aiohttp.ClientResponse, total: int | None) -> None:
+        part, config = self._part, self.config
+        assert part is not None
+        next_checkpoint = time.monotonic() + config.checkpoint_seconds
+        content = response.content
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                break
+            self._buffer += chunk
+            self.progress.received += len(chunk)
+            self.progress.position += len(chunk)
+            if total is not None and self._position() > total:
+                raise TransientError(detail="the server sent more bytes than it announced")
+            if self.limiter is not None:
+                await self.limiter.consume(len(chunk))
+            if len(self._buffer) >= config.block_size:
+                await self._flush()
+                if (
+                    time.monotonic() >= next_checkpoint
+                    or part.offset - self._committed >= config.checkpoint_bytes
+                ):
+                    await self._checkpoint()
+                    next_checkpoint = time.monotonic() + config.checkpoint_seconds
+        await self._flush()
+        if total is not None and part.offset != total:
+            raise TransientError(
+                detail=f"the connection closed after {part.offset} of {total} bytes"
+            )
+
+    async def _flush(self) -> None:
+        if self._buffer and self._part is not None:
+            await self._part.write(self._buffer)
+            self._buffer.clear()
+
+    async def _checkpoint(self) -> None:
+        """fsync the data, then commit the offset: never the other order."""
+        part = self._part
+        if part is None or part.closed:
+            return
+        durable = await part.sync()
+        if durable != self._committed:
+            await self.store.checkpoint(self.job.id, durable)
+            if durable > self._committed:
+                self.made_progress = True
+            self._committed = durable
+
+    async def _save(self) -> None:
+        """Keep what we have after an error or a cancellation."""
+        part = self._part
+        if part is None or part.closed:
+            return
+        await part.settle()
+        try:
+            await self._flush()
+        except Exception as exc:  # the job's own error matters more than this one
+            log.warning("job %d: could not write the last block: %s", self.job.id, exc)
+        try:
+            await self._checkpoint()
+        except Exception as exc:
+            log.warning("job %d: could not save progress: %s", self.job.id, exc)
+
+    # -- finish ------------------------------------------------------------------
+
+    async def _finish(self, size: int, *, fresh: bool) -> None:
+        part, job = self._part, self.job
+        assert part is not None and job.final_path is not None and job.part_path is not None
+        await self._flush()
+        await self._checkpoint()
+        if job.sha256 is not None:
+            digest = part.hexdigest()
+            if digest != job.sha256:
+                await self.store.checkpoint(job.id, 0)
+                self._committed = 0
+                if self._from_zero:
+                    raise PermanentError(
+                        detail=f"checksum mismatch: expected sha256 {job.sha256}, got {digest}"
+                    )
+                raise RestartRequired(detail="the checksum did not match after a resume")
+        part.close()
+        final = job.final_path
+        for _ in range(100):
+            try:
+                await asyncio.to_thread(place_final, job.part_path, final)
+                break
+            except FileExistsError:
+                # someone put a file at our name meanwhile: never overwrite it
+                await self._rename_target()
+                assert self.job.final_path is not None
+                final = self.job.final_path
+                job = self.job
+            except OSError as exc:
+                raise disk_error(exc, final) from exc
+        try:
+            await asyncio.to_thread(fsync_dir, job.dest_dir)
+        except OSError as exc:
+            raise disk_error(exc, job.dest_dir) from exc
+        await self.store.finish(job.id, size)
+        self.progress.position = size
+
+    async def _rename_target(self) -> None:
+        job = self.job
+        assert job.file_name is not None
+        name = await asyncio.to_thread(
+            next_free_name, job.file_name, lambda n: _exists_on_disk(job.dest_dir, n)
+        )
+        if not await self.store.set_name(job.id, name, replace=True):
+            raise TransientError(detail=f"the file name {name!r} was taken meanwhile")
+        part_path = job.part_path
+        self.job = await self.store.get(job.id)
+        new_part = self.job.part_path
+        assert part_path is not None and new_part is not None
+        await asyncio.to_thread(os.replace, part_path, new_part)
+
+    async def _verify_existing(self, path: str) -> None:
+        expected = self.job.sha256
+        if expected is None:
+            return
+        digest = await asyncio.to_thread(sha256_file, path)
+        if digest != expected:
+            raise PermanentError(
+                detail=f"checksum mismatch: expected sha256 {expected}, got {digest}"
+            )
+
+
+def _exists_on_disk(folder: str, name: str) -> bool:
+    path = os.path.join(folder, name)
+    return os.path.lexists(path) or os.path.lexists(path + ".part")
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _describe_network_error(exc: BaseException, config: TransferConfig) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"no data for {config.read_timeout:g} s (stalled connection)"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "the connection broke in the middle of the file"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to {exc.host}:{exc.port}"
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]

@@ -1,0 +1,79 @@
+"""URL checks: what drayman accepts, and who counts as the same origin."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from drayman.errors import InvalidURL
+
+MAX_URL_LENGTH = 8192
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_WHITESPACE = re.compile(r"\s")
+
+
+def _split(url: str) -> SplitResult:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        reason = "invalid port" if "port" in str(exc) else "not a URL"
+        raise InvalidURL(reason=reason, url=url) from None
+    return parts
+
+
+def validate_url(text: str) -> str:
+    """Return ``text`` stripped if it is an absolute http(s) URL with a host."""
+    if not isinstance(text, str):
+        raise InvalidURL(reason="not a URL", url=str(text))
+    url = text.strip()
+    if not url:
+        raise InvalidURL(reason="not a URL", url=text)
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidURL(reason=f"too long (more than {MAX_URL_LENGTH} characters)", url=url[:80])
+    if _CONTROL.search(url):
+        raise InvalidURL(reason="contains a control character", url=url)
+    if _WHITESPACE.search(url):
+        raise InvalidURL(reason="contains whitespace", url=url)
+    if "://" not in url:
+        raise InvalidURL(reason="not a URL", url=url)
+    parts = _split(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise InvalidURL(reason=f"unsupported scheme {scheme!r} (only http and https)", url=url)
+    if not parts.hostname:
+        raise InvalidURL(reason="no host", url=url)
+    host = parts.hostname
+    if any(c in host for c in "<>\"'`{}|\\^%") or host.startswith(".") or ".." in host:
+        raise InvalidURL(reason="invalid host", url=url)
+    return url
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) with default ports filled in: RFC 6454's origin."""
+    parts = _split(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def same_origin(a: str, b: str) -> bool:
+    return origin(a) == origin(b)
+
+
+def host_of(url: str) -> str:
+    return (_split(url).hostname or "").lower()
+
+
+def redact_url(url: str) -> str:
+    """Hide a password in ``user:password@host`` before showing or logging a URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))

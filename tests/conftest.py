@@ -1,0 +1,83 @@
+"""Shared fixtures: real SQLite files, real loopback servers, the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from httpserver import http_server, other_server  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "jobs.db"
+
+
+@pytest.fixture
+def downloads(tmp_path: Path) -> Path:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    return folder
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Poll ``predicate`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+async def async_wait_until(
+    predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0, what: str = ""
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        await asyncio.sleep(0.02)
+
+
+def cli_env(db_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DRAYMAN_DB"] = str(db_path)
+    env.pop("PYTHONWARNINGS", None)
+    return env
+
+
+def run_cli(
+    db_path: Path, *args: str, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m drayman ARGS`` with the test's database; never raises on exit code."""
+    return subprocess.run(
+        [sys.executable, "-m", "drayman", *args],
+        env=cli_env(db_path),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_cli(db_path: Path, *args: str) -> subprocess.Popen[str]:
+    """Start ``python -m drayman ARGS`` in its own process group (so it can be killed)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "drayman", *args],
+        env=cli_env(db_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )

@@ -1,0 +1,413 @@
+"""A loopback HTTP server for tests: correct Range/If-Range, faults on demand.
+
+It runs in its own thread with its own event loop, so sync tests (which run
+the CLI in subprocesses) and async tests (whose loop runs the engine) can
+both use it. Every request is recorded before it is answered, so a test can
+assert on the exact Range and If-Range headers a client sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip as gzip_module
+import hashlib
+import random
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any
+
+import pytest
+from aiohttp import web
+from multidict import CIMultiDict
+
+__all__ = [
+    "LoopbackServer",
+    "RecordedRequest",
+    "Resource",
+    "http_date",
+    "http_server",
+    "make_body",
+    "other_server",
+]
+
+DEFAULT_LAST_MODIFIED = "Wed, 21 Oct 2026 07:28:00 GMT"
+_AUTO: Any = object()
+
+
+def http_date(ts: float) -> str:
+    return formatdate(ts, usegmt=True)
+
+
+def make_body(size: int, seed: int = 0) -> bytes:
+    """Deterministic, incompressible bytes."""
+    return random.Random(seed).randbytes(size)
+
+
+def strong_etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: CIMultiDict[str]
+    host: str
+
+
+@dataclass
+class Resource:
+    body: bytes
+    etag: str | None = _AUTO
+    last_modified: str | None = _AUTO
+    content_type: str = "application/octet-stream"
+    content_disposition: str | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    # faults; each applies to every body response unless fault_times limits it
+    fault_times: int | None = None
+    reset_after: int | None = None
+    stall_after: int | None = None
+    rate: int | None = None
+    lie_length: int = 0
+    ignore_range: bool = False
+    range_start_shift: int = 0
+    chunked: bool = False
+    gzip: bool = False
+    status_script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    redirect_to: str | None = None
+    redirect_status: int = 302
+    #: body responses served so far (for fault_times)
+    served: int = 0
+
+    def __post_init__(self) -> None:
+        if self.etag is _AUTO:
+            self.etag = strong_etag(self.wire_body)
+        if self.last_modified is _AUTO:
+            self.last_modified = DEFAULT_LAST_MODIFIED
+
+    @property
+    def wire_body(self) -> bytes:
+        """The bytes of the representation: gzip-compressed when ``gzip`` is set."""
+        if self.gzip:
+            return gzip_module.compress(self.body, mtime=0)
+        return self.body
+
+    def faults_active(self) -> bool:
+        return self.fault_times is None or self.served < self.fault_times
+
+
+def _if_range_matches(value: str, resource: Resource) -> bool:
+    value = value.strip()
+    if value.startswith('"') or value.startswith("W/"):
+        # strong comparison: weak tags never match
+        return (
+            not value.startswith("W/")
+            and resource.etag is not None
+            and not resource.etag.startswith("W/")
+            and value == resource.etag
+        )
+    return resource.last_modified is not None and value == resource.last_modified
+
+
+def _parse_range(value: str, size: int) -> tuple[int, int] | str | None:
+    """(start, end) inclusive; None to ignore the header; "unsatisfiable"."""
+    value = value.strip()
+    if not value.startswith("bytes=") or "," in value:
+        return None
+    spec = value[len("bytes=") :].strip()
+    first, sep, last = spec.partition("-")
+    if not sep:
+        return None
+    try:
+        if not first:
+            suffix = int(last)
+            if suffix <= 0:
+                return "unsatisfiable"
+            return max(size - suffix, 0), size - 1
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    if end < start:
+        return None
+    return start, min(end, size - 1)
+
+
+class LoopbackServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.resources: dict[str, Resource] = {}
+        self.requests: list[RecordedRequest] = []
+        self.bytes_sent: dict[str, int] = {}
+        #: responses being written right now, per path (a client that stopped
+        #: reading shows here as the count going back down)
+        self.in_flight: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._runner: web.AppRunner | None = None
+        self._release: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    # -- life cycle -------------------------------------------------------------
+
+    def start(self) -> LoopbackServer:
+        self._thread = threading.Thread(
+            target=self._serve, name=f"loopback-{self.host}", daemon=True
+        )
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the loopback server did not start")
+        if self._error is not None:
+            raise RuntimeError("the loopback server failed to start") from self._error
+        return self
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._start_site())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        loop.run_forever()
+        loop.run_until_complete(self._shutdown())
+        loop.close()
+
+    async def _start_site(self) -> None:
+        self._release = asyncio.Event()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[attr-defined]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    async def _shutdown(self) -> None:
+        if self._release is not None:
+            self._release.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None or self._thread is None:
+            return
+        loop.call_soon_threadsafe(self._release_now)
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(timeout=10)
+        self._loop = None
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _release_now(self) -> None:
+        if self._release is not None:
+            self._release.set()
+
+    def release_stalls(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._release_now)
+
+    # -- content ----------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    origin = base_url
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def add(self, path: str, body: bytes | None = None, **fields: Any) -> Resource:
+        resource = Resource(body=b"" if body is None else body, **fields)
+        with self._lock:
+            self.resources[path] = resource
+        return resource
+
+    def replace_body(
+        self,
+        path: str,
+        body: bytes,
+        etag: str | None = _AUTO,
+        last_modified: str | None = "Thu, 22 Oct 2026 08:00:00 GMT",
+    ) -> None:
+        resource = self.resources[path]
+        resource.body = body
+        resource.etag = strong_etag(resource.wire_body) if etag is _AUTO else etag
+        resource.last_modified = last_modified
+
+    def requests_for(self, path: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # -- serving ------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.path,
+                    query=request.query_string,
+                    headers=CIMultiDict(request.headers),
+                    host=f"{self.host}:{self.port}",
+                )
+            )
+            resource = self.resources.get(request.path)
+        if resource is None:
+            return web.Response(status=404, text="not found")
+        if resource.status_script:
+            status, headers = resource.status_script.pop(0)
+            return web.Response(status=status, headers=headers, text=f"scripted {status}")
+        if resource.redirect_to is not None:
+            return web.Response(
+                status=resource.redirect_status, headers={"Location": resource.redirect_to}
+            )
+        with self._lock:
+            self.in_flight[request.path] = self.in_flight.get(request.path, 0) + 1
+        try:
+            return await self._serve_body(request, resource)
+        finally:
+            with self._lock:
+                self.in_flight[request.path] -= 1
+
+    async def _serve_body(self, request: web.Request, resource: Resource) -> web.StreamResponse:
+        data = resource.wire_body
+        size = len(data)
+        faulty = resource.faults_active()
+        resource.served += 1
+        headers = CIMultiDict[str]()
+        headers["Accept-Ranges"] = "bytes"
+        headers["Content-Type"] = resource.content_type
+        if resource.etag is not None:
+            headers["ETag"] = resource.etag
+        if resource.last_modified is not None:
+            headers["Last-Modified"] = resource.last_modified
+        if resource.content_disposition is not None:
+            headers["Content-Disposition"] = resource.content_disposition
+        if resource.gzip:
+            headers["Content-Encoding"] = "gzip"
+        headers.update(resource.extra_headers)
+
+        start, end, status = 0, size - 1, 200
+        range_header = request.headers.get("Range")
+        if_range = request.headers.get("If-Range")
+        use_range = range_header is not None and not (faulty and resource.ignore_range)
+        if use_range and if_range is not None and not _if_range_matches(if_range, resource):
+            use_range = False
+        if use_range and range_header is not None and size > 0:
+            parsed = _parse_range(range_header, size)
+            if parsed == "unsatisfiable":
+                headers["Content-Range"] = f"bytes */{size}"
+                return web.Response(status=416, headers=headers)
+            if isinstance(parsed, tuple):
+                start, end = parsed
+                status = 206
+        elif use_range and range_header is not None and size == 0:
+            headers["Content-Range"] = "bytes */0"
+            return web.Response(status=416, headers=headers)
+        if status == 206 and faulty and resource.range_start_shift:
+            start = max(0, min(start + resource.range_start_shift, size - 1))
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        payload = data[start : end + 1]
+
+        response = web.StreamResponse(status=status, headers=headers)
+        lie = resource.lie_length if faulty else 0
+        if resource.chunked:
+            response.enable_chunked_encoding()
+        else:
+            response.content_length = len(payload) + lie
+        if request.method == "HEAD":
+            await response.prepare(request)
+            return response
+        await response.prepare(request)
+        await self._write_payload(request, response, resource, payload, faulty)
+        if lie:
+            # the body is shorter than announced: close the connection on the client
+            assert request.transport is not None
+            request.transport.close()
+            return response
+        await response.write_eof()
+        return response
+
+    async def _write_payload(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        resource: Resource,
+        payload: bytes,
+        faulty: bool,
+    ) -> None:
+        rate = resource.rate
+        block = 16 * 1024 if rate else 256 * 1024
+        limit = len(payload)
+        cut: str | None = None
+        if faulty and resource.reset_after is not None and resource.reset_after < limit:
+            limit, cut = resource.reset_after, "reset"
+        if faulty and resource.stall_after is not None and resource.stall_after < limit:
+            limit, cut = resource.stall_after, "stall"
+        position = 0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while position < limit:
+            chunk = payload[position : min(position + block, limit)]
+            await response.write(chunk)
+            position += len(chunk)
+            with self._lock:
+                self.bytes_sent[request.path] = self.bytes_sent.get(request.path, 0) + len(chunk)
+            if resource.rate:
+                # pace against the clock so the average is the rate
+                due = started + position / resource.rate
+                delay = due - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+        if cut == "reset":
+            transport = request.transport
+            assert transport is not None
+            # give the kernel the bytes we wrote, then break the connection
+            await asyncio.sleep(0)
+            transport.abort()
+            raise asyncio.CancelledError
+        if cut == "stall":
+            assert self._release is not None
+            await self._release.wait()
+            transport = request.transport
+            if transport is not None:
+                transport.close()
+            raise asyncio.CancelledError
+
+
+@pytest.fixture
+def http_server() -> Iterator[LoopbackServer]:
+    with LoopbackServer("127.0.0.1") as server:
+        yield server
+
+
+@pytest.fixture
+def other_server() -> Iterator[LoopbackServer]:
+    """A different host (127.0.0.2), so a different origin."""
+    with LoopbackServer("127.0.0.2") as server:
+        yield server

@@ -1,0 +1,43 @@
+-- user_version 1
+-- index jobs_by_host
+CREATE INDEX jobs_by_host ON jobs (state, host);
+-- index jobs_by_state
+CREATE INDEX jobs_by_state ON jobs (state, priority DESC, position, id);
+-- index jobs_target
+CREATE UNIQUE INDEX jobs_target ON jobs (dest_dir, file_key) WHERE file_key IS NOT NULL;
+-- table jobs
+CREATE TABLE jobs (
+    id              INTEGER PRIMARY KEY,
+    -- what requests start from; original_url is what the user added and never
+    -- changes, url may be replaced with a fresh link when one expires
+    url             TEXT    NOT NULL,
+    original_url    TEXT    NOT NULL,
+    -- where the last response came from after redirects (informational)
+    effective_url   TEXT,
+    -- lowercased host of url, for the per-host concurrency limit
+    host            TEXT    NOT NULL,
+    dest_dir        TEXT    NOT NULL,
+    requested_name  TEXT,
+    -- fixed once, before the first byte is written; never changes afterwards
+    file_name       TEXT,
+    -- casefolded file_name: names clash on case-insensitive file systems
+    file_key        TEXT,
+    state           TEXT    NOT NULL DEFAULT 'queued'
+                    CHECK (state IN ('queued', 'running', 'paused', 'done', 'failed')),
+    -- durable offset: never more than the bytes fsynced into the .part file
+    bytes_done      INTEGER NOT NULL DEFAULT 0 CHECK (bytes_done >= 0),
+    bytes_total     INTEGER CHECK (bytes_total IS NULL OR bytes_total >= 0),
+    etag            TEXT,
+    last_modified   TEXT,
+    -- JSON array of [name, value] pairs
+    headers         TEXT    NOT NULL DEFAULT '[]',
+    sha256          TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    error           TEXT,
+    created_at      REAL    NOT NULL,
+    updated_at      REAL    NOT NULL,
+    finished_at     REAL,
+    priority        INTEGER NOT NULL DEFAULT 0,
+    position        INTEGER NOT NULL DEFAULT 0
+);

@@ -1,0 +1,180 @@
+"""The job store on real SQLite files: schema, refusal of bad files, transitions."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from drayman.errors import DatabaseTooNew, IllegalTransition, NotADatabase, UnknownJob
+from drayman.jobs import TRANSITIONS, JobState, NewJob, check_transition, sources_of
+from drayman.storage import LATEST_VERSION, JobStore
+from drayman.storage.migrations import MIGRATIONS, split_statements
+
+SCHEMA_SNAPSHOT = Path(__file__).with_name("schema.sql")
+
+
+def dump_schema(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name"
+        ).fetchall()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+    body = "\n".join(f"-- {kind} {name}\n{sql};" for kind, name, sql in rows)
+    return f"-- user_version {version}\n{body}\n"
+
+
+def file_state(path: Path) -> tuple[str, list[str]]:
+    """The file's hash and the names beside it: to prove nothing was touched."""
+    return hashlib.sha256(path.read_bytes()).hexdigest(), sorted(os.listdir(path.parent))
+
+
+def new_job(folder: Path, url: str = "http://127.0.0.1:1/a.bin") -> NewJob:
+    return NewJob(url=url, dest_dir=str(folder))
+
+
+async def test_migrations_reproduce_the_schema_snapshot(db_path: Path) -> None:
+    store = await JobStore.open(db_path)
+    await store.close()
+    schema = dump_schema(db_path)
+    if os.environ.get("DRAYMAN_UPDATE_SCHEMA"):
+        SCHEMA_SNAPSHOT.write_text(schema)
+    assert schema == SCHEMA_SNAPSHOT.read_text(), (
+        "migrations no longer produce tests/schema.sql; if the change is intended, "
+        "rerun with DRAYMAN_UPDATE_SCHEMA=1 and commit the new snapshot"
+    )
+    assert f"-- user_version {LATEST_VERSION}" in schema
+
+
+async def test_database_is_wal_private_and_waits_for_locks(db_path: Path) -> None:
+    store = await JobStore.open(db_path)
+    await store.close()
+    conn = sqlite3.connect(db_path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    if os.name == "posix":
+        assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+
+
+async def test_reopening_is_idempotent(db_path: Path, downloads: Path) -> None:
+    async with await JobStore.open(db_path) as store:
+        [job_id] = await store.add([new_job(downloads)])
+    async with await JobStore.open(db_path) as store:
+        job = await store.get(job_id)
+    assert job.state == JobState.QUEUED
+    assert job.url == job.original_url
+
+
+async def test_newer_database_is_refused_untouched(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE future (x)")
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 5}")
+    conn.commit()
+    conn.close()
+    before = file_state(db_path)
+    with pytest.raises(DatabaseTooNew, match="newer drayman") as info:
+        await JobStore.open(db_path)
+    assert "left untouched" in str(info.value)
+    assert file_state(db_path) == before
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"this is a text file, not a database\n" * 10,
+        b"SQLite format 3\x00" + b"\xff" * 4000,
+        os.urandom(8192),
+    ],
+    ids=["text", "sqlite-header-garbage", "random"],
+)
+async def test_corrupt_or_foreign_file_is_refused_untouched(db_path: Path, content: bytes) -> None:
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(content)
+    before = file_state(db_path)
+    with pytest.raises(NotADatabase, match="left untouched"):
+        await JobStore.open(db_path)
+    assert file_state(db_path) == before
+
+
+def test_transition_table_is_enforced() -> None:
+    for current, target in itertools.product(JobState, JobState):
+        if target in TRANSITIONS[current]:
+            check_transition(1, current, target)
+        else:
+            with pytest.raises(IllegalTransition):
+                check_transition(1, current, target)
+    assert sources_of(JobState.PAUSED) == {JobState.QUEUED, JobState.RUNNING}
+    assert TRANSITIONS[JobState.DONE] == frozenset()
+
+
+async def test_illegal_transition_raises_and_changes_nothing(
+    db_path: Path, downloads: Path
+) -> None:
+    async with await JobStore.open(db_path) as store:
+        a, b = await store.add([new_job(downloads), new_job(downloads, "http://127.0.0.1:1/b")])
+        assert await store.claim(b)
+        assert await store.finish(b, 10)
+        with pytest.raises(IllegalTransition, match=f"job {b} is done"):
+            await store.change_state([a, b], JobState.PAUSED)
+        assert (await store.get(a)).state == JobState.QUEUED
+        with pytest.raises(UnknownJob, match="no job with id 999"):
+            await store.change_state([a, 999], JobState.PAUSED)
+        assert (await store.get(a)).state == JobState.QUEUED
+        assert await store.change_state([a], JobState.PAUSED) == [a]
+        # idempotent: pausing a paused job changes nothing and is no error
+        assert await store.change_state([a], JobState.PAUSED) == []
+
+
+async def test_guarded_updates_respect_a_concurrent_pause(db_path: Path, downloads: Path) -> None:
+    async with await JobStore.open(db_path) as engine_store, await JobStore.open(db_path) as cli:
+        [job_id] = await engine_store.add([new_job(downloads)])
+        assert await engine_store.claim(job_id)
+        assert not await engine_store.claim(job_id)  # already running
+        before = await engine_store.data_version()
+        await cli.change_state([job_id], JobState.PAUSED)
+        assert await engine_store.data_version() != before  # the engine can notice
+        # the engine's transient-failure bookkeeping must not undo the pause
+        assert not await engine_store.requeue(job_id, error="x", attempts=1, next_attempt_at=0)
+        assert (await cli.get(job_id)).state == JobState.PAUSED
+
+
+async def test_recover_running_and_checkpoint(db_path: Path, downloads: Path) -> None:
+    async with await JobStore.open(db_path) as store:
+        [job_id] = await store.add([new_job(downloads)])
+        await store.claim(job_id)
+        await store.checkpoint(job_id, 12345)
+    # the process died with the job running
+    async with await JobStore.open(db_path) as store:
+        assert await store.recover_running() == 1
+        job = await store.get(job_id)
+    assert (job.state, job.bytes_done) == (JobState.QUEUED, 12345)
+
+
+async def test_names_are_unique_per_folder_ignoring_case(db_path: Path, downloads: Path) -> None:
+    async with await JobStore.open(db_path) as store:
+        a, b = await store.add([new_job(downloads), new_job(downloads)])
+        assert await store.set_name(a, "Movie.mp4")
+        assert await store.name_taken(b, str(downloads), "movie.MP4")
+        assert not await store.set_name(b, "movie.mp4")
+        assert await store.set_name(b, "movie (1).mp4")
+        # a name, once fixed, is kept
+        assert not await store.set_name(a, "other.mp4")
+        assert (await store.get(a)).file_name == "Movie.mp4"
+
+
+def test_every_migration_splits_into_complete_statements() -> None:
+    for migration in MIGRATIONS:
+        statements = split_statements(migration.sql)
+        assert statements, migration.name
+        assert all(sqlite3.complete_statement(s) for s in statements)
