@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+
 from httpserver import http_server, other_server  # noqa: F401  (fixtures)
 
 

@@ -138,7 +138,6 @@ def parse_retry_after(value: str, now: float | None = None) -> float | None:
     if when is None:
         return None
     if when.tzinfo is None:
-
         when = when.replace(tzinfo=UTC)
     now = time.time() if now is None else now
     try:

@@ -18,7 +18,7 @@ def _split(url: str) -> SplitResult:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        reason = "invalid port" if "port" in str(exc) else "not a URL"
+        reason = "invalid port" if "port" in str(exc).lower() else "not a URL"
         raise InvalidURL(reason=reason, url=url) from None
     return parts
 
