@@ -315,3 +315,55 @@ def test_sigkill_at_random_points_resumes_byte_exact(
     # resumed each time, never restarted: each kill wastes at most ~one checkpoint interval
     assert http_server.bytes_sent["/big.bin"] <= size * 1.3
     assert job(db_path, 1)["state"] == JobState.DONE.value
+
+
+def test_rm_delete_files_removes_only_the_jobs_own_files(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    http_server.add("/keep.bin", b"keep")
+    http_server.add("/drop.bin", b"drop")
+    run_cli(
+        db_path,
+        "add",
+        http_server.url("/keep.bin"),
+        http_server.url("/drop.bin"),
+        "-d",
+        str(downloads),
+    )
+    assert run_cli(db_path, "run", "--until-idle").returncode == 0
+    (downloads / "unrelated.txt").write_text("mine")
+    assert run_cli(db_path, "rm", "1").returncode == 0
+    assert (downloads / "keep.bin").read_bytes() == b"keep"  # not asked: file stays
+    assert run_cli(db_path, "rm", "2", "--delete-files").returncode == 0
+    assert sorted(p.name for p in downloads.iterdir()) == ["keep.bin", "unrelated.txt"]
+    assert ls_json(db_path) == []
+
+
+def test_run_on_a_terminal_shows_live_progress(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    """`run` under a pseudo-terminal draws rich progress bars, not plain lines."""
+    import pty
+    import sys
+
+    http_server.add("/tty.bin", make_body(2 * MiB), rate=4 * MiB)
+    run_cli(db_path, "add", http_server.url("/tty.bin"), "-d", str(downloads))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real CLI on a terminal
+        os.environ["DRAYMAN_DB"] = str(db_path)
+        os.execv(sys.executable, [sys.executable, "-m", "drayman", "run", "--until-idle"])
+    output = b""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        output += data
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    text = output.decode("utf-8", "replace")
+    assert "tty.bin" in text and "job 1 done" in text
+    assert "\x1b[" in text  # terminal control codes: the live display
+    assert "━" in text  # a progress bar

@@ -16,6 +16,14 @@ def _size(n: float | None) -> str:
     return human_size(n)
 
 
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
 def describe_change(change: JobChange) -> str:
     name = f" {change.name}" if change.name else ""
     if change.state == JobState.RUNNING:
@@ -65,21 +73,15 @@ class RichDisplay:
 
     def __init__(self, engine: Engine, out: TextIO) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
         self.progress = Progress(
             TextColumn("[bold]{task.fields[job_id]:>4}[/] {task.description}", justify="left"),
             BarColumn(),
             DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
+            # the engine's own speed and ETA (averaged over seconds), not rich's
+            TextColumn("{task.fields[speed]:>11}"),
+            TextColumn("{task.fields[eta]:>8}"),
             console=Console(file=out),
             refresh_per_second=4,
             transient=False,
@@ -94,7 +96,7 @@ class RichDisplay:
         progress = self.progress
         for change in snapshot.changes:
             if change.state != JobState.RUNNING:
-                progress.console.print(describe_change(change))
+                progress.console.print(describe_change(change), highlight=False, markup=False)
                 task = self._tasks.pop(change.job_id, None)
                 if task is not None:
                     progress.remove_task(TaskID(task))  # type: ignore[arg-type]
@@ -103,13 +105,15 @@ class RichDisplay:
             task = self._tasks.get(p.job_id)
             if task is None:
                 task = self._tasks[p.job_id] = progress.add_task(
-                    name, total=p.bytes_total, job_id=p.job_id
+                    name, total=p.bytes_total, job_id=p.job_id, speed="", eta=""
                 )
             progress.update(
                 task,  # type: ignore[arg-type]
                 description=name,
                 completed=p.bytes_done,
                 total=p.bytes_total,
+                speed=f"{_size(p.speed)}/s",
+                eta=_duration(p.eta),
             )
 
     def close_soon(self) -> None:
