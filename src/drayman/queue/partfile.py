@@ -20,6 +20,8 @@ from drayman.errors import PermanentError
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 _READ_BLOCK = 4 * 1024 * 1024
+_HAVE_WRITEV = hasattr(os, "writev")
+_IOV_MAX = 512
 
 
 def disk_error(exc: OSError, path: str) -> PermanentError:
@@ -65,17 +67,25 @@ def fsync_dir(path: str) -> None:
 
 
 class PartFile:
-    """An open ``.part`` file positioned at its durable end."""
+    """An open ``.part`` file positioned at its durable end.
+
+    Two lanes keep the disk busy while the event loop keeps reading the
+    socket: at most one write is in flight (the next block is gathered
+    meanwhile), and at most one fsync runs beside it. An fsync makes durable
+    every write that had *finished* when it started, which is the offset it
+    reports; a write still running is simply left for the next one.
+    """
 
     def __init__(self, path: str, fd: int, offset: int, hasher: Any | None) -> None:
         self.path = path
         self._fd: int | None = fd
-        #: bytes written into the file (durable only after :meth:`sync`)
+        #: bytes of finished writes in the file (durable only after a sync)
         self.offset = offset
         #: bytes known to be on disk
         self.synced = offset
         self.hasher = hasher
-        self._pending: asyncio.Future[None] | None = None
+        self._write: asyncio.Future[None] | None = None
+        self._sync: asyncio.Future[int] | None = None
 
     @classmethod
     async def open(cls, path: str, offset: int, *, create: bool, want_hash: bool) -> PartFile:
@@ -131,50 +141,81 @@ class PartFile:
             raise ValueError("the part file is closed")
         return self._fd
 
-    def _write_sync(self, data: bytes | bytearray | memoryview) -> None:
+    # -- the write lane --------------------------------------------------------
+
+    def _write_sync(self, chunks: list[bytes]) -> None:
         fd = self._fileno()
-        view = memoryview(data)
         try:
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            # writev hands the socket's chunks to the kernel without joining them
+            pending = [memoryview(c) for c in chunks if c]
+            while pending:
+                written = (
+                    os.writev(fd, pending[:_IOV_MAX]) if _HAVE_WRITEV else os.write(fd, pending[0])
+                )
                 self.offset += written
+                while pending and written >= len(pending[0]):
+                    written -= len(pending[0])
+                    pending.pop(0)
+                if written:
+                    pending[0] = pending[0][written:]
         except OSError as exc:
             raise disk_error(exc, self.path) from exc
         if self.hasher is not None:
-            self.hasher.update(data)
+            for chunk in chunks:
+                self.hasher.update(chunk)
 
-    async def write(self, data: bytes | bytearray) -> None:
-        """Append ``data``. Safe to cancel: :meth:`settle` waits for the hop."""
-        await self._hop(self._write_sync, data)
+    async def write(self, chunks: list[bytes]) -> None:
+        """Start writing ``chunks``; returns once the *previous* write is done.
 
-    def _sync_sync(self) -> None:
+        A failed write raises here at the next call, or from :meth:`sync`.
+        """
+        await self._finish_write()
+        loop = asyncio.get_running_loop()
+        self._write = loop.run_in_executor(None, self._write_sync, chunks)
+
+    async def _finish_write(self) -> None:
+        pending = self._write
+        if pending is not None:
+            # shield: if our task is cancelled the write still finishes in its
+            # thread, and self.offset then says exactly what landed
+            await asyncio.shield(pending)
+            if self._write is pending:  # a checkpoint may wait here beside write()
+                self._write = None
+
+    # -- the sync lane -----------------------------------------------------------
+
+    def _sync_sync(self) -> int:
+        offset = self.offset  # finished writes only: those this fsync covers
         try:
             full_fsync(self._fileno())
         except OSError as exc:
             raise disk_error(exc, self.path) from exc
-        self.synced = self.offset
+        self.synced = max(self.synced, offset)
+        return offset
+
+    def start_sync(self) -> asyncio.Future[int]:
+        """fsync beside the write lane; the future gives the offset now durable."""
+        if self._sync is None or self._sync.done():
+            loop = asyncio.get_running_loop()
+            self._sync = loop.run_in_executor(None, self._sync_sync)
+        return self._sync
 
     async def sync(self) -> int:
-        """fsync; return the offset that is now durable."""
-        await self._hop(self._sync_sync)
-        return self.synced
-
-    async def _hop(self, func: Any, *args: Any) -> None:
-        await self.settle()
-        loop = asyncio.get_running_loop()
-        self._pending = loop.run_in_executor(None, func, *args)
-        # shield: if the task is cancelled the write still finishes in its
-        # thread; settle() then knows exactly how many bytes landed
-        await asyncio.shield(self._pending)
+        """Finish every write, then fsync; return the offset now durable."""
+        await self._finish_write()
+        if self._sync is not None and not self._sync.done():
+            await asyncio.shield(self._sync)
+        self._sync = None
+        return await asyncio.shield(self.start_sync())
 
     async def settle(self) -> None:
-        """Wait for a write or sync that a cancellation left running."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            # its error, if any, was already raised to the task that started it
-            with contextlib.suppress(PermanentError):
-                await asyncio.shield(pending)
+        """Wait for whatever a cancellation or an error left running."""
+        for pending in (self._write, self._sync):
+            if pending is not None:
+                # its error, if any, reaches the caller through write() or sync()
+                with contextlib.suppress(PermanentError, ValueError):
+                    await asyncio.shield(pending)
+        self._write = None
 
     def close(self) -> None:
         if self._fd is not None:
