@@ -103,6 +103,7 @@ def test_one_bad_line_adds_nothing(
         ["http://127.0.0.1:9/a", "-o", "../escape.bin"],
         ["javascript:alert(1)"],
         [],
+        ["http://127.0.0.1:9/a", "-d", "/etc/hostname"],
     ],
 )
 def test_bad_add_input_exits_2_with_one_line(

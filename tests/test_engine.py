@@ -547,3 +547,57 @@ async def test_second_engine_is_refused(db_path: Path) -> None:
     # released on stop: a new engine starts
     async with Engine(db_path, fast_config()) as engine:
         assert engine.active_ids == []
+
+
+@pytest.mark.parametrize("step", ["linked", "renamed"])
+async def test_crash_during_the_final_rename_ends_done_without_refetching(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, step: str
+) -> None:
+    """A crash after the last checkpoint, between link(part, final) and "done"."""
+    body = make_body(300 * KiB)
+    res = http_server.add("/fin.bin", body)
+    async with await JobStore.open(db_path) as store:
+        from drayman.jobs import NewJob
+
+        new = NewJob(url=http_server.url("/fin.bin"), dest_dir=str(downloads), sha256=sha(body))
+        [job_id] = await store.add([new])
+        await store.set_name(job_id, "fin.bin")
+        await store.record_remote(
+            job_id,
+            etag=res.etag,
+            last_modified=res.last_modified,
+            bytes_total=len(body),
+            effective_url=None,
+            bytes_done=len(body),
+        )
+        await store.claim(job_id)  # it was running when the process died
+    (downloads / "fin.bin").write_bytes(body)
+    if step == "linked":  # both names on one inode: the unlink of .part did not happen
+        os.link(downloads / "fin.bin", downloads / "fin.bin.part")
+    async with Engine(db_path, fast_config()) as engine:
+        await asyncio.wait_for(engine.wait_idle(), 30)
+        job = await engine.queue.get(job_id)
+    assert job.state == JobState.DONE, job.error
+    assert sorted(p.name for p in downloads.iterdir()) == ["fin.bin"]
+    assert (downloads / "fin.bin").read_bytes() == body
+    assert http_server.requests_for("/fin.bin") == []
+
+
+async def test_a_symlink_planted_at_the_part_path_is_not_followed(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"do not touch")
+    body = make_body(2 * MiB)
+    res = http_server.add("/sym.bin", body, reset_after=MiB, fault_times=1)
+    job = await interrupted_download(db_path, downloads, http_server, "/sym.bin")
+    assert res.served == 1
+    (downloads / "sym.bin.part").unlink()
+    (downloads / "sym.bin.part").symlink_to(victim)
+    async with Engine(db_path, fast_config()) as engine:
+        await engine.queue.resume([job.id])
+        await asyncio.wait_for(engine.wait_idle(), 30)
+        failed = await engine.queue.get(job.id)
+    assert failed.state == JobState.FAILED
+    assert "symbolic link" in (failed.error or "")
+    assert victim.read_bytes() == b"do not touch"

@@ -146,11 +146,12 @@ class Engine:
         if pending:
             _, still = await asyncio.wait(pending, timeout=self.config.stop_timeout)
             if still:
-                log.warning("%d transfer(s) did not stop in time", len(still))
+                log.warning("%d transfer(s) did not stop in time: %s", len(still), still)
         self._publish()
         if self._session is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._session.close(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await self._session.close()
         if self._queue is not None:
             with contextlib.suppress(Exception):
                 await self._queue.close()
@@ -228,7 +229,7 @@ class Engine:
     async def _reconcile_loop(self) -> None:
         store = self.queue.store
         seen_version = await store.data_version()
-        while True:
+        while not self._stopping:
             try:
                 await self._reconcile()
             except EnvironmentProblem as exc:
@@ -238,9 +239,12 @@ class Engine:
             due = await store.next_attempt_at()
             if due is not None:
                 timeout = min(timeout, max(due - self._clock(), 0.0) + 0.01)
-            while True:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+            while not self._stopping:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+                # cancellation that races with the event, and stop() then waits
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
                 if self._wake.is_set():
                     self._wake.clear()
                     break
