@@ -109,7 +109,8 @@ def test_one_bad_line_adds_nothing(
 def test_bad_add_input_exits_2_with_one_line(
     db_path: Path, downloads: Path, args: list[str]
 ) -> None:
-    result = run_cli(db_path, "add", *args, "-d", str(downloads))
+    folder = [] if "-d" in args else ["-d", str(downloads)]
+    result = run_cli(db_path, "add", *args, *folder)
     assert result.returncode == 2
     assert result.stderr.startswith("drayman: error: ")
     assert len(result.stderr.strip().splitlines()) == 1
