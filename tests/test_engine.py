@@ -190,27 +190,47 @@ async def test_wrong_content_range_start_is_not_spliced(
     assert "Range" in requests[-2].headers and "Range" not in requests[-1].headers
 
 
-async def test_416_with_whole_file_on_disk_finishes(
-    db_path: Path, downloads: Path, http_server: LoopbackServer
-) -> None:
-    body = make_body(MiB)
-    res = http_server.add("/whole.bin", body)
-    # a crash after the last byte was checkpointed but before the rename
-    async with await JobStore.open(db_path) as store:
-        from drayman.jobs import NewJob
+async def seed_interrupted_job(
+    db_path: Path,
+    folder: Path,
+    server: LoopbackServer,
+    path: str,
+    *,
+    name: str,
+    bytes_done: int,
+    sha256: str | None = None,
+    running: bool = False,
+) -> int:
+    """A job as a crash left it: name fixed, validators known, ``bytes_done`` durable."""
+    from drayman.jobs import NewJob
 
-        [job_id] = await store.add(
-            [NewJob(url=http_server.url("/whole.bin"), dest_dir=str(downloads))]
-        )
-        await store.set_name(job_id, "whole.bin")
+    res = server.resources[path]
+    async with await JobStore.open(db_path) as store:
+        new = NewJob(url=server.url(path), dest_dir=str(folder), sha256=sha256)
+        [job_id] = await store.add([new])
+        await store.set_name(job_id, name)
         await store.record_remote(
             job_id,
             etag=res.etag,
             last_modified=res.last_modified,
-            bytes_total=len(body),
+            bytes_total=len(res.wire_body),
             effective_url=None,
-            bytes_done=len(body),
+            bytes_done=bytes_done,
         )
+        if running:
+            await store.claim(job_id)
+    return job_id
+
+
+async def test_416_with_whole_file_on_disk_finishes(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    body = make_body(MiB)
+    http_server.add("/whole.bin", body)
+    # a crash after the last byte was checkpointed but before the rename
+    job_id = await seed_interrupted_job(
+        db_path, downloads, http_server, "/whole.bin", name="whole.bin", bytes_done=len(body)
+    )
     (downloads / "whole.bin.part").write_bytes(body)
     async with Engine(db_path, fast_config()) as engine:
         await asyncio.wait_for(engine.wait_idle(), 30)
@@ -225,22 +245,10 @@ async def test_part_file_longer_than_offset_is_cut_back(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
     body = make_body(2 * MiB)
-    res = http_server.add("/cut.bin", body)
-    async with await JobStore.open(db_path) as store:
-        from drayman.jobs import NewJob
-
-        [job_id] = await store.add(
-            [NewJob(url=http_server.url("/cut.bin"), dest_dir=str(downloads))]
-        )
-        await store.set_name(job_id, "cut.bin")
-        await store.record_remote(
-            job_id,
-            etag=res.etag,
-            last_modified=res.last_modified,
-            bytes_total=len(body),
-            effective_url=None,
-            bytes_done=MiB,
-        )
+    http_server.add("/cut.bin", body)
+    job_id = await seed_interrupted_job(
+        db_path, downloads, http_server, "/cut.bin", name="cut.bin", bytes_done=MiB
+    )
     # bytes written after the last checkpoint, and garbage: must be cut off
     (downloads / "cut.bin.part").write_bytes(body[:MiB] + b"\0" * 300 * KiB)
     async with Engine(db_path, fast_config()) as engine:
@@ -555,22 +563,18 @@ async def test_crash_during_the_final_rename_ends_done_without_refetching(
 ) -> None:
     """A crash after the last checkpoint, between link(part, final) and "done"."""
     body = make_body(300 * KiB)
-    res = http_server.add("/fin.bin", body)
-    async with await JobStore.open(db_path) as store:
-        from drayman.jobs import NewJob
-
-        new = NewJob(url=http_server.url("/fin.bin"), dest_dir=str(downloads), sha256=sha(body))
-        [job_id] = await store.add([new])
-        await store.set_name(job_id, "fin.bin")
-        await store.record_remote(
-            job_id,
-            etag=res.etag,
-            last_modified=res.last_modified,
-            bytes_total=len(body),
-            effective_url=None,
-            bytes_done=len(body),
-        )
-        await store.claim(job_id)  # it was running when the process died
+    http_server.add("/fin.bin", body)
+    # it was running when the process died
+    job_id = await seed_interrupted_job(
+        db_path,
+        downloads,
+        http_server,
+        "/fin.bin",
+        name="fin.bin",
+        bytes_done=len(body),
+        sha256=sha(body),
+        running=True,
+    )
     (downloads / "fin.bin").write_bytes(body)
     if step == "linked":  # both names on one inode: the unlink of .part did not happen
         os.link(downloads / "fin.bin", downloads / "fin.bin.part")
