@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from drayman import __version__
 from drayman.errors import BadInput, DraymanError, InvalidURL
 from drayman.jobs import Job, JobState
+from drayman.units import human_size
 from drayman.urls import validate_url
 
 log = logging.getLogger("drayman")
@@ -47,17 +48,6 @@ def default_download_dir() -> str:
     import platformdirs
 
     return platformdirs.user_downloads_dir()
-
-
-def human_size(n: float | None) -> str:
-    if n is None:
-        return "?"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 # -- parsing ---------------------------------------------------------------------

@@ -8,12 +8,7 @@ from typing import TextIO
 from drayman.jobs import JobState
 from drayman.queue.engine import Engine
 from drayman.queue.progress import EngineSnapshot, JobChange
-
-
-def _size(n: float | None) -> str:
-    from drayman.cli import human_size
-
-    return human_size(n)
+from drayman.units import human_size
 
 
 def _duration(seconds: float | None) -> str:
@@ -55,10 +50,9 @@ class PlainDisplay:
             self._next = now + self.every
             for p in snapshot.active:
                 share = f"{100 * p.bytes_done / p.bytes_total:.1f}%" if p.bytes_total else "?"
-                self.out.write(
-                    f"job {p.job_id} {share} {_size(p.bytes_done)}/{_size(p.bytes_total)} "
-                    f"{_size(p.speed)}/s\n"
-                )
+                done, total = human_size(p.bytes_done), human_size(p.bytes_total)
+                speed = human_size(p.speed)
+                self.out.write(f"job {p.job_id} {share} {done}/{total} {speed}/s\n")
         self.out.flush()
 
     def close_soon(self) -> None:
@@ -112,7 +106,7 @@ class RichDisplay:
                 description=name,
                 completed=p.bytes_done,
                 total=p.bytes_total,
-                speed=f"{_size(p.speed)}/s",
+                speed=f"{human_size(p.speed)}/s",
                 eta=_duration(p.eta),
             )
 

@@ -57,6 +57,7 @@ from drayman.queue.partfile import (
 )
 from drayman.queue.ratelimit import TokenBucket
 from drayman.storage import JobStore
+from drayman.units import human_size
 from drayman.urls import origin, redact_url, same_origin, validate_url
 
 log = logging.getLogger(__name__)
@@ -397,7 +398,7 @@ class Transfer:
         if needed > free:
             raise PermanentError(
                 detail=f"not enough free space in {self.job.dest_dir}: "
-                f"{_size(needed)} needed, {_size(free)} free"
+                f"{human_size(needed)} needed, {human_size(free)} free"
             )
 
     async def _open_part(self, path: str, offset: int, *, create: bool) -> None:
@@ -584,15 +585,6 @@ class Transfer:
 def _exists_on_disk(folder: str, name: str) -> bool:
     path = os.path.join(folder, name)
     return os.path.lexists(path) or os.path.lexists(path + ".part")
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _describe_network_error(exc: BaseException, config: TransferConfig) -> str:

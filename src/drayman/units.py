@@ -1,0 +1,15 @@
+"""Byte counts as people read them (1024-based, like the RATE suffixes)."""
+
+from __future__ import annotations
+
+
+def human_size(n: float | None) -> str:
+    """``1536`` -> ``"1.5 KiB"``; None (unknown) -> ``"?"``."""
+    if n is None:
+        return "?"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
