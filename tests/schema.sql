@@ -1,4 +1,4 @@
--- user_version 1
+-- user_version 2
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
@@ -40,4 +40,4 @@ CREATE TABLE jobs (
     finished_at     REAL,
     priority        INTEGER NOT NULL DEFAULT 0,
     position        INTEGER NOT NULL DEFAULT 0
-);
+, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT);

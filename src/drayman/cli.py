@@ -111,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-i",
         "--input",
         metavar="FILE",
-        help='read URLs from FILE, one per line ("-" reads stdin; blank lines '
-        "and lines starting with # are skipped)",
+        help='read URLs from FILE ("-" reads stdin): one per line (# comments), or JSON, '
+        "JSON Lines or CSV with url, title, author, thumbnail, headers, sha256, folder, name",
     )
     add.add_argument(
         "-d", "--dir", metavar="DIR", help="destination folder (default: your Downloads folder)"
@@ -132,6 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra request header, e.g. Referer or Cookie (repeatable)",
     )
     add.add_argument("--sha256", metavar="HEX", help="expected checksum (single URL only)")
+    add.add_argument(
+        "--format",
+        choices=["txt", "json", "jsonl", "csv"],
+        help="format of -i (default: from the file name, else guessed from the content)",
+    )
+    add.add_argument(
+        "--template",
+        metavar="TPL",
+        help="name files from fields, e.g. '{author}/{title}.{ext}' "
+        "(fields: title, author, name, ext, host, date, index)",
+    )
+    add.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="add the good entries of -i and report the bad ones (default: add nothing)",
+    )
 
     ls = sub.add_parser("ls", help="list jobs")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
@@ -215,44 +231,57 @@ def build_parser() -> argparse.ArgumentParser:
 # -- commands ----------------------------------------------------------------------
 
 
-def _read_url_lines(source: str) -> list[tuple[str, str]]:
-    """(label, url) for each non-blank, non-comment line."""
+def _read_input(source: str) -> str:
     try:
         if source == "-":
-            text, name = sys.stdin.read(), "stdin"
-        else:
-            text, name = Path(source).read_text(encoding="utf-8-sig"), source
+            return sys.stdin.read()
+        return Path(source).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from exc
-    entries = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            entries.append((f"{name} line {number}", stripped))
-    return entries
 
 
 async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
+    import dataclasses
+
+    from drayman.batch import BadEntry, Entry, parse_import
+    from drayman.inputs import validate_name, validate_sha256
     from drayman.queue.jobqueue import JobQueue
 
-    entries = [(f"argument {n}", url) for n, url in enumerate(args.urls, start=1)]
+    entries: list[Entry] = []
+    bad: list[BadEntry] = []
+    for number, url in enumerate(args.urls, start=1):
+        try:
+            entries.append(Entry(url=validate_url(url), where=f"argument {number}"))
+        except InvalidURL as exc:
+            bad.append(BadEntry(f"argument {number}", str(exc)))
     if args.input:
-        entries += _read_url_lines(args.input)
+        result = parse_import(_read_input(args.input), source=args.input, fmt=args.format)
+        entries += result.entries
+        bad += result.bad
+    if bad and not args.skip_invalid:
+        more = (
+            f" (and {len(bad) - 1} more; --skip-invalid adds the good ones)" if len(bad) > 1 else ""
+        )
+        raise BadInput(f"{bad[0]}{more}")
+    for entry in bad:
+        print(f"drayman: skipped {entry}", file=sys.stderr)
     if not entries:
         raise BadInput("no URL given (pass URLs, or -i FILE)")
-    for label, url in entries:
-        try:
-            validate_url(url)
-        except InvalidURL as exc:
-            raise BadInput(f"{label}: {exc}") from None
+    if args.output is not None or args.sha256 is not None:
+        if len(entries) > 1:
+            raise BadInput("-o and --sha256 apply to a single URL only")
+        entries[0] = dataclasses.replace(
+            entries[0],
+            name=validate_name(args.output) if args.output is not None else entries[0].name,
+            sha256=validate_sha256(args.sha256) if args.sha256 is not None else entries[0].sha256,
+        )
     queue = await JobQueue.open(resolve_db(args.db))
     try:
-        ids = await queue.add(
-            [url for _, url in entries],
+        ids = await queue.add_entries(
+            entries,
             dest_dir=args.dir or default_download_dir(),
-            name=args.output,
             headers=args.header,
-            sha256=args.sha256,
+            template=args.template,
         )
     finally:
         await queue.close()

@@ -87,6 +87,11 @@ class Job:
     finished_at: float | None
     priority: int
     position: int
+    title: str | None = None
+    author: str | None = None
+    thumbnail_url: str | None = None
+    #: the file-name part of a name template, {ext} still open (drayman.templates)
+    name_template: str | None = None
 
     @property
     def final_path(self) -> str | None:
@@ -103,7 +108,13 @@ class Job:
 
     @property
     def display_name(self) -> str:
-        return self.file_name or self.requested_name or self.url.rsplit("/", 1)[-1] or self.url
+        return (
+            self.file_name
+            or self.requested_name
+            or self.title
+            or self.url.rsplit("/", 1)[-1]
+            or self.url
+        )
 
     def to_public_dict(self) -> dict[str, Any]:
         """The fields of ``drayman ls --json``. Header values never appear."""
@@ -123,6 +134,9 @@ class Job:
             "sha256": self.sha256,
             "header_names": [name for name, _ in self.headers],
             "priority": self.priority,
+            "title": self.title,
+            "author": self.author,
+            "thumbnail": self.thumbnail_url,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "finished_at": self.finished_at,
@@ -143,3 +157,7 @@ class NewJob:
     headers: tuple[tuple[str, str], ...] = ()
     sha256: str | None = None
     priority: int = 0
+    title: str | None = None
+    author: str | None = None
+    thumbnail_url: str | None = None
+    name_template: str | None = None

@@ -97,14 +97,51 @@ def filename_from_url(url: str) -> str | None:
     return unquote(segment, errors="replace") or None
 
 
+#: stands for {ext} in a stored name template until the server has answered
+#: (a private-use character: no value can contain it, see _value)
+EXT_MARK = "\ue000ext\ue000"
+
+
+def finish_name(name_template: str, ext: str) -> str:
+    """The file name once ``ext`` is known (no leading dot; may be empty)."""
+    ext = ext.lstrip(".")
+    text = name_template.replace(EXT_MARK, ext)
+    if not ext:
+        text = text.replace("..", ".").rstrip(".")
+    return sanitize_filename(text)
+
+
+def guess_extension(*, content_disposition: str | None, url: str, content_type: str | None) -> str:
+    """``mp4``-style extension from Content-Disposition, the URL, or Content-Type."""
+    for candidate in (
+        parse_content_disposition_filename(content_disposition) if content_disposition else None,
+        filename_from_url(url),
+    ):
+        if candidate:
+            ext = _split_extension(sanitize_filename(candidate))[1]
+            if ext:
+                return ext.lstrip(".")
+    if content_type:
+        guessed = mimetypes.guess_extension(content_type.split(";")[0].strip())
+        if guessed:
+            return guessed.lstrip(".")
+    return ""
+
+
 def pick_filename(
     *,
     requested: str | None,
     content_disposition: str | None,
     url: str,
     content_type: str | None = None,
+    template: str | None = None,
 ) -> str:
-    """The first of: ``-o``, Content-Disposition, the URL path, a fallback."""
+    """The first of: ``-o``, a name template, Content-Disposition, the URL path, a fallback."""
+    if template is not None and not requested:
+        ext = guess_extension(
+            content_disposition=content_disposition, url=url, content_type=content_type
+        )
+        return finish_name(template, ext)
     for candidate in (
         requested,
         parse_content_disposition_filename(content_disposition) if content_disposition else None,

@@ -12,54 +12,21 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
+import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 
-from drayman.errors import BadInput, InvalidChecksum, InvalidName
-from drayman.headers import parse_request_header
+from drayman.batch import Entry
+from drayman.errors import BadInput
+from drayman.inputs import parse_headers, validate_folder, validate_name, validate_sha256
 from drayman.jobs import Job, JobState, NewJob
-from drayman.names import sanitize_filename
+from drayman.names import filename_from_url
 from drayman.storage import JobStore
-from drayman.urls import validate_url
+from drayman.templates import check_template, split_template
+from drayman.urls import host_of, validate_url
 
 log = logging.getLogger(__name__)
 
-_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-
 Listener = Callable[[], None]
-
-
-def validate_sha256(text: str) -> str:
-    if not _SHA256.match(text.strip()):
-        raise InvalidChecksum(text=text)
-    return text.strip().lower()
-
-
-def validate_name(name: str) -> str:
-    """A name given with ``-o``: one plain file name, made safe for every OS."""
-    stripped = name.strip()
-    if not stripped or stripped in {".", ".."} or "/" in stripped or "\\" in stripped:
-        raise InvalidName(reason="give a file name, not a path (use -d for the folder)", name=name)
-    return sanitize_filename(stripped)
-
-
-def validate_folder(folder: str | os.PathLike[str]) -> str:
-    path = Path(folder).expanduser()
-    path = path.absolute()
-    if path.exists() and not path.is_dir():
-        raise BadInput(f"not a folder: {os.fspath(path)}")
-    return os.path.normpath(os.fspath(path))
-
-
-def parse_headers(headers: Iterable[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    parsed = []
-    for header in headers:
-        if isinstance(header, str):
-            parsed.append(parse_request_header(header))
-        else:
-            parsed.append(parse_request_header(f"{header[0]}: {header[1]}"))
-    return tuple(parsed)
 
 
 class JobQueue:
@@ -110,6 +77,7 @@ class JobQueue:
         headers: Iterable[str | tuple[str, str]] = (),
         sha256: str | None = None,
         priority: int = 0,
+        template: str | None = None,
     ) -> list[int]:
         """Validate everything, then add every URL in one transaction.
 
@@ -117,23 +85,75 @@ class JobQueue:
         """
         if not urls:
             raise BadInput("no URL given")
-        checked = [validate_url(url) for url in urls]
-        if name is not None and len(checked) > 1:
+        if name is not None and len(urls) > 1:
             raise BadInput("a file name (-o) can only be given for a single URL")
-        if sha256 is not None and len(checked) > 1:
+        if sha256 is not None and len(urls) > 1:
             raise BadInput("a checksum (--sha256) can only be given for a single URL")
-        folder = validate_folder(dest_dir)
-        new = [
-            NewJob(
-                url=url,
-                dest_dir=folder,
-                requested_name=None if name is None else validate_name(name),
-                headers=parse_headers(headers),
+        entries = [
+            Entry(
+                url=validate_url(url),
+                where=f"URL {n}",
+                name=None if name is None else validate_name(name),
                 sha256=None if sha256 is None else validate_sha256(sha256),
-                priority=priority,
             )
-            for url in checked
+            for n, url in enumerate(urls, start=1)
         ]
+        return await self.add_entries(
+            entries, dest_dir=dest_dir, headers=headers, priority=priority, template=template
+        )
+
+    async def add_entries(
+        self,
+        entries: Sequence[Entry],
+        *,
+        dest_dir: str | os.PathLike[str],
+        headers: Iterable[str | tuple[str, str]] = (),
+        priority: int = 0,
+        template: str | None = None,
+    ) -> list[int]:
+        """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
+
+        ``headers`` apply to every entry; an entry's own headers win over
+        them. ``template`` (``{author}/{title}.{ext}``) names files and
+        subfolders; it is checked before anything is added.
+        """
+        if template is not None:
+            check_template(template)
+        base = validate_folder(dest_dir)
+        common = parse_headers(headers)
+        today = time.strftime("%Y-%m-%d")
+        new = []
+        for index, entry in enumerate(entries, start=1):
+            own = {n.lower() for n, _ in entry.headers}
+            merged = tuple(h for h in common if h[0].lower() not in own) + entry.headers
+            folders, name_template = list(entry.folder), None
+            if template is not None:
+                url_name = filename_from_url(entry.url) or ""
+                stem = os.path.splitext(url_name)[0]
+                values = {
+                    "title": entry.title or entry.name or stem or "untitled",
+                    "author": entry.author or "unknown",
+                    "name": os.path.splitext(entry.name or url_name)[0] or "download",
+                    "host": host_of(entry.url),
+                    "date": today,
+                    "index": str(index),
+                }
+                subfolders, name_template = split_template(template, values)
+                folders += subfolders
+            new.append(
+                NewJob(
+                    url=entry.url,
+                    dest_dir=os.path.join(base, *folders),
+                    requested_name=entry.name if template is None else None,
+                    headers=merged,
+                    sha256=entry.sha256,
+                    priority=priority,
+                    title=entry.title,
+                    author=entry.author,
+                    thumbnail_url=entry.thumbnail,
+                    name_template=name_template,
+                )
+            )
         ids = await self.store.add(new)
         self._changed()
         return ids

@@ -367,6 +367,7 @@ class Transfer:
             content_disposition=response.headers.get("Content-Disposition"),
             url=str(response.url),
             content_type=response.headers.get("Content-Type"),
+            template=job.name_template,
         )
         try:
             await asyncio.to_thread(os.makedirs, job.dest_dir, exist_ok=True)

@@ -4,9 +4,11 @@
 
 -- name: insert_job
 INSERT INTO jobs (url, original_url, host, dest_dir, requested_name, headers, sha256,
-                  state, created_at, updated_at, priority, position)
+                  state, created_at, updated_at, priority, title, author, thumbnail_url,
+                  name_template, position)
 VALUES (:url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
-        'queued', :now, :now, :priority,
+        'queued', :now, :now, :priority, :title, :author, :thumbnail_url,
+        :name_template,
         (SELECT coalesce(max(position), 0) + 1 FROM jobs))
 RETURNING id;
 

@@ -69,6 +69,10 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         finished_at=row["finished_at"],
         priority=row["priority"],
         position=row["position"],
+        title=row["title"],
+        author=row["author"],
+        thumbnail_url=row["thumbnail_url"],
+        name_template=row["name_template"],
     )
 
 
@@ -208,6 +212,10 @@ class JobStore:
                     "headers": json.dumps([list(h) for h in job.headers]),
                     "sha256": job.sha256,
                     "priority": job.priority,
+                    "title": job.title,
+                    "author": job.author,
+                    "thumbnail_url": job.thumbnail_url,
+                    "name_template": job.name_template,
                     "now": now,
                 }
                 async with conn.execute(Q["insert_job"], params) as cursor:
