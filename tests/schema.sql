@@ -1,4 +1,4 @@
--- user_version 2
+-- user_version 3
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
@@ -41,3 +41,14 @@ CREATE TABLE jobs (
     priority        INTEGER NOT NULL DEFAULT 0,
     position        INTEGER NOT NULL DEFAULT 0
 , title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT);
+-- table rules
+CREATE TABLE rules (
+    id              INTEGER PRIMARY KEY,
+    pattern         TEXT    NOT NULL UNIQUE,
+    -- JSON array of [name, value] pairs; sent only to matching hosts
+    headers         TEXT    NOT NULL DEFAULT '[]',
+    dest_dir        TEXT,
+    template        TEXT,
+    max_connections INTEGER CHECK (max_connections IS NULL OR max_connections >= 1),
+    created_at      REAL    NOT NULL
+);

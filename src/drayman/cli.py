@@ -44,12 +44,6 @@ def resolve_db(arg: str | None) -> Path:
     return Path(chosen).expanduser() if chosen else default_db_path()
 
 
-def default_download_dir() -> str:
-    import platformdirs
-
-    return platformdirs.user_downloads_dir()
-
-
 # -- parsing ---------------------------------------------------------------------
 
 
@@ -224,6 +218,31 @@ def build_parser() -> argparse.ArgumentParser:
         "loses at most this much transfer (default 2)",
     )
 
+    rules = sub.add_parser(
+        "rules",
+        help="per-host headers, folder, template and connection limit",
+        description="Rules apply to every job whose host matches PATTERN "
+        "(host.example.com, or *.example.com for its subdomains). Their headers are sent "
+        "only to matching hosts, never after a redirect elsewhere.",
+    )
+    rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser)
+    rules_sub.required = True
+    rule_add = rules_sub.add_parser("add", help="add or replace the rule for PATTERN")
+    rule_add.add_argument("pattern", metavar="PATTERN")
+    rule_add.add_argument("-H", "--header", action="append", default=[], metavar='"Name: value"')
+    rule_add.add_argument("-d", "--dir", metavar="DIR", help="folder for jobs added without -d")
+    rule_add.add_argument("--template", metavar="TPL", help="template for jobs added without one")
+    rule_add.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        metavar="N",
+        help="downloads at once from matching hosts",
+    )
+    rule_ls = rules_sub.add_parser("ls", help="list rules (header values hidden)")
+    rule_ls.add_argument("--json", action="store_true")
+    rule_rm = rules_sub.add_parser("rm", help="remove a rule")
+    rule_rm.add_argument("rule", metavar="ID|PATTERN")
+
     sub.add_parser("gui", help="open the window")
     return parser
 
@@ -279,7 +298,7 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
     try:
         ids = await queue.add_entries(
             entries,
-            dest_dir=args.dir or default_download_dir(),
+            dest_dir=args.dir,
             headers=args.header,
             template=args.template,
         )
@@ -448,6 +467,51 @@ async def _count_failed(db: Path) -> int:
         await queue.close()
 
 
+async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.headers import redact_headers
+    from drayman.queue.jobqueue import JobQueue
+
+    queue = await JobQueue.open(resolve_db(args.db))
+    try:
+        if args.rules_command == "add":
+            rule_id = await queue.add_rule(
+                args.pattern,
+                headers=args.header,
+                dest_dir=args.dir,
+                template=args.template,
+                max_connections=args.max_connections,
+            )
+            out.write(f"{rule_id}\n")
+        elif args.rules_command == "rm":
+            await queue.remove_rule(args.rule)
+        else:
+            found = await queue.rules()
+            public: list[dict[str, Any]] = [
+                {
+                    "id": r.id,
+                    "pattern": r.pattern,
+                    "headers": [f"{n}: {v}" for n, v in redact_headers(r.headers)],
+                    "dest_dir": r.dest_dir,
+                    "template": r.template,
+                    "max_connections": r.max_connections,
+                }
+                for r in found
+            ]
+            if args.json:
+                out.write(json.dumps(public, ensure_ascii=False) + "\n")
+            elif not public:
+                out.write("no rules\n")
+            for rule in [] if args.json else public:
+                details = [f"header {h}" for h in rule["headers"]]
+                for key in ("dest_dir", "template", "max_connections"):
+                    if rule[key] is not None:
+                        details.append(f"{key}={rule[key]}")
+                out.write(f"{rule['id']:>3} {rule['pattern']}  {'; '.join(details)}\n")
+    finally:
+        await queue.close()
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, int]]] = {
     "add": cmd_add,
     "ls": cmd_ls,
@@ -456,6 +520,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, i
     "retry": cmd_change,
     "rm": cmd_rm,
     "run": cmd_run,
+    "rules": cmd_rules,
 }
 
 

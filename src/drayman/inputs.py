@@ -44,3 +44,10 @@ def parse_headers(headers: Iterable[str | tuple[str, str]]) -> tuple[tuple[str, 
         else:
             parsed.append(parse_request_header(f"{header[0]}: {header[1]}"))
     return tuple(parsed)
+
+
+def default_download_dir() -> str:
+    """The user's Downloads folder (platformdirs), where jobs go unless told otherwise."""
+    import platformdirs
+
+    return platformdirs.user_downloads_dir()

@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import aiohttp
@@ -29,6 +29,7 @@ from drayman.queue.progress import EngineSnapshot, JobChange, JobProgress, Speed
 from drayman.queue.ratelimit import TokenBucket
 from drayman.queue.retry import RetryPolicy
 from drayman.queue.transfer import Transfer, TransferConfig, create_session
+from drayman.rules import Rule, connection_limit
 
 log = logging.getLogger(__name__)
 
@@ -268,17 +269,21 @@ class Engine:
         # 2. start what the limits allow
         free = self.config.concurrency - len(self._running)
         if free > 0 and not self._stopping:
+            rules = await store.rules()
             per_host = Counter(r.job.host for r in self._running.values())
-            limit = self.config.per_host
-            busy = {host for host, n in per_host.items() if limit and n >= limit}
+
+            def limit(host: str) -> int:
+                return connection_limit(rules, host) or self.config.per_host
+
+            busy = {host for host, n in per_host.items() if limit(host) and n >= limit(host)}
             for job in await store.runnable(free * 4, busy_hosts=busy):
                 if free <= 0:
                     break
-                if limit and per_host[job.host] >= limit:
+                if limit(job.host) and per_host[job.host] >= limit(job.host):
                     continue
                 if not await store.claim(job.id):
                     continue
-                self._launch(job)
+                self._launch(job, rules)
                 per_host[job.host] += 1
                 free -= 1
         # 3. idle?
@@ -290,7 +295,7 @@ class Engine:
                 return
         self._idle.clear()
 
-    def _launch(self, job: Job) -> None:
+    def _launch(self, job: Job, rules: Sequence[Rule]) -> None:
         assert self._session is not None
         transfer = Transfer(
             replace(job, state=JobState.RUNNING),
@@ -298,6 +303,7 @@ class Engine:
             self._session,
             self.config.transfer,
             limiter=self._limiter,
+            rules=rules,
             clock=self._clock,
         )
         task = asyncio.create_task(self._run_job(job, transfer), name=f"drayman-job-{job.id}")

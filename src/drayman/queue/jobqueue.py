@@ -17,9 +17,16 @@ from collections.abc import Callable, Iterable, Sequence
 
 from drayman.batch import Entry
 from drayman.errors import BadInput
-from drayman.inputs import parse_headers, validate_folder, validate_name, validate_sha256
+from drayman.inputs import (
+    default_download_dir,
+    parse_headers,
+    validate_folder,
+    validate_name,
+    validate_sha256,
+)
 from drayman.jobs import Job, JobState, NewJob
 from drayman.names import filename_from_url
+from drayman.rules import Rule, first_setting, validate_pattern
 from drayman.storage import JobStore
 from drayman.templates import check_template, split_template
 from drayman.urls import host_of, validate_url
@@ -72,7 +79,7 @@ class JobQueue:
         self,
         urls: Sequence[str],
         *,
-        dest_dir: str | os.PathLike[str],
+        dest_dir: str | os.PathLike[str] | None = None,
         name: str | None = None,
         headers: Iterable[str | tuple[str, str]] = (),
         sha256: str | None = None,
@@ -106,7 +113,7 @@ class JobQueue:
         self,
         entries: Sequence[Entry],
         *,
-        dest_dir: str | os.PathLike[str],
+        dest_dir: str | os.PathLike[str] | None = None,
         headers: Iterable[str | tuple[str, str]] = (),
         priority: int = 0,
         template: str | None = None,
@@ -115,36 +122,41 @@ class JobQueue:
 
         ``headers`` apply to every entry; an entry's own headers win over
         them. ``template`` (``{author}/{title}.{ext}``) names files and
-        subfolders; it is checked before anything is added.
+        subfolders; it is checked before anything is added. Without a folder
+        or a template, a matching per-host rule's are used (else Downloads).
         """
         if template is not None:
             check_template(template)
-        base = validate_folder(dest_dir)
+        given = None if dest_dir is None else validate_folder(dest_dir)
+        rules = await self.store.rules()
         common = parse_headers(headers)
         today = time.strftime("%Y-%m-%d")
         new = []
         for index, entry in enumerate(entries, start=1):
             own = {n.lower() for n, _ in entry.headers}
             merged = tuple(h for h in common if h[0].lower() not in own) + entry.headers
+            host = host_of(entry.url)
+            base = given or first_setting(rules, host, "dest_dir") or default_download_dir()
+            entry_template = template or first_setting(rules, host, "template")
             folders, name_template = list(entry.folder), None
-            if template is not None:
+            if entry_template is not None:
                 url_name = filename_from_url(entry.url) or ""
                 stem = os.path.splitext(url_name)[0]
                 values = {
                     "title": entry.title or entry.name or stem or "untitled",
                     "author": entry.author or "unknown",
                     "name": os.path.splitext(entry.name or url_name)[0] or "download",
-                    "host": host_of(entry.url),
+                    "host": host,
                     "date": today,
                     "index": str(index),
                 }
-                subfolders, name_template = split_template(template, values)
+                subfolders, name_template = split_template(entry_template, values)
                 folders += subfolders
             new.append(
                 NewJob(
                     url=entry.url,
                     dest_dir=os.path.join(base, *folders),
-                    requested_name=entry.name if template is None else None,
+                    requested_name=entry.name if entry_template is None else None,
                     headers=merged,
                     sha256=entry.sha256,
                     priority=priority,
@@ -217,6 +229,40 @@ class JobQueue:
                 with contextlib.suppress(FileNotFoundError):
                     await asyncio.to_thread(_unlink_regular, path)
         return removed
+
+    # -- per-host rules ----------------------------------------------------------
+
+    async def add_rule(
+        self,
+        pattern: str,
+        *,
+        headers: Iterable[str | tuple[str, str]] = (),
+        dest_dir: str | os.PathLike[str] | None = None,
+        template: str | None = None,
+        max_connections: int | None = None,
+    ) -> int:
+        """Add (or replace) the rule for ``pattern``; everything is checked first."""
+        if template is not None:
+            check_template(template)
+        if max_connections is not None and max_connections < 1:
+            raise BadInput("a connection limit must be at least 1")
+        rule_id = await self.store.add_rule(
+            validate_pattern(pattern),
+            headers=parse_headers(headers),
+            dest_dir=None if dest_dir is None else validate_folder(dest_dir),
+            template=template,
+            max_connections=max_connections,
+        )
+        self._changed()
+        return rule_id
+
+    async def rules(self) -> list[Rule]:
+        return await self.store.rules()
+
+    async def remove_rule(self, id_or_pattern: str) -> None:
+        if not await self.store.remove_rule(id_or_pattern.strip()):
+            raise BadInput(f"no rule {id_or_pattern!r}")
+        self._changed()
 
 
 def _files_of(job: Job, delete_files: bool) -> list[str]:

@@ -22,7 +22,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -56,9 +56,10 @@ from drayman.queue.partfile import (
     sha256_file,
 )
 from drayman.queue.ratelimit import TokenBucket
+from drayman.rules import Rule, headers_for
 from drayman.storage import JobStore
 from drayman.units import human_size
-from drayman.urls import origin, redact_url, same_origin, validate_url
+from drayman.urls import host_of, origin, redact_url, same_origin, validate_url
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +142,11 @@ class Transfer:
         config: TransferConfig,
         *,
         limiter: TokenBucket | None = None,
+        rules: Sequence[Rule] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.job = job
+        self.rules = rules
         self.store = store
         self.session = session
         self.config = config
@@ -246,16 +249,15 @@ class Transfer:
         expired signed link is fetched afresh.
         """
         job = self.job
-        base = [(n, v) for n, v in job.headers]
-        base.append(("Accept-Encoding", "identity"))
-        base.extend(extra.items())
+        fixed = [("Accept-Encoding", "identity"), *extra.items()]
         url, seen = job.url, set()
         for _ in range(self.config.max_redirects + 1):
             if url in seen:
                 raise PermanentError(detail=f"redirect loop at {redact_url(url)}")
             seen.add(url)
-            headers = base if same_origin(url, job.url) else strip_credentials(base)
-            response = await self.session.get(url, headers=headers, allow_redirects=False)
+            response = await self.session.get(
+                url, headers=self._headers_for(url, fixed), allow_redirects=False
+            )
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or not location:
                 return response
@@ -274,6 +276,16 @@ class Transfer:
                 )
             url = target
         raise PermanentError(detail=f"too many redirects (more than {self.config.max_redirects})")
+
+    def _headers_for(self, url: str, fixed: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """One hop's headers: rule headers for its host only; the job's own
+        headers, whose credentials go only to the job URL's origin, win a name."""
+        own = list(self.job.headers)
+        if not same_origin(url, self.job.url):
+            own = strip_credentials(own)
+        names = {name.lower() for name, _ in own}
+        ruled = [h for h in headers_for(self.rules, host_of(url)) if h[0].lower() not in names]
+        return [*ruled, *own, *fixed]
 
     async def _check_response(
         self, response: aiohttp.ClientResponse, offset: int, fresh: bool

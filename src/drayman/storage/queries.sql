@@ -103,3 +103,17 @@ UPDATE jobs SET state = 'queued', updated_at = :now WHERE state = 'running';
 
 -- name: delete_jobs
 DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids)) RETURNING *;
+
+-- name: insert_rule
+INSERT INTO rules (pattern, headers, dest_dir, template, max_connections, created_at)
+VALUES (:pattern, :headers, :dest_dir, :template, :max_connections, :now)
+ON CONFLICT (pattern) DO UPDATE SET
+    headers = excluded.headers, dest_dir = excluded.dest_dir,
+    template = excluded.template, max_connections = excluded.max_connections
+RETURNING id;
+
+-- name: list_rules
+SELECT * FROM rules ORDER BY pattern;
+
+-- name: delete_rule
+DELETE FROM rules WHERE id = :id OR pattern = :pattern RETURNING id;

@@ -23,6 +23,7 @@ import aiosqlite
 
 from drayman.errors import UnknownJob
 from drayman.jobs import Job, JobState, NewJob, check_transition, sources_of
+from drayman.rules import Rule
 from drayman.storage.database import DEFAULT_BUSY_TIMEOUT, open_database, sqlite_errors
 from drayman.urls import host_of
 
@@ -410,3 +411,49 @@ class JobStore:
                 if job_id not in found:
                     raise UnknownJob(job_id=job_id)
         return rows
+
+    # -- per-host rules ------------------------------------------------------------
+
+    async def add_rule(
+        self,
+        pattern: str,
+        *,
+        headers: Sequence[tuple[str, str]] = (),
+        dest_dir: str | None = None,
+        template: str | None = None,
+        max_connections: int | None = None,
+    ) -> int:
+        """Add a rule, or replace the one with the same pattern."""
+        async with self._transaction() as conn:
+            params = {
+                "pattern": pattern,
+                "headers": json.dumps([list(h) for h in headers]),
+                "dest_dir": dest_dir,
+                "template": template,
+                "max_connections": max_connections,
+                "now": self._clock(),
+            }
+            async with conn.execute(Q["insert_rule"], params) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def rules(self) -> list[Rule]:
+        return [
+            Rule(
+                id=row["id"],
+                pattern=row["pattern"],
+                headers=tuple((str(n), str(v)) for n, v in json.loads(row["headers"])),
+                dest_dir=row["dest_dir"],
+                template=row["template"],
+                max_connections=row["max_connections"],
+            )
+            for row in await self._fetchall("list_rules")
+        ]
+
+    async def remove_rule(self, id_or_pattern: str) -> bool:
+        rule_id = int(id_or_pattern) if id_or_pattern.isdigit() else -1
+        async with self._transaction() as conn:
+            params = {"id": rule_id, "pattern": id_or_pattern.lower()}
+            async with conn.execute(Q["delete_rule"], params) as cursor:
+                return bool(await cursor.fetchall())

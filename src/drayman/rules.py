@@ -1,0 +1,76 @@
+"""Per-host rules: which hosts a rule covers, and what it adds to a request.
+
+A rule's headers go only to hosts its pattern matches, hop by hop: after a
+redirect to another host they are not sent, whatever their name, so a
+Cookie meant for a CDN never reaches anyone else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from drayman.errors import BadInput
+
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_PATTERN = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$|^\[[0-9a-f:.]+\]$|^[0-9.]+$")
+
+
+class InvalidRulePattern(BadInput):
+    """not a host pattern (use host.example.com or *.example.com): {pattern!r}"""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: int
+    pattern: str
+    headers: tuple[tuple[str, str], ...] = ()
+    dest_dir: str | None = None
+    template: str | None = None
+    max_connections: int | None = None
+
+    def matches(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        if self.pattern.startswith("*."):
+            return host.endswith(self.pattern[1:])
+        return host == self.pattern
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """Exact names beat wildcards; longer suffixes beat shorter ones."""
+        return (0 if self.pattern.startswith("*.") else 1, len(self.pattern))
+
+
+def validate_pattern(text: str) -> str:
+    pattern = text.strip().lower().rstrip(".")
+    if not _PATTERN.match(pattern):
+        raise InvalidRulePattern(pattern=text)
+    return pattern
+
+
+def matching(rules: Iterable[Rule], host: str) -> list[Rule]:
+    """The rules for ``host``, most specific first."""
+    return sorted((r for r in rules if r.matches(host)), key=lambda r: r.specificity, reverse=True)
+
+
+def headers_for(rules: Sequence[Rule], host: str) -> list[tuple[str, str]]:
+    """Rule headers for one request to ``host``; a more specific rule wins a name."""
+    chosen: dict[str, tuple[str, str]] = {}
+    for rule in matching(rules, host):
+        for name, value in rule.headers:
+            chosen.setdefault(name.lower(), (name, value))
+    return list(chosen.values())
+
+
+def connection_limit(rules: Sequence[Rule], host: str) -> int | None:
+    limits = [r.max_connections for r in matching(rules, host) if r.max_connections]
+    return min(limits) if limits else None
+
+
+def first_setting(rules: Sequence[Rule], host: str, field: str) -> str | None:
+    for rule in matching(rules, host):
+        value = getattr(rule, field)
+        if value:
+            return str(value)
+    return None
