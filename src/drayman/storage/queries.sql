@@ -3,14 +3,16 @@
 -- so every statement here is static text.
 
 -- name: insert_job
-INSERT INTO jobs (url, original_url, host, dest_dir, requested_name, headers, sha256,
+INSERT INTO jobs (id, url, original_url, host, dest_dir, requested_name, headers, sha256,
                   state, created_at, updated_at, priority, title, author, thumbnail_url,
                   name_template, position)
-VALUES (:url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
+VALUES (:id, :url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
         'queued', :now, :now, :priority, :title, :author, :thumbnail_url,
-        :name_template,
-        (SELECT coalesce(max(position), 0) + 1 FROM jobs))
-RETURNING id;
+        :name_template, :position);
+
+-- name: last_id_and_position
+-- inside the add's write transaction nobody else inserts: ids follow on
+SELECT coalesce(max(id), 0), coalesce(max(position), 0) FROM jobs;
 
 -- name: get_job
 SELECT * FROM jobs WHERE id = :id;

@@ -202,10 +202,15 @@ class JobStore:
     async def add(self, new_jobs: Sequence[NewJob]) -> list[int]:
         """Insert all jobs in one transaction: all of them are added, or none."""
         now = self._clock()
-        ids = []
         async with self._transaction() as conn:
-            for job in new_jobs:
-                params = {
+            async with conn.execute(Q["last_id_and_position"]) as cursor:
+                row = await cursor.fetchone()
+            last_id, last_position = (int(row[0]), int(row[1])) if row else (0, 0)
+            ids = list(range(last_id + 1, last_id + 1 + len(new_jobs)))
+            rows = [
+                {
+                    "id": job_id,
+                    "position": last_position + n,
                     "url": job.url,
                     "host": host_of(job.url),
                     "dest_dir": job.dest_dir,
@@ -219,10 +224,10 @@ class JobStore:
                     "name_template": job.name_template,
                     "now": now,
                 }
-                async with conn.execute(Q["insert_job"], params) as cursor:
-                    row = await cursor.fetchone()
-                assert row is not None
-                ids.append(int(row[0]))
+                for n, (job_id, job) in enumerate(zip(ids, new_jobs, strict=True), start=1)
+            ]
+            # one executemany: one hop to SQLite's thread for the whole batch
+            await conn.executemany(Q["insert_job"], rows)
         return ids
 
     async def change_state(
