@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# the real widgets, without a screen
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 from httpserver import http_server, other_server  # noqa: F401  (fixtures)
 
 

@@ -525,12 +525,20 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, i
 
 
 def gui_main(argv: Sequence[str] | None = None) -> int:
-    print(
-        "drayman: the window arrives in a later release; use the command line for now "
-        "(drayman --help)",
-        file=sys.stderr,
-    )
-    return EXIT_FAILED
+    """``drayman-gui [--db PATH]``: the window."""
+    parser = _Parser(prog="drayman-gui", description="The drayman window.")
+    parser.add_argument("--db", metavar="PATH", help="the job database (as for drayman)")
+    args = parser.parse_args(argv)
+    return _open_window(args.db)
+
+
+def _open_window(db: str | None) -> int:
+    try:
+        from drayman.ui.app import main as window_main
+    except ImportError as exc:
+        print(f"drayman: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return window_main(resolve_db(db))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -541,7 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if args.command == "gui":
-        return gui_main()
+        return _open_window(args.db)
     try:
         return asyncio.run(COMMANDS[args.command](args, sys.stdout))
     except DraymanError as exc:

@@ -1,0 +1,115 @@
+"""The Add URLs dialog: checks everything before it closes, in plain words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drayman.errors import BadInput
+from drayman.headers import parse_request_header
+from drayman.inputs import validate_name, validate_sha256
+from drayman.ui.qt import QtWidgets
+from drayman.urls import validate_url
+
+
+@dataclass(frozen=True)
+class AddRequest:
+    urls: list[str]
+    folder: str
+    name: str | None
+    headers: list[str]
+    sha256: str | None
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+class AddDialog(QtWidgets.QDialog):
+    def __init__(
+        self, parent: QtWidgets.QWidget | None = None, *, folder: str = "", urls: str = ""
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Add downloads"))
+        self.urls = QtWidgets.QPlainTextEdit(urls)
+        self.urls.setPlaceholderText(self.tr("One URL per line"))
+        self.folder = QtWidgets.QLineEdit(folder)
+        browse = QtWidgets.QPushButton(self.tr("Browse…"))
+        browse.clicked.connect(self._browse)
+        folder_row = QtWidgets.QHBoxLayout()
+        folder_row.addWidget(self.folder)
+        folder_row.addWidget(browse)
+        self.name = QtWidgets.QLineEdit()
+        self.name.setPlaceholderText(self.tr("From the server (single URL only)"))
+        self.headers = QtWidgets.QPlainTextEdit()
+        self.headers.setPlaceholderText("Referer: https://…\nUser-Agent: …\nCookie: …")
+        self.headers.setMaximumHeight(80)
+        self.sha256 = QtWidgets.QLineEdit()
+        self.sha256.setPlaceholderText(self.tr("Optional"))
+        self.error = QtWidgets.QLabel()
+        self.error.setStyleSheet("color: #c8372d")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        form = QtWidgets.QFormLayout()
+        form.addRow(self.tr("URLs"), self.urls)
+        form.addRow(self.tr("Folder"), folder_row)
+        form.addRow(self.tr("File name"), self.name)
+        form.addRow(self.tr("Headers"), self.headers)
+        form.addRow(self.tr("SHA-256"), self.sha256)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.resize(560, 420)
+        self.request: AddRequest | None = None
+
+    def _browse(self) -> None:
+        chosen = QtWidgets.QFileDialog.getExistingDirectory(
+            self, self.tr("Folder"), self.folder.text()
+        )
+        if chosen:
+            self.folder.setText(chosen)
+
+    def validate(self) -> AddRequest:
+        """The request, or :class:`BadInput` naming the first problem."""
+        urls = _lines(self.urls.toPlainText())
+        if not urls:
+            raise BadInput(self.tr("Enter at least one URL."))
+        for number, url in enumerate(urls, start=1):
+            try:
+                validate_url(url)
+            except BadInput as exc:
+                raise BadInput(self.tr("Line {0}: {1}").format(number, exc)) from None
+        if not self.folder.text().strip():
+            raise BadInput(self.tr("Choose a folder."))
+        name = self.name.text().strip() or None
+        if name is not None:
+            if len(urls) > 1:
+                raise BadInput(self.tr("A file name can only be given for a single URL."))
+            validate_name(name)
+        headers = _lines(self.headers.toPlainText())
+        for header in headers:
+            parse_request_header(header)
+        sha = self.sha256.text().strip() or None
+        if sha is not None:
+            if len(urls) > 1:
+                raise BadInput(self.tr("A checksum can only be given for a single URL."))
+            sha = validate_sha256(sha)
+        return AddRequest(urls, self.folder.text().strip(), name, headers, sha)
+
+    def accept(self) -> None:
+        try:
+            self.request = self.validate()
+        except BadInput as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        super().accept()
+
+
+__all__ = ["AddDialog", "AddRequest"]

@@ -1,0 +1,123 @@
+"""Start the window: one qasync event loop on the main thread, engine included.
+
+The engine runs on the same loop as the window (no loop inside a QThread:
+that is what hangs aiohttp on Windows). If another process already runs an
+engine on the database, the window is a viewer and controller only: its
+commands are table writes, which that engine picks up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import qasync
+
+from drayman.errors import EngineAlreadyRunning, EnvironmentProblem
+from drayman.queue.engine import Engine
+from drayman.queue.jobqueue import JobQueue
+from drayman.ui.main_window import MainWindow, default_folder
+from drayman.ui.qt import QtCore, QtWidgets
+
+log = logging.getLogger(__name__)
+
+#: how long closing the window may take to checkpoint every transfer
+SHUTDOWN_SECONDS = 5.0
+
+
+def _log_to_file() -> Path:
+    """Unexpected errors go to a file with their traceback, never into a dialog."""
+    import platformdirs
+
+    folder = platformdirs.user_log_path("drayman", appauthor=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "drayman.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    handler = logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+    return path
+
+
+class Session:
+    """The window plus whatever feeds it (own engine, or a viewer's job queue)."""
+
+    def __init__(self, db_path: str | os.PathLike[str]) -> None:
+        self.db_path = os.fspath(db_path)
+        self.engine: Engine | None = None
+        self.queue: JobQueue | None = None
+        self.window: MainWindow | None = None
+        self._watch: asyncio.Task[None] | None = None
+
+    async def open(self) -> MainWindow:
+        engine = Engine(self.db_path)
+        try:
+            await engine.start()
+        except EngineAlreadyRunning as exc:
+            self.queue = await JobQueue.open(self.db_path)
+            note = QtCore.QCoreApplication.translate(
+                "Session", "Viewer of the engine in process {0}"
+            ).format(exc.context.get("pid"))
+        else:
+            self.engine, self.queue = engine, engine.queue
+            note = QtCore.QCoreApplication.translate("Session", "Downloading (own engine)")
+        self.window = MainWindow(self.queue, engine_note=note, default_folder=default_folder())
+        if self.engine is not None:
+            self.engine.subscribe(self.window.apply_progress)
+            self.queue.on_change(self.window.request_reload)
+        self._watch = asyncio.ensure_future(self.window.watch())
+        return self.window
+
+    async def close(self) -> None:
+        """Checkpoint every transfer and let go of the database, within a bound."""
+        if self._watch is not None:
+            self._watch.cancel()
+        try:
+            async with asyncio.timeout(SHUTDOWN_SECONDS):
+                if self.engine is not None:
+                    # shielded: a second close request must not cut the checkpoints short
+                    await asyncio.shield(self.engine.stop())
+                elif self.queue is not None:
+                    await self.queue.close()
+        except TimeoutError:
+            log.warning("shutdown took longer than %s s", SHUTDOWN_SECONDS)
+
+
+async def _run(db_path: str) -> int:
+    session = Session(db_path)
+    try:
+        window = await session.open()
+    except EnvironmentProblem as exc:
+        QtWidgets.QMessageBox.critical(None, "drayman", str(exc))
+        return exc.exit_code
+    closed = asyncio.Event()
+    app = QtWidgets.QApplication.instance()
+    assert isinstance(app, QtWidgets.QApplication)
+    app.lastWindowClosed.connect(closed.set)
+    window.show()
+    await closed.wait()
+    await session.close()
+    return 0
+
+
+def main(db_path: str | os.PathLike[str]) -> int:
+    existing = QtWidgets.QApplication.instance()
+    app = (
+        existing
+        if isinstance(existing, QtWidgets.QApplication)
+        else QtWidgets.QApplication(sys.argv[:1])
+    )
+    app.setApplicationName("drayman")
+    app.setQuitOnLastWindowClosed(False)  # the loop decides when to quit, after checkpoints
+    log_path = _log_to_file()
+    log.info("window starting; log at %s", log_path)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return int(loop.run_until_complete(_run(os.fspath(db_path))))
+    finally:
+        loop.close()

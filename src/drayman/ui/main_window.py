@@ -1,0 +1,391 @@
+"""The main window: a view over the job table, and buttons that write to it.
+
+Nothing here touches the network or the disk: reads and commands are
+coroutines on the qasync loop (SQLite I/O runs in aiosqlite's thread), and
+their errors come back as message boxes in plain words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from drayman.errors import DraymanError
+from drayman.jobs import Job, JobState
+from drayman.queue.jobqueue import JobQueue
+from drayman.queue.progress import EngineSnapshot
+from drayman.ui.add_dialog import AddDialog, AddRequest
+from drayman.ui.jobs_model import Column, JobIdRole, JobsFilter, JobsModel
+from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
+from drayman.ui.widgets import ProgressDelegate, Sparkline
+from drayman.units import human_size
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(
+        self,
+        queue: JobQueue,
+        *,
+        engine_note: str,
+        default_folder: str,
+        poll_interval: float = 0.5,
+    ) -> None:
+        super().__init__()
+        self.queue = queue
+        self.default_folder = default_folder
+        self.poll_interval = poll_interval
+        self.setWindowTitle("drayman")
+        self.setAcceptDrops(True)
+        self.resize(1100, 640)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reload = asyncio.Event()
+        self._reload.set()
+        self.last_error: str | None = None
+
+        self.model = JobsModel(self)
+        self.proxy = JobsFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QtWidgets.QTableView()
+        self.table.setModel(self.proxy)
+        # unsorted until the user clicks a header: queue order, and no sort of
+        # 100,000 rows through Python at start-up
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setColumnWidth(Column.NAME, 280)
+        self.table.setColumnWidth(Column.PROGRESS, 140)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.selectionModel().selectionChanged.connect(self._show_details)
+
+        self.search = QtWidgets.QLineEdit()
+        self.search.setPlaceholderText(self.tr("Search name or URL"))
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.set_text)
+        self.group = QtWidgets.QComboBox()
+        for key, label in (
+            ("all", self.tr("All")),
+            ("active", self.tr("Active")),
+            ("queued", self.tr("Queued")),
+            ("paused", self.tr("Paused")),
+            ("done", self.tr("Done")),
+            ("failed", self.tr("Failed")),
+        ):
+            self.group.addItem(label, key)
+        self.group.currentIndexChanged.connect(
+            lambda _: self.proxy.set_group(str(self.group.currentData()))
+        )
+
+        self.details = QtWidgets.QLabel()
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setWordWrap(True)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.sparkline = Sparkline()
+        details_box = QtWidgets.QWidget()
+        details_layout = QtWidgets.QVBoxLayout(details_box)
+        details_layout.addWidget(self.details, 1)
+        details_layout.addWidget(self.sparkline)
+
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.group)
+        splitter = QtWidgets.QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(details_box)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        central = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(central)
+        layout.addLayout(top)
+        layout.addWidget(splitter)
+        self.setCentralWidget(central)
+
+        self.speed_label = QtWidgets.QLabel()
+        self.counts_label = QtWidgets.QLabel()
+        self.engine_label = QtWidgets.QLabel(engine_note)
+        status = self.statusBar()
+        status.addWidget(self.speed_label)
+        status.addWidget(self.counts_label, 1)
+        status.addPermanentWidget(self.engine_label)
+        self.model.countsChanged.connect(self._show_counts)
+        self._make_actions()
+
+    # -- actions ---------------------------------------------------------------------
+
+    def _action(
+        self,
+        text: str,
+        shortcut: str | QtGui.QKeySequence.StandardKey | None,
+        handler: Callable[[], object],
+        *,
+        toolbar: bool = True,
+        context: bool = True,
+    ) -> QtGui.QAction:
+        action = QtGui.QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QtGui.QKeySequence(shortcut))
+        action.triggered.connect(lambda _=False: handler())
+        if toolbar:
+            self.toolbar.addAction(action)
+        if context:
+            self.table.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        self.toolbar = self.addToolBar(self.tr("Jobs"))
+        self.toolbar.setMovable(False)
+        self.add_action = self._action(
+            self.tr("Add…"), "Ctrl+N", self.open_add_dialog, context=False
+        )
+        self.pause_action = self._action(self.tr("Pause"), "Ctrl+P", self.pause_selected)
+        self.resume_action = self._action(self.tr("Resume"), "Ctrl+R", self.resume_selected)
+        self.retry_action = self._action(self.tr("Retry"), None, self.retry_selected)
+        self.remove_action = self._action(self.tr("Remove…"), "Del", self.remove_selected)
+        self.toolbar.addSeparator()
+        self.pause_all_action = self._action(
+            self.tr("Pause all"), None, lambda: self.run(self.queue.pause_all()), context=False
+        )
+        self.resume_all_action = self._action(
+            self.tr("Resume all"), None, lambda: self.run(self.queue.resume_all()), context=False
+        )
+        self.open_action = self._action(self.tr("Open file"), None, self.open_file, toolbar=False)
+        self.folder_action = self._action(
+            self.tr("Open folder"), None, self.open_folder, toolbar=False
+        )
+        self.copy_action = self._action(
+            self.tr("Copy URL"), QtGui.QKeySequence.StandardKey.Copy, self.copy_urls, toolbar=False
+        )
+        self.paste_action = self._action(
+            self.tr("Paste URLs"),
+            QtGui.QKeySequence.StandardKey.Paste,
+            self.paste_urls,
+            toolbar=False,
+            context=False,
+        )
+
+    def selected_ids(self) -> list[int]:
+        rows = self.table.selectionModel().selectedRows()
+        return sorted({int(index.data(JobIdRole)) for index in rows})
+
+    def pause_selected(self) -> None:
+        self._on_selection(self.queue.pause, {JobState.QUEUED, JobState.RUNNING})
+
+    def resume_selected(self) -> None:
+        self._on_selection(self.queue.resume, {JobState.PAUSED})
+
+    def retry_selected(self) -> None:
+        self._on_selection(self.queue.retry, {JobState.FAILED})
+
+    def _on_selection(
+        self, command: Callable[[list[int]], Awaitable[Any]], states: set[JobState]
+    ) -> None:
+        # a mixed selection acts on the jobs the command applies to
+        ids = [i for i in self.selected_ids() if (job := self.model.job(i)) and job.state in states]
+        if ids:
+            self.run(command(ids))
+
+    def remove_selected(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle(self.tr("Remove downloads"))
+        box.setText(self.tr("Remove %n job(s) from the list?", "", len(ids)))
+        delete = QtWidgets.QCheckBox(self.tr("Also delete their files"))
+        box.setCheckBox(delete)
+        box.setStandardButtons(
+            QtWidgets.QMessageBox.StandardButton.Ok | QtWidgets.QMessageBox.StandardButton.Cancel
+        )
+        if box.exec() == QtWidgets.QMessageBox.StandardButton.Ok:
+            self.run(self.queue.remove(ids, delete_files=delete.isChecked()))
+
+    def open_add_dialog(self, urls: str = "") -> AddDialog:
+        dialog = AddDialog(self, folder=self.default_folder, urls=urls)
+        dialog.accepted.connect(lambda: self._add(dialog.request))
+        dialog.open()
+        return dialog
+
+    def _add(self, request: AddRequest | None) -> None:
+        if request is None:
+            return
+        self.default_folder = request.folder
+        self.run(
+            self.queue.add(
+                request.urls,
+                dest_dir=request.folder,
+                name=request.name,
+                headers=request.headers,
+                sha256=request.sha256,
+            )
+        )
+
+    def _selected_jobs(self) -> list[Job]:
+        return [job for i in self.selected_ids() if (job := self.model.job(i)) is not None]
+
+    def open_file(self) -> None:
+        for job in self._selected_jobs():
+            if job.state == JobState.DONE and job.final_path:
+                QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(job.final_path))
+
+    def open_folder(self) -> None:
+        for folder in {job.dest_dir for job in self._selected_jobs()}:
+            QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(folder))
+
+    def copy_urls(self) -> None:
+        urls = [job.url for job in self._selected_jobs()]
+        if urls:
+            QtWidgets.QApplication.clipboard().setText("\n".join(urls))
+
+    def paste_urls(self) -> None:
+        text = QtWidgets.QApplication.clipboard().text()
+        if text.strip():
+            self.open_add_dialog(text)
+
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() or event.mimeData().hasText():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        data = event.mimeData()
+        lines = []
+        for url in data.urls():
+            if url.isLocalFile():
+                self.run(self._read_dropped_file(url.toLocalFile()))
+            else:
+                lines.append(url.toString())
+        if not data.hasUrls() and data.hasText():
+            lines.append(data.text())
+        if lines:
+            self.open_add_dialog("\n".join(lines))
+        event.acceptProposedAction()
+
+    async def _read_dropped_file(self, path: str) -> None:
+        def read() -> str:
+            with open(path, encoding="utf-8-sig", errors="replace") as handle:
+                return handle.read(4 * 1024 * 1024)
+
+        self.open_add_dialog(await asyncio.to_thread(read))
+
+    # -- running commands and reading the table ---------------------------------------
+
+    def run(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Run a command on the loop; expected errors become a message box."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._command_done)
+        return task
+
+    def _command_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._reload.set()
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None:
+            return
+        if isinstance(error, DraymanError):
+            self.show_error(str(error))
+        else:
+            log.error("unexpected error", exc_info=error)
+            self.show_error(
+                self.tr("Something went wrong: {0}. Details are in the log.").format(
+                    type(error).__name__
+                )
+            )
+
+    def show_error(self, message: str) -> None:
+        self.last_error = message
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Warning,
+            "drayman",
+            message,
+            QtWidgets.QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.open()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    async def watch(self) -> None:
+        """Reload the table whenever it changed, here or in another process."""
+        seen = -1
+        store = self.queue.store
+        while True:
+            version = await store.data_version()
+            if self._reload.is_set() or version != seen:
+                self._reload.clear()
+                seen = version
+                self.model.set_jobs(await self.queue.jobs())
+                self._show_details()
+            try:
+                async with asyncio.timeout(self.poll_interval):
+                    await self._reload.wait()
+            except TimeoutError:
+                pass
+
+    def apply_progress(self, snapshot: EngineSnapshot) -> None:
+        self.model.apply_progress(snapshot)
+        if snapshot.changes:
+            self._reload.set()
+        self.speed_label.setText(self.tr("Speed: {0}/s").format(human_size(snapshot.total_speed)))
+        ids = self.selected_ids()
+        live = self.model.live(ids[0]) if len(ids) == 1 else None
+        self.sparkline.add(live.speed if live else 0.0)
+
+    # -- status and details -----------------------------------------------------------------
+
+    def _show_counts(self, counts: dict[JobState, int]) -> None:
+        self.counts_label.setText(
+            self.tr("active {0} · queued {1} · paused {2} · done {3} · failed {4}").format(
+                counts[JobState.RUNNING],
+                counts[JobState.QUEUED],
+                counts[JobState.PAUSED],
+                counts[JobState.DONE],
+                counts[JobState.FAILED],
+            )
+        )
+
+    def _show_details(self, *_: object) -> None:
+        ids = self.selected_ids()
+        job = self.model.job(ids[0]) if len(ids) == 1 else None
+        if job is None:
+            self.details.setText(self.tr("Select a job to see its details."))
+            self.sparkline.clear()
+            return
+        rows = [
+            (self.tr("URL"), job.url),
+            (self.tr("File"), job.final_path or "—"),
+            (self.tr("State"), job.state.value),
+            (self.tr("Size"), human_size(job.bytes_total)),
+            (self.tr("ETag"), job.etag or "—"),
+            (self.tr("Last-Modified"), job.last_modified or "—"),
+            (self.tr("Attempts"), str(job.attempts)),
+            (self.tr("Last error"), job.error or "—"),
+        ]
+        html = "".join(
+            f"<tr><td><b>{QtCore.QCoreApplication.translate('MainWindow', k)}</b>&nbsp;</td>"
+            f"<td>{_escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        self.details.setText(f"<table>{html}</table>")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def default_folder() -> str:
+    from drayman.inputs import default_download_dir
+
+    return os.path.expanduser(default_download_dir())

@@ -1,0 +1,262 @@
+"""The real window under QT_QPA_PLATFORM=offscreen, on a real qasync loop and engine."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+
+from drayman.jobs import JobState, NewJob
+from drayman.queue.progress import EngineSnapshot, JobProgress
+from drayman.storage import JobStore
+from drayman.ui.app import Session
+from drayman.ui.jobs_model import Column, JobIdRole, JobsModel
+from drayman.ui.main_window import MainWindow
+from drayman.ui.qt import QtWidgets
+from httpserver import LoopbackServer, make_body
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def qloop(qapp: QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    qapp.setQuitOnLastWindowClosed(False)  # as the app does: the loop decides when to quit
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+async def until(
+    predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 20, what: str = ""
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def state_of(window: MainWindow, job_id: int) -> JobState | None:
+    job = window.model.job(job_id)
+    return None if job is None else job.state
+
+
+def select(window: MainWindow, job_id: int) -> None:
+    proxy = window.proxy
+    for row in range(proxy.rowCount()):
+        if proxy.index(row, 0).data(JobIdRole) == job_id:
+            window.table.selectRow(row)
+            return
+    raise AssertionError(f"job {job_id} is not in the table")
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Awaitable[Any]) -> Any:
+    return loop.run_until_complete(coro)
+
+
+def test_model_passes_the_item_model_tester(qtmodeltester: Any, qapp: Any) -> None:
+    from drayman.jobs import Job
+
+    def job(i: int, state: JobState) -> Job:
+        return Job(
+            id=i,
+            url=f"http://h/{i}",
+            host="h",
+            original_url=f"http://h/{i}",
+            effective_url=None,
+            dest_dir="/tmp",
+            requested_name=None,
+            file_name=f"f{i}",
+            state=state,
+            bytes_done=i,
+            bytes_total=100,
+            etag=None,
+            last_modified=None,
+            headers=(),
+            sha256=None,
+            attempts=0,
+            next_attempt_at=None,
+            error=None,
+            created_at=1.0 + i,
+            updated_at=1.0,
+            finished_at=None,
+            priority=0,
+            position=i,
+        )
+
+    model = JobsModel()
+    model.set_jobs([job(i, JobState.QUEUED) for i in range(1, 6)])
+    qtmodeltester.check(model, force_py=True)
+    model.set_jobs([job(i, JobState.DONE) for i in (2, 3, 7)])
+    model.apply_progress(EngineSnapshot((JobProgress(3, "f3", 50, 100, 10.0),), (), 10.0))
+    model.flush()
+    qtmodeltester.check(model, force_py=True)
+    assert model.rowCount() == 3
+    assert model.index(1, Column.SPEED).data() == "10 B/s"
+
+
+def test_add_through_the_dialog_pause_resume_and_retry(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    slow = make_body(6 * MiB, seed=1)
+    quick = make_body(300_000, seed=2)
+    slow_res = http_server.add("/slow.bin", slow, rate=2 * MiB)
+    http_server.add("/quick.bin", quick)
+
+    async def scenario() -> None:
+        session = Session(db_path)
+        window = await session.open()
+        window.show()
+        try:
+            dialog = window.open_add_dialog()
+            dialog.urls.setPlainText(
+                f"{http_server.url('/slow.bin')}\n{http_server.url('/quick.bin')}"
+            )
+            dialog.folder.setText(str(downloads))
+            dialog.accept()
+            await until(lambda: window.model.rowCount() == 2, what="two rows")
+            slow_id, quick_id = (window.model.job_at(r).id for r in range(2))
+            await until(lambda: state_of(window, quick_id) == JobState.DONE, what="quick done")
+            await until(lambda: state_of(window, slow_id) == JobState.RUNNING, what="slow running")
+            select(window, slow_id)
+            window.pause_action.trigger()
+            await until(lambda: state_of(window, slow_id) == JobState.PAUSED, what="paused")
+            await until(lambda: not http_server.in_flight.get("/slow.bin"), what="server idle")
+            requests_before = len(http_server.requests_for("/slow.bin"))
+            slow_res.rate = None
+            window.resume_action.trigger()
+            await until(lambda: state_of(window, slow_id) == JobState.DONE, what="slow done")
+            assert len(http_server.requests_for("/slow.bin")) == requests_before + 1
+            assert http_server.requests_for("/slow.bin")[-1].headers["Range"].startswith("bytes=")
+            # a failing job, retried from the toolbar
+            http_server.add("/flaky", b"", status_script=[(404, {})])
+            [flaky] = await window.queue.add([http_server.url("/flaky")], dest_dir=downloads)
+            await until(lambda: state_of(window, flaky) == JobState.FAILED, what="failed")
+            http_server.add("/flaky", b"fixed")
+            window.table.clearSelection()
+            select(window, flaky)
+            window.retry_action.trigger()
+            await until(lambda: state_of(window, flaky) == JobState.DONE, what="retried")
+            assert "404" not in (window.model.job(flaky).error or "")  # type: ignore[union-attr]
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())
+    assert (downloads / "slow.bin").read_bytes() == slow
+    assert (downloads / "quick.bin").read_bytes() == quick
+    assert (downloads / "flaky").read_bytes() == b"fixed"
+
+
+def test_bad_urls_stay_in_the_dialog_with_a_plain_message(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
+) -> None:
+    async def scenario() -> None:
+        session = Session(db_path)
+        window = await session.open()
+        try:
+            dialog = window.open_add_dialog()
+            dialog.urls.setPlainText("http://127.0.0.1:9/ok\nftp://nope/x")
+            dialog.folder.setText(str(downloads))
+            dialog.accept()
+            assert dialog.isVisible()
+            assert "Line 2" in dialog.error.text() and "ftp" in dialog.error.text()
+            assert "Traceback" not in dialog.error.text()
+            dialog.reject()
+            assert await window.queue.jobs() == []
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())
+
+
+def test_a_pause_from_another_process_shows_and_close_leaves_jobs_resumable(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    body = make_body(8 * MiB, seed=3)
+    http_server.add("/a.bin", body, rate=2 * MiB)
+    http_server.add("/b.bin", body, rate=2 * MiB)
+
+    async def scenario() -> None:
+        session = Session(db_path)
+        window = await session.open()
+        try:
+            a, b = await window.queue.add(
+                [http_server.url("/a.bin"), http_server.url("/b.bin")], dest_dir=downloads
+            )
+            await until(lambda: state_of(window, a) == JobState.RUNNING, what="running")
+            cli = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "drayman", "--db", str(db_path), "pause", str(a)
+            )
+            assert await cli.wait() == 0
+            started = time.monotonic()
+            await until(lambda: state_of(window, a) == JobState.PAUSED, timeout=5, what="paused")
+            print(f"pause from another process shown after {time.monotonic() - started:.2f} s")
+
+            async def saved() -> bool:
+                return (await window.queue.get(b)).bytes_done > 0
+
+            await until(saved, what="a checkpoint of b")
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())
+
+    async def check() -> None:
+        async with await JobStore.open(db_path) as store:
+            jobs = await store.jobs()
+        states = {job.id: job.state for job in jobs}
+        assert states == {1: JobState.PAUSED, 2: JobState.QUEUED}
+        for job in jobs:
+            assert job.part_path is not None
+            assert Path(job.part_path).stat().st_size == job.bytes_done
+            assert Path(job.part_path).read_bytes() == body[: job.bytes_done]
+
+    asyncio.run(check())
+
+
+def test_opens_with_100k_jobs(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
+) -> None:
+    async def fill() -> None:
+        async with await JobStore.open(db_path) as store:
+            jobs = [
+                NewJob(url=f"http://127.0.0.1:9/f{i}", dest_dir=str(downloads))
+                for i in range(100_000)
+            ]
+            await store.add(jobs)
+            await store.change_all(JobState.PAUSED)  # nothing should try to download
+
+    asyncio.run(fill())
+
+    async def scenario() -> None:
+        started = time.monotonic()
+        session = Session(db_path)
+        window = await session.open()
+        window.show()
+        try:
+            await until(lambda: window.model.rowCount() == 100_000, timeout=60, what="100k rows")
+            print(f"100k rows in the model after {time.monotonic() - started:.2f} s")
+            window.search.setText("f99999")
+            assert window.proxy.rowCount() == 1
+            assert window.proxy.index(0, Column.NAME).data() == "f99999"
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())
