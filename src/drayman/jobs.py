@@ -108,11 +108,13 @@ class Job:
 
     @property
     def display_name(self) -> str:
+        from drayman.names import filename_from_url
+
         return (
             self.file_name
             or self.requested_name
             or self.title
-            or self.url.rsplit("/", 1)[-1]
+            or filename_from_url(self.url)
             or self.url
         )
 

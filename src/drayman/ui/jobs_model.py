@@ -246,7 +246,9 @@ class JobsModel(QtCore.QAbstractTableModel):
         if column == Column.PROGRESS:
             if job.state == JobState.DONE:
                 return "100%"
-            return f"{100 * done / total:.1f}%" if total else human_size(done)
+            if total:
+                return f"{100 * done / total:.1f}%"
+            return human_size(done) if done else ""
         if column == Column.SPEED:
             return f"{human_size(live.speed)}/s" if live and live.speed > 0 else ""
         if column == Column.ETA:

@@ -59,11 +59,27 @@ class MainWindow(QtWidgets.QMainWindow):
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
-        self.table.verticalHeader().hide()
+        # one line per row, all rows the same height: readable, and the view
+        # never measures 100,000 rows
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        rows = self.table.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(Column.NAME, 280)
-        self.table.setColumnWidth(Column.PROGRESS, 140)
+        for column, width in (
+            (Column.NAME, 300),
+            (Column.SIZE, 80),
+            (Column.PROGRESS, 130),
+            (Column.SPEED, 90),
+            (Column.ETA, 60),
+            (Column.STATE, 80),
+            (Column.ATTEMPTS, 150),
+            (Column.FOLDER, 170),
+        ):
+            self.table.setColumnWidth(column, width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.selectionModel().selectionChanged.connect(self._show_details)
 

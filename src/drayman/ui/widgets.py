@@ -22,7 +22,7 @@ class ProgressDelegate(QtWidgets.QStyledItemDelegate):
             super().paint(painter, option, index)
             return
         bar = QtWidgets.QStyleOptionProgressBar()
-        bar.rect = option.rect.adjusted(2, 3, -2, -3)
+        bar.rect = option.rect.adjusted(2, 1, -2, -1)
         bar.minimum, bar.maximum = 0, 1000
         bar.progress = int(max(0.0, min(1.0, float(fraction))) * 1000)
         bar.text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")

@@ -1,0 +1,80 @@
+"""Take docs/screenshot.png: the real window under Xvfb with a dozen jobs in mixed states.
+
+xvfb-run -a -s "-screen 0 1280x800x24" python docs/make_screenshot.py [--lang zh_CN]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from drayman.ui.app import Session, make_loop  # noqa: E402
+from drayman.ui.qt import QtWidgets  # noqa: E402
+from httpserver import LoopbackServer, make_body  # noqa: E402
+
+
+async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
+    session = Session(folder / "jobs.db")
+    window = await session.open()
+    window.resize(1200, 640)
+    window.show()
+    assert session.engine is not None
+    session.engine.set_concurrency(4, 4)
+    queue = window.queue
+    names = [
+        "Episode 01 - Pilot.mp4",
+        "Episode 02 - The Bridge.mp4",
+        "Interview (raw).mov",
+        "debian-12.iso",
+        "Lecture 7 - Entropy.webm",
+        "dataset-2026.tar.gz",
+        "podcast-118.mp3",
+        "Episode 03 - Night.mp4",
+        "photos.zip",
+        "trailer.mkv",
+        "slides.pdf",
+        "missing.bin",
+    ]
+    for n, name in enumerate(names):
+        if name == "missing.bin":
+            continue
+        size = 60_000 if n in (2, 6, 10) else 48_000_000
+        server.add(
+            f"/v/{name}", make_body(size, seed=n), rate=None if size < 100_000 else 3_000_000
+        )
+    ids = await queue.add(
+        [server.url(f"/v/{quote(name)}") for name in names], dest_dir=folder / "Downloads"
+    )
+    await asyncio.sleep(2.5)
+    await queue.pause([ids[4], ids[8]])
+    await asyncio.sleep(1.5)
+    window.table.selectRow(1)
+    await asyncio.sleep(1.0)
+    window.grab().save(str(out))
+    window.close()
+    await session.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default=str(HERE / "screenshot.png"))
+    args = parser.parse_args()
+    app = QtWidgets.QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    loop = make_loop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory() as tmp, LoopbackServer() as server:
+        loop.run_until_complete(scene(Path(args.out), Path(tmp), server))
+    print(args.out, os.path.getsize(args.out), "bytes")
+
+
+if __name__ == "__main__":
+    main()
