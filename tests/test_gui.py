@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from drayman.jobs import JobState, NewJob
+from conftest import async_wait_until
+from drayman.jobs import Job, JobState, NewJob
 from drayman.queue.progress import EngineSnapshot, JobProgress
 from drayman.storage import JobStore
 from drayman.ui.app import Session, make_loop
@@ -36,16 +37,7 @@ def qloop(qapp: QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
 async def until(
     predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 20, what: str = ""
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    await async_wait_until(predicate, timeout, what)
 
 
 def state_of(window: MainWindow, job_id: int) -> JobState | None:
@@ -66,40 +58,39 @@ def run(loop: asyncio.AbstractEventLoop, coro: Awaitable[Any]) -> Any:
     return loop.run_until_complete(coro)
 
 
+def make_job(i: int, state: JobState) -> Job:
+    return Job(
+        id=i,
+        url=f"http://h/{i}",
+        host="h",
+        original_url=f"http://h/{i}",
+        effective_url=None,
+        dest_dir="/tmp",
+        requested_name=None,
+        file_name=f"f{i}",
+        state=state,
+        bytes_done=i,
+        bytes_total=100,
+        etag=None,
+        last_modified=None,
+        headers=(),
+        sha256=None,
+        attempts=0,
+        next_attempt_at=None,
+        error=None,
+        created_at=1.0 + i,
+        updated_at=1.0,
+        finished_at=None,
+        priority=0,
+        position=i,
+    )
+
+
 def test_model_passes_the_item_model_tester(qtmodeltester: Any, qapp: Any) -> None:
-    from drayman.jobs import Job
-
-    def job(i: int, state: JobState) -> Job:
-        return Job(
-            id=i,
-            url=f"http://h/{i}",
-            host="h",
-            original_url=f"http://h/{i}",
-            effective_url=None,
-            dest_dir="/tmp",
-            requested_name=None,
-            file_name=f"f{i}",
-            state=state,
-            bytes_done=i,
-            bytes_total=100,
-            etag=None,
-            last_modified=None,
-            headers=(),
-            sha256=None,
-            attempts=0,
-            next_attempt_at=None,
-            error=None,
-            created_at=1.0 + i,
-            updated_at=1.0,
-            finished_at=None,
-            priority=0,
-            position=i,
-        )
-
     model = JobsModel()
-    model.set_jobs([job(i, JobState.QUEUED) for i in range(1, 6)])
+    model.set_jobs([make_job(i, JobState.QUEUED) for i in range(1, 6)])
     qtmodeltester.check(model, force_py=True)
-    model.set_jobs([job(i, JobState.DONE) for i in (2, 3, 7)])
+    model.set_jobs([make_job(i, JobState.DONE) for i in (2, 3, 7)])
     model.apply_progress(EngineSnapshot((JobProgress(3, "f3", 50, 100, 10.0),), (), 10.0))
     model.flush()
     qtmodeltester.check(model, force_py=True)
@@ -268,38 +259,8 @@ def test_returning_none_from_a_model_keeps_none_alive(qapp: Any) -> None:
     ("deallocating None") within seconds of live updates. pyproject.toml
     excludes that version; this guards against its return.
     """
-    from drayman.jobs import Job
-
     model = JobsModel()
-    model.set_jobs(
-        [
-            Job(
-                id=1,
-                url="http://h/1",
-                host="h",
-                original_url="http://h/1",
-                effective_url=None,
-                dest_dir="/tmp",
-                requested_name=None,
-                file_name="f",
-                state=JobState.QUEUED,
-                bytes_done=0,
-                bytes_total=None,
-                etag=None,
-                last_modified=None,
-                headers=(),
-                sha256=None,
-                attempts=0,
-                next_attempt_at=None,
-                error=None,
-                created_at=1.0,
-                updated_at=1.0,
-                finished_at=None,
-                priority=0,
-                position=1,
-            )
-        ]
-    )
+    model.set_jobs([make_job(1, JobState.QUEUED)])
     index = model.index(0, Column.SPEED)
     before = sys.getrefcount(None)
     for _ in range(1000):

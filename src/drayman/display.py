@@ -8,15 +8,7 @@ from typing import TextIO
 from drayman.jobs import JobState
 from drayman.queue.engine import Engine
 from drayman.queue.progress import EngineSnapshot, JobChange
-from drayman.units import human_size
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+from drayman.units import human_duration, human_size
 
 
 def describe_change(change: JobChange) -> str:
@@ -107,7 +99,7 @@ class RichDisplay:
                 completed=p.bytes_done,
                 total=p.bytes_total,
                 speed=f"{human_size(p.speed)}/s",
-                eta=_duration(p.eta),
+                eta=human_duration(p.eta, "--:--"),
             )
 
     def close_soon(self) -> None:

@@ -13,3 +13,12 @@ def human_size(n: float | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def human_duration(seconds: float | None, unknown: str = "") -> str:
+    """``75`` -> ``"1:15"``, ``3725`` -> ``"1:02:05"``; None -> ``unknown``."""
+    if seconds is None:
+        return unknown
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from drayman.jobs import Job, JobState
 from drayman.queue.progress import EngineSnapshot, JobProgress
 from drayman.ui.qt import Qt, QtCore, QtGui
-from drayman.units import human_size
+from drayman.units import human_duration, human_size
 
 #: the role that gives a column's raw value, for sorting
 SortRole = Qt.ItemDataRole.UserRole + 1
@@ -61,14 +61,6 @@ STATE_COLORS = {
     JobState.DONE: "#2e9b47",
     JobState.FAILED: "#c8372d",
 }
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def _state_icon(state: JobState) -> QtGui.QIcon:
@@ -252,7 +244,7 @@ class JobsModel(QtCore.QAbstractTableModel):
         if column == Column.SPEED:
             return f"{human_size(live.speed)}/s" if live and live.speed > 0 else ""
         if column == Column.ETA:
-            return format_eta(live.eta) if live else ""
+            return human_duration(live.eta) if live else ""
         if column == Column.STATE:
             return tr("JobState", job.state.value)
         if column == Column.ATTEMPTS:
