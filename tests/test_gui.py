@@ -40,6 +40,13 @@ async def until(
     await async_wait_until(predicate, timeout, what)
 
 
+def settings_file(db_path: Path) -> QtCore.QSettings:
+    """Settings of the test's own, never the user's."""
+    return QtCore.QSettings(
+        str(db_path.parent.parent / "settings.ini"), QtCore.QSettings.Format.IniFormat
+    )
+
+
 def state_of(window: MainWindow, job_id: int) -> JobState | None:
     job = window.model.job(job_id)
     return None if job is None else job.state
@@ -107,7 +114,7 @@ def test_add_through_the_dialog_pause_resume_and_retry(
     http_server.add("/quick.bin", quick)
 
     async def scenario() -> None:
-        session = Session(db_path)
+        session = Session(db_path, settings_file(db_path))
         window = await session.open()
         window.show()
         try:
@@ -155,7 +162,7 @@ def test_bad_urls_stay_in_the_dialog_with_a_plain_message(
     qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
 ) -> None:
     async def scenario() -> None:
-        session = Session(db_path)
+        session = Session(db_path, settings_file(db_path))
         window = await session.open()
         try:
             dialog = window.open_add_dialog()
@@ -182,7 +189,7 @@ def test_a_pause_from_another_process_shows_and_close_leaves_jobs_resumable(
     http_server.add("/b.bin", body, rate=2 * MiB)
 
     async def scenario() -> None:
-        session = Session(db_path)
+        session = Session(db_path, settings_file(db_path))
         window = await session.open()
         try:
             a, b = await window.queue.add(
@@ -236,7 +243,7 @@ def test_opens_with_100k_jobs(
 
     async def scenario() -> None:
         started = time.monotonic()
-        session = Session(db_path)
+        session = Session(db_path, settings_file(db_path))
         window = await session.open()
         window.show()
         try:
@@ -266,3 +273,35 @@ def test_returning_none_from_a_model_keeps_none_alive(qapp: Any) -> None:
     for _ in range(1000):
         index.data(QtCore.Qt.ItemDataRole.FontRole)
     assert sys.getrefcount(None) - before > -100
+
+
+def test_settings_apply_live_and_persist(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
+) -> None:
+    async def scenario() -> None:
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            dialog = window.open_settings()
+            dialog.max_speed.setText("fast")
+            dialog.accept()
+            assert dialog.isVisible() and "not a rate" in dialog.error.text()
+            dialog.max_speed.setText("1.5M")
+            dialog.concurrency.setValue(2)
+            dialog.max_attempts.setValue(3)
+            dialog.folder.setText(str(downloads))
+            dialog.accept()
+            assert not dialog.isVisible()
+            assert session.engine is not None
+            config = session.engine.config
+            assert (config.concurrency, config.max_speed) == (2, 1536 * 1024)
+            assert config.retry.max_attempts == 3
+            assert window.default_folder == str(downloads)
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())
+    reloaded = Session(db_path, settings_file(db_path)).settings
+    assert (reloaded.concurrency, reloaded.max_speed, reloaded.max_attempts) == (2, 1536 * 1024, 3)
+    assert reloaded.default_folder == str(downloads)

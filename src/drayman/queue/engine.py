@@ -176,17 +176,18 @@ class Engine:
 
     # -- live settings ---------------------------------------------------------------
 
+    def reconfigure(self, config: EngineConfig) -> None:
+        """Apply new settings live: limits at once, timeouts and retries to new transfers."""
+        self.config = replace(config, concurrency=max(config.concurrency, 1))
+        self._limiter.set_rate(config.max_speed)
+        self._wake.set()
+
     def set_max_speed(self, rate: int) -> None:
-        self.config = replace(self.config, max_speed=rate)
-        self._limiter.set_rate(rate)
+        self.reconfigure(replace(self.config, max_speed=rate))
 
     def set_concurrency(self, concurrency: int, per_host: int | None = None) -> None:
-        self.config = replace(
-            self.config,
-            concurrency=max(concurrency, 1),
-            per_host=self.config.per_host if per_host is None else max(per_host, 0),
-        )
-        self._wake.set()
+        per_host = self.config.per_host if per_host is None else max(per_host, 0)
+        self.reconfigure(replace(self.config, concurrency=concurrency, per_host=per_host))
 
     # -- viewers ------------------------------------------------------------------------
 

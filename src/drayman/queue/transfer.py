@@ -101,14 +101,16 @@ class TransferProgress:
         self.received = 0
 
 
+def request_timeout(config: TransferConfig) -> aiohttp.ClientTimeout:
+    """No total limit (files are big); a silent socket is a stall."""
+    return aiohttp.ClientTimeout(
+        total=None, connect=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
+    )
+
+
 def create_session(config: TransferConfig, connections: int) -> aiohttp.ClientSession:
     """The one HTTP session the engine shares across transfers."""
-    timeout = aiohttp.ClientTimeout(
-        total=None,
-        connect=None,
-        sock_connect=config.connect_timeout,
-        sock_read=config.read_timeout,
-    )
+    timeout = request_timeout(config)
     connector = aiohttp.TCPConnector(limit=max(connections * 2, 16), limit_per_host=0)
     return aiohttp.ClientSession(
         connector=connector,
@@ -256,7 +258,10 @@ class Transfer:
                 raise PermanentError(detail=f"redirect loop at {redact_url(url)}")
             seen.add(url)
             response = await self.session.get(
-                url, headers=self._headers_for(url, fixed), allow_redirects=False
+                url,
+                headers=self._headers_for(url, fixed),
+                allow_redirects=False,
+                timeout=request_timeout(self.config),
             )
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or not location:

@@ -22,6 +22,7 @@ from drayman.queue.engine import Engine
 from drayman.queue.jobqueue import JobQueue
 from drayman.ui.main_window import MainWindow, default_folder
 from drayman.ui.qt import QtCore, QtWidgets
+from drayman.ui.settings import Settings, load, save
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +48,19 @@ def _log_to_file() -> Path:
 class Session:
     """The window plus whatever feeds it (own engine, or a viewer's job queue)."""
 
-    def __init__(self, db_path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, db_path: str | os.PathLike[str], settings: QtCore.QSettings | None = None
+    ) -> None:
         self.db_path = os.fspath(db_path)
+        self.store = settings if settings is not None else QtCore.QSettings("drayman", "drayman")
+        self.settings = load(self.store, default_folder())
         self.engine: Engine | None = None
         self.queue: JobQueue | None = None
         self.window: MainWindow | None = None
         self._watch: asyncio.Task[None] | None = None
 
     async def open(self) -> MainWindow:
-        engine = Engine(self.db_path)
+        engine = Engine(self.db_path, self.settings.engine_config())
         try:
             await engine.start()
         except EngineAlreadyRunning as exc:
@@ -66,12 +71,25 @@ class Session:
         else:
             self.engine, self.queue = engine, engine.queue
             note = QtCore.QCoreApplication.translate("Session", "Downloading (own engine)")
-        self.window = MainWindow(self.queue, engine_note=note, default_folder=default_folder())
+        self.window = MainWindow(
+            self.queue,
+            engine_note=note,
+            default_folder=self.settings.default_folder,
+            settings=self.settings,
+            apply_settings=self.apply_settings,
+        )
         if self.engine is not None:
             self.engine.subscribe(self.window.apply_progress)
             self.queue.on_change(self.window.request_reload)
         self._watch = asyncio.ensure_future(self.window.watch())
         return self.window
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Keep the settings and hand the engine its new limits, live."""
+        self.settings = settings
+        save(self.store, settings)
+        if self.engine is not None:
+            self.engine.reconfigure(settings.engine_config(self.engine.config))
 
     async def close(self) -> None:
         """Checkpoint every transfer and let go of the database, within a bound."""

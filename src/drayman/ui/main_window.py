@@ -20,6 +20,7 @@ from drayman.queue.progress import EngineSnapshot
 from drayman.ui.add_dialog import AddDialog, AddRequest
 from drayman.ui.jobs_model import Column, JobIdRole, JobsFilter, JobsModel
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
+from drayman.ui.settings import Settings, SettingsDialog
 from drayman.ui.widgets import ProgressDelegate, Sparkline
 from drayman.units import human_size
 
@@ -33,10 +34,14 @@ class MainWindow(QtWidgets.QMainWindow):
         *,
         engine_note: str,
         default_folder: str,
+        settings: Settings | None = None,
+        apply_settings: Callable[[Settings], None] | None = None,
         poll_interval: float = 0.5,
     ) -> None:
         super().__init__()
         self.queue = queue
+        self.settings = settings or Settings(default_folder=default_folder)
+        self._apply_settings = apply_settings
         self.default_folder = default_folder
         self.poll_interval = poll_interval
         self.setWindowTitle("drayman")
@@ -181,6 +186,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.copy_action = self._action(
             self.tr("Copy URL"), QtGui.QKeySequence.StandardKey.Copy, self.copy_urls, toolbar=False
         )
+        self.settings_action = self._action(
+            self.tr("Settings…"), "Ctrl+,", self.open_settings, context=False
+        )
         self.paste_action = self._action(
             self.tr("Paste URLs"),
             QtGui.QKeySequence.StandardKey.Paste,
@@ -244,6 +252,20 @@ class MainWindow(QtWidgets.QMainWindow):
                 sha256=request.sha256,
             )
         )
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.settings, self)
+        dialog.accepted.connect(lambda: self._settings_chosen(dialog.result_settings))
+        dialog.open()
+        return dialog
+
+    def _settings_chosen(self, settings: Settings | None) -> None:
+        if settings is None:
+            return
+        self.settings = settings
+        self.default_folder = settings.default_folder or self.default_folder
+        if self._apply_settings is not None:
+            self._apply_settings(settings)
 
     def _selected_jobs(self) -> list[Job]:
         return [job for i in self.selected_ids() if (job := self.model.job(i)) is not None]

@@ -1,0 +1,117 @@
+"""The window's settings: one dataclass, kept in QSettings, applied live to the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from drayman.errors import BadInput
+from drayman.queue.engine import EngineConfig
+from drayman.queue.ratelimit import parse_rate
+from drayman.ui.qt import QtCore, QtWidgets
+from drayman.units import human_size
+
+
+@dataclass(frozen=True)
+class Settings:
+    concurrency: int = 4
+    per_host: int = 4
+    #: bytes per second for all downloads (0 = no limit)
+    max_speed: int = 0
+    read_timeout: float = 60.0
+    max_attempts: int = 8
+    default_folder: str = ""
+
+    def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
+        base = base or EngineConfig()
+        return replace(
+            base,
+            concurrency=self.concurrency,
+            per_host=self.per_host,
+            max_speed=self.max_speed,
+            retry=replace(base.retry, max_attempts=self.max_attempts),
+            transfer=replace(base.transfer, read_timeout=self.read_timeout),
+        )
+
+
+def load(store: QtCore.QSettings, default_folder: str) -> Settings:
+    values: dict[str, object] = {}
+    defaults = Settings(default_folder=default_folder)
+    for field in fields(Settings):
+        default = getattr(defaults, field.name)
+        raw = store.value(field.name, default)
+        try:
+            values[field.name] = type(default)(raw)  # QSettings gives strings from INI files
+        except (TypeError, ValueError):
+            values[field.name] = default
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def save(store: QtCore.QSettings, settings: Settings) -> None:
+    for field in fields(Settings):
+        store.setValue(field.name, getattr(settings, field.name))
+    store.sync()
+
+
+class SettingsDialog(QtWidgets.QDialog):
+    def __init__(self, current: Settings, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Settings"))
+        self.concurrency = self._spin(current.concurrency, 1, 64)
+        self.per_host = self._spin(current.per_host, 1, 64)
+        self.max_speed = QtWidgets.QLineEdit(
+            ""
+            if not current.max_speed
+            else human_size(current.max_speed).replace(" ", "").replace("iB", "")
+        )
+        self.max_speed.setPlaceholderText(self.tr("No limit (e.g. 2M, 500k)"))
+        self.read_timeout = self._spin(int(current.read_timeout), 5, 3600)
+        self.max_attempts = self._spin(current.max_attempts, 1, 100)
+        self.folder = QtWidgets.QLineEdit(current.default_folder)
+        self.error = QtWidgets.QLabel()
+        self.error.setStyleSheet("color: #c8372d")
+        self.error.hide()
+        form = QtWidgets.QFormLayout()
+        form.addRow(self.tr("Downloads at once"), self.concurrency)
+        form.addRow(self.tr("At once per host"), self.per_host)
+        form.addRow(self.tr("Speed limit"), self.max_speed)
+        form.addRow(self.tr("Stalled after (s)"), self.read_timeout)
+        form.addRow(self.tr("Attempts before failing"), self.max_attempts)
+        form.addRow(self.tr("Default folder"), self.folder)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.result_settings: Settings | None = None
+
+    @staticmethod
+    def _spin(value: int, low: int, high: int) -> QtWidgets.QSpinBox:
+        spin = QtWidgets.QSpinBox()
+        spin.setRange(low, high)
+        spin.setValue(value)
+        return spin
+
+    def validate(self) -> Settings:
+        speed_text = self.max_speed.text().strip()
+        return Settings(
+            concurrency=self.concurrency.value(),
+            per_host=self.per_host.value(),
+            max_speed=parse_rate(speed_text) if speed_text else 0,
+            read_timeout=float(self.read_timeout.value()),
+            max_attempts=self.max_attempts.value(),
+            default_folder=self.folder.text().strip(),
+        )
+
+    def accept(self) -> None:
+        try:
+            self.result_settings = self.validate()
+        except BadInput as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        super().accept()
