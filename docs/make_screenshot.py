@@ -16,13 +16,14 @@ from urllib.parse import quote
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from drayman.ui.app import Session, make_loop  # noqa: E402
-from drayman.ui.qt import QtWidgets  # noqa: E402
+from drayman.ui.app import Session, install_translator, make_loop  # noqa: E402
+from drayman.ui.qt import QtCore, QtWidgets  # noqa: E402
 from httpserver import LoopbackServer, make_body  # noqa: E402
 
 
 async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
-    session = Session(folder / "jobs.db")
+    settings = QtCore.QSettings(str(folder / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    session = Session(folder / "jobs.db", settings)
     window = await session.open()
     window.resize(1200, 640)
     window.show()
@@ -66,8 +67,10 @@ async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=str(HERE / "screenshot.png"))
+    parser.add_argument("--lang", default="en", help="en or zh_CN")
     args = parser.parse_args()
     app = QtWidgets.QApplication(sys.argv[:1])
+    install_translator(app, args.lang)
     app.setQuitOnLastWindowClosed(False)
     loop = make_loop(app)
     asyncio.set_event_loop(loop)

@@ -305,3 +305,23 @@ def test_settings_apply_live_and_persist(
     reloaded = Session(db_path, settings_file(db_path)).settings
     assert (reloaded.concurrency, reloaded.max_speed, reloaded.max_attempts) == (2, 1536 * 1024, 3)
     assert reloaded.default_folder == str(downloads)
+
+
+def test_the_chinese_translation_loads_and_changes_visible_text(
+    qapp: QtWidgets.QApplication, db_path: Path
+) -> None:
+    from drayman.queue.jobqueue import JobQueue
+    from drayman.ui.app import install_translator
+
+    translator = install_translator(qapp, "zh_CN")
+    assert translator is not None
+    try:
+        queue = asyncio.run(JobQueue.open(db_path))
+        window = MainWindow(queue, engine_note="", default_folder="/tmp")
+        assert window.pause_action.text() == "暂停"
+        assert window.model.headerData(0, QtCore.Qt.Orientation.Horizontal) == "名称"
+        window.close()
+        asyncio.run(queue.close())
+    finally:
+        qapp.removeTranslator(translator)
+    assert install_translator(qapp, "en") is None

@@ -123,6 +123,22 @@ async def _run(db_path: str) -> int:
     return 0
 
 
+def install_translator(app: QtCore.QCoreApplication, language: str) -> QtCore.QTranslator | None:
+    """Load the window's translation for ``language`` ("system" follows the locale)."""
+    from importlib import resources
+
+    code = QtCore.QLocale.system().name() if language == "system" else language
+    if code.startswith("en"):
+        return None
+    folder = resources.files("drayman.ui").joinpath("i18n")
+    translator = QtCore.QTranslator(app)
+    if translator.load(f"drayman_{code}", str(folder)):
+        app.installTranslator(translator)
+        return translator
+    log.info("no translation for %s", code)
+    return None
+
+
 def make_loop(app: QtWidgets.QApplication) -> qasync.QEventLoop:
     """The qasync loop, with a plain thread pool for file I/O.
 
@@ -145,6 +161,7 @@ def main(db_path: str | os.PathLike[str]) -> int:
     )
     app.setApplicationName("drayman")
     app.setQuitOnLastWindowClosed(False)  # the loop decides when to quit, after checkpoints
+    install_translator(app, load(QtCore.QSettings("drayman", "drayman"), "").language)
     log_path = _log_to_file()
     log.info("window starting; log at %s", log_path)
     loop = make_loop(app)

@@ -54,6 +54,19 @@ HEADERS = {
 _ROOT = QtCore.QModelIndex()
 ParentIndex = QtCore.QModelIndex | QtCore.QPersistentModelIndex
 
+STATE_NAMES = {
+    JobState.QUEUED: QtCore.QT_TRANSLATE_NOOP("JobState", "queued"),
+    JobState.RUNNING: QtCore.QT_TRANSLATE_NOOP("JobState", "running"),
+    JobState.PAUSED: QtCore.QT_TRANSLATE_NOOP("JobState", "paused"),
+    JobState.DONE: QtCore.QT_TRANSLATE_NOOP("JobState", "done"),
+    JobState.FAILED: QtCore.QT_TRANSLATE_NOOP("JobState", "failed"),
+}
+
+
+def state_name(state: JobState) -> str:
+    return QtCore.QCoreApplication.translate("JobState", str(STATE_NAMES[state]))
+
+
 STATE_COLORS = {
     JobState.QUEUED: "#7a7a7a",
     JobState.RUNNING: "#1f77d0",
@@ -230,7 +243,6 @@ class JobsModel(QtCore.QAbstractTableModel):
     def _display(
         self, job: Job, column: Column, live: JobProgress | None, done: int, total: int | None
     ) -> str:
-        tr = QtCore.QCoreApplication.translate
         if column == Column.NAME:
             return job.display_name
         if column == Column.SIZE:
@@ -246,7 +258,7 @@ class JobsModel(QtCore.QAbstractTableModel):
         if column == Column.ETA:
             return human_duration(live.eta) if live else ""
         if column == Column.STATE:
-            return tr("JobState", job.state.value)
+            return state_name(job.state)
         if column == Column.ATTEMPTS:
             if job.error:
                 return f"{job.attempts}: {job.error}"

@@ -18,7 +18,7 @@ from drayman.jobs import Job, JobState
 from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import EngineSnapshot
 from drayman.ui.add_dialog import AddDialog, AddRequest
-from drayman.ui.jobs_model import Column, JobIdRole, JobsFilter, JobsModel
+from drayman.ui.jobs_model import Column, JobIdRole, JobsFilter, JobsModel, state_name
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from drayman.ui.settings import Settings, SettingsDialog
 from drayman.ui.widgets import ProgressDelegate, Sparkline
@@ -404,18 +404,14 @@ class MainWindow(QtWidgets.QMainWindow):
         rows = [
             (self.tr("URL"), job.url),
             (self.tr("File"), job.final_path or "—"),
-            (self.tr("State"), job.state.value),
+            (self.tr("State"), state_name(job.state)),
             (self.tr("Size"), human_size(job.bytes_total)),
             (self.tr("ETag"), job.etag or "—"),
             (self.tr("Last-Modified"), job.last_modified or "—"),
             (self.tr("Attempts"), str(job.attempts)),
             (self.tr("Last error"), job.error or "—"),
         ]
-        html = "".join(
-            f"<tr><td><b>{QtCore.QCoreApplication.translate('MainWindow', k)}</b>&nbsp;</td>"
-            f"<td>{_escape(v)}</td></tr>"
-            for k, v in rows
-        )
+        html = "".join(f"<tr><td><b>{k}</b>&nbsp;</td><td>{_escape(v)}</td></tr>" for k, v in rows)
         self.details.setText(f"<table>{html}</table>")
 
 

@@ -20,6 +20,8 @@ class Settings:
     read_timeout: float = 60.0
     max_attempts: int = 8
     default_folder: str = ""
+    #: "system" (follow the locale), "en" or "zh_CN"
+    language: str = "system"
 
     def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
         base = base or EngineConfig()
@@ -67,6 +69,14 @@ class SettingsDialog(QtWidgets.QDialog):
         self.read_timeout = self._spin(int(current.read_timeout), 5, 3600)
         self.max_attempts = self._spin(current.max_attempts, 1, 100)
         self.folder = QtWidgets.QLineEdit(current.default_folder)
+        self.language = QtWidgets.QComboBox()
+        for code, label in (
+            ("system", self.tr("As the system")),
+            ("en", "English"),
+            ("zh_CN", "简体中文"),
+        ):
+            self.language.addItem(label, code)
+        self.language.setCurrentIndex(max(self.language.findData(current.language), 0))
         self.error = QtWidgets.QLabel()
         self.error.setStyleSheet("color: #c8372d")
         self.error.hide()
@@ -77,6 +87,7 @@ class SettingsDialog(QtWidgets.QDialog):
         form.addRow(self.tr("Stalled after (s)"), self.read_timeout)
         form.addRow(self.tr("Attempts before failing"), self.max_attempts)
         form.addRow(self.tr("Default folder"), self.folder)
+        form.addRow(self.tr("Language (after a restart)"), self.language)
         buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
@@ -105,6 +116,7 @@ class SettingsDialog(QtWidgets.QDialog):
             read_timeout=float(self.read_timeout.value()),
             max_attempts=self.max_attempts.value(),
             default_folder=self.folder.text().strip(),
+            language=str(self.language.currentData()),
         )
 
     def accept(self) -> None:

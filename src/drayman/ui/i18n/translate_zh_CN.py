@@ -1,0 +1,116 @@
+"""Fill drayman_zh_CN.ts from the table below, then compile it with pyside6-lrelease.
+
+pyside6-lupdate src/drayman/ui/*.py -ts src/drayman/ui/i18n/drayman_zh_CN.ts
+python src/drayman/ui/i18n/translate_zh_CN.py
+pyside6-lrelease src/drayman/ui/i18n/drayman_zh_CN.ts
+"""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ZH_CN = {
+    "queued": "排队中",
+    "running": "下载中",
+    "paused": "已暂停",
+    "done": "已完成",
+    "failed": "失败",
+    "Add downloads": "添加下载",
+    "One URL per line": "每行一个网址",
+    "Browse…": "浏览…",
+    "From the server (single URL only)": "由服务器决定（仅限单个网址）",
+    "Optional": "可选",
+    "URLs": "网址",
+    "Folder": "文件夹",
+    "File name": "文件名",
+    "Headers": "请求头",
+    "SHA-256": "SHA-256",
+    "Enter at least one URL.": "请至少输入一个网址。",
+    "Line {0}: {1}": "第 {0} 行：{1}",
+    "Choose a folder.": "请选择文件夹。",
+    "A file name can only be given for a single URL.": "只有单个网址时才能指定文件名。",
+    "A checksum can only be given for a single URL.": "只有单个网址时才能指定校验和。",
+    "Name": "名称",
+    "Size": "大小",
+    "Progress": "进度",
+    "Speed": "速度",
+    "ETA": "剩余时间",
+    "State": "状态",
+    "Attempts / error": "尝试次数 / 错误",
+    "Added": "添加时间",
+    "Search name or URL": "搜索名称或网址",
+    "All": "全部",
+    "Active": "下载中",
+    "Queued": "排队中",
+    "Paused": "已暂停",
+    "Done": "已完成",
+    "Failed": "失败",
+    "Jobs": "任务",
+    "Add…": "添加…",
+    "Pause": "暂停",
+    "Resume": "继续",
+    "Retry": "重试",
+    "Remove…": "移除…",
+    "Pause all": "全部暂停",
+    "Resume all": "全部继续",
+    "Open file": "打开文件",
+    "Open folder": "打开文件夹",
+    "Copy URL": "复制网址",
+    "Settings…": "设置…",
+    "Paste URLs": "粘贴网址",
+    "Remove downloads": "移除下载",
+    "Remove %n job(s) from the list?": "从列表中移除 %n 个任务？",
+    "Also delete their files": "同时删除文件",
+    "Something went wrong: {0}. Details are in the log.": "出现错误：{0}。详情见日志。",
+    "Speed: {0}/s": "速度：{0}/秒",
+    "active {0} · queued {1} · paused {2} · done {3} · failed {4}": (
+        "下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · 失败 {4}"
+    ),
+    "Select a job to see its details.": "选择一个任务以查看详情。",
+    "URL": "网址",
+    "File": "文件",
+    "ETag": "ETag",
+    "Last-Modified": "最后修改",
+    "Attempts": "尝试次数",
+    "Last error": "最近的错误",
+    "Viewer of the engine in process {0}": "查看进程 {0} 中的下载引擎",
+    "Downloading (own engine)": "正在下载（本窗口的引擎）",
+    "Settings": "设置",
+    "No limit (e.g. 2M, 500k)": "不限速（例如 2M、500k）",
+    "Downloads at once": "同时下载数",
+    "At once per host": "每个主机同时下载数",
+    "Speed limit": "限速",
+    "Stalled after (s)": "无响应判定（秒）",
+    "Attempts before failing": "失败前的尝试次数",
+    "Default folder": "默认文件夹",
+    "As the system": "跟随系统",
+    "Language (after a restart)": "界面语言（重启后生效）",
+}
+
+
+def main(path: str) -> None:
+    tree = ET.parse(path)
+    missing = []
+    for message in tree.iter("message"):
+        source = message.findtext("source") or ""
+        translation = message.find("translation")
+        assert translation is not None
+        if source in ZH_CN:
+            if message.get("numerus") == "yes":
+                for child in list(translation):
+                    translation.remove(child)
+                ET.SubElement(translation, "numerusform").text = ZH_CN[source]
+            else:
+                translation.text = ZH_CN[source]
+            translation.attrib.pop("type", None)
+        else:
+            missing.append(source)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    if missing:
+        sys.exit(f"no Chinese for: {missing}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).with_name("drayman_zh_CN.ts")))
