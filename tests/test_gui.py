@@ -325,3 +325,34 @@ def test_the_chinese_translation_loads_and_changes_visible_text(
     finally:
         qapp.removeTranslator(translator)
     assert install_translator(qapp, "en") is None
+
+
+def test_failures_and_the_end_of_a_batch_are_announced(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    http_server.add("/ok.bin", b"fine")
+
+    async def scenario() -> None:
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            await window.queue.add(
+                [http_server.url("/ok.bin"), http_server.url("/gone.bin")], dest_dir=downloads
+            )
+            await until(
+                lambda: (
+                    "gone.bin failed" in (window.last_notification or "")
+                    or "finished" in (window.last_notification or "")
+                ),
+                what="a notice",
+            )
+            await until(
+                lambda: window.last_notification == "All downloads have finished.",
+                what="the end of the batch",
+            )
+            assert window.statusBar().currentMessage() == "All downloads have finished."
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())

@@ -51,6 +51,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._reload = asyncio.Event()
         self._reload.set()
         self.last_error: str | None = None
+        self.last_notification: str | None = None
+        self._batch_may_be_over = False
 
         self.model = JobsModel(self)
         self.proxy = JobsFilter(self)
@@ -139,6 +141,11 @@ class MainWindow(QtWidgets.QMainWindow):
         status.addPermanentWidget(self.engine_label)
         self.model.countsChanged.connect(self._show_counts)
         self._make_actions()
+        self.tray: QtWidgets.QSystemTrayIcon | None = None
+        if QtWidgets.QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QtWidgets.QSystemTrayIcon(self.windowIcon(), self)
+            self.tray.activated.connect(self._bring_back)
+            self.tray.show()
 
     # -- actions ---------------------------------------------------------------------
 
@@ -366,6 +373,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 seen = version
                 self.model.set_jobs(await self.queue.jobs())
                 self._show_details()
+                self._check_batch_over()
             try:
                 async with asyncio.timeout(self.poll_interval):
                     await self._reload.wait()
@@ -376,10 +384,48 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.apply_progress(snapshot)
         if snapshot.changes:
             self._reload.set()
-        self.speed_label.setText(self.tr("Speed: {0}/s").format(human_size(snapshot.total_speed)))
+            self._notify_changes(snapshot)
+        speed = self.tr("Speed: {0}/s").format(human_size(snapshot.total_speed))
+        self.speed_label.setText(speed)
+        if self.tray is not None:
+            self.tray.setToolTip(f"drayman — {speed}")
         ids = self.selected_ids()
         live = self.model.live(ids[0]) if len(ids) == 1 else None
         self.sparkline.add(live.speed if live else 0.0)
+
+    def _notify_changes(self, snapshot: EngineSnapshot) -> None:
+        for change in snapshot.changes:
+            if change.state == JobState.FAILED:
+                job = self.model.job(change.job_id)
+                name = job.display_name if job else str(change.job_id)
+                self.notify(self.tr("{0} failed: {1}").format(name, change.error or ""))
+        if any(c.state in (JobState.DONE, JobState.FAILED) for c in snapshot.changes):
+            # decided after the next reload, when the table shows the end states
+            self._batch_may_be_over = True
+
+    def _check_batch_over(self) -> None:
+        counts = self.model.counts()
+        if self._batch_may_be_over and not counts[JobState.QUEUED] and not counts[JobState.RUNNING]:
+            self.notify(self.tr("All downloads have finished."))
+        self._batch_may_be_over = False
+
+    def _bring_back(self, *_: object) -> None:
+        self.showNormal()
+        self.activateWindow()
+
+    def notify(self, message: str) -> None:
+        """A notification (tray balloon where there is a tray) and the status bar."""
+        self.last_notification = message
+        self.statusBar().showMessage(message, 15_000)
+        if self.tray is not None and self.settings.notifications:
+            self.tray.showMessage("drayman", message)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if self.tray is not None and self.settings.close_to_tray:
+            self.hide()  # downloads go on; the tray icon brings the window back
+            event.ignore()
+            return
+        super().closeEvent(event)
 
     # -- status and details -----------------------------------------------------------------
 

@@ -22,6 +22,8 @@ class Settings:
     default_folder: str = ""
     #: "system" (follow the locale), "en" or "zh_CN"
     language: str = "system"
+    notifications: bool = True
+    close_to_tray: bool = False
 
     def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
         base = base or EngineConfig()
@@ -42,6 +44,9 @@ def load(store: QtCore.QSettings, default_folder: str) -> Settings:
         default = getattr(defaults, field.name)
         raw = store.value(field.name, default)
         try:
+            if isinstance(default, bool):  # INI files give "true"/"false"
+                values[field.name] = str(raw).lower() in ("true", "1")
+                continue
             values[field.name] = type(default)(raw)  # QSettings gives strings from INI files
         except (TypeError, ValueError):
             values[field.name] = default
@@ -88,6 +93,12 @@ class SettingsDialog(QtWidgets.QDialog):
         form.addRow(self.tr("Attempts before failing"), self.max_attempts)
         form.addRow(self.tr("Default folder"), self.folder)
         form.addRow(self.tr("Language (after a restart)"), self.language)
+        self.notifications = QtWidgets.QCheckBox(self.tr("Tell me when downloads finish or fail"))
+        self.notifications.setChecked(current.notifications)
+        self.close_to_tray = QtWidgets.QCheckBox(self.tr("Closing the window keeps downloading"))
+        self.close_to_tray.setChecked(current.close_to_tray)
+        form.addRow(self.notifications)
+        form.addRow(self.close_to_tray)
         buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
@@ -117,6 +128,8 @@ class SettingsDialog(QtWidgets.QDialog):
             max_attempts=self.max_attempts.value(),
             default_folder=self.folder.text().strip(),
             language=str(self.language.currentData()),
+            notifications=self.notifications.isChecked(),
+            close_to_tray=self.close_to_tray.isChecked(),
         )
 
     def accept(self) -> None:

@@ -159,178 +159,188 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="92" />
+        <location filename="../main_window.py" line="94" />
         <source>Search name or URL</source>
         <translation>搜索名称或网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="97" />
+        <location filename="../main_window.py" line="99" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="98" />
+        <location filename="../main_window.py" line="100" />
         <source>Active</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="99" />
+        <location filename="../main_window.py" line="101" />
         <source>Queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="100" />
+        <location filename="../main_window.py" line="102" />
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="101" />
+        <location filename="../main_window.py" line="103" />
         <source>Done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="102" />
+        <location filename="../main_window.py" line="104" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="166" />
+        <location filename="../main_window.py" line="173" />
         <source>Jobs</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="169" />
+        <location filename="../main_window.py" line="176" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="171" />
+        <location filename="../main_window.py" line="178" />
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="172" />
+        <location filename="../main_window.py" line="179" />
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="173" />
+        <location filename="../main_window.py" line="180" />
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="174" />
+        <location filename="../main_window.py" line="181" />
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="177" />
+        <location filename="../main_window.py" line="184" />
         <source>Pause all</source>
         <translation>全部暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="180" />
+        <location filename="../main_window.py" line="187" />
         <source>Resume all</source>
         <translation>全部继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="182" />
+        <location filename="../main_window.py" line="189" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="184" />
+        <location filename="../main_window.py" line="191" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="187" />
+        <location filename="../main_window.py" line="194" />
         <source>Copy URL</source>
         <translation>复制网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="190" />
+        <location filename="../main_window.py" line="197" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="193" />
+        <location filename="../main_window.py" line="200" />
         <source>Paste URLs</source>
         <translation>粘贴网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="226" />
+        <location filename="../main_window.py" line="233" />
         <source>Remove downloads</source>
         <translation>移除下载</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="227" />
+        <location filename="../main_window.py" line="234" />
         <source>Remove %n job(s) from the list?</source>
         <translation>
             <numerusform>从列表中移除 %n 个任务？</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="228" />
+        <location filename="../main_window.py" line="235" />
         <source>Also delete their files</source>
         <translation>同时删除文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="339" />
+        <location filename="../main_window.py" line="346" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="379" />
+        <location filename="../main_window.py" line="388" />
         <source>Speed: {0}/s</source>
         <translation>速度：{0}/秒</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="388" />
+        <location filename="../main_window.py" line="401" />
+        <source>{0} failed: {1}</source>
+        <translation>{0} 失败：{1}</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="409" />
+        <source>All downloads have finished.</source>
+        <translation>全部下载已完成。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="434" />
         <source>active {0} · queued {1} · paused {2} · done {3} · failed {4}</source>
         <translation>下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · 失败 {4}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="401" />
+        <location filename="../main_window.py" line="447" />
         <source>Select a job to see its details.</source>
         <translation>选择一个任务以查看详情。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="405" />
+        <location filename="../main_window.py" line="451" />
         <source>URL</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="406" />
+        <location filename="../main_window.py" line="452" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="407" />
+        <location filename="../main_window.py" line="453" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="408" />
+        <location filename="../main_window.py" line="454" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="409" />
+        <location filename="../main_window.py" line="455" />
         <source>ETag</source>
         <translation>ETag</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="410" />
+        <location filename="../main_window.py" line="456" />
         <source>Last-Modified</source>
         <translation>最后修改</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="411" />
+        <location filename="../main_window.py" line="457" />
         <source>Attempts</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="412" />
+        <location filename="../main_window.py" line="458" />
         <source>Last error</source>
         <translation>最近的错误</translation>
     </message>
@@ -352,55 +362,65 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings.py" line="60" />
+        <location filename="../settings.py" line="65" />
         <source>Settings</source>
         <extracomment>bytes per second for all downloads (0 = no limit) "system" (follow the locale), "en" or "zh_CN"</extracomment>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="68" />
+        <location filename="../settings.py" line="73" />
         <source>No limit (e.g. 2M, 500k)</source>
         <translation>不限速（例如 2M、500k）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="74" />
+        <location filename="../settings.py" line="79" />
         <source>As the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="84" />
+        <location filename="../settings.py" line="89" />
         <source>Downloads at once</source>
         <translation>同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="85" />
+        <location filename="../settings.py" line="90" />
         <source>At once per host</source>
         <translation>每个主机同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="86" />
+        <location filename="../settings.py" line="91" />
         <source>Speed limit</source>
         <translation>限速</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="87" />
+        <location filename="../settings.py" line="92" />
         <source>Stalled after (s)</source>
         <translation>无响应判定（秒）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="88" />
+        <location filename="../settings.py" line="93" />
         <source>Attempts before failing</source>
         <translation>失败前的尝试次数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="89" />
+        <location filename="../settings.py" line="94" />
         <source>Default folder</source>
         <translation>默认文件夹</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="90" />
+        <location filename="../settings.py" line="95" />
         <source>Language (after a restart)</source>
         <translation>界面语言（重启后生效）</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="96" />
+        <source>Tell me when downloads finish or fail</source>
+        <translation>下载完成或失败时通知我</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="98" />
+        <source>Closing the window keeps downloading</source>
+        <translation>关闭窗口后继续下载</translation>
     </message>
 </context>
 </TS>

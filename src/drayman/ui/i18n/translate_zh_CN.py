@@ -87,6 +87,10 @@ ZH_CN = {
     "Default folder": "默认文件夹",
     "As the system": "跟随系统",
     "Language (after a restart)": "界面语言（重启后生效）",
+    "Tell me when downloads finish or fail": "下载完成或失败时通知我",
+    "Closing the window keeps downloading": "关闭窗口后继续下载",
+    "{0} failed: {1}": "{0} 失败：{1}",
+    "All downloads have finished.": "全部下载已完成。",
 }
 
 
