@@ -356,3 +356,36 @@ def test_failures_and_the_end_of_a_batch_are_announced(
             await session.close()
 
     run(qloop, scenario())
+
+
+def test_move_up_raises_priority_and_the_engine_starts_it_first(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    for name in ("a", "b", "c"):
+        http_server.add(f"/{name}", name.encode() * 1000)
+
+    async def scenario() -> None:
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            assert session.engine is not None
+            ids = await window.queue.add(
+                [http_server.url(f"/{n}") for n in ("a", "b", "c")], dest_dir=downloads
+            )
+            await window.queue.pause(ids)
+            await until(lambda: window.model.rowCount() == 3, what="rows")
+            select(window, ids[2])
+            window.up_action.trigger()
+            await until(lambda: window.model.job(ids[2]).priority == 1, what="priority")  # type: ignore[union-attr]
+            assert window.model.index(2, Column.PRIORITY).data() == "+1"
+            session.engine.set_concurrency(1, 1)
+            await window.queue.resume(ids)
+            await until(
+                lambda: all(state_of(window, i) == JobState.DONE for i in ids), what="all done"
+            )
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())
+    assert next(iter(r.path for r in http_server.requests)) == "/c"

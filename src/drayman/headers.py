@@ -19,7 +19,8 @@ from drayman.errors import InvalidHeader
 MAX_SIZE = 2**63 - 1
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: control characters other than tab (C0, DEL, C1): CR/LF would inject headers
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 #: headers drayman writes itself; a user value would break resume or framing
 RESERVED = {
     "host": "drayman sets Host itself",
@@ -34,17 +35,33 @@ RESERVED = {
     "expect": "drayman sends no request body",
 }
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-_SENSITIVE_PARTS = ("token", "secret", "api-key", "apikey", "password")
+_SENSITIVE_PARTS = ("token", "secret", "key", "password")
 
 
 def is_sensitive(name: str) -> bool:
+    """Whether a header carries a credential (its value is never shown nor sent cross-origin).
+
+    Authorization, Proxy-Authorization, Cookie, and any name containing "token",
+    "secret", "key" (so "api-key", "apikey") or "password".
+    """
     lowered = name.lower()
     return lowered in SENSITIVE_HEADERS or any(part in lowered for part in _SENSITIVE_PARTS)
 
 
 def _shown(text: str) -> str:
-    name = text.split(":", 1)[0]
-    return f"{name}: <redacted>" if ":" in text and is_sensitive(name.strip()) else text
+    """``text`` as an error message may show it: a credential's value is hidden."""
+    name, colon, _ = text.partition(":")
+    name = name.strip()
+    words = name.split(None, 1)
+    first = words[0] if words else ""
+    if colon and is_sensitive(name):
+        return f"{name}: <redacted>"
+    if is_sensitive(first):
+        # "Authorization Bearer xyz" (colon forgotten) still hides the value
+        return f"{first} <redacted>"
+    if not colon and is_sensitive(name):
+        return "<redacted>"
+    return text
 
 
 def parse_request_header(text: str) -> tuple[str, str]:
@@ -86,13 +103,14 @@ class UnsatisfiedRange:
     total: int
 
 
-_DIGITS = re.compile(r"^[0-9]{1,19}$")
-_RANGE = re.compile(r"^bytes[ \t]+([0-9]+)-([0-9]+)/([0-9]+|\*)$", re.IGNORECASE)
-_UNSATISFIED = re.compile(r"^bytes[ \t]+\*/([0-9]+)$", re.IGNORECASE)
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_RANGE = re.compile(r"bytes[ \t]+([0-9]+)-([0-9]+)/([0-9]+|\*)", re.IGNORECASE)
+_UNSATISFIED = re.compile(r"bytes[ \t]+\*/([0-9]+)", re.IGNORECASE)
 
 
 def _number(text: str) -> int:
-    if not _DIGITS.match(text):
+    """ASCII digits only (no sign, no spaces, no other scripts' digits), at most 2**63-1."""
+    if not _DIGITS.fullmatch(text):
         raise ValueError(f"not a byte count: {text[:30]!r}")
     value = int(text)
     if value > MAX_SIZE:
@@ -103,10 +121,10 @@ def _number(text: str) -> int:
 def parse_content_range(value: str) -> ContentRange | UnsatisfiedRange:
     """Parse ``bytes 0-99/1000``, ``bytes 0-99/*`` or ``bytes */1000``."""
     text = value.strip()
-    match = _UNSATISFIED.match(text)
+    match = _UNSATISFIED.fullmatch(text)
     if match:
         return UnsatisfiedRange(_number(match.group(1)))
-    match = _RANGE.match(text)
+    match = _RANGE.fullmatch(text)
     if not match:
         raise ValueError(f"not a Content-Range: {text[:60]!r}")
     start, end = _number(match.group(1)), _number(match.group(2))
@@ -119,9 +137,13 @@ def parse_content_range(value: str) -> ContentRange | UnsatisfiedRange:
 
 
 def content_length(value: str | None) -> int | None:
+    """``Content-Length``: None when absent, ValueError unless plain digits up to 2**63-1."""
     if value is None:
         return None
     return _number(value.strip())
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 def parse_retry_after(value: str, now: float | None = None) -> float | None:
@@ -129,11 +151,13 @@ def parse_retry_after(value: str, now: float | None = None) -> float | None:
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
-        return float(min(int(text), MAX_SIZE))
+    if _ASCII_DIGITS.fullmatch(text):
+        significant = text.lstrip("0") or "0"
+        # int() of thousands of digits raises; nobody waits 2**63 seconds anyway
+        return float(MAX_SIZE) if len(significant) > 19 else float(min(int(significant), MAX_SIZE))
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
+    except (TypeError, ValueError, IndexError, OverflowError, AttributeError):
         return None
     if when is None:
         return None
@@ -146,18 +170,22 @@ def parse_retry_after(value: str, now: float | None = None) -> float | None:
         return None
 
 
+#: RFC 9110 entity-tag without W/: DQUOTE *etagc DQUOTE (etagc: no space, DQUOTE, controls)
+_STRONG_ETAG = re.compile(r'"[^\x00-\x20"\x7f]*"')
+
+
 def is_strong_etag(etag: str | None) -> bool:
     """``"abc"`` is strong; ``W/"abc"`` is weak; anything malformed counts as absent."""
     if not etag:
         return False
-    return len(etag) >= 2 and etag[0] == '"' and etag[-1] == '"' and '"' not in etag[1:-1]
+    return _STRONG_ETAG.fullmatch(etag.strip(" \t")) is not None
 
 
 # -- Content-Disposition (RFC 6266, RFC 8187) -----------------------------------
 
 _PARAM = re.compile(
     r"""\s*;\s*(?P<name>[!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*
-        (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^;\s]*))""",
+        (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^;]*))""",
     re.VERBOSE,
 )
 _EXT_VALUE = re.compile(r"^(?P<charset>[A-Za-z0-9!#$%&+\-^_`{}~]+)'(?P<lang>[^']*)'(?P<value>.*)$")
@@ -192,9 +220,10 @@ def parse_content_disposition_filename(value: str) -> str | None:
         for match in _PARAM.finditer(text, semicolon):
             name = match.group("name").lower()
             quoted = match.group("quoted")
-            raw = _unescape(quoted) if quoted is not None else match.group("token") or ""
+            raw = _unescape(quoted) if quoted is not None else (match.group("token") or "").strip()
             if name == "filename*" and extended is None:
-                extended = _decode_ext_value(raw)
+                # an ext-value is never quoted (RFC 8187); a quoted one is ignored
+                extended = _decode_ext_value(raw) if quoted is None else None
             elif name == "filename" and plain is None:
                 plain = raw
         chosen = extended or plain

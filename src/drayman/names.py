@@ -45,6 +45,19 @@ def _cut_to_bytes(text: str, limit: int) -> str:
     return encoded[:limit].decode("utf-8", errors="ignore")
 
 
+def _trim(text: str) -> str:
+    """No whitespace at either end, no dot at the end (Windows drops trailing dots and spaces)."""
+    text = text.lstrip()
+    while text and (text[-1] == "." or text[-1].isspace()):
+        text = text[:-1]
+    return text
+
+
+def _is_reserved(name: str) -> bool:
+    """A Windows device name, alone or before any extension (``con``, ``NUL .tar.gz``)."""
+    return bool(_RESERVED.match(name) or _RESERVED.match(name.split(".")[0].rstrip(" ")))
+
+
 def _fit(name: str, max_bytes: int) -> str:
     """Shorten the stem (keeping the extension) until the name fits in ``max_bytes``."""
     if len(name.encode("utf-8")) <= max_bytes:
@@ -53,40 +66,59 @@ def _fit(name: str, max_bytes: int) -> str:
     if len(ext.encode("utf-8")) > max_bytes // 2:
         stem, ext = name, ""
     stem = _cut_to_bytes(stem, max_bytes - len(ext.encode("utf-8")))
-    return (stem.rstrip(". ") or "_") + ext
+    return (_trim(stem) or "_") + ext
 
 
-def sanitize_filename(name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """One path component, valid on every OS, at most ``max_bytes`` of UTF-8."""
+def _sanitize_once(name: str, max_bytes: int) -> str:
     text = unicodedata.normalize("NFC", name)
     # only the last component: "../../x" and "C:\\x" both become "x"
     text = re.split(r"[/\\]", text)[-1]
-    # surrogates cannot be encoded on any file system
+    # lone surrogates cannot be encoded on any file system: "?" (then "_")
     text = text.encode("utf-8", errors="replace").decode("utf-8")
     text = _FORBIDDEN.sub("_", text)
-    text = text.strip().rstrip(". ")
+    text = _trim(text)
     if text in ("", ".", ".."):
         text = FALLBACK_NAME
-    if _RESERVED.match(text) or _RESERVED.match(text.split(".")[0].rstrip(" ")):
+    if _is_reserved(text):
         text = "_" + text
-    text = _fit(text, max_bytes)
-    text = text.strip().rstrip(". ") or FALLBACK_NAME
-    if _RESERVED.match(text) or _RESERVED.match(text.split(".")[0].rstrip(" ")):
+    text = _trim(_fit(text, max_bytes)) or _fit(FALLBACK_NAME, max_bytes)
+    if _is_reserved(text):
         text = _fit("_" + text, max_bytes)
     return text
 
 
+def sanitize_filename(name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """One path component, valid on every OS, at most ``max_bytes`` of UTF-8.
+
+    Deterministic and idempotent: ``sanitize_filename(sanitize_filename(x)) ==
+    sanitize_filename(x)``.
+    """
+    if max_bytes < 1:
+        raise ValueError(f"max_bytes must be at least 1, not {max_bytes}")
+    text = _sanitize_once(name, max_bytes)
+    # cutting or prefixing can, rarely, expose something a second pass changes
+    # (a stem cut before a combining mark, say); repeat until nothing moves
+    for _ in range(4):
+        again = _sanitize_once(text, max_bytes)
+        if again == text:
+            break
+        text = again
+    return text
+
+
 def is_valid_windows_name(name: str) -> bool:
+    """Whether Windows (and so every OS) accepts ``name`` as a file name as it is."""
     if not name or name in (".", ".."):
         return False
     if _FORBIDDEN.search(name) or name[-1] in ". " or name != name.strip():
         return False
-    if _RESERVED.match(name) or _RESERVED.match(name.split(".")[0].rstrip(" ")):
+    if _is_reserved(name):
         return False
     return len(name.encode("utf-16-le")) // 2 <= 255
 
 
 def filename_from_url(url: str) -> str | None:
+    """The URL's last path segment, percent-decoded; None for ``/``, ``/dir/``, ``..``."""
     try:
         path = urlsplit(url).path
     except ValueError:
@@ -94,7 +126,8 @@ def filename_from_url(url: str) -> str | None:
     segment = path.rsplit("/", 1)[-1]
     if not segment:
         return None
-    return unquote(segment, errors="replace") or None
+    name = unquote(segment, errors="replace")
+    return name if name and name not in (".", "..") else None
 
 
 #: stands for {ext} in a stored name template until the server has answered
@@ -157,13 +190,14 @@ def pick_filename(
 
 def with_counter(name: str, n: int, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """``movie.mp4``, 1 -> ``movie (1).mp4`` (``archive (1).tar.gz``; ``.bashrc (1)``)."""
-    stem, ext = _split_extension(name)
+    stem, ext = _split_extension(sanitize_filename(name, max_bytes=max_bytes))
     suffix = f" ({n})"
     room = max_bytes - len(suffix.encode()) - len(ext.encode())
     return sanitize_filename(_cut_to_bytes(stem, max(room, 1)) + suffix + ext, max_bytes=max_bytes)
 
 
 def next_free_name(name: str, is_taken: Callable[[str], bool], *, limit: int = 10_000) -> str:
+    """``name`` if it is free, else the first free ``with_counter(name, n)`` for n = 1..limit."""
     if not is_taken(name):
         return name
     for n in range(1, limit + 1):

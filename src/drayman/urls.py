@@ -9,7 +9,8 @@ from drayman.errors import InvalidURL
 
 MAX_URL_LENGTH = 8192
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: C0 controls, DEL and the C1 controls
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s")
 
 
@@ -19,8 +20,14 @@ def _split(url: str) -> SplitResult:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         reason = "invalid port" if "port" in str(exc).lower() else "not a URL"
-        raise InvalidURL(reason=reason, url=url) from None
+        raise InvalidURL(reason=reason, url=_shown(url)) from None
     return parts
+
+
+def _shown(url: str) -> str:
+    """The URL as an error message may show it: password hidden, at most 200 characters."""
+    shown = redact_url(url)
+    return shown if len(shown) <= 200 else shown[:200] + "..."
 
 
 def validate_url(text: str) -> str:
@@ -31,22 +38,27 @@ def validate_url(text: str) -> str:
     if not url:
         raise InvalidURL(reason="not a URL", url=text)
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidURL(reason=f"too long (more than {MAX_URL_LENGTH} characters)", url=url[:80])
+        raise InvalidURL(
+            reason=f"too long (more than {MAX_URL_LENGTH} characters)", url=_shown(url[:80])
+        )
     if _CONTROL.search(url):
-        raise InvalidURL(reason="contains a control character", url=url)
+        raise InvalidURL(reason="contains a control character", url=_shown(url))
     if _WHITESPACE.search(url):
-        raise InvalidURL(reason="contains whitespace", url=url)
+        raise InvalidURL(reason="contains whitespace", url=_shown(url))
     if "://" not in url:
-        raise InvalidURL(reason="not a URL", url=url)
+        raise InvalidURL(reason="not a URL", url=_shown(url))
     parts = _split(url)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise InvalidURL(reason=f"unsupported scheme {scheme!r} (only http and https)", url=url)
+        reason = f"unsupported scheme {scheme!r} (only http and https)"
+        raise InvalidURL(reason=reason, url=_shown(url))
     if not parts.hostname:
-        raise InvalidURL(reason="no host", url=url)
+        raise InvalidURL(reason="no host", url=_shown(url))
+    if parts.port == 0:
+        raise InvalidURL(reason="invalid port", url=_shown(url))
     host = parts.hostname
     if any(c in host for c in "<>\"'`{}|\\^%") or host.startswith(".") or ".." in host:
-        raise InvalidURL(reason="invalid host", url=url)
+        raise InvalidURL(reason="invalid host", url=_shown(url))
     return url
 
 
@@ -70,10 +82,11 @@ def redact_url(url: str) -> str:
     """Hide a password in ``user:password@host`` before showing or logging a URL."""
     try:
         parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
     except ValueError:
-        return url
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+        # not parseable as a URL: hide whatever sits between "://" and "@" anyway
+        return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from drayman.batch import Entry
-from drayman.errors import BadInput
+from drayman.errors import BadInput, UnknownJob
 from drayman.inputs import (
     default_download_dir,
     parse_headers,
@@ -219,6 +219,15 @@ class JobQueue:
         changed = await self.store.change_state(ids, target, reset_attempts=reset)
         self._changed()
         return changed
+
+    async def prioritize(self, ids: Sequence[int], delta: int) -> None:
+        """Move jobs up (delta > 0) or down the queue; unknown ids raise."""
+        states = await self.store.states(ids)
+        for job_id in ids:
+            if job_id not in states:
+                raise UnknownJob(job_id=job_id)
+        await self.store.bump_priority(ids, delta)
+        self._changed()
 
     async def remove(self, ids: Sequence[int], *, delete_files: bool = False) -> list[Job]:
         """Delete the jobs, all or none; with ``delete_files`` their files too."""

@@ -119,3 +119,16 @@ SELECT * FROM rules ORDER BY pattern;
 
 -- name: delete_rule
 DELETE FROM rules WHERE id = :id OR pattern = :pattern RETURNING id;
+
+-- name: bump_priority
+UPDATE jobs SET priority = priority + :delta, updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: first_jobs
+SELECT * FROM jobs ORDER BY position, id LIMIT :limit;
+
+-- name: jobs_updated_since
+SELECT * FROM jobs WHERE updated_at >= :since ORDER BY position, id;
+
+-- name: count_jobs
+SELECT count(*) FROM jobs;

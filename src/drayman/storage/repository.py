@@ -77,6 +77,13 @@ def _row_to_job(row: sqlite3.Row) -> Job:
     )
 
 
+async def _to_jobs(rows: list[sqlite3.Row]) -> list[Job]:
+    """Build Job objects; a big table is built off the event loop (a window's loop)."""
+    if len(rows) < 2000:
+        return [_row_to_job(row) for row in rows]
+    return await asyncio.to_thread(lambda: [_row_to_job(row) for row in rows])
+
+
 class JobStore:
     """Async access to one drayman database."""
 
@@ -166,7 +173,19 @@ class JobStore:
             rows = await self._fetchall("list_jobs")
         else:
             rows = await self._fetchall("list_jobs_in_state", {"state": state.value})
-        return [_row_to_job(row) for row in rows]
+        return await _to_jobs(rows)
+
+    async def jobs_updated_since(self, since: float) -> list[Job]:
+        """Jobs written at or after ``since`` (a viewer's incremental refresh)."""
+        return await _to_jobs(await self._fetchall("jobs_updated_since", {"since": since}))
+
+    async def count(self) -> int:
+        row = await self._fetchone("count_jobs")
+        return int(row[0]) if row else 0
+
+    async def first_jobs(self, limit: int) -> list[Job]:
+        """The first ``limit`` jobs in queue order (a window paints these first)."""
+        return [_row_to_job(row) for row in await self._fetchall("first_jobs", {"limit": limit})]
 
     async def states(self, ids: Iterable[int]) -> dict[int, JobState]:
         rows = await self._fetchall("job_states", {"ids": json.dumps(list(ids))})
@@ -285,6 +304,12 @@ class JobStore:
         if not ids:
             return []
         return await self.change_state(ids, target, reset_attempts=reset_attempts)
+
+    async def bump_priority(self, ids: Sequence[int], delta: int) -> None:
+        """Raise (or lower) jobs in the queue: higher priority starts first."""
+        async with self._transaction() as conn:
+            params = {"ids": json.dumps(list(ids)), "delta": delta, "now": self._clock()}
+            await conn.execute(Q["bump_priority"], params)
 
     async def claim(self, job_id: int) -> bool:
         """queued -> running, unless someone changed the job meanwhile."""

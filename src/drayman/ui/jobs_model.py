@@ -37,6 +37,7 @@ class Column(enum.IntEnum):
     ATTEMPTS = enum.auto()
     FOLDER = enum.auto()
     ADDED = enum.auto()
+    PRIORITY = enum.auto()
 
 
 HEADERS = {
@@ -49,6 +50,7 @@ HEADERS = {
     Column.ATTEMPTS: QtCore.QT_TRANSLATE_NOOP("JobsModel", "Attempts / error"),
     Column.FOLDER: QtCore.QT_TRANSLATE_NOOP("JobsModel", "Folder"),
     Column.ADDED: QtCore.QT_TRANSLATE_NOOP("JobsModel", "Added"),
+    Column.PRIORITY: QtCore.QT_TRANSLATE_NOOP("JobsModel", "Priority"),
 }
 
 _ROOT = QtCore.QModelIndex()
@@ -143,6 +145,27 @@ class JobsModel(QtCore.QAbstractTableModel):
         self._row_of = {job.id: row for row, job in enumerate(self._jobs)}
         self._live = {k: v for k, v in self._live.items() if k in self._row_of}
         self.countsChanged.emit(self.counts())
+
+    def update_jobs(self, changed: Sequence[Job]) -> None:
+        """Merge rows written since the last refresh; new jobs join at the end."""
+        rows, added = [], []
+        for job in changed:
+            row = self._row_of.get(job.id)
+            if row is None:
+                added.append(job)
+            elif job != self._jobs[row]:
+                self._jobs[row] = job
+                rows.append(row)
+        self._dirty.update(rows)
+        if added:
+            start = len(self._jobs)
+            self.beginInsertRows(QtCore.QModelIndex(), start, start + len(added) - 1)
+            self._jobs.extend(added)
+            for offset, job in enumerate(added):
+                self._row_of[job.id] = start + offset
+            self.endInsertRows()
+        if rows or added:
+            self.countsChanged.emit(self.counts())
 
     def apply_progress(self, snapshot: EngineSnapshot) -> None:
         """Take the engine's live figures; shown at the next flush."""
@@ -265,6 +288,8 @@ class JobsModel(QtCore.QAbstractTableModel):
             return str(job.attempts) if job.attempts else ""
         if column == Column.FOLDER:
             return job.dest_dir
+        if column == Column.PRIORITY:
+            return f"{job.priority:+d}" if job.priority else ""
         if column == Column.ADDED:
             return time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at))
         return ""
@@ -289,6 +314,8 @@ class JobsModel(QtCore.QAbstractTableModel):
             return job.attempts
         if column == Column.FOLDER:
             return os.path.normcase(job.dest_dir)
+        if column == Column.PRIORITY:
+            return job.priority
         return job.created_at
 
 

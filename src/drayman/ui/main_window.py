@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +26,9 @@ from drayman.ui.widgets import ProgressDelegate, Sparkline
 from drayman.units import human_size
 
 log = logging.getLogger(__name__)
+
+#: rows shown before the whole table is read (first paint of a 100,000-job queue)
+FIRST_PAGE = 500
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -179,6 +183,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resume_action = self._action(self.tr("Resume"), "Ctrl+R", self.resume_selected)
         self.retry_action = self._action(self.tr("Retry"), None, self.retry_selected)
         self.remove_action = self._action(self.tr("Remove…"), "Del", self.remove_selected)
+        self.up_action = self._action(
+            self.tr("Move up"), "Ctrl+Up", lambda: self._prioritize(+1), toolbar=False
+        )
+        self.down_action = self._action(
+            self.tr("Move down"), "Ctrl+Down", lambda: self._prioritize(-1), toolbar=False
+        )
         self.toolbar.addSeparator()
         self.pause_all_action = self._action(
             self.tr("Pause all"), None, lambda: self.run(self.queue.pause_all()), context=False
@@ -224,6 +234,11 @@ class MainWindow(QtWidgets.QMainWindow):
         ids = [i for i in self.selected_ids() if (job := self.model.job(i)) and job.state in states]
         if ids:
             self.run(command(ids))
+
+    def _prioritize(self, delta: int) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.run(self.queue.prioritize(ids, delta))
 
     def remove_selected(self) -> None:
         ids = self.selected_ids()
@@ -366,12 +381,15 @@ class MainWindow(QtWidgets.QMainWindow):
         """Reload the table whenever it changed, here or in another process."""
         seen = -1
         store = self.queue.store
+        # paint the head of a long queue at once; the rest follows below
+        self.model.set_jobs(await store.first_jobs(FIRST_PAGE))
+        since: float | None = None
         while True:
             version = await store.data_version()
             if self._reload.is_set() or version != seen:
                 self._reload.clear()
                 seen = version
-                self.model.set_jobs(await self.queue.jobs())
+                since = await self._refresh(since)
                 self._show_details()
                 self._check_batch_over()
             try:
@@ -379,6 +397,19 @@ class MainWindow(QtWidgets.QMainWindow):
                     await self._reload.wait()
             except TimeoutError:
                 pass
+
+    async def _refresh(self, since: float | None) -> float:
+        """Read what changed since ``since`` (everything the first time, or when
+        rows were removed); return the time to read from next."""
+        store = self.queue.store
+        started = time.time()
+        if since is not None:
+            changed = await store.jobs_updated_since(since - 1.0)  # clocks of other processes
+            self.model.update_jobs(changed)
+            if self.model.rowCount() == await store.count():
+                return started
+        self.model.set_jobs(await self.queue.jobs())
+        return started
 
     def apply_progress(self, snapshot: EngineSnapshot) -> None:
         self.model.apply_progress(snapshot)

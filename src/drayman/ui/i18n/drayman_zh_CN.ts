@@ -82,27 +82,27 @@
 <context>
     <name>JobState</name>
     <message>
-        <location filename="../jobs_model.py" line="58" />
+        <location filename="../jobs_model.py" line="60" />
         <source>queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="59" />
+        <location filename="../jobs_model.py" line="61" />
         <source>running</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="60" />
+        <location filename="../jobs_model.py" line="62" />
         <source>paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="61" />
+        <location filename="../jobs_model.py" line="63" />
         <source>done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="62" />
+        <location filename="../jobs_model.py" line="64" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
@@ -110,237 +110,253 @@
 <context>
     <name>JobsModel</name>
     <message>
-        <location filename="../jobs_model.py" line="43" />
+        <location filename="../jobs_model.py" line="44" />
         <source>Name</source>
         <extracomment>the role that gives a column's raw value, for sorting the role that gives the row's job id the role that gives progress as 0..1 (None when unknown), for the delegate</extracomment>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="44" />
+        <location filename="../jobs_model.py" line="45" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="45" />
+        <location filename="../jobs_model.py" line="46" />
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="46" />
+        <location filename="../jobs_model.py" line="47" />
         <source>Speed</source>
         <translation>速度</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="47" />
+        <location filename="../jobs_model.py" line="48" />
         <source>ETA</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="48" />
+        <location filename="../jobs_model.py" line="49" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="49" />
+        <location filename="../jobs_model.py" line="50" />
         <source>Attempts / error</source>
         <translation>尝试次数 / 错误</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="50" />
+        <location filename="../jobs_model.py" line="51" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="51" />
+        <location filename="../jobs_model.py" line="52" />
         <source>Added</source>
         <translation>添加时间</translation>
+    </message>
+    <message>
+        <location filename="../jobs_model.py" line="53" />
+        <source>Priority</source>
+        <translation>优先级</translation>
     </message>
 </context>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="94" />
+        <location filename="../main_window.py" line="97" />
         <source>Search name or URL</source>
+        <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue)</extracomment>
         <translation>搜索名称或网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="99" />
+        <location filename="../main_window.py" line="102" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="100" />
+        <location filename="../main_window.py" line="103" />
         <source>Active</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="101" />
+        <location filename="../main_window.py" line="104" />
         <source>Queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="102" />
+        <location filename="../main_window.py" line="105" />
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="103" />
+        <location filename="../main_window.py" line="106" />
         <source>Done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="104" />
+        <location filename="../main_window.py" line="107" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="173" />
+        <location filename="../main_window.py" line="176" />
         <source>Jobs</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="176" />
+        <location filename="../main_window.py" line="179" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="178" />
+        <location filename="../main_window.py" line="181" />
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="179" />
+        <location filename="../main_window.py" line="182" />
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="180" />
+        <location filename="../main_window.py" line="183" />
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="181" />
+        <location filename="../main_window.py" line="184" />
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="184" />
+        <location filename="../main_window.py" line="186" />
+        <source>Move up</source>
+        <translation>上移</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="189" />
+        <source>Move down</source>
+        <translation>下移</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="193" />
         <source>Pause all</source>
         <translation>全部暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="187" />
+        <location filename="../main_window.py" line="196" />
         <source>Resume all</source>
         <translation>全部继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="189" />
+        <location filename="../main_window.py" line="198" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="191" />
+        <location filename="../main_window.py" line="200" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="194" />
+        <location filename="../main_window.py" line="203" />
         <source>Copy URL</source>
         <translation>复制网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="197" />
+        <location filename="../main_window.py" line="206" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="200" />
+        <location filename="../main_window.py" line="209" />
         <source>Paste URLs</source>
         <translation>粘贴网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="233" />
+        <location filename="../main_window.py" line="247" />
         <source>Remove downloads</source>
         <translation>移除下载</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="234" />
+        <location filename="../main_window.py" line="248" />
         <source>Remove %n job(s) from the list?</source>
         <translation>
             <numerusform>从列表中移除 %n 个任务？</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="235" />
+        <location filename="../main_window.py" line="249" />
         <source>Also delete their files</source>
         <translation>同时删除文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="346" />
+        <location filename="../main_window.py" line="360" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="388" />
+        <location filename="../main_window.py" line="404" />
         <source>Speed: {0}/s</source>
         <translation>速度：{0}/秒</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="401" />
+        <location filename="../main_window.py" line="417" />
         <source>{0} failed: {1}</source>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="409" />
+        <location filename="../main_window.py" line="425" />
         <source>All downloads have finished.</source>
         <translation>全部下载已完成。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="434" />
+        <location filename="../main_window.py" line="450" />
         <source>active {0} · queued {1} · paused {2} · done {3} · failed {4}</source>
         <translation>下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · 失败 {4}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="447" />
+        <location filename="../main_window.py" line="463" />
         <source>Select a job to see its details.</source>
         <translation>选择一个任务以查看详情。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="451" />
+        <location filename="../main_window.py" line="467" />
         <source>URL</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="452" />
+        <location filename="../main_window.py" line="468" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="453" />
+        <location filename="../main_window.py" line="469" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="454" />
+        <location filename="../main_window.py" line="470" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="455" />
+        <location filename="../main_window.py" line="471" />
         <source>ETag</source>
         <translation>ETag</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="456" />
+        <location filename="../main_window.py" line="472" />
         <source>Last-Modified</source>
         <translation>最后修改</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="457" />
+        <location filename="../main_window.py" line="473" />
         <source>Attempts</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="458" />
+        <location filename="../main_window.py" line="474" />
         <source>Last error</source>
         <translation>最近的错误</translation>
     </message>

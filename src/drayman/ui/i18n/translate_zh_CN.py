@@ -91,6 +91,9 @@ ZH_CN = {
     "Closing the window keeps downloading": "关闭窗口后继续下载",
     "{0} failed: {1}": "{0} 失败：{1}",
     "All downloads have finished.": "全部下载已完成。",
+    "Priority": "优先级",
+    "Move up": "上移",
+    "Move down": "下移",
 }
 
 
