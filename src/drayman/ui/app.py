@@ -117,7 +117,10 @@ async def _run(db_path: str) -> int:
     app = QtWidgets.QApplication.instance()
     assert isinstance(app, QtWidgets.QApplication)
     app.lastWindowClosed.connect(closed.set)
-    window.show()
+    if session.settings.start_minimized and window.tray is not None:
+        window.tray.showMessage("drayman", window.tr("Downloading in the background"))
+    else:
+        window.show()
     await closed.wait()
     await session.close()
     return 0
@@ -139,7 +142,9 @@ def install_translator(app: QtCore.QCoreApplication, language: str) -> QtCore.QT
     return None
 
 
-def make_loop(app: QtWidgets.QApplication) -> qasync.QEventLoop:
+def make_loop(
+    app: QtWidgets.QApplication, executor: ThreadPoolExecutor | None = None
+) -> qasync.QEventLoop:
     """The qasync loop, with a plain thread pool for file I/O.
 
     qasync's default executor runs jobs on QThreads; with PySide6 many short
@@ -148,7 +153,7 @@ def make_loop(app: QtWidgets.QApplication) -> qasync.QEventLoop:
     in the way.
     """
     loop = qasync.QEventLoop(app)
-    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="drayman-io"))
+    loop.set_default_executor(executor or ThreadPoolExecutor(thread_name_prefix="drayman-io"))
     return loop
 
 
@@ -164,9 +169,14 @@ def main(db_path: str | os.PathLike[str]) -> int:
     install_translator(app, load(QtCore.QSettings("drayman", "drayman"), "").language)
     log_path = _log_to_file()
     log.info("window starting; log at %s", log_path)
-    loop = make_loop(app)
+    executor = ThreadPoolExecutor(thread_name_prefix="drayman-io")
+    loop = make_loop(app, executor)
     asyncio.set_event_loop(loop)
     try:
         return int(loop.run_until_complete(_run(os.fspath(db_path))))
     finally:
+        # qasync's close can wait on a stuck worker (a dead network drive):
+        # everything worth keeping is checkpointed by now, so do not wait
+        executor.shutdown(wait=False, cancel_futures=True)
+        loop.set_default_executor(None)  # qasync's close would join the threads
         loop.close()

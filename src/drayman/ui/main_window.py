@@ -8,6 +8,7 @@ their errors come back as message boxes in plain words.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -264,7 +265,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def _add(self, request: AddRequest | None) -> None:
         if request is None:
             return
-        self.default_folder = request.folder
+        if request.folder != self.default_folder:
+            # the folder picked last is the next default, kept in the settings
+            self._settings_chosen(dataclasses.replace(self.settings, default_folder=request.folder))
         self.run(
             self.queue.add(
                 request.urls,

@@ -24,6 +24,7 @@ class Settings:
     language: str = "system"
     notifications: bool = True
     close_to_tray: bool = False
+    start_minimized: bool = False
 
     def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
         base = base or EngineConfig()
@@ -97,8 +98,11 @@ class SettingsDialog(QtWidgets.QDialog):
         self.notifications.setChecked(current.notifications)
         self.close_to_tray = QtWidgets.QCheckBox(self.tr("Closing the window keeps downloading"))
         self.close_to_tray.setChecked(current.close_to_tray)
+        self.start_minimized = QtWidgets.QCheckBox(self.tr("Start in the tray"))
+        self.start_minimized.setChecked(current.start_minimized)
         form.addRow(self.notifications)
         form.addRow(self.close_to_tray)
+        form.addRow(self.start_minimized)
         buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
@@ -130,6 +134,7 @@ class SettingsDialog(QtWidgets.QDialog):
             language=str(self.language.currentData()),
             notifications=self.notifications.isChecked(),
             close_to_tray=self.close_to_tray.isChecked(),
+            start_minimized=self.start_minimized.isChecked(),
         )
 
     def accept(self) -> None:

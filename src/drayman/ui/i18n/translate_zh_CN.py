@@ -94,6 +94,8 @@ ZH_CN = {
     "Priority": "优先级",
     "Move up": "上移",
     "Move down": "下移",
+    "Start in the tray": "启动时最小化到托盘",
+    "Downloading in the background": "正在后台下载",
 }
 
 
