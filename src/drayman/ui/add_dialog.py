@@ -8,6 +8,7 @@ from drayman.errors import BadInput
 from drayman.headers import parse_request_header
 from drayman.inputs import validate_name, validate_sha256
 from drayman.ui.qt import QtWidgets
+from drayman.ui.widgets import CheckedDialog
 from drayman.urls import validate_url
 
 
@@ -24,7 +25,7 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-class AddDialog(QtWidgets.QDialog):
+class AddDialog(CheckedDialog[AddRequest]):
     def __init__(
         self, parent: QtWidgets.QWidget | None = None, *, folder: str = "", urls: str = ""
     ) -> None:
@@ -45,28 +46,14 @@ class AddDialog(QtWidgets.QDialog):
         self.headers.setMaximumHeight(80)
         self.sha256 = QtWidgets.QLineEdit()
         self.sha256.setPlaceholderText(self.tr("Optional"))
-        self.error = QtWidgets.QLabel()
-        self.error.setStyleSheet("color: #c8372d")
-        self.error.setWordWrap(True)
-        self.error.hide()
         form = QtWidgets.QFormLayout()
         form.addRow(self.tr("URLs"), self.urls)
         form.addRow(self.tr("Folder"), folder_row)
         form.addRow(self.tr("File name"), self.name)
         form.addRow(self.tr("Headers"), self.headers)
         form.addRow(self.tr("SHA-256"), self.sha256)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        self.finish(form)
         self.resize(560, 420)
-        self.request: AddRequest | None = None
 
     def _browse(self) -> None:
         chosen = QtWidgets.QFileDialog.getExistingDirectory(
@@ -101,15 +88,6 @@ class AddDialog(QtWidgets.QDialog):
                 raise BadInput(self.tr("A checksum can only be given for a single URL."))
             sha = validate_sha256(sha)
         return AddRequest(urls, self.folder.text().strip(), name, headers, sha)
-
-    def accept(self) -> None:
-        try:
-            self.request = self.validate()
-        except BadInput as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-            return
-        super().accept()
 
 
 __all__ = ["AddDialog", "AddRequest"]

@@ -258,7 +258,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_add_dialog(self, urls: str = "") -> AddDialog:
         dialog = AddDialog(self, folder=self.default_folder, urls=urls)
-        dialog.accepted.connect(lambda: self._add(dialog.request))
+        dialog.accepted.connect(lambda: self._add(dialog.value))
         dialog.open()
         return dialog
 
@@ -280,7 +280,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.settings, self)
-        dialog.accepted.connect(lambda: self._settings_chosen(dialog.result_settings))
+        dialog.accepted.connect(lambda: self._settings_chosen(dialog.value))
         dialog.open()
         return dialog
 

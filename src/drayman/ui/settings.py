@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from drayman.errors import BadInput
 from drayman.queue.engine import EngineConfig
 from drayman.queue.ratelimit import parse_rate
 from drayman.ui.qt import QtCore, QtWidgets
+from drayman.ui.widgets import CheckedDialog
 from drayman.units import human_size
 
 
@@ -60,7 +60,7 @@ def save(store: QtCore.QSettings, settings: Settings) -> None:
     store.sync()
 
 
-class SettingsDialog(QtWidgets.QDialog):
+class SettingsDialog(CheckedDialog[Settings]):
     def __init__(self, current: Settings, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
@@ -83,9 +83,6 @@ class SettingsDialog(QtWidgets.QDialog):
         ):
             self.language.addItem(label, code)
         self.language.setCurrentIndex(max(self.language.findData(current.language), 0))
-        self.error = QtWidgets.QLabel()
-        self.error.setStyleSheet("color: #c8372d")
-        self.error.hide()
         form = QtWidgets.QFormLayout()
         form.addRow(self.tr("Downloads at once"), self.concurrency)
         form.addRow(self.tr("At once per host"), self.per_host)
@@ -103,17 +100,7 @@ class SettingsDialog(QtWidgets.QDialog):
         form.addRow(self.notifications)
         form.addRow(self.close_to_tray)
         form.addRow(self.start_minimized)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
-        self.result_settings: Settings | None = None
+        self.finish(form)
 
     @staticmethod
     def _spin(value: int, low: int, high: int) -> QtWidgets.QSpinBox:
@@ -136,12 +123,3 @@ class SettingsDialog(QtWidgets.QDialog):
             close_to_tray=self.close_to_tray.isChecked(),
             start_minimized=self.start_minimized.isChecked(),
         )
-
-    def accept(self) -> None:
-        try:
-            self.result_settings = self.validate()
-        except BadInput as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-            return
-        super().accept()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import collections
+from typing import Generic, TypeVar
 
+from drayman.errors import BadInput
 from drayman.ui.jobs_model import ProgressRole
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
+
+T = TypeVar("T")
 
 
 class ProgressDelegate(QtWidgets.QStyledItemDelegate):
@@ -64,3 +68,44 @@ class Sparkline(QtWidgets.QWidget):
             painter.setPen(QtGui.QPen(QtGui.QColor("#1f77d0"), 1.5))
             painter.drawPolyline(points)
         painter.end()
+
+
+class CheckedDialog(QtWidgets.QDialog, Generic[T]):
+    """A form that stays open, with one plain-words line, until its input is valid.
+
+    Subclasses fill a form, call :meth:`finish` with it, and implement
+    :meth:`validate` (raising :class:`BadInput`); ``value`` holds what it
+    returned once the dialog is accepted.
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.error = QtWidgets.QLabel()
+        self.error.setStyleSheet("color: #c8372d")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.value: T | None = None
+
+    def finish(self, form: QtWidgets.QFormLayout) -> None:
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def validate(self) -> T:
+        raise NotImplementedError
+
+    def accept(self) -> None:
+        try:
+            self.value = self.validate()
+        except BadInput as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        super().accept()
