@@ -375,3 +375,18 @@ def test_run_on_a_terminal_shows_live_progress(
     assert "tty.bin" in text and "job 1 done" in text
     assert "\x1b[" in text  # terminal control codes: the live display
     assert "━" in text  # a progress bar
+
+
+def test_limit_is_stored_and_a_running_engine_applies_it_live(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    assert run_cli(db_path, "limit").stdout.strip() == "no limit"
+    assert run_cli(db_path, "limit", "2M").returncode == 0
+    assert run_cli(db_path, "limit").stdout.strip() == "2.0 MiB/s"
+    assert run_cli(db_path, "limit", "fast").returncode == 2
+    assert run_cli(db_path, "limit", "--job", "9", "1k").returncode == 2  # no job 9
+    run_cli(db_path, "add", "http://127.0.0.1:9/x", "-d", str(downloads))
+    assert run_cli(db_path, "limit", "--job", "1", "500k").returncode == 0
+    assert job(db_path, 1)["max_speed"] == 500 * 1024
+    assert run_cli(db_path, "limit", "--job", "1", "0").returncode == 0
+    assert job(db_path, 1)["max_speed"] is None

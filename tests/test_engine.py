@@ -605,3 +605,25 @@ async def test_a_symlink_planted_at_the_part_path_is_not_followed(
     assert failed.state == JobState.FAILED
     assert "symbolic link" in (failed.error or "")
     assert victim.read_bytes() == b"do not touch"
+
+
+async def test_limits_written_by_another_connection_apply_to_a_running_engine(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    from drayman.queue.jobqueue import JobQueue
+
+    http_server.add("/lim.bin", make_body(4 * MiB), rate=1 * MiB)
+    async with Engine(db_path, fast_config()) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/lim.bin")], dest_dir=downloads)
+        await async_wait_until(lambda: job_id in engine.active_ids, what="running")
+        other = await JobQueue.open(db_path)  # like `drayman limit` in another terminal
+        try:
+            await other.set_speed_limit(300 * 1024)
+            await other.set_job_speed_limit([job_id], 100 * 1024)
+        finally:
+            await other.close()
+        await async_wait_until(lambda: engine.max_speed == 300 * 1024, what="global limit")
+        await async_wait_until(
+            lambda: engine.job_speed_limit(job_id) == 100 * 1024, what="job limit"
+        )
+        await engine.queue.pause([job_id])

@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-speed",
         type=_rate,
-        default=0,
+        default=None,
         metavar="RATE",
         help="total speed limit, bytes/s with optional k, M, G (1024-based)",
     )
@@ -216,6 +216,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="fsync and record each download's progress this often; a crash "
         "loses at most this much transfer (default 2)",
+    )
+
+    limit = sub.add_parser(
+        "limit",
+        help="show or set speed limits, live",
+        description="Set the total speed limit, or one job's (0 = no limit). A running "
+        "engine applies it within about a second. Without RATE, show the total limit.",
+    )
+    limit.add_argument(
+        "rate",
+        nargs="?",
+        type=_rate,
+        metavar="RATE",
+        help="bytes/s with optional k, M, G (1024-based)",
+    )
+    limit.add_argument(
+        "--job",
+        type=_job_id,
+        action="append",
+        default=[],
+        metavar="ID",
+        help="limit this job instead (repeatable)",
     )
 
     rules = sub.add_parser(
@@ -412,7 +434,7 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     config = EngineConfig(
         concurrency=args.jobs,
         per_host=args.per_host or args.jobs,
-        max_speed=args.max_speed,
+        max_speed=args.max_speed or 0,
         retry=RetryPolicy(max_attempts=args.max_attempts),
         transfer=TransferConfig(
             read_timeout=args.read_timeout, checkpoint_seconds=args.checkpoint_every
@@ -429,6 +451,9 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt instead
             pass
     await engine.start()
+    if args.max_speed is not None:
+        # stored, like `drayman limit`: later commands can change it live
+        await engine.queue.set_speed_limit(args.max_speed)
     display = make_display(engine, out)
     interrupted = False
     try:
@@ -465,6 +490,25 @@ async def _count_failed(db: Path) -> int:
         return (await queue.counts())[JobState.FAILED]
     finally:
         await queue.close()
+
+
+async def cmd_limit(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.queue.jobqueue import JobQueue
+
+    if args.job and args.rate is None:
+        raise BadInput("give a RATE for --job (0 removes the job's limit)")
+    queue = await JobQueue.open(resolve_db(args.db))
+    try:
+        if args.job:
+            await queue.set_job_speed_limit(args.job, args.rate)
+        elif args.rate is not None:
+            await queue.set_speed_limit(args.rate)
+        else:
+            rate = await queue.speed_limit()
+            out.write("no limit\n" if not rate else f"{human_size(rate)}/s\n")
+    finally:
+        await queue.close()
+    return EXIT_OK
 
 
 async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
@@ -521,6 +565,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, i
     "rm": cmd_rm,
     "run": cmd_run,
     "rules": cmd_rules,
+    "limit": cmd_limit,
 }
 
 

@@ -92,6 +92,8 @@ class Job:
     thumbnail_url: str | None = None
     #: the file-name part of a name template, {ext} still open (drayman.templates)
     name_template: str | None = None
+    #: this job's own speed limit in bytes/s (None: only the global one)
+    max_speed: int | None = None
 
     @property
     def final_path(self) -> str | None:
@@ -139,6 +141,7 @@ class Job:
             "title": self.title,
             "author": self.author,
             "thumbnail": self.thumbnail_url,
+            "max_speed": self.max_speed,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "finished_at": self.finished_at,

@@ -23,7 +23,7 @@ import aiohttp
 
 from drayman.errors import DraymanError, EnvironmentProblem, TransferError
 from drayman.jobs import Job, JobState
-from drayman.queue.jobqueue import JobQueue
+from drayman.queue.jobqueue import SPEED_SETTING, JobQueue
 from drayman.queue.lock import EngineLock
 from drayman.queue.progress import EngineSnapshot, JobChange, JobProgress, SpeedMeter
 from drayman.queue.ratelimit import TokenBucket
@@ -88,6 +88,8 @@ class Engine:
         self._failed_during_run = 0
         #: commands given through self.queue so far (see _on_change)
         self._changes_seen = 0
+        #: the stored global speed limit last applied
+        self._speed_setting_seen: str | None = None
 
     # -- life cycle ----------------------------------------------------------------
 
@@ -257,9 +259,34 @@ class Engine:
                 if due is not None and self._clock() >= due:
                     break
 
+    async def _apply_speed_limits(self) -> None:
+        """Limits written by any process (``drayman limit``) take effect here."""
+        store = self.queue.store
+        stored = await store.get_setting(SPEED_SETTING)
+        if stored is not None and stored != self._speed_setting_seen:
+            self._speed_setting_seen = stored
+            self.config = replace(self.config, max_speed=int(stored))
+            self._limiter.set_rate(int(stored))
+        if self._running:
+            for job_id, rate in (await store.job_speeds(self._running)).items():
+                running = self._running.get(job_id)
+                if running is not None and running.transfer.job_limiter.rate != (rate or 0):
+                    running.transfer.job_limiter.set_rate(rate or 0)
+
+    @property
+    def max_speed(self) -> int:
+        """The global limit in force, bytes/s (0 = none)."""
+        return self._limiter.rate
+
+    def job_speed_limit(self, job_id: int) -> int | None:
+        """The limit in force for a running job, or None if it is not running."""
+        running = self._running.get(job_id)
+        return None if running is None else running.transfer.job_limiter.rate
+
     async def _reconcile(self) -> None:
         store = self.queue.store
         generation = self._changes_seen
+        await self._apply_speed_limits()
         # 1. stop what the table no longer says is running
         if self._running:
             states = await store.states(self._running)

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[], None]
 
+#: the settings key of the global speed limit
+SPEED_SETTING = "max_speed"
+
 
 class JobQueue:
     """The public command API over one database."""
@@ -219,6 +222,25 @@ class JobQueue:
         changed = await self.store.change_state(ids, target, reset_attempts=reset)
         self._changed()
         return changed
+
+    async def set_speed_limit(self, rate: int) -> None:
+        """The global limit in bytes/s (0 = none); a running engine applies it live."""
+        await self.store.set_setting(SPEED_SETTING, str(max(int(rate), 0)))
+        self._changed()
+
+    async def speed_limit(self) -> int | None:
+        """The global limit stored in the database, if one was ever set."""
+        value = await self.store.get_setting(SPEED_SETTING)
+        return None if value is None else int(value)
+
+    async def set_job_speed_limit(self, ids: Sequence[int], rate: int | None) -> None:
+        """Per-job limits (0 or None = none of its own); unknown ids raise."""
+        states = await self.store.states(ids)
+        for job_id in ids:
+            if job_id not in states:
+                raise UnknownJob(job_id=job_id)
+        await self.store.set_job_speed(ids, rate or None)
+        self._changed()
 
     async def prioritize(self, ids: Sequence[int], delta: int) -> None:
         """Move jobs up (delta > 0) or down the queue; unknown ids raise."""

@@ -153,6 +153,8 @@ class Transfer:
         self.session = session
         self.config = config
         self.limiter = limiter
+        #: this job's own limit (rate 0 = none), changeable while it runs
+        self.job_limiter = TokenBucket(job.max_speed or 0)
         self.clock = clock
         self.progress = TransferProgress(job)
         #: this attempt moved the durable offset forward (resets the attempt count)
@@ -460,6 +462,8 @@ class Transfer:
                 raise TransientError(detail="the server sent more bytes than it announced")
             if self.limiter is not None:
                 await self.limiter.consume(len(chunk))
+            if self.job_limiter.rate:
+                await self.job_limiter.consume(len(chunk))
             now = time.monotonic()
             due = now >= next_checkpoint or self._position() - self._committed >= step
             if self._buffered >= config.block_size or due:

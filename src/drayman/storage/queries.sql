@@ -132,3 +132,17 @@ SELECT * FROM jobs WHERE updated_at >= :since ORDER BY position, id;
 
 -- name: count_jobs
 SELECT count(*) FROM jobs;
+
+-- name: get_setting
+SELECT value FROM settings WHERE key = :key;
+
+-- name: set_setting
+INSERT INTO settings (key, value) VALUES (:key, :value)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: set_job_speed
+UPDATE jobs SET max_speed = :rate, updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: job_speeds
+SELECT id, max_speed FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));

@@ -74,6 +74,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         author=row["author"],
         thumbnail_url=row["thumbnail_url"],
         name_template=row["name_template"],
+        max_speed=row["max_speed"],
     )
 
 
@@ -304,6 +305,23 @@ class JobStore:
         if not ids:
             return []
         return await self.change_state(ids, target, reset_attempts=reset_attempts)
+
+    async def get_setting(self, key: str) -> str | None:
+        row = await self._fetchone("get_setting", {"key": key})
+        return None if row is None else str(row[0])
+
+    async def set_setting(self, key: str, value: str) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(Q["set_setting"], {"key": key, "value": value})
+
+    async def set_job_speed(self, ids: Sequence[int], rate: int | None) -> None:
+        async with self._transaction() as conn:
+            params = {"ids": json.dumps(list(ids)), "rate": rate, "now": self._clock()}
+            await conn.execute(Q["set_job_speed"], params)
+
+    async def job_speeds(self, ids: Iterable[int]) -> dict[int, int | None]:
+        rows = await self._fetchall("job_speeds", {"ids": json.dumps(list(ids))})
+        return {row[0]: row[1] for row in rows}
 
     async def bump_priority(self, ids: Sequence[int], delta: int) -> None:
         """Raise (or lower) jobs in the queue: higher priority starts first."""

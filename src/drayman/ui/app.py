@@ -90,6 +90,9 @@ class Session:
         save(self.store, settings)
         if self.engine is not None:
             self.engine.reconfigure(settings.engine_config(self.engine.config))
+        if self.queue is not None and self.window is not None:
+            # stored too, so a viewer's limit reaches the engine of another process
+            self.window.run(self.queue.set_speed_limit(settings.max_speed))
 
     async def close(self) -> None:
         """Checkpoint every transfer and let go of the database, within a bound."""
