@@ -24,13 +24,11 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 import aiohttp
 
 from drayman import __version__
 from drayman.errors import (
-    InvalidURL,
     PermanentError,
     RestartRequired,
     TransferError,
@@ -56,15 +54,15 @@ from drayman.queue.partfile import (
     sha256_file,
 )
 from drayman.queue.ratelimit import TokenBucket
+from drayman.queue.redirects import get_following_redirects
 from drayman.rules import Rule, headers_for
 from drayman.storage import JobStore
 from drayman.units import human_size
-from drayman.urls import host_of, origin, redact_url, same_origin, validate_url
+from drayman.urls import host_of, same_origin
 
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509})
 
 
@@ -245,44 +243,17 @@ class Transfer:
     # -- request and validation ------------------------------------------------
 
     async def _request(self, extra: dict[str, str]) -> aiohttp.ClientResponse:
-        """GET the job's URL, following redirects ourselves.
-
-        Following by hand lets us drop credentials when a redirect leaves the
-        origin they were given for, refuse https -> http, and detect loops.
-        Redirects are re-followed from the job's URL on every resume, so an
-        expired signed link is fetched afresh.
-        """
-        job = self.job
+        """GET the job's URL. Redirects are re-followed from the job's URL on
+        every resume, so an expired signed link is fetched afresh."""
         fixed = [("Accept-Encoding", "identity"), *extra.items()]
-        url, seen = job.url, set()
-        for _ in range(self.config.max_redirects + 1):
-            if url in seen:
-                raise PermanentError(detail=f"redirect loop at {redact_url(url)}")
-            seen.add(url)
-            response = await self.session.get(
-                url,
-                headers=self._headers_for(url, fixed),
-                allow_redirects=False,
-                timeout=request_timeout(self.config),
-            )
-            location = response.headers.get("Location")
-            if response.status not in _REDIRECTS or not location:
-                return response
-            response.release()
-            try:
-                target = validate_url(urljoin(url, location))
-            except InvalidURL as exc:
-                raise PermanentError(detail=f"bad redirect: {exc}") from exc
-            if (
-                origin(url)[0] == "https"
-                and origin(target)[0] == "http"
-                and not self.config.allow_insecure_redirects
-            ):
-                raise PermanentError(
-                    detail=f"refusing a redirect from https to plain http ({redact_url(target)})"
-                )
-            url = target
-        raise PermanentError(detail=f"too many redirects (more than {self.config.max_redirects})")
+        return await get_following_redirects(
+            self.session,
+            self.job.url,
+            headers_for=lambda url: self._headers_for(url, fixed),
+            max_redirects=self.config.max_redirects,
+            allow_insecure=self.config.allow_insecure_redirects,
+            client_timeout=request_timeout(self.config),
+        )
 
     def _headers_for(self, url: str, fixed: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """One hop's headers: rule headers for its host only; the job's own
