@@ -28,6 +28,7 @@ from drayman.queue.lock import EngineLock
 from drayman.queue.progress import EngineSnapshot, JobChange, JobProgress, SpeedMeter
 from drayman.queue.ratelimit import TokenBucket
 from drayman.queue.retry import RetryPolicy
+from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.queue.transfer import Transfer, TransferConfig, create_session
 from drayman.rules import Rule, connection_limit
 
@@ -177,6 +178,12 @@ class Engine:
         return list(self._running)
 
     # -- live settings ---------------------------------------------------------------
+
+    def thumbnails(self, cache_dir: str | os.PathLike[str] | None = None) -> ThumbnailFetcher:
+        """A thumbnail fetcher on the engine's HTTP session (see :mod:`.thumbnails`)."""
+        if self._session is None:
+            raise RuntimeError("the engine is not started")
+        return ThumbnailFetcher(cache_dir, session=self._session)
 
     def reconfigure(self, config: EngineConfig) -> None:
         """Apply new settings live: limits at once, timeouts and retries to new transfers."""

@@ -25,7 +25,7 @@ from drayman.inputs import (
     validate_sha256,
 )
 from drayman.jobs import Job, JobState, NewJob
-from drayman.names import filename_from_url
+from drayman.names import filename_from_url, pick_filename
 from drayman.rules import Rule, first_setting, validate_pattern
 from drayman.storage import JobStore
 from drayman.templates import check_template, split_template
@@ -123,6 +123,26 @@ class JobQueue:
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
+        See :meth:`plan` for how folders, names and headers are chosen.
+        """
+        new = await self.plan(
+            entries, dest_dir=dest_dir, headers=headers, priority=priority, template=template
+        )
+        ids = await self.store.add(new)
+        self._changed()
+        return ids
+
+    async def plan(
+        self,
+        entries: Sequence[Entry],
+        *,
+        dest_dir: str | os.PathLike[str] | None = None,
+        headers: Iterable[str | tuple[str, str]] = (),
+        priority: int = 0,
+        template: str | None = None,
+    ) -> list[NewJob]:
+        """The jobs ``add_entries`` would add, without adding them (an import's preview).
+
         ``headers`` apply to every entry; an entry's own headers win over
         them. ``template`` (``{author}/{title}.{ext}``) names files and
         subfolders; it is checked before anything is added. Without a folder
@@ -130,7 +150,8 @@ class JobQueue:
         """
         if template is not None:
             check_template(template)
-        given = None if dest_dir is None else validate_folder(dest_dir)
+        # a stat: off the loop, which is the window's thread in the GUI
+        given = None if dest_dir is None else await asyncio.to_thread(validate_folder, dest_dir)
         rules = await self.store.rules()
         common = parse_headers(headers)
         today = time.strftime("%Y-%m-%d")
@@ -169,9 +190,11 @@ class JobQueue:
                     name_template=name_template,
                 )
             )
-        ids = await self.store.add(new)
-        self._changed()
-        return ids
+        return new
+
+    async def urls_in_queue(self, urls: Iterable[str]) -> set[str]:
+        """Which of ``urls`` a job already downloads (the import's duplicate marker)."""
+        return await self.store.urls_in_queue(urls)
 
     async def pause(self, ids: Sequence[int]) -> list[int]:
         return await self._change(ids, JobState.PAUSED)
@@ -309,3 +332,13 @@ def _unlink_regular(path: str) -> None:
     """Remove a file we created; never follow or remove anything else."""
     if os.path.isfile(path) and not os.path.islink(path):
         os.unlink(path)
+
+
+def expected_name(job: NewJob) -> str:
+    """A new job's file name as far as it is known before the server answers."""
+    return pick_filename(
+        requested=job.requested_name,
+        content_disposition=None,
+        url=job.url,
+        template=job.name_template,
+    )

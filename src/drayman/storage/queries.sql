@@ -146,3 +146,8 @@ WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: job_speeds
 SELECT id, max_speed FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: urls_in_queue
+-- which of the given URLs some job already downloads (as given or as added)
+SELECT DISTINCT value FROM json_each(:urls)
+WHERE value IN (SELECT url FROM jobs) OR value IN (SELECT original_url FROM jobs);

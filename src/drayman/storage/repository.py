@@ -184,6 +184,10 @@ class JobStore:
         row = await self._fetchone("count_jobs")
         return int(row[0]) if row else 0
 
+    async def urls_in_queue(self, urls: Iterable[str]) -> set[str]:
+        rows = await self._fetchall("urls_in_queue", {"urls": json.dumps(list(urls))})
+        return {str(row[0]) for row in rows}
+
     async def first_jobs(self, limit: int) -> list[Job]:
         """The first ``limit`` jobs in queue order (a window paints these first)."""
         return [_row_to_job(row) for row in await self._fetchall("first_jobs", {"limit": limit})]

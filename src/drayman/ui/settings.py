@@ -25,6 +25,8 @@ class Settings:
     notifications: bool = True
     close_to_tray: bool = False
     start_minimized: bool = False
+    #: how imported media lists are named (the last one used)
+    import_template: str = "{author}/{title}.{ext}"
 
     def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
         base = base or EngineConfig()

@@ -87,7 +87,7 @@ class CheckedDialog(QtWidgets.QDialog, Generic[T]):
         self.value: T | None = None
 
     def finish(self, form: QtWidgets.QFormLayout) -> None:
-        buttons = QtWidgets.QDialogButtonBox(
+        self.buttons = buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
         )
