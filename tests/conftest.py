@@ -15,7 +15,7 @@ import pytest
 # the real widgets, without a screen
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from httpserver import http_server, other_server  # noqa: F401  (fixtures)
+from httpserver import http_server, https_server, other_server, tls  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

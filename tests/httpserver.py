@@ -9,14 +9,17 @@ assert on the exact Range and If-Range headers a client sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip as gzip_module
 import hashlib
 import random
+import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 import pytest
 from aiohttp import web
@@ -24,12 +27,19 @@ from multidict import CIMultiDict
 
 __all__ = [
     "LoopbackServer",
+    "RawConnection",
+    "RawRequest",
+    "RawServer",
     "RecordedRequest",
     "Resource",
+    "TLSFiles",
     "http_date",
     "http_server",
+    "https_server",
     "make_body",
     "other_server",
+    "response_head",
+    "tls",
 ]
 
 DEFAULT_LAST_MODIFIED = "Wed, 21 Oct 2026 07:28:00 GMT"
@@ -138,27 +148,22 @@ def _parse_range(value: str, size: int) -> tuple[int, int] | str | None:
     return start, min(end, size - 1)
 
 
-class LoopbackServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+class _BackgroundServer:
+    """A server on its own thread and event loop; subclasses start and stop the site."""
+
+    def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
-        self.resources: dict[str, Resource] = {}
-        self.requests: list[RecordedRequest] = []
-        self.bytes_sent: dict[str, int] = {}
-        #: responses being written right now, per path (a client that stopped
-        #: reading shows here as the count going back down)
-        self.in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._runner: web.AppRunner | None = None
         self._release: asyncio.Event | None = None
         self._error: BaseException | None = None
 
     # -- life cycle -------------------------------------------------------------
 
-    def start(self) -> LoopbackServer:
+    def start(self) -> Self:
         self._thread = threading.Thread(
             target=self._serve, name=f"loopback-{self.host}", daemon=True
         )
@@ -174,6 +179,7 @@ class LoopbackServer:
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
+            self._release = asyncio.Event()
             loop.run_until_complete(self._start_site())
         except BaseException as exc:
             self._error = exc
@@ -181,26 +187,16 @@ class LoopbackServer:
             return
         self._ready.set()
         loop.run_forever()
+        if self._release is not None:
+            self._release.set()
         loop.run_until_complete(self._shutdown())
         loop.close()
 
     async def _start_site(self) -> None:
-        self._release = asyncio.Event()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[attr-defined]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        raise NotImplementedError
 
     async def _shutdown(self) -> None:
-        if self._release is not None:
-            self._release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        raise NotImplementedError
 
     def stop(self) -> None:
         loop = self._loop
@@ -211,7 +207,7 @@ class LoopbackServer:
         self._thread.join(timeout=10)
         self._loop = None
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -225,16 +221,61 @@ class LoopbackServer:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._release_now)
 
-    # -- content ----------------------------------------------------------------
+    @property
+    def scheme(self) -> str:
+        return "http"
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    origin = base_url
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+
+class LoopbackServer(_BackgroundServer):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(host, port)
+        #: serve HTTPS with this context (see the tls fixtures below)
+        self.ssl_context = ssl_context
+        self.resources: dict[str, Resource] = {}
+        self.requests: list[RecordedRequest] = []
+        self.bytes_sent: dict[str, int] = {}
+        #: responses being written right now, per path (a client that stopped
+        #: reading shows here as the count going back down)
+        self.in_flight: dict[str, int] = {}
+        self._runner: web.AppRunner | None = None
+
+    async def _start_site(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[attr-defined]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.ssl_context is None else "https"
+
+    # -- content ----------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        return self.base_url
 
     def add(self, path: str, body: bytes | None = None, **fields: Any) -> Resource:
         resource = Resource(body=b"" if body is None else body, **fields)
@@ -398,6 +439,174 @@ class LoopbackServer:
             if transport is not None:
                 transport.close()
             raise asyncio.CancelledError
+
+
+# -- raw servers: faults aiohttp.web cannot make ------------------------------------
+
+
+@dataclass
+class RawRequest:
+    #: which TCP connection it came on (1 = the server's first)
+    connection: int
+    method: str
+    path: str
+    headers: CIMultiDict[str]
+
+
+class RawConnection:
+    """One accepted connection; the handler reads requests and writes any bytes."""
+
+    def __init__(
+        self,
+        server: RawServer,
+        number: int,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        self.server = server
+        self.number = number
+        self.reader = reader
+        self.writer = writer
+
+    async def read_request(self) -> RawRequest | None:
+        """The next request's head (recorded on the server), or None at EOF."""
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            return None
+        line, *fields = head.decode("latin-1").split("\r\n")
+        method, target, _ = line.split(" ", 2)
+        headers = CIMultiDict[str]()
+        for text in fields:
+            if text:
+                name, _, value = text.partition(":")
+                headers.add(name.strip(), value.strip())
+        request = RawRequest(self.number, method, target, headers)
+        with self.server._lock:
+            self.server.requests.append(request)
+        return request
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+
+RawHandler = Callable[[RawConnection], Awaitable[None]]
+
+
+def response_head(status: int = 200, headers: dict[str, str] | None = None) -> bytes:
+    lines = [f"HTTP/1.1 {status} X"] + [f"{n}: {v}" for n, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+class RawServer(_BackgroundServer):
+    """A TCP server whose ``handler`` writes whatever bytes a test wants.
+
+    For faults an HTTP server library will not produce: bytes past the
+    Content-Length, a 10 MB header line, headers dripped one byte at a time.
+    Every request head is recorded with the number of the connection it came
+    on, so a test can tell whether a client reused a connection.
+    """
+
+    def __init__(
+        self,
+        handler: RawHandler,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(host, port)
+        self.handler = handler
+        self.ssl_context = ssl_context
+        self.requests: list[RawRequest] = []
+        self.connections = 0
+        #: bytes the handlers wrote, all connections together
+        self.bytes_sent = 0
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.ssl_context is None else "https"
+
+    async def _start_site(self) -> None:
+        self._server = await asyncio.start_server(
+            self._on_connect, self.host, self.port, ssl=self.ssl_context
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        with self._lock:
+            self.connections += 1
+            number = self.connections
+        try:
+            await self.handler(RawConnection(self, number, reader, writer))
+            # a handler that returns ends its answer: every byte goes out, then FIN
+            writer.close()
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await writer.wait_closed()
+        except (ConnectionError, asyncio.CancelledError, ssl.SSLError):
+            pass  # the client went away (or the test ended): that is the point
+        finally:
+            self._handlers.discard(task)
+            writer.transport.abort()
+
+    async def _shutdown(self) -> None:
+        for task in list(self._handlers):
+            task.cancel()
+        if self._handlers:
+            await asyncio.gather(*self._handlers, return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def requests_for(self, path: str) -> list[RawRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    async def until_released(self) -> None:
+        """For a handler: wait until the server stops (or release_stalls())."""
+        assert self._release is not None
+        await self._release.wait()
+
+
+# -- TLS ----------------------------------------------------------------------------
+
+
+@dataclass
+class TLSFiles:
+    """A test certificate authority and what it issued."""
+
+    ca: Any  # trustme.CA
+    #: the CA certificate as a PEM file (what a client is told to trust)
+    ca_file: Path
+
+    def server_context(self, *hosts: str, **issue: Any) -> ssl.SSLContext:
+        """A server context with a leaf certificate for ``hosts`` (default 127.0.0.1)."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert(*(hosts or ("127.0.0.1",)), **issue).configure_cert(context)
+        return context
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    import trustme
+
+    ca = trustme.CA()
+    ca_file = tmp_path_factory.mktemp("tls") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return TLSFiles(ca, ca_file)
+
+
+@pytest.fixture
+def https_server(tls: TLSFiles) -> Iterator[LoopbackServer]:
+    """HTTPS on 127.0.0.1, signed by a CA a client trusts only when told (``tls.ca_file``)."""
+    with LoopbackServer("127.0.0.1", ssl_context=tls.server_context()) as server:
+        yield server
 
 
 @pytest.fixture
