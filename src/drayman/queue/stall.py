@@ -1,0 +1,95 @@
+"""Low-speed detection: a connection that trickles is as stuck as a silent one.
+
+The read timeout (aiohttp's ``sock_read``) only catches a connection that
+sends *nothing* for that long; a server that drips one byte a second resets
+it forever. Like curl's ``--speed-limit``/``--speed-time``, a
+:class:`SpeedWatch` fails the transfer when fewer than ``min_speed`` bytes per
+second arrived over the last ``period`` seconds, so the job is retried on a
+fresh connection instead of hanging for days.
+
+Time the transfer spends waiting on drayman's own speed limits
+(:meth:`SpeedWatch.paused`) is not the server's fault and does not count:
+a download limited to 500 B/s by ``drayman limit`` never trips a 1 KiB/s
+minimum. One watch per connection, so a segmented download can give each of
+its connections its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from drayman.errors import TransientError
+from drayman.units import human_size
+
+#: samples kept per period: the window slides in steps of period / _STEPS
+_STEPS = 8
+
+
+class SpeedWatch:
+    """``received(n)`` after every read; raises :class:`TransientError` when too slow.
+
+    ``min_speed`` 0 (or ``period`` 0) turns the watch off. The speed is judged
+    only once the watch has run for a whole ``period`` (of time that counts),
+    over a window sliding in steps of an eighth of it.
+    """
+
+    __slots__ = ("_clock", "_paused", "_received", "_samples", "min_speed", "period")
+
+    def __init__(
+        self,
+        min_speed: int,
+        period: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.min_speed = max(int(min_speed), 0)
+        self.period = max(float(period), 0.0)
+        self._clock = clock
+        #: seconds spent in paused() so far: taken off the clock
+        self._paused = 0.0
+        self._received = 0
+        #: (counted time, bytes received by then), oldest first
+        self._samples: deque[tuple[float, int]] = deque([(self._now(), 0)])
+
+    @property
+    def enabled(self) -> bool:
+        return self.min_speed > 0 and self.period > 0
+
+    def _now(self) -> float:
+        """The clock, less the time drayman itself held the transfer back."""
+        return self._clock() - self._paused
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Time inside this block (our own rate limiter's sleep) does not count."""
+        started = self._clock()
+        try:
+            yield
+        finally:
+            self._paused += max(self._clock() - started, 0.0)
+
+    def received(self, amount: int) -> None:
+        """Count ``amount`` bytes that just arrived; raise if the window is too slow."""
+        if not self.enabled:
+            return
+        now = self._now()
+        self._received += amount
+        samples = self._samples
+        if now - samples[-1][0] >= self.period / _STEPS:
+            samples.append((now, self._received))
+        # keep exactly one sample at or before the window's start
+        while len(samples) > 1 and samples[1][0] <= now - self.period:
+            samples.popleft()
+        since, base = samples[0]
+        span = now - since
+        if span < self.period:
+            return  # not watched for a whole period yet
+        speed = (self._received - base) / span
+        if speed < self.min_speed:
+            raise TransientError(
+                detail=f"too slow: {human_size(speed)}/s for {span:.0f} s "
+                f"(the minimum is {human_size(self.min_speed)}/s)"
+            )
