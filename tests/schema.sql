@@ -1,4 +1,4 @@
--- user_version 4
+-- user_version 5
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
@@ -40,7 +40,7 @@ CREATE TABLE jobs (
     finished_at     REAL,
     priority        INTEGER NOT NULL DEFAULT 0,
     position        INTEGER NOT NULL DEFAULT 0
-, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT, max_speed INTEGER CHECK (max_speed IS NULL OR max_speed >= 0));
+, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT, max_speed INTEGER CHECK (max_speed IS NULL OR max_speed >= 0), insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)));
 -- table rules
 CREATE TABLE rules (
     id              INTEGER PRIMARY KEY,
@@ -51,7 +51,7 @@ CREATE TABLE rules (
     template        TEXT,
     max_connections INTEGER CHECK (max_connections IS NULL OR max_connections >= 1),
     created_at      REAL    NOT NULL
-);
+, insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)));
 -- table settings
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -123,7 +124,9 @@ async def interrupted_download(
     db_path: Path, downloads: Path, server: LoopbackServer, path: str
 ) -> Job:
     """Run until the first attempt failed mid-file, then stop the engine."""
-    async with Engine(db_path, fast_config()) as engine:
+    # a long backoff: the job stays queued (with its error) until the test sees it
+    config = replace(fast_config(), retry=RetryPolicy(base_delay=60, max_delay=60))
+    async with Engine(db_path, config) as engine:
         [job_id] = await engine.queue.add([server.url(path)], dest_dir=downloads)
         engine.set_concurrency(1)
 

@@ -62,6 +62,16 @@ def _positive_int(text: str, what: str = "a whole number of at least 1") -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
+
+
 def _job_id(text: str) -> int:
     return _positive_int(text, "a job id")
 
@@ -136,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TPL",
         help="name files from fields, e.g. '{author}/{title}.{ext}' "
         "(fields: title, author, name, ext, host, date, index)",
+    )
+    add.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not check the TLS certificate of these URLs' hosts (self-signed, expired, "
+        "wrong name); other hosts a redirect leads to are still checked",
     )
     add.add_argument(
         "--skip-invalid",
@@ -217,6 +233,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="fsync and record each download's progress this often; a crash "
         "loses at most this much transfer (default 2)",
     )
+    run.add_argument(
+        "--min-speed",
+        type=_rate,
+        default=1024,
+        metavar="RATE",
+        help="a download slower than RATE on average over --min-speed-time is retried on a "
+        "new connection, like curl's --speed-limit (default 1k; 0 = never); time held "
+        "back by --max-speed or `drayman limit` does not count",
+    )
+    run.add_argument(
+        "--min-speed-time",
+        type=_positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="the period --min-speed is averaged over (default 60)",
+    )
+    run.add_argument(
+        "--ca-file",
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="also trust the certificate authorities in this PEM file (repeatable), "
+        "e.g. a company or home-server CA",
+    )
 
     limit = sub.add_parser(
         "limit",
@@ -259,6 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help="downloads at once from matching hosts",
+    )
+    rule_add.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not check the TLS certificates of matching hosts",
     )
     rule_ls = rules_sub.add_parser("ls", help="list rules (header values hidden)")
     rule_ls.add_argument("--json", action="store_true")
@@ -323,6 +368,7 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
             dest_dir=args.dir,
             headers=args.header,
             template=args.template,
+            insecure=args.insecure,
         )
     finally:
         await queue.close()
@@ -437,7 +483,11 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         max_speed=args.max_speed or 0,
         retry=RetryPolicy(max_attempts=args.max_attempts),
         transfer=TransferConfig(
-            read_timeout=args.read_timeout, checkpoint_seconds=args.checkpoint_every
+            read_timeout=args.read_timeout,
+            checkpoint_seconds=args.checkpoint_every,
+            min_speed=args.min_speed,
+            min_speed_time=args.min_speed_time,
+            ca_files=tuple(args.ca_file),
         ),
     )
     engine = Engine(resolve_db(args.db), config)
@@ -524,6 +574,7 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
                 dest_dir=args.dir,
                 template=args.template,
                 max_connections=args.max_connections,
+                insecure=args.insecure,
             )
             out.write(f"{rule_id}\n")
         elif args.rules_command == "rm":
@@ -538,6 +589,7 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
                     "dest_dir": r.dest_dir,
                     "template": r.template,
                     "max_connections": r.max_connections,
+                    "insecure": r.insecure,
                 }
                 for r in found
             ]
@@ -550,6 +602,8 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
                 for key in ("dest_dir", "template", "max_connections"):
                     if rule[key] is not None:
                         details.append(f"{key}={rule[key]}")
+                if rule["insecure"]:
+                    details.append("insecure (certificates not checked)")
                 out.write(f"{rule['id']:>3} {rule['pattern']}  {'; '.join(details)}\n")
     finally:
         await queue.close()

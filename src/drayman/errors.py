@@ -56,6 +56,10 @@ class InvalidName(BadInput):
     """{reason}: {name!r}"""
 
 
+class InvalidCAFile(BadInput):
+    """cannot use {path} as a certificate authority file (PEM): {reason}"""
+
+
 class UnknownJob(BadInput):
     """no job with id {job_id}"""
 

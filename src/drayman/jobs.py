@@ -94,6 +94,8 @@ class Job:
     name_template: str | None = None
     #: this job's own speed limit in bytes/s (None: only the global one)
     max_speed: int | None = None
+    #: TLS certificates of the job URL's host are not checked (an explicit opt-in)
+    insecure: bool = False
 
     @property
     def final_path(self) -> str | None:
@@ -111,21 +113,24 @@ class Job:
     @property
     def display_name(self) -> str:
         from drayman.names import filename_from_url
+        from drayman.urls import redact_url
 
         return (
             self.file_name
             or self.requested_name
             or self.title
             or filename_from_url(self.url)
-            or self.url
+            or redact_url(self.url)
         )
 
     def to_public_dict(self) -> dict[str, Any]:
-        """The fields of ``drayman ls --json``. Header values never appear."""
+        """The fields of ``drayman ls --json``. Header values and URL passwords never appear."""
+        from drayman.urls import redact_password
+
         return {
             "id": self.id,
-            "url": self.url,
-            "original_url": self.original_url,
+            "url": redact_password(self.url),
+            "original_url": redact_password(self.original_url),
             "state": self.state.value,
             "path": self.final_path,
             "name": self.file_name,
@@ -142,6 +147,7 @@ class Job:
             "author": self.author,
             "thumbnail": self.thumbnail_url,
             "max_speed": self.max_speed,
+            "insecure": self.insecure,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "finished_at": self.finished_at,
@@ -166,3 +172,4 @@ class NewJob:
     author: str | None = None
     thumbnail_url: str | None = None
     name_template: str | None = None
+    insecure: bool = False

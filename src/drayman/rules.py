@@ -29,6 +29,8 @@ class Rule:
     dest_dir: str | None = None
     template: str | None = None
     max_connections: int | None = None
+    #: TLS certificates of matching hosts are not checked (an explicit opt-in)
+    insecure: bool = False
 
     def matches(self, host: str) -> bool:
         host = host.lower().rstrip(".")
@@ -66,6 +68,11 @@ def headers_for(rules: Sequence[Rule], host: str) -> list[tuple[str, str]]:
 def connection_limit(rules: Sequence[Rule], host: str) -> int | None:
     limits = [r.max_connections for r in matching(rules, host) if r.max_connections]
     return min(limits) if limits else None
+
+
+def insecure_for(rules: Sequence[Rule], host: str) -> bool:
+    """Whether a rule matching ``host`` opted out of certificate checks."""
+    return any(rule.insecure for rule in matching(rules, host))
 
 
 def first_setting(rules: Sequence[Rule], host: str, field: str) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from drayman.errors import InvalidURL
 
@@ -78,7 +78,38 @@ def host_of(url: str) -> str:
     return (_split(url).hostname or "").lower()
 
 
+#: query parameters that carry a credential: signed links (X-Amz-Signature,
+#: X-Amz-Credential, X-Goog-Signature, sig, Signature, Policy), API keys, tokens
+_SECRET_PARAM = re.compile(
+    r"token|secret|passw|signature|credential|auth(?!or)|session|apikey|accesskey"
+    r"|(?:^|[-_.])key(?:$|[-_.])|^sig$|^policy$",
+    re.IGNORECASE,
+)
+_QUERY_PART = re.compile(r"([^&;=]*)=([^&;]*)")
+
+
 def redact_url(url: str) -> str:
+    """A URL as a log line or an error may show it.
+
+    The password in ``user:password@host`` and the values of query parameters
+    that carry a credential (``X-Amz-Signature=``, ``token=``, ``api_key=``)
+    become ``***``; everything else stays, so the link is still recognisable.
+    """
+    shown = redact_password(url)
+    query_at = shown.find("?")
+    if query_at < 0:
+        return shown
+    fragment_at = shown.find("#", query_at)
+    end = len(shown) if fragment_at < 0 else fragment_at
+
+    def hide(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"{name}=***" if _SECRET_PARAM.search(unquote(name)) else match.group(0)
+
+    return shown[: query_at + 1] + _QUERY_PART.sub(hide, shown[query_at + 1 : end]) + shown[end:]
+
+
+def redact_password(url: str) -> str:
     """Hide a password in ``user:password@host`` before showing or logging a URL."""
     try:
         parts = urlsplit(url)

@@ -29,7 +29,7 @@ from drayman.queue.progress import EngineSnapshot, JobChange, JobProgress, Speed
 from drayman.queue.ratelimit import TokenBucket
 from drayman.queue.retry import RetryPolicy
 from drayman.queue.thumbnails import ThumbnailFetcher
-from drayman.queue.transfer import Transfer, TransferConfig, create_session
+from drayman.queue.transfer import Transfer, TransferConfig, create_session, tls_context
 from drayman.rules import Rule, connection_limit
 
 log = logging.getLogger(__name__)
@@ -104,8 +104,12 @@ class Engine:
     async def start(self) -> None:
         """Take the engine lock, recover from a crash, and start scheduling.
 
-        Raises :class:`EngineAlreadyRunning` if another engine holds the lock.
+        Raises :class:`EngineAlreadyRunning` if another engine holds the lock,
+        :class:`InvalidCAFile` for a bad ``config.transfer.ca_files`` entry.
         """
+        ca_files = self.config.transfer.ca_files
+        # before anything is opened: a bad CA file leaves nothing to undo
+        ssl_context = await asyncio.to_thread(tls_context, ca_files) if ca_files else None
         # open first: it creates the folder and refuses a foreign file
         self._queue = await JobQueue.open(self.db_path)
         try:
@@ -119,7 +123,9 @@ class Engine:
             self._lock.release()
             raise
         self._queue.on_change(self._on_change)
-        self._session = create_session(self.config.transfer, self.config.concurrency)
+        self._session = create_session(
+            self.config.transfer, self.config.concurrency, ssl_context=ssl_context
+        )
         self._tasks = [
             asyncio.create_task(self._reconcile_loop(), name="drayman-reconcile"),
             asyncio.create_task(self._progress_loop(), name="drayman-progress"),

@@ -88,8 +88,12 @@ class JobQueue:
         sha256: str | None = None,
         priority: int = 0,
         template: str | None = None,
+        insecure: bool = False,
     ) -> list[int]:
         """Validate everything, then add every URL in one transaction.
+
+        ``insecure`` skips TLS certificate checks for the jobs' own hosts
+        (``drayman add --insecure``): an explicit choice, never a default.
 
         Raises a :class:`BadInput` subclass and adds nothing if any part is bad.
         """
@@ -109,7 +113,12 @@ class JobQueue:
             for n, url in enumerate(urls, start=1)
         ]
         return await self.add_entries(
-            entries, dest_dir=dest_dir, headers=headers, priority=priority, template=template
+            entries,
+            dest_dir=dest_dir,
+            headers=headers,
+            priority=priority,
+            template=template,
+            insecure=insecure,
         )
 
     async def add_entries(
@@ -120,13 +129,19 @@ class JobQueue:
         headers: Iterable[str | tuple[str, str]] = (),
         priority: int = 0,
         template: str | None = None,
+        insecure: bool = False,
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
         See :meth:`plan` for how folders, names and headers are chosen.
         """
         new = await self.plan(
-            entries, dest_dir=dest_dir, headers=headers, priority=priority, template=template
+            entries,
+            dest_dir=dest_dir,
+            headers=headers,
+            priority=priority,
+            template=template,
+            insecure=insecure,
         )
         ids = await self.store.add(new)
         self._changed()
@@ -140,6 +155,7 @@ class JobQueue:
         headers: Iterable[str | tuple[str, str]] = (),
         priority: int = 0,
         template: str | None = None,
+        insecure: bool = False,
     ) -> list[NewJob]:
         """The jobs ``add_entries`` would add, without adding them (an import's preview).
 
@@ -188,6 +204,7 @@ class JobQueue:
                     author=entry.author,
                     thumbnail_url=entry.thumbnail,
                     name_template=name_template,
+                    insecure=insecure,
                 )
             )
         return new
@@ -294,8 +311,11 @@ class JobQueue:
         dest_dir: str | os.PathLike[str] | None = None,
         template: str | None = None,
         max_connections: int | None = None,
+        insecure: bool = False,
     ) -> int:
-        """Add (or replace) the rule for ``pattern``; everything is checked first."""
+        """Add (or replace) the rule for ``pattern``; everything is checked first.
+
+        ``insecure`` skips TLS certificate checks for the hosts it matches."""
         if template is not None:
             check_template(template)
         if max_connections is not None and max_connections < 1:
@@ -306,6 +326,7 @@ class JobQueue:
             dest_dir=None if dest_dir is None else validate_folder(dest_dir),
             template=template,
             max_connections=max_connections,
+            insecure=insecure,
         )
         self._changed()
         return rule_id

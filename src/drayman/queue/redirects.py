@@ -3,22 +3,30 @@
 aiohttp's own redirect handling would carry a job's Cookie or Authorization
 to whatever host a redirect names. Following by hand lets the caller choose
 each hop's headers (credentials only for their origin), refuse https -> http
-like curl's ``--proto-redir``, and detect loops.
+like curl's ``--proto-redir``, decide per hop whether its TLS certificate
+must verify (an opt-in covers only the hosts it names), and detect loops.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from urllib.parse import urljoin
 
 import aiohttp
 
-from drayman.errors import InvalidURL, PermanentError
+from drayman.errors import InvalidURL, PermanentError, TransientError
 from drayman.urls import origin, redact_url, validate_url
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 HeadersFor = Callable[[str], list[tuple[str, str]]]
+#: False for a hop whose TLS certificate is not checked (an explicit opt-in)
+VerifyFor = Callable[[str], bool]
+
+
+def _always(url: str) -> bool:
+    return True
 
 
 async def get_following_redirects(
@@ -29,19 +37,36 @@ async def get_following_redirects(
     max_redirects: int,
     client_timeout: aiohttp.ClientTimeout,
     allow_insecure: bool = False,
+    verify_for: VerifyFor = _always,
+    head_timeout: float | None = None,
 ) -> aiohttp.ClientResponse:
-    """The first non-redirect answer; :class:`PermanentError` for a bad chain."""
+    """The first non-redirect answer; :class:`PermanentError` for a bad chain.
+
+    ``head_timeout`` bounds each hop from connecting to the end of its
+    headers: the read timeout alone lets a server drip its headers a byte at
+    a time forever.
+    """
     seen: set[str] = set()
     for _ in range(max_redirects + 1):
         if url in seen:
             raise PermanentError(detail=f"redirect loop at {redact_url(url)}")
         seen.add(url)
-        response = await session.get(
-            url,
-            headers=headers_for(url),
-            allow_redirects=False,
-            timeout=client_timeout,
-        )
+        try:
+            async with asyncio.timeout(head_timeout):
+                response = await session.get(
+                    url,
+                    headers=headers_for(url),
+                    allow_redirects=False,
+                    timeout=client_timeout,
+                    # True: the session's verified context; False: not checked
+                    ssl=verify_for(url),
+                )
+        except TimeoutError as exc:
+            if isinstance(exc, aiohttp.ServerTimeoutError):
+                raise  # aiohttp's own connect or read timeout: reported as such
+            raise TransientError(
+                detail=f"the server did not finish its headers within {head_timeout:g} s"
+            ) from exc
         location = response.headers.get("Location")
         if response.status not in REDIRECT_STATUSES or not location:
             return response

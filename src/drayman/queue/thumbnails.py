@@ -25,8 +25,9 @@ import platformdirs
 from drayman import __version__
 from drayman.errors import DraymanError
 from drayman.headers import strip_credentials
+from drayman.queue.neterrors import network_error
 from drayman.queue.redirects import get_following_redirects
-from drayman.urls import same_origin
+from drayman.urls import redact_url, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,11 @@ class ThumbnailFetcher:
             try:
                 data = await self._download(url, list(headers))
             except (aiohttp.ClientError, TimeoutError, DraymanError, ValueError) as exc:
-                log.info("no thumbnail from %s: %s", url, exc)
+                # aiohttp's own text holds the URL (a signed link): never log it
+                reason = exc if isinstance(exc, DraymanError) else type(exc).__name__
+                if isinstance(exc, aiohttp.ClientError | TimeoutError):
+                    reason = network_error(exc, read_timeout=TIMEOUT.sock_read or 0)
+                log.info("no thumbnail from %s: %s", redact_url(url), reason)
                 return None
         if data is not None:
             try:

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import os
 import shutil
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import aiohttp
 
 from drayman import __version__
 from drayman.errors import (
+    InvalidCAFile,
     PermanentError,
     RestartRequired,
     TransferError,
@@ -45,6 +47,7 @@ from drayman.headers import (
 )
 from drayman.jobs import Job
 from drayman.names import next_free_name, pick_filename
+from drayman.queue.neterrors import network_error
 from drayman.queue.partfile import (
     PartFile,
     disk_error,
@@ -55,7 +58,8 @@ from drayman.queue.partfile import (
 )
 from drayman.queue.ratelimit import TokenBucket
 from drayman.queue.redirects import get_following_redirects
-from drayman.rules import Rule, headers_for
+from drayman.queue.stall import SpeedWatch
+from drayman.rules import Rule, headers_for, insecure_for
 from drayman.storage import JobStore
 from drayman.units import human_size
 from drayman.urls import host_of, same_origin
@@ -71,6 +75,14 @@ class TransferConfig:
     #: no byte for this long: the connection is stalled (a transient failure)
     read_timeout: float = 60.0
     connect_timeout: float = 30.0
+    #: fewer than min_speed bytes/s over min_speed_time seconds: too slow, a
+    #: transient failure (0 = never). A dripping server defeats read_timeout;
+    #: 1 KiB/s for a minute is far below any working link (a 2G phone gets
+    #: ~10 KiB/s), and a false alarm costs only a reconnect that resumes.
+    min_speed: int = 1024
+    min_speed_time: float = 60.0
+    #: PEM files of certificate authorities to trust besides the system's
+    ca_files: tuple[str, ...] = ()
     #: fsync + commit the offset at least this often...
     checkpoint_seconds: float = 2.0
     #: ...and after this many bytes
@@ -106,10 +118,42 @@ def request_timeout(config: TransferConfig) -> aiohttp.ClientTimeout:
     )
 
 
-def create_session(config: TransferConfig, connections: int) -> aiohttp.ClientSession:
-    """The one HTTP session the engine shares across transfers."""
+def head_timeout(config: TransferConfig) -> float:
+    """How long one request may take until its headers are in: what an honest
+    server needs to accept the connection and then answer."""
+    return config.connect_timeout + config.read_timeout
+
+
+def tls_context(ca_files: Sequence[str] = ()) -> ssl.SSLContext:
+    """The system's trusted authorities plus ``ca_files``. Blocking: loads files.
+
+    Raises :class:`InvalidCAFile` for a file that is not a PEM certificate.
+    """
+    context = ssl.create_default_context()
+    for path in ca_files:
+        try:
+            context.load_verify_locations(cafile=path)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or "unreadable"
+            raise InvalidCAFile(path=path, reason=str(reason).lower()) from None
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def create_session(
+    config: TransferConfig, connections: int, *, ssl_context: ssl.SSLContext | None = None
+) -> aiohttp.ClientSession:
+    """The one HTTP session the engine shares across transfers.
+
+    ``ssl_context`` (see :func:`tls_context`) verifies certificates; without
+    one, aiohttp's default (the system's authorities) does.
+    """
     timeout = request_timeout(config)
-    connector = aiohttp.TCPConnector(limit=max(connections * 2, 16), limit_per_host=0)
+    connector = aiohttp.TCPConnector(
+        limit=max(connections * 2, 16),
+        limit_per_host=0,
+        ssl=ssl_context if ssl_context is not None else True,
+    )
     return aiohttp.ClientSession(
         connector=connector,
         timeout=timeout,
@@ -125,7 +169,9 @@ def create_session(config: TransferConfig, connections: int) -> aiohttp.ClientSe
 
 
 def _http_error(status: int, reason: str | None, retry_after: float | None) -> TransferError:
-    text = f"the server answered HTTP {status}" + (f" {reason}" if reason else "")
+    # the reason phrase is the server's: printable and short, whatever it sent
+    shown = "".join(c if c.isprintable() else "?" for c in (reason or "")[:60]).strip()
+    text = f"the server answered HTTP {status}" + (f" {shown}" if shown else "")
     if status in _TRANSIENT_STATUS:
         return TransientError(detail=text, retry_after=retry_after)
     return PermanentError(detail=text)
@@ -187,9 +233,9 @@ class Transfer:
             if isinstance(exc, RestartRequired):
                 raise TransientError(detail=str(exc)) from exc
             raise
-        except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ConnectionError, ssl.SSLError) as exc:
             await asyncio.shield(self._save())
-            raise TransientError(detail=_describe_network_error(exc, self.config)) from exc
+            raise network_error(exc, read_timeout=self.config.read_timeout) from exc
         finally:
             if self._part is not None:
                 await self._part.settle()
@@ -253,7 +299,17 @@ class Transfer:
             max_redirects=self.config.max_redirects,
             allow_insecure=self.config.allow_insecure_redirects,
             client_timeout=request_timeout(self.config),
+            verify_for=self._verify_tls,
+            head_timeout=head_timeout(self.config),
         )
+
+    def _verify_tls(self, url: str) -> bool:
+        """Check this hop's certificate, unless the user opted out for its host:
+        a job's --insecure covers the job URL's host, a rule's the hosts it matches."""
+        host = host_of(url)
+        if self.job.insecure and host == host_of(self.job.url):
+            return False
+        return not insecure_for(self.rules, host)
 
     def _headers_for(self, url: str, fixed: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """One hop's headers: rule headers for its host only; the job's own
@@ -302,6 +358,12 @@ class Transfer:
                 raise RestartRequired(detail="the file changed on the server")
             if parsed.end + 1 != parsed.total:
                 raise RestartRequired(detail="the server sent only part of the range")
+            try:
+                length = content_length(response.headers.get("Content-Length"))
+            except ValueError:
+                length = -1
+            if length is not None and length != parsed.end - parsed.start + 1:
+                raise RestartRequired(detail="its Content-Length contradicts its Content-Range")
             total = parsed.total
         elif status == 200:
             try:
@@ -315,6 +377,9 @@ class Transfer:
             retry_after = parse_retry_after(response.headers.get("Retry-After", ""), self.clock())
             raise _http_error(status, response.reason, retry_after)
 
+        if total is not None and self.config.check_free_space:
+            # before a name is taken or a file created: a refusal leaves nothing behind
+            await self._check_space(total - offset)
         if job.file_name is None:
             await self._choose_name(response)
         if offset == 0:
@@ -323,8 +388,6 @@ class Transfer:
             # a name chosen just now had no .part on disk: create it exclusively
             await self._open_part(part_path, 0, create=self._part is None)
         self._from_zero = offset == 0
-        if total is not None and self.config.check_free_space:
-            await self._check_space(total - offset)
         self.progress.bytes_total = total
         self.progress.position = offset
         await self.store.record_remote(
@@ -382,10 +445,12 @@ class Transfer:
         raise PermanentError(detail=f"could not find a free file name for {wanted!r}")
 
     async def _check_space(self, needed: int) -> None:
+        folder = self.job.dest_dir
         try:
-            free = (await asyncio.to_thread(shutil.disk_usage, self.job.dest_dir)).free
+            # the folder may not exist yet: its nearest existing parent is on the same disk
+            free = (await asyncio.to_thread(shutil.disk_usage, _existing(folder))).free
         except OSError as exc:
-            raise disk_error(exc, self.job.dest_dir) from exc
+            raise disk_error(exc, folder) from exc
         if needed > free:
             raise PermanentError(
                 detail=f"not enough free space in {self.job.dest_dir}: "
@@ -421,20 +486,21 @@ class Transfer:
         step = self._checkpoint_step(total)
         next_checkpoint = time.monotonic() + config.checkpoint_seconds
         content = response.content
+        watch = SpeedWatch(config.min_speed, config.min_speed_time)
         while True:
             chunk = await content.readany()
             if not chunk:
                 break
+            # checked before the chunk is kept: not one byte past the total is written
+            if total is not None and self._position() + len(chunk) > total:
+                raise TransientError(detail="the server sent more bytes than it announced")
             self._chunks.append(chunk)
             self._buffered += len(chunk)
             self.progress.received += len(chunk)
             self.progress.position += len(chunk)
-            if total is not None and self._position() > total:
-                raise TransientError(detail="the server sent more bytes than it announced")
-            if self.limiter is not None:
-                await self.limiter.consume(len(chunk))
-            if self.job_limiter.rate:
-                await self.job_limiter.consume(len(chunk))
+            watch.received(len(chunk))
+            with watch.paused():  # our own speed limit is not the server being slow
+                await self._throttle(len(chunk))
             now = time.monotonic()
             due = now >= next_checkpoint or self._position() - self._committed >= step
             if self._buffered >= config.block_size or due:
@@ -446,6 +512,13 @@ class Transfer:
             raise TransientError(
                 detail=f"the connection closed after {self._position()} of {total} bytes"
             )
+
+    async def _throttle(self, amount: int) -> None:
+        """Wait as the total and this job's speed limits say."""
+        if self.limiter is not None:
+            await self.limiter.consume(amount)
+        if self.job_limiter.rate:
+            await self.job_limiter.consume(amount)
 
     async def _flush(self) -> None:
         """Hand the gathered chunks to the write lane (one write in flight)."""
@@ -575,17 +648,17 @@ class Transfer:
             )
 
 
+def _existing(folder: str) -> str:
+    """``folder``, or its nearest parent that exists."""
+    path = os.path.abspath(folder)
+    while not os.path.isdir(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
 def _exists_on_disk(folder: str, name: str) -> bool:
     path = os.path.join(folder, name)
     return os.path.lexists(path) or os.path.lexists(path + ".part")
-
-
-def _describe_network_error(exc: BaseException, config: TransferConfig) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
-        return f"no data for {config.read_timeout:g} s (stalled connection)"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "the connection broke in the middle of the file"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect to {exc.host}:{exc.port}"
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:200]

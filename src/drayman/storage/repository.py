@@ -75,6 +75,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         thumbnail_url=row["thumbnail_url"],
         name_template=row["name_template"],
         max_speed=row["max_speed"],
+        insecure=bool(row["insecure"]),
     )
 
 
@@ -246,6 +247,7 @@ class JobStore:
                     "author": job.author,
                     "thumbnail_url": job.thumbnail_url,
                     "name_template": job.name_template,
+                    "insecure": int(job.insecure),
                     "now": now,
                 }
                 for n, (job_id, job) in enumerate(zip(ids, new_jobs, strict=True), start=1)
@@ -474,6 +476,7 @@ class JobStore:
         dest_dir: str | None = None,
         template: str | None = None,
         max_connections: int | None = None,
+        insecure: bool = False,
     ) -> int:
         """Add a rule, or replace the one with the same pattern."""
         async with self._transaction() as conn:
@@ -483,6 +486,7 @@ class JobStore:
                 "dest_dir": dest_dir,
                 "template": template,
                 "max_connections": max_connections,
+                "insecure": int(insecure),
                 "now": self._clock(),
             }
             async with conn.execute(Q["insert_rule"], params) as cursor:
@@ -499,6 +503,7 @@ class JobStore:
                 dest_dir=row["dest_dir"],
                 template=row["template"],
                 max_connections=row["max_connections"],
+                insecure=bool(row["insecure"]),
             )
             for row in await self._fetchall("list_rules")
         ]

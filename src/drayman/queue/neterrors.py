@@ -1,0 +1,107 @@
+"""What went wrong on the network, in one plain line, and whether to retry.
+
+aiohttp's own messages are long, hold the request's URL (a signed link, a
+password) and the server's raw bytes (a 10 MB header line). Nothing here
+ever shows ``str()`` of an aiohttp exception: each kind gets a sentence of its
+own, and only the host name, a number or a short cleaned reason goes in it.
+
+Retried (transient): connection failures, resets, stalls, a connection that
+broke mid-file, a failed TLS handshake (a busy server drops some), and a
+malformed answer (it may be the leftovers of a previous answer on a reused
+keep-alive connection; a fresh connection settles it). Not retried
+(permanent): a certificate that does not verify — the server will present
+the same certificate next time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+
+import aiohttp
+from aiohttp import http_exceptions
+
+from drayman.errors import PermanentError, TransferError, TransientError
+
+#: what a user can do about a certificate drayman refuses
+INSECURE_HINT = "if you trust the server, add the job (or a rule) with --insecure"
+
+_PRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def _clean(text: str, limit: int = 80) -> str:
+    """One short printable line: server-controlled text is cut and stripped."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    # aiohttp appends the offending bytes (b'...', bytearray(b'...')): drop them
+    first = re.split(r":?\s*(?:bytearray\()?b['\"]", first, maxsplit=1)[0]
+    first = _PRINTABLE.sub("?", first).strip().rstrip(":").strip()
+    return first if len(first) <= limit else first[:limit] + "..."
+
+
+def certificate_problem(exc: aiohttp.ClientConnectorCertificateError) -> str:
+    error = exc.certificate_error
+    reason = getattr(error, "verify_message", None) or getattr(error, "reason", None)
+    return _clean(str(reason or type(error).__name__), 120).rstrip(".")
+
+
+def _parser_error(exc: BaseException) -> BaseException | None:
+    """The parser's own exception: aiohttp wraps it once or twice."""
+    found = None
+    cause = exc.__cause__
+    for _ in range(5):
+        if cause is None:
+            break
+        if isinstance(cause, http_exceptions.HttpProcessingError):
+            found = cause
+        cause = cause.__cause__
+    return found
+
+
+def _malformed(exc: BaseException) -> str:
+    cause = _parser_error(exc)
+    if isinstance(cause, http_exceptions.LineTooLong):
+        # the limit is in the message: "Got more than 8190 bytes when reading"
+        size = re.search(r"more than (\d+) bytes", cause.message or "")
+        limit = f" (more than {size.group(1)} bytes)" if size else ""
+        return f"a header line is too long{limit}"
+    if isinstance(cause, http_exceptions.BadStatusLine):
+        return "it does not start like an HTTP answer"
+    if isinstance(cause, http_exceptions.HttpProcessingError) and cause.message:
+        return _clean(cause.message)
+    message = getattr(exc, "message", "")
+    return _clean(message) if isinstance(message, str) and message else "unreadable headers"
+
+
+def network_error(exc: BaseException, *, read_timeout: float) -> TransferError:
+    """The :class:`TransferError` for an exception raised by aiohttp or the socket."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return PermanentError(
+            detail=f"the TLS certificate of {exc.host} does not verify: "
+            f"{certificate_problem(exc)}; {INSECURE_HINT}"
+        )
+    if isinstance(exc, aiohttp.ClientSSLError):
+        reason = getattr(exc.os_error, "reason", None)
+        shown = f": {_clean(reason)}" if isinstance(reason, str) and reason else ""
+        return TransientError(detail=f"the TLS handshake with {exc.host} failed{shown}")
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return TransientError(detail="timed out connecting to the server")
+    if isinstance(exc, asyncio.TimeoutError):
+        return TransientError(detail=f"no data for {read_timeout:g} s (stalled connection)")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return TransientError(detail="the connection broke in the middle of the file")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return TransientError(detail="the server closed the connection without answering")
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return TransientError(detail=f"cannot find the server {exc.host} (name lookup failed)")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransientError(detail=f"cannot connect to {exc.host}:{exc.port}")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # raised while reading the status line and headers: not valid HTTP
+        return TransientError(detail=f"the server's answer is not valid HTTP: {_malformed(exc)}")
+    if isinstance(exc, ssl.SSLError):
+        return TransientError(detail=f"TLS error: {_clean(exc.reason or type(exc).__name__)}")
+    if isinstance(exc, OSError):
+        return TransientError(detail=f"network error: {_clean(exc.strerror or type(exc).__name__)}")
+    # an aiohttp error we did not foresee: its type, never its text (it holds the URL)
+    return TransientError(detail=f"network error ({type(exc).__name__})")
