@@ -189,6 +189,39 @@ def test_redact_url(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
 
 
+@pytest.mark.parametrize(
+    ("url", "redacted"),
+    [
+        (
+            "https://b.s3.example/f?X-Amz-Algorithm=A&X-Amz-Credential=AK%2F1"
+            "&X-Amz-Signature=abc&x=1#top",
+            "https://b.s3.example/f?X-Amz-Algorithm=A&X-Amz-Credential=***"
+            "&X-Amz-Signature=***&x=1#top",
+        ),
+        ("https://h/v?sig=1&sv=2;token=3", "https://h/v?sig=***&sv=2;token=***"),
+        (
+            "https://h/?api_key=1&key=2&keyword=3&author=4",
+            "https://h/?api_key=***&key=***&keyword=3&author=4",
+        ),
+        (
+            "https://h/?access_token=1&Policy=2&Expires=3",
+            "https://h/?access_token=***&Policy=***&Expires=3",
+        ),
+        ("https://u:pw@h/?page=2&q=token", "https://u:***@h/?page=2&q=token"),
+        ("https://h/x?token", "https://h/x?token"),
+    ],
+)
+def test_redact_url_hides_credential_query_values(url: str, redacted: str) -> None:
+    assert redact_url(url) == redacted
+
+
+def test_redact_password_keeps_the_query() -> None:
+    from drayman.urls import redact_password
+
+    url = "https://u:pw@h/x?X-Amz-Signature=abc"
+    assert redact_password(url) == "https://u:***@h/x?X-Amz-Signature=abc"
+
+
 # -- properties ------------------------------------------------------------------------
 
 
