@@ -499,8 +499,9 @@ class Transfer:
             self.progress.received += len(chunk)
             self.progress.position += len(chunk)
             watch.received(len(chunk))
-            with watch.paused():  # our own speed limit is not the server being slow
-                await self._throttle(len(chunk))
+            if self._limited():
+                with watch.paused():  # our own speed limit is not the server being slow
+                    await self._throttle(len(chunk))
             now = time.monotonic()
             due = now >= next_checkpoint or self._position() - self._committed >= step
             if self._buffered >= config.block_size or due:
@@ -512,6 +513,9 @@ class Transfer:
             raise TransientError(
                 detail=f"the connection closed after {self._position()} of {total} bytes"
             )
+
+    def _limited(self) -> bool:
+        return bool((self.limiter is not None and self.limiter.rate) or self.job_limiter.rate)
 
     async def _throttle(self, amount: int) -> None:
         """Wait as the total and this job's speed limits say."""
