@@ -108,7 +108,15 @@ async def test_a_small_answer_glued_to_garbage_fails_cleanly(
 ) -> None:
     """Head, body and garbage in one read: aiohttp's parser rejects the whole read,
     the answer included. Retried, then failed with one line; nothing written."""
-    with RawServer(endless_after(b"tiny")) as server:
+
+    async def glued(conn: RawConnection) -> None:
+        while await conn.read_request() is not None:
+            # about 1 KB in one write: one TCP segment, one read on loopback
+            await conn.send(head(4) + b"tiny" + GARBAGE[:1000])
+            while True:
+                await conn.send(b"\xff" * 65536)
+
+    with RawServer(glued) as server:
         [job] = await download(db_path, [server.url("/endless")], downloads, config(attempts=2))
         assert len(server.requests_for("/endless")) == 2
     assert job.state == JobState.FAILED
