@@ -74,3 +74,26 @@ def test_secrets_appear_in_no_log_listing_or_error(
         assert SECRETS[name] not in listing.stdout, (name, listing.stdout)
     assert jobs[0]["url"] == f"http://alice:***@127.0.0.1:{http_server.port}/start"
     assert jobs[0]["header_names"] == ["Cookie"]
+
+
+def test_url_credentials_and_an_authorization_header_are_one_or_the_other(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    """The HTTP client cannot send both. A job's own header with URL credentials is
+    refused at add time; a rule's Authorization yields to the URL's credentials."""
+    http_server.add("/a.bin", b"with basic auth")
+    url = f"http://bob:{SECRETS['password']}@127.0.0.1:{http_server.port}/a.bin"
+    both = run_cli(db_path, "add", url, "-H", "Authorization: Bearer x", "-d", str(downloads))
+    assert both.returncode == 2
+    [line] = both.stderr.splitlines()
+    assert "argument 1: the URL has credentials" in line and SECRETS["password"] not in line
+    assert not db_path.exists() or json.loads(run_cli(db_path, "ls", "--json").stdout) == []
+
+    rule = run_cli(db_path, "rules", "add", "127.0.0.1", "-H", "Authorization: Bearer rule")
+    added = run_cli(db_path, "add", url, "-d", str(downloads))
+    run = run_cli(db_path, "run", "--until-idle")
+    assert rule.returncode == added.returncode == run.returncode == 0, run.stderr
+    basic = base64.b64encode(f"bob:{SECRETS['password']}".encode()).decode()
+    [request] = http_server.requests_for("/a.bin")
+    assert request.headers["Authorization"] == f"Basic {basic}"
+    assert (downloads / "a.bin").read_bytes() == b"with basic auth"

@@ -109,6 +109,15 @@ def redact_url(url: str) -> str:
     return shown[: query_at + 1] + _QUERY_PART.sub(hide, shown[query_at + 1 : end]) + shown[end:]
 
 
+def has_userinfo(url: str) -> bool:
+    """Whether the URL carries ``user[:password]@``: credentials of its own."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return "@" in parts.netloc
+
+
 def redact_password(url: str) -> str:
     """Hide a password in ``user:password@host`` before showing or logging a URL."""
     try:

@@ -29,7 +29,7 @@ from drayman.names import filename_from_url, pick_filename
 from drayman.rules import Rule, first_setting, validate_pattern
 from drayman.storage import JobStore
 from drayman.templates import check_template, split_template
-from drayman.urls import host_of, validate_url
+from drayman.urls import has_userinfo, host_of, validate_url
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,12 @@ class JobQueue:
         for index, entry in enumerate(entries, start=1):
             own = {n.lower() for n, _ in entry.headers}
             merged = tuple(h for h in common if h[0].lower() not in own) + entry.headers
+            if has_userinfo(entry.url) and any(n.lower() == "authorization" for n, _ in merged):
+                # the HTTP client cannot send both; guessing which one was meant is worse
+                raise BadInput(
+                    f"{entry.where}: the URL has credentials (user:password@) and an "
+                    "Authorization header is given too; give only one"
+                )
             host = host_of(entry.url)
             base = given or first_setting(rules, host, "dest_dir") or default_download_dir()
             entry_template = template or first_setting(rules, host, "template")

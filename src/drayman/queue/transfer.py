@@ -62,7 +62,7 @@ from drayman.queue.stall import SpeedWatch
 from drayman.rules import Rule, headers_for, insecure_for
 from drayman.storage import JobStore
 from drayman.units import human_size
-from drayman.urls import host_of, same_origin
+from drayman.urls import has_userinfo, host_of, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -318,6 +318,9 @@ class Transfer:
         if not same_origin(url, self.job.url):
             own = strip_credentials(own)
         names = {name.lower() for name, _ in own}
+        if has_userinfo(url):
+            # the URL's own user:password is more specific than a rule's Authorization
+            names.add("authorization")
         ruled = [h for h in headers_for(self.rules, host_of(url)) if h[0].lower() not in names]
         return [*ruled, *own, *fixed]
 
