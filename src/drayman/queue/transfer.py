@@ -133,8 +133,10 @@ def tls_context(ca_files: Sequence[str] = ()) -> ssl.SSLContext:
     for path in ca_files:
         try:
             context.load_verify_locations(cafile=path)
-        except (OSError, ssl.SSLError, ValueError) as exc:
-            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or "unreadable"
+        except ssl.SSLError:
+            raise InvalidCAFile(path=path, reason="no certificate could be read from it") from None
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or "unreadable"
             raise InvalidCAFile(path=path, reason=str(reason).lower()) from None
     context.set_alpn_protocols(["http/1.1"])
     return context
