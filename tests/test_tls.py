@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import async_wait_until, run_cli
 from drayman.errors import InvalidCAFile
 from drayman.jobs import Job, JobState
 from drayman.queue.engine import Engine, EngineConfig
 from drayman.queue.retry import RetryPolicy
-from httpserver import LoopbackServer, TLSFiles, make_body
+from httpserver import LoopbackServer, RawConnection, RawServer, TLSFiles, make_body
 from test_engine import download, fast_config
 
 KiB = 1024
@@ -237,3 +237,30 @@ def test_cli_ca_file_trusts_an_authority_and_a_bad_one_is_one_line(
     [job] = ls_json(db_path)
     assert job["state"] == "done", job["error"]
     assert (downloads / "c.bin").read_bytes() == body
+
+
+async def test_a_server_that_never_completes_the_handshake_is_cut_off(
+    db_path: Path, downloads: Path
+) -> None:
+    """TCP accepted, TLS never answered: the connect timeout covers the handshake."""
+
+    async def silent(conn: RawConnection) -> None:
+        await conn.server.until_released()
+
+    with RawServer(silent) as server:
+        url = f"https://127.0.0.1:{server.port}/x.bin"
+        cfg = replace(
+            config(read_timeout=30, connect_timeout=0.5),
+            retry=RetryPolicy(base_delay=60, max_delay=60, max_attempts=5),
+        )
+        async with Engine(db_path, cfg) as engine:
+            [job_id] = await engine.queue.add([url], dest_dir=downloads)
+
+            async def failed() -> bool:
+                return (await engine.queue.get(job_id)).error is not None
+
+            await async_wait_until(failed, timeout=30, what="the handshake to be given up")
+            job = await engine.queue.get(job_id)
+    assert job.state == JobState.QUEUED  # transient: a busy server may answer next time
+    assert job.error is not None and job.error.endswith("timed out connecting to the server")
+    assert server.connections >= 1
