@@ -15,6 +15,7 @@ import pytest
 # the real widgets, without a screen
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from dbfaults import small_disk  # noqa: F401  (fixture)
 from httpserver import http_server, https_server, other_server, tls  # noqa: F401  (fixtures)
 
 
@@ -54,34 +55,48 @@ async def async_wait_until(
         await asyncio.sleep(0.02)
 
 
-def cli_env(db_path: Path) -> dict[str, str]:
+def cli_env(db_path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["DRAYMAN_DB"] = str(db_path)
     env.pop("PYTHONWARNINGS", None)
+    env.update(extra or {})
     return env
 
 
 def run_cli(
-    db_path: Path, *args: str, input: str | None = None, timeout: float = 60
+    db_path: Path,
+    *args: str,
+    input: str | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+    umask: int = -1,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m drayman ARGS`` with the test's database; never raises on exit code."""
+    """Run ``python -m drayman ARGS`` with the test's database; never raises on exit code.
+
+    ``env`` adds variables (``DRAYMAN_BUSY_TIMEOUT``, ``DRAYMAN_CRASH_AT``);
+    ``umask`` sets the child's umask.
+    """
     return subprocess.run(
         [sys.executable, "-m", "drayman", *args],
-        env=cli_env(db_path),
+        env=cli_env(db_path, env),
         input=input,
         capture_output=True,
         text=True,
         timeout=timeout,
+        umask=umask,
     )
 
 
-def start_cli(db_path: Path, *args: str) -> subprocess.Popen[str]:
+def start_cli(
+    db_path: Path, *args: str, env: dict[str, str] | None = None, umask: int = -1
+) -> subprocess.Popen[str]:
     """Start ``python -m drayman ARGS`` in its own process group (so it can be killed)."""
     return subprocess.Popen(
         [sys.executable, "-m", "drayman", *args],
-        env=cli_env(db_path),
+        env=cli_env(db_path, env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        umask=umask,
     )

@@ -1,4 +1,4 @@
-"""The command line: ``drayman add|ls|pause|resume|retry|rm|run|gui``.
+"""The command line: ``drayman add|ls|pause|resume|retry|rm|run|gui|check``.
 
 The names, flags, JSON fields and exit codes here are public interface (see
 DESIGN.md, "Command line contract"). Exit codes: 0 success; 1 jobs failed
@@ -310,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     rule_rm = rules_sub.add_parser("rm", help="remove a rule")
     rule_rm.add_argument("rule", metavar="ID|PATTERN")
 
+    sub.add_parser(
+        "check",
+        help="check the database; if it is damaged, say how to recover",
+        description="Check the database file (SQLite's integrity check and drayman's "
+        "schema) without changing it. Prints ok (exit 0), or what is wrong and how to "
+        "recover (exit 3).",
+    )
+
     sub.add_parser("gui", help="open the window")
     return parser
 
@@ -610,6 +618,14 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+async def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.storage.check import check_database
+
+    report = await check_database(resolve_db(args.db))
+    out.write(report.text())
+    return EXIT_OK if report.ok else EXIT_ENVIRONMENT
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, int]]] = {
     "add": cmd_add,
     "ls": cmd_ls,
@@ -620,6 +636,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, i
     "run": cmd_run,
     "rules": cmd_rules,
     "limit": cmd_limit,
+    "check": cmd_check,
 }
 
 

@@ -90,7 +90,7 @@ class DatabaseLocked(EnvironmentProblem):
 
 
 class DatabaseUnavailable(EnvironmentProblem):
-    """cannot open the database {path}: {detail}"""
+    """cannot use the database {path}: {detail}"""
 
 
 class EngineAlreadyRunning(EnvironmentProblem):

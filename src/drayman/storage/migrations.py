@@ -7,12 +7,15 @@ database at the previous version and the next start simply runs it again.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from dataclasses import dataclass
 from importlib import resources
 
 import aiosqlite
+
+from drayman.faults import crash_point
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -67,9 +70,11 @@ async def user_version(conn: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-async def migrate(conn: aiosqlite.Connection) -> int:
-    """Bring the schema up to :data:`LATEST_VERSION`; return the version reached."""
+async def migrate(conn: aiosqlite.Connection, target: int | None = None) -> int:
+    """Bring the schema up to ``target`` (default: the latest); return the version reached."""
     for migration in MIGRATIONS:
+        if target is not None and migration.version > target:
+            break
         if await user_version(conn) >= migration.version:
             continue
         await conn.execute("BEGIN IMMEDIATE")
@@ -81,8 +86,11 @@ async def migrate(conn: aiosqlite.Connection) -> int:
             for statement in split_statements(migration.sql):
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {migration.version:d}")
+            crash_point(f"migration.{migration.version}")
             await conn.execute("COMMIT")
         except BaseException:
-            await conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error, ValueError):
+                    await conn.execute("ROLLBACK")
             raise
     return await user_version(conn)

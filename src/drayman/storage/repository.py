@@ -24,7 +24,7 @@ import aiosqlite
 from drayman.errors import UnknownJob
 from drayman.jobs import Job, JobState, NewJob, check_transition, sources_of
 from drayman.rules import Rule
-from drayman.storage.database import DEFAULT_BUSY_TIMEOUT, open_database, sqlite_errors
+from drayman.storage.database import default_busy_timeout, open_database, sqlite_errors
 from drayman.urls import host_of
 
 
@@ -86,6 +86,17 @@ async def _to_jobs(rows: list[sqlite3.Row]) -> list[Job]:
     return await asyncio.to_thread(lambda: [_row_to_job(row) for row in rows])
 
 
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    """Leave no transaction open after a failure, so the next write can begin.
+
+    SQLite may have rolled back already (a failed COMMIT on a full disk does);
+    a failing ROLLBACK must not hide the error that brought us here.
+    """
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await conn.execute("ROLLBACK")
+
+
 class JobStore:
     """Async access to one drayman database."""
 
@@ -94,12 +105,12 @@ class JobStore:
         conn: aiosqlite.Connection,
         path: str,
         *,
-        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        busy_timeout: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._conn = conn
         self.path = path
-        self._busy_timeout = busy_timeout
+        self._busy_timeout = default_busy_timeout() if busy_timeout is None else busy_timeout
         self._clock = clock
         self._write_lock = asyncio.Lock()
         conn.row_factory = sqlite3.Row
@@ -109,9 +120,12 @@ class JobStore:
         cls,
         path: str | os.PathLike[str],
         *,
-        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        busy_timeout: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> JobStore:
+        """Open the database; ``busy_timeout`` defaults to ``$DRAYMAN_BUSY_TIMEOUT``, else 10 s."""
+        if busy_timeout is None:
+            busy_timeout = default_busy_timeout()
         conn = await open_database(path, busy_timeout=busy_timeout)
         return cls(conn, os.fspath(path), busy_timeout=busy_timeout, clock=clock)
 
@@ -136,10 +150,11 @@ class JobStore:
                 await self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._conn
+                    # the COMMIT is where a full disk shows (the WAL grows here)
+                    await self._conn.execute("COMMIT")
                 except BaseException:
-                    await self._conn.execute("ROLLBACK")
+                    await _rollback(self._conn)
                     raise
-                await self._conn.execute("COMMIT")
 
     async def _fetchall(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
         with self._errors():

@@ -18,6 +18,7 @@ from pathlib import Path
 import qasync
 
 from drayman.errors import EngineAlreadyRunning, EnvironmentProblem
+from drayman.private import make_private_dirs, open_private
 from drayman.queue.engine import Engine
 from drayman.queue.jobqueue import JobQueue
 from drayman.ui.main_window import MainWindow, default_folder
@@ -35,9 +36,10 @@ def _log_to_file() -> Path:
     import platformdirs
 
     folder = platformdirs.user_log_path("drayman", appauthor=False)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(folder)
     path = folder / "drayman.log"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    # tracebacks name URLs and folders: readable by the user only
+    fd = open_private(path, os.O_WRONLY | os.O_APPEND)
     handler = logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8"))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
