@@ -89,6 +89,9 @@ class Resource:
     status_script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     redirect_to: str | None = None
     redirect_status: int = 302
+    #: body offsets where a response pauses until ``release_hold(path)``; each
+    #: applies once (the test decides when the client gets the rest)
+    hold_at: list[int] = field(default_factory=list)
     #: body responses served so far (for fault_times)
     served: int = 0
 
@@ -250,6 +253,9 @@ class LoopbackServer(_BackgroundServer):
         #: responses being written right now, per path (a client that stopped
         #: reading shows here as the count going back down)
         self.in_flight: dict[str, int] = {}
+        #: path -> the body offset a response is paused at (see Resource.hold_at)
+        self.held: dict[str, int] = {}
+        self._hold_events: dict[str, asyncio.Event] = {}
         self._runner: web.AppRunner | None = None
 
     async def _start_site(self) -> None:
@@ -270,6 +276,31 @@ class LoopbackServer(_BackgroundServer):
     @property
     def scheme(self) -> str:
         return "http" if self.ssl_context is None else "https"
+
+    def _release_now(self) -> None:
+        super()._release_now()
+        for event in self._hold_events.values():
+            event.set()
+
+    def release_hold(self, path: str) -> None:
+        """Let the response paused at a hold point of ``path`` go on."""
+        with self._lock:
+            self.held.pop(path, None)
+        event = self._hold_events.get(path)
+        if self._loop is not None and event is not None:
+            self._loop.call_soon_threadsafe(event.set)
+
+    def held_at(self, path: str) -> int | None:
+        with self._lock:
+            return self.held.get(path)
+
+    async def _hold(self, path: str, resource: Resource, offset: int) -> None:
+        resource.hold_at.remove(offset)
+        event = self._hold_events.setdefault(path, asyncio.Event())
+        event.clear()
+        with self._lock:
+            self.held[path] = offset
+        await event.wait()
 
     # -- content ----------------------------------------------------------------
 
@@ -385,7 +416,7 @@ class LoopbackServer(_BackgroundServer):
             await response.prepare(request)
             return response
         await response.prepare(request)
-        await self._write_payload(request, response, resource, payload, faulty)
+        await self._write_payload(request, response, resource, payload, faulty, start)
         if lie:
             # the body is shorter than announced: close the connection on the client
             assert request.transport is not None
@@ -401,6 +432,7 @@ class LoopbackServer(_BackgroundServer):
         resource: Resource,
         payload: bytes,
         faulty: bool,
+        start: int = 0,
     ) -> None:
         rate = resource.rate
         block = 16 * 1024 if rate else 256 * 1024
@@ -413,8 +445,14 @@ class LoopbackServer(_BackgroundServer):
         position = 0
         loop = asyncio.get_running_loop()
         started = loop.time()
+        holds = sorted(h - start for h in resource.hold_at if start <= h < start + limit)
         while position < limit:
-            chunk = payload[position : min(position + block, limit)]
+            if holds and position >= holds[0]:
+                await self._hold(request.path, resource, start + holds.pop(0))
+                started = loop.time() - position / resource.rate if resource.rate else started
+                continue
+            stop = min(position + block, limit, holds[0] if holds else limit)
+            chunk = payload[position:stop]
             await response.write(chunk)
             position += len(chunk)
             with self._lock:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,10 +23,13 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from conftest import run_cli, start_cli, wait_until
-from dbfaults import LockHolder, file_state, fill_disk, mode_of
+from conftest import async_wait_until, run_cli, start_cli, wait_until
+from dbfaults import LockHolder, fault_config, file_state, fill_disk, job_row, logged, mode_of
+from drayman.jobs import JobState
+from drayman.queue.engine import Engine
 from drayman.storage import LATEST_VERSION
 from drayman.storage.migrations import MIGRATIONS, migrate
+from httpserver import LoopbackServer, make_body
 
 KiB, MiB = 1024, 1024 * 1024
 FAST = {"DRAYMAN_BUSY_TIMEOUT": "0.3"}
@@ -73,6 +78,112 @@ def test_commands_exit_3_while_another_process_holds_the_lock_and_change_nothing
     assert ls_json(db_path) == before
     assert run_cli(db_path, "rules", "ls", "--json").stdout.strip() == "[]"
     assert run_cli(db_path, "pause", "1").returncode == 0  # and the lock is gone
+
+
+async def test_engine_downloads_on_while_the_database_is_locked_and_catches_up(
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checkpoints that hit the lock fail quietly; the bytes stay; nothing is fetched twice."""
+    monkeypatch.setenv("DRAYMAN_BUSY_TIMEOUT", "0.3")
+    caplog.set_level(logging.INFO, logger="drayman")
+    body = make_body(6 * MiB)
+    http_server.add("/big.bin", body, hold_at=[1 * MiB, 3 * MiB, 4 * MiB])
+    part = downloads / "big.bin.part"
+    async with Engine(db_path, fault_config()) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/big.bin")], dest_dir=downloads)
+        await async_wait_until(
+            lambda: (
+                http_server.held_at("/big.bin") == 1 * MiB
+                and job_row(db_path, job_id)["bytes_done"] > 0
+            ),
+            timeout=30,
+            what="a first checkpoint",
+        )
+        before = job_row(db_path, job_id)["bytes_done"]
+        holder = await asyncio.to_thread(LockHolder, db_path)
+        try:
+            http_server.release_hold("/big.bin")
+            await async_wait_until(
+                lambda: (
+                    http_server.held_at("/big.bin") == 3 * MiB
+                    and logged(caplog, "cannot record progress")
+                ),
+                timeout=30,
+                what="a checkpoint to meet the lock",
+            )
+            locked_row = job_row(db_path, job_id)
+            assert locked_row["bytes_done"] == before  # nothing recorded under the lock
+            assert locked_row["state"] == "running"
+            assert engine.active_ids == [job_id]  # the transfer goes on
+            assert part.stat().st_size >= 2 * MiB  # the bytes are kept on disk
+        finally:
+            await asyncio.to_thread(holder.release)
+        http_server.release_hold("/big.bin")
+        await async_wait_until(
+            lambda: (
+                http_server.held_at("/big.bin") == 4 * MiB
+                and job_row(db_path, job_id)["bytes_done"] >= 3 * MiB
+            ),
+            timeout=30,
+            what="the checkpoints to catch up",
+        )
+        http_server.release_hold("/big.bin")
+        await asyncio.wait_for(engine.wait_idle(), 30)
+        done = await engine.queue.get(job_id)
+    assert (done.state, done.attempts, done.error) == (JobState.DONE, 0, None)
+    assert (downloads / "big.bin").read_bytes() == body
+    assert len(http_server.requests_for("/big.bin")) == 1  # never restarted
+    assert logged(caplog, "progress recorded again")
+
+
+async def test_a_lock_over_the_finish_requeues_the_job_which_resumes_from_its_safe_offset(
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DRAYMAN_BUSY_TIMEOUT", "0.3")
+    caplog.set_level(logging.INFO, logger="drayman")
+    body = make_body(3 * MiB)
+    resource = http_server.add("/end.bin", body, hold_at=[1 * MiB])
+    async with Engine(db_path, fault_config()) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/end.bin")], dest_dir=downloads)
+        await async_wait_until(
+            lambda: (
+                http_server.held_at("/end.bin") == 1 * MiB
+                and job_row(db_path, job_id)["bytes_done"] > 0
+            ),
+            timeout=30,
+            what="a first checkpoint",
+        )
+        before = job_row(db_path, job_id)["bytes_done"]
+        holder = await asyncio.to_thread(LockHolder, db_path)
+        try:
+            http_server.release_hold("/end.bin")
+            # every byte arrives; the last checkpoint and the "done" cannot be written
+            await async_wait_until(
+                lambda: logged(caplog, "cannot record its state yet"),
+                timeout=30,
+                what="the engine to wait for the database",
+            )
+            row = job_row(db_path, job_id)
+            assert (row["state"], row["bytes_done"], row["attempts"]) == ("running", before, 0)
+            assert not (downloads / "end.bin").exists()  # not renamed without a record
+        finally:
+            await asyncio.to_thread(holder.release)
+        await asyncio.wait_for(engine.wait_idle(), 30)
+        done = await engine.queue.get(job_id)
+    assert done.state == JobState.DONE and done.attempts == 0
+    assert (downloads / "end.bin").read_bytes() == body
+    first, second = http_server.requests_for("/end.bin")
+    assert "Range" not in first.headers
+    assert second.headers["Range"] == f"bytes={before}-"
+    assert second.headers["If-Range"] == resource.etag
 
 
 # -- 2. a damaged database file ------------------------------------------------------
@@ -365,3 +476,63 @@ def test_a_full_disk_under_the_database_is_a_clear_error_and_loses_nothing(
     filler.unlink()
     assert ls_json(db) == before
     assert run_cli(db, "check").stdout == "ok\n"
+
+
+async def test_engine_waits_out_a_full_disk_under_the_database_and_fails_no_job(
+    small_disk: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="drayman")
+    db = small_disk / "jobs.db"
+    small = make_body(100 * KiB, seed=1)
+    body = make_body(4 * MiB)
+    http_server.add("/small.bin", small)
+    resource = http_server.add("/big.bin", body, hold_at=[1 * MiB, 2 * MiB])
+    async with Engine(db, fault_config()) as engine:
+        [done_id] = await engine.queue.add([http_server.url("/small.bin")], dest_dir=downloads)
+        await asyncio.wait_for(engine.wait_idle(), 30)
+        [job_id] = await engine.queue.add([http_server.url("/big.bin")], dest_dir=downloads)
+        await async_wait_until(
+            lambda: (
+                http_server.held_at("/big.bin") == 1 * MiB and job_row(db, job_id)["bytes_done"] > 0
+            ),
+            timeout=30,
+            what="a first checkpoint",
+        )
+        before = job_row(db, job_id)["bytes_done"]
+        filler = await asyncio.to_thread(fill_disk, small_disk)
+        try:
+            http_server.release_hold("/big.bin")
+            await async_wait_until(
+                lambda: (
+                    http_server.held_at("/big.bin") == 2 * MiB
+                    and logged(caplog, "the disk is full")
+                ),
+                timeout=30,
+                what="a checkpoint to meet the full disk",
+            )
+            assert job_row(db, job_id)["bytes_done"] == before
+            http_server.release_hold("/big.bin")
+            await async_wait_until(
+                lambda: logged(caplog, "cannot record its state yet"),
+                timeout=30,
+                what="the finish to meet the full disk",
+            )
+            row = job_row(db, job_id)
+            assert (row["state"], row["bytes_done"], row["attempts"]) == ("running", before, 0)
+        finally:
+            filler.unlink()
+        await asyncio.wait_for(engine.wait_idle(), 30)
+        jobs = {job.id: job for job in await engine.queue.jobs()}
+    assert jobs[done_id].state == JobState.DONE and jobs[job_id].state == JobState.DONE
+    assert not any(job.state == JobState.FAILED for job in jobs.values())
+    assert (downloads / "small.bin").read_bytes() == small
+    assert (downloads / "big.bin").read_bytes() == body
+    second = http_server.requests_for("/big.bin")[1]
+    assert (second.headers["Range"], second.headers["If-Range"]) == (
+        f"bytes={before}-",
+        resource.etag,
+    )
+    assert shutil.disk_usage(small_disk).free > 0

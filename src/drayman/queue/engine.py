@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import aiohttp
@@ -91,6 +91,8 @@ class Engine:
         self._changes_seen = 0
         #: the stored global speed limit last applied
         self._speed_setting_seen: str | None = None
+        #: why the database could not be used on the last reconciliation
+        self._db_trouble: str | None = None
 
     # -- life cycle ----------------------------------------------------------------
 
@@ -245,15 +247,24 @@ class Engine:
 
     async def _reconcile_loop(self) -> None:
         store = self.queue.store
-        seen_version = await store.data_version()
+        seen_version = -1
         while not self._stopping:
+            due: float | None = None
             try:
+                # read before reconciling: a write made meanwhile is noticed below
+                seen_version = await store.data_version()
                 await self._reconcile()
+                due = await store.next_attempt_at()
+                if self._db_trouble is not None:
+                    log.warning("the database can be used again")
+                    self._db_trouble = None
             except EnvironmentProblem as exc:
-                # e.g. the database stayed locked by another program: try again
-                log.warning("%s", exc)
+                # locked by another program, a full disk: keep every transfer
+                # going and try again (said once, not at every poll)
+                if str(exc) != self._db_trouble:
+                    log.warning("%s; trying again", exc)
+                self._db_trouble = str(exc)
             timeout = self.config.poll_interval
-            due = await store.next_attempt_at()
             if due is not None:
                 timeout = min(timeout, max(due - self._clock(), 0.0) + 0.01)
             while not self._stopping:
@@ -265,9 +276,13 @@ class Engine:
                 if self._wake.is_set():
                     self._wake.clear()
                     break
-                version = await store.data_version()
+                if self._db_trouble is not None:
+                    break
+                try:
+                    version = await store.data_version()
+                except EnvironmentProblem:
+                    break
                 if version != seen_version:
-                    seen_version = version
                     break
                 if due is not None and self._clock() >= due:
                     break
@@ -358,8 +373,16 @@ class Engine:
             self._changes.append(JobChange(job.id, JobState.DONE, name=transfer.job.file_name))
         except asyncio.CancelledError:
             if self._stopping:
-                await asyncio.shield(store.release(job.id))
+                try:
+                    await asyncio.shield(store.release(job.id))
+                except EnvironmentProblem as exc:
+                    # still "running" in the table: the next start queues it again
+                    log.warning("job %d: %s", job.id, exc)
             # else: paused or removed; the table already says so
+        except EnvironmentProblem as exc:
+            # the database, not the download, failed (locked, disk full): the
+            # job keeps its place and its attempts; its offset is an older one
+            await asyncio.shield(self._after_db_error(job, exc))
         except TransferError as exc:
             await asyncio.shield(self._after_failure(job, transfer, exc))
         except DraymanError as exc:
@@ -379,23 +402,70 @@ class Engine:
         message = " ".join(str(exc).split())
         policy = self.config.retry
         transient = isinstance(exc, TransferError) and exc.transient
-        try:
-            if transient and not policy.exhausted(attempts):
-                retry_after = exc.retry_after if isinstance(exc, TransferError) else None
-                at = self._clock() + policy.delay(attempts, retry_after)
-                log.info("job %d: %s; retrying in %.0f s", job.id, message, at - self._clock())
-                if await store.requeue(
-                    job.id, error=message, attempts=attempts, next_attempt_at=at
-                ):
-                    self._changes.append(
-                        JobChange(job.id, JobState.QUEUED, error=message, next_attempt_at=at)
-                    )
-            else:
-                if transient:
-                    message = f"{message} (gave up after {attempts} attempts)"
-                log.info("job %d failed: %s", job.id, message)
-                if await store.fail(job.id, error=message, attempts=attempts):
-                    self._failed_during_run += 1
-                    self._changes.append(JobChange(job.id, JobState.FAILED, error=message))
-        except EnvironmentProblem as db_error:
-            log.warning("job %d: could not record the failure: %s", job.id, db_error)
+        if transient and not policy.exhausted(attempts):
+            retry_after = exc.retry_after if isinstance(exc, TransferError) else None
+            delay = policy.delay(attempts, retry_after)
+            log.info("job %d: %s; retrying in %.0f s", job.id, message, delay)
+            at: float | None = None
+
+            def requeue() -> Awaitable[bool]:
+                nonlocal at
+                at = self._clock() + delay
+                return store.requeue(job.id, error=message, attempts=attempts, next_attempt_at=at)
+
+            if await self._write_until_stored(job.id, requeue):
+                self._changes.append(
+                    JobChange(job.id, JobState.QUEUED, error=message, next_attempt_at=at)
+                )
+        else:
+            if transient:
+                message = f"{message} (gave up after {attempts} attempts)"
+            log.info("job %d failed: %s", job.id, message)
+            if await self._write_until_stored(
+                job.id, lambda: store.fail(job.id, error=message, attempts=attempts)
+            ):
+                self._failed_during_run += 1
+                self._changes.append(JobChange(job.id, JobState.FAILED, error=message))
+
+    async def _after_db_error(self, job: Job, exc: EnvironmentProblem) -> None:
+        """Put the job back in the queue, as it was, once the database takes writes."""
+        store = self.queue.store
+        message = " ".join(str(exc).split())
+        log.warning("job %d: %s; it will resume from its last recorded offset", job.id, message)
+        at: float | None = None
+
+        def requeue() -> Awaitable[bool]:
+            nonlocal at
+            at = self._clock() + self.config.retry.delay(1)
+            return store.requeue(job.id, error=message, attempts=job.attempts, next_attempt_at=at)
+
+        if await self._write_until_stored(job.id, requeue):
+            self._changes.append(
+                JobChange(job.id, JobState.QUEUED, error=message, next_attempt_at=at)
+            )
+
+    async def _write_until_stored(self, job_id: int, write: Callable[[], Awaitable[bool]]) -> bool:
+        """Record a job's outcome, waiting out a locked or full database.
+
+        The job stays in ``_running`` meanwhile, so nothing else starts it.
+        If the engine stops first, the row still says ``running``, and the
+        next start queues it again (DESIGN.md, invariant 6).
+        """
+        delay, told = 0.2, False
+        while True:
+            try:
+                return await write()
+            except EnvironmentProblem as exc:
+                if self._stopping:
+                    return False
+                if not told:
+                    log.warning("job %d: cannot record its state yet (%s)", job_id, exc)
+                    told = True
+            except Exception:
+                if self._stopping:  # the connection closed under us: the next start recovers
+                    return False
+                raise
+            await asyncio.sleep(delay)
+            if self._stopping:
+                return False
+            delay = min(delay * 2, 5.0)

@@ -30,6 +30,7 @@ import aiohttp
 
 from drayman import __version__
 from drayman.errors import (
+    EnvironmentProblem,
     InvalidCAFile,
     PermanentError,
     RestartRequired,
@@ -213,6 +214,11 @@ class Transfer:
         self._queued = job.bytes_done
         self._checkpointing: asyncio.Task[None] | None = None
         self._committed = job.bytes_done
+        #: the offset of the last checkpoint tried: while the database cannot
+        #: be written, the next try waits for another step of bytes
+        self._tried = job.bytes_done
+        #: why the last checkpoint could not be recorded (None: it was)
+        self._db_trouble: str | None = None
         #: this attempt received the file from byte 0 (a checksum mismatch is final)
         self._from_zero = False
 
@@ -403,7 +409,7 @@ class Transfer:
             effective_url=str(response.url),
             bytes_done=offset,
         )
-        self._committed = offset
+        self._committed = self._tried = offset
         self.job = await self.store.get(job.id)
         return total
 
@@ -508,7 +514,7 @@ class Transfer:
                 with watch.paused():  # our own speed limit is not the server being slow
                     await self._throttle(len(chunk))
             now = time.monotonic()
-            due = now >= next_checkpoint or self._position() - self._committed >= step
+            due = now >= next_checkpoint or self._position() - self._tried >= step
             if self._buffered >= config.block_size or due:
                 await self._flush()
             if due and self._checkpoint_soon():
@@ -551,14 +557,37 @@ class Transfer:
 
     async def _commit(self) -> None:
         assert self._part is not None
-        await self._record(await self._part.sync())
+        await self._record(await self._part.sync(), strict=False)
 
-    async def _record(self, durable: int) -> None:
-        """Commit an fsynced offset: the database never runs ahead of the disk."""
-        if durable > self._committed:
+    async def _record(self, durable: int, *, strict: bool = True) -> None:
+        """Commit an fsynced offset: the database never runs ahead of the disk.
+
+        A checkpoint beside the download (not ``strict``) that finds the
+        database locked or full does not stop the transfer: the recorded
+        offset stays an older, safe one, the bytes stay in the ``.part``, and
+        the next checkpoint tries again.
+        """
+        if durable <= self._committed:
+            return
+        self._tried = max(self._tried, durable)
+        try:
             await self.store.checkpoint(self.job.id, durable)
-            self.made_progress = True
-            self._committed = durable
+        except EnvironmentProblem as exc:
+            if strict:
+                raise
+            if self._db_trouble is None:
+                log.warning(
+                    "job %d: cannot record progress (%s); downloading on, will try again",
+                    self.job.id,
+                    exc,
+                )
+            self._db_trouble = str(exc)
+            return
+        if self._db_trouble is not None:
+            log.info("job %d: progress recorded again", self.job.id)
+            self._db_trouble = None
+        self.made_progress = True
+        self._committed = durable
 
     async def _wait_checkpointing(self) -> None:
         running, self._checkpointing = self._checkpointing, None
@@ -605,7 +634,7 @@ class Transfer:
             digest = part.hexdigest()
             if digest != job.sha256:
                 await self.store.checkpoint(job.id, 0)
-                self._committed = 0
+                self._committed = self._tried = 0
                 if self._from_zero:
                     raise PermanentError(
                         detail=f"checksum mismatch: expected sha256 {job.sha256}, got {digest}"
