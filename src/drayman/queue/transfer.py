@@ -57,6 +57,14 @@ from drayman.queue.partfile import (
     place_final,
     sha256_file,
 )
+from drayman.queue.partrecord import (
+    PartRecord,
+    database_id,
+    find_adoptable,
+    remove_record,
+    url_id,
+    write_record,
+)
 from drayman.queue.ratelimit import TokenBucket
 from drayman.queue.redirects import get_following_redirects
 from drayman.queue.stall import SpeedWatch
@@ -95,6 +103,10 @@ class TransferConfig:
     allow_insecure_redirects: bool = False
     #: check free space before writing a file of known size
     check_free_space: bool = True
+
+
+class _PartAdopted(Exception):
+    """The job took over a ``.part`` left by an earlier database: ask again, for the rest."""
 
 
 class TransferProgress:
@@ -219,6 +231,8 @@ class Transfer:
         self._tried = job.bytes_done
         #: why the last checkpoint could not be recorded (None: it was)
         self._db_trouble: str | None = None
+        #: False once the file system refused a record on the .part
+        self._keep_record = True
         #: this attempt received the file from byte 0 (a checksum mismatch is final)
         self._from_zero = False
 
@@ -227,7 +241,7 @@ class Transfer:
     async def run(self) -> None:
         try:
             try:
-                await self._attempt(fresh=False)
+                await self._attempt_or_adopt()
             except RestartRequired as exc:
                 log.info("job %d: %s", self.job.id, exc)
                 # one clean start from byte 0; if that changes too, back off
@@ -249,8 +263,17 @@ class Transfer:
                 await self._part.settle()
                 self._part.close()
 
+    async def _attempt_or_adopt(self) -> None:
+        try:
+            await self._attempt(fresh=False)
+        except _PartAdopted:
+            # resume the adopted bytes: Range + If-Range, the 206 checked as always
+            await self._attempt(fresh=False)
+
     async def _attempt(self, *, fresh: bool) -> None:
         job = self.job = await self.store.get(self.job.id)
+        if job.file_name is None and not fresh and await self._adopt_part(None, None):
+            job = self.job  # a .part named after the URL: the first request is a resume
         offset = 0 if fresh else job.bytes_done
         validator = None
         if offset and is_strong_etag(job.etag):
@@ -392,6 +415,8 @@ class Transfer:
             # before a name is taken or a file created: a refusal leaves nothing behind
             await self._check_space(total - offset)
         if job.file_name is None:
+            if status == 200 and not fresh and await self._adopt_part(response, total):
+                raise _PartAdopted
             await self._choose_name(response)
         if offset == 0:
             part_path = self.job.part_path
@@ -411,6 +436,7 @@ class Transfer:
         )
         self._committed = self._tried = offset
         self.job = await self.store.get(job.id)
+        await self._write_record(offset)
         return total
 
     def _same_validators(self, etag: str | None, last_modified: str | None) -> bool:
@@ -423,16 +449,73 @@ class Transfer:
             and last_modified != job.last_modified
         )
 
+    def _wanted_name(self, response: aiohttp.ClientResponse | None) -> str:
+        """The name the job asks for: from the answer, or before it from the URL alone."""
+        job = self.job
+        headers = response.headers if response is not None else {}
+        return pick_filename(
+            requested=job.requested_name,
+            content_disposition=headers.get("Content-Disposition"),
+            url=str(response.url) if response is not None else job.url,
+            content_type=headers.get("Content-Type"),
+            template=job.name_template,
+        )
+
+    async def _adopt_part(self, response: aiohttp.ClientResponse | None, total: int | None) -> bool:
+        """Take over a ``.part`` of this URL that an earlier database left (see
+        :mod:`.partrecord`): its name, validators and recorded offset.
+
+        Tried before the first request with the name the URL gives, and again
+        with the name the server's answer gives (Content-Disposition).
+        """
+        job = self.job
+        headers = response.headers if response is not None else {}
+        etag, last_modified = headers.get("ETag"), headers.get("Last-Modified")
+        found = await asyncio.to_thread(
+            find_adoptable,
+            job.dest_dir,
+            self._wanted_name(response),
+            db=database_id(self.store.path),
+            url=url_id(job.original_url),
+        )
+        for name, record in found:
+            if (
+                (etag is not None and record.etag is not None and etag != record.etag)
+                or (
+                    last_modified is not None
+                    and record.last_modified is not None
+                    and last_modified != record.last_modified
+                )
+                or (total is not None and record.total not in (None, total))
+            ):
+                continue  # the server has another file now: nothing to resume
+            if await self.store.name_taken(job.id, job.dest_dir, name):
+                continue
+            if not await self.store.set_name(job.id, name):
+                continue
+            await self.store.record_remote(
+                job.id,
+                etag=record.etag,
+                last_modified=record.last_modified,
+                bytes_total=record.total,
+                effective_url=None,
+                bytes_done=record.offset,
+            )
+            self.job = await self.store.get(job.id)
+            self.progress.file_name = name
+            log.info(
+                "job %d: resuming %s from byte %d (left by an earlier database)",
+                job.id,
+                name + ".part",
+                record.offset,
+            )
+            return True
+        return False
+
     async def _choose_name(self, response: aiohttp.ClientResponse) -> None:
         """Fix the file name once, before any byte is written."""
         job = self.job
-        wanted = pick_filename(
-            requested=job.requested_name,
-            content_disposition=response.headers.get("Content-Disposition"),
-            url=str(response.url),
-            content_type=response.headers.get("Content-Type"),
-            template=job.name_template,
-        )
+        wanted = self._wanted_name(response)
         try:
             await asyncio.to_thread(os.makedirs, job.dest_dir, exist_ok=True)
         except OSError as exc:
@@ -570,6 +653,7 @@ class Transfer:
         if durable <= self._committed:
             return
         self._tried = max(self._tried, durable)
+        await self._write_record(durable)
         try:
             await self.store.checkpoint(self.job.id, durable)
         except EnvironmentProblem as exc:
@@ -588,6 +672,21 @@ class Transfer:
             self._db_trouble = None
         self.made_progress = True
         self._committed = durable
+
+    async def _write_record(self, offset: int) -> None:
+        """Keep the record on the ``.part`` (see :mod:`.partrecord`); never above ``offset``."""
+        job, part_path = self.job, self.job.part_path
+        if not self._keep_record or part_path is None:
+            return
+        record = PartRecord(
+            db=database_id(self.store.path),
+            url=url_id(job.original_url),
+            etag=job.etag,
+            last_modified=job.last_modified,
+            total=job.bytes_total,
+            offset=offset,
+        )
+        self._keep_record = await asyncio.to_thread(write_record, part_path, record)
 
     async def _wait_checkpointing(self) -> None:
         running, self._checkpointing = self._checkpointing, None
@@ -633,6 +732,7 @@ class Transfer:
         if job.sha256 is not None:
             digest = part.hexdigest()
             if digest != job.sha256:
+                await self._write_record(0)
                 await self.store.checkpoint(job.id, 0)
                 self._committed = self._tried = 0
                 if self._from_zero:
@@ -658,6 +758,8 @@ class Transfer:
             await asyncio.to_thread(fsync_dir, job.dest_dir)
         except OSError as exc:
             raise disk_error(exc, job.dest_dir) from exc
+        # the record was for the .part; a finished file carries none
+        await asyncio.to_thread(remove_record, final)
         await self.store.finish(job.id, size)
         self.progress.position = size
 

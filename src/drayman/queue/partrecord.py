@@ -1,0 +1,277 @@
+"""A record kept on each ``.part`` file: which remote file its bytes are.
+
+The database is the source of truth for a download. When it is lost (a
+damaged file set aside, a fresh one started), the bytes are still in the
+folder but nothing says what they are; a new job for the same URL would
+start from zero beside them. So every ``.part`` carries a small record of
+its own, written when the transfer records the server's validators and at
+every checkpoint:
+
+- the SHA-256 of the job's URL as added, and of the database's path (no
+  secret of a signed URL travels with the file, yet both can be compared);
+- the validators (strong ETag, Last-Modified) and the total size;
+- the offset fsynced when the record was written, so, like the database,
+  the record never claims bytes the disk may not have.
+
+Where it lives: an extended attribute (``user.drayman``) on Linux and macOS,
+an NTFS alternate data stream (``NAME.part:drayman``) on Windows. Both travel
+with the file itself: a file another program put at a ``.part`` name has no
+record, and a record never outlives its bytes the way a sidecar file could
+(a sidecar left behind would vouch for whatever file later took the name).
+Where neither exists (FAT and exFAT drives, some network shares), writing
+fails quietly and nothing is adopted: the new job downloads from byte 0
+under a new name, as before. Never a splice.
+
+A new job *adopts* a ``.part`` only when all of this holds: it is a regular
+file (not a symlink, one link only, owned by this user); its record names the
+same URL and the same database path; it has a validator; the offset is not
+beyond the file's end; the final name is free. Even then the bytes are
+trusted only after the server agrees: the resume sends ``Range`` with
+``If-Range`` carrying the recorded validator, and the 206 is checked exactly
+as for any resume (start, total, validators); a 200 means starting over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import stat
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from drayman.headers import is_strong_etag
+from drayman.jobs import PART_SUFFIX
+from drayman.names import with_counter
+
+log = logging.getLogger(__name__)
+
+#: the attribute (Linux, macOS) or stream (Windows) name
+ATTRIBUTE = "user.drayman"
+STREAM = ":drayman"
+#: records are small; anything bigger was not written by us
+MAX_RECORD = 4096
+#: how many numbered names (``a (1).bin``...) adoption looks through
+MAX_COUNTER = 1000
+_VERSION = 1
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def url_id(url: str) -> str:
+    """The URL a record belongs to, hashed: a signed URL's token stays off the file."""
+    return digest(url)
+
+
+def database_id(db_path: str | os.PathLike[str]) -> str:
+    """The database a record belongs to: its absolute path, hashed."""
+    return digest(os.path.abspath(os.path.expanduser(os.fspath(db_path))))
+
+
+@dataclass(frozen=True)
+class PartRecord:
+    db: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    total: int | None
+    offset: int
+
+    @property
+    def validator(self) -> str | None:
+        """What a resume may send as If-Range (as for any resume: strong ETag, else date)."""
+        if is_strong_etag(self.etag):
+            return self.etag
+        return self.last_modified or None
+
+    def encode(self) -> bytes:
+        return json.dumps({"v": _VERSION, **asdict(self)}, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> PartRecord | None:
+        try:
+            raw: Any = json.loads(data.decode("utf-8"))
+            if not isinstance(raw, dict) or raw.get("v") != _VERSION:
+                return None
+            record = cls(
+                db=raw["db"],
+                url=raw["url"],
+                etag=raw["etag"],
+                last_modified=raw["last_modified"],
+                total=raw["total"],
+                offset=raw["offset"],
+            )
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return None
+        if not (
+            isinstance(record.db, str)
+            and isinstance(record.url, str)
+            and isinstance(record.etag, str | None)
+            and isinstance(record.last_modified, str | None)
+            and (record.total is None or (isinstance(record.total, int) and record.total >= 0))
+            and isinstance(record.offset, int)
+            and record.offset >= 0
+        ):
+            return None
+        return record
+
+
+# -- where the record is kept, per platform --------------------------------------
+
+
+def _darwin_libc() -> Any:  # pragma: no cover - exercised by the macOS CI workflow
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.fgetxattr.restype = ctypes.c_ssize_t
+    libc.fgetxattr.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_uint32,
+        ctypes.c_int,
+    ]
+    libc.setxattr.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_uint32,
+        ctypes.c_int,
+    ]
+    libc.removexattr.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]
+    return libc
+
+
+_XATTR_NOFOLLOW = 0x0001  # macOS <sys/xattr.h>
+
+
+def _raise_errno() -> None:  # pragma: no cover - macOS
+    import ctypes
+
+    code = ctypes.get_errno()
+    raise OSError(code, os.strerror(code))
+
+
+def _set(path: str, data: bytes) -> None:
+    if sys.platform == "win32":  # pragma: no cover - exercised by the Windows CI workflow
+        with open(path + STREAM, "wb") as handle:
+            handle.write(data)
+    elif sys.platform == "darwin":  # pragma: no cover - exercised by the macOS CI workflow
+        name = ATTRIBUTE.encode()
+        if _darwin_libc().setxattr(os.fsencode(path), name, data, len(data), 0, _XATTR_NOFOLLOW):
+            _raise_errno()
+    else:
+        os.setxattr(path, ATTRIBUTE, data, follow_symlinks=False)
+
+
+def _get(path: str, fd: int) -> bytes:
+    if sys.platform == "win32":  # pragma: no cover - exercised by the Windows CI workflow
+        with open(path + STREAM, "rb") as handle:
+            return handle.read(MAX_RECORD + 1)
+    if sys.platform == "darwin":  # pragma: no cover - exercised by the macOS CI workflow
+        import ctypes
+
+        libc = _darwin_libc()
+        buffer = ctypes.create_string_buffer(MAX_RECORD + 1)
+        size = libc.fgetxattr(fd, ATTRIBUTE.encode(), buffer, MAX_RECORD + 1, 0, 0)
+        if size < 0:
+            _raise_errno()
+        return buffer.raw[:size]
+    return os.getxattr(fd, ATTRIBUTE)
+
+
+def _remove(path: str) -> None:
+    if sys.platform == "win32":  # pragma: no cover - exercised by the Windows CI workflow
+        os.remove(path + STREAM)
+    elif sys.platform == "darwin":  # pragma: no cover - exercised by the macOS CI workflow
+        if _darwin_libc().removexattr(os.fsencode(path), ATTRIBUTE.encode(), _XATTR_NOFOLLOW):
+            _raise_errno()
+    else:
+        os.removexattr(path, ATTRIBUTE, follow_symlinks=False)
+
+
+def write_record(path: str, record: PartRecord) -> bool:
+    """Put ``record`` on the ``.part`` at ``path``; False where the file system cannot."""
+    try:
+        _set(path, record.encode())
+    except OSError as exc:
+        log.debug("cannot keep a record on %s: %s", path, exc)
+        return False
+    return True
+
+
+def remove_record(path: str) -> None:
+    """Take the record off a finished file (best effort: it is only a hint)."""
+    with contextlib.suppress(OSError):
+        _remove(path)
+
+
+def read_record(path: str) -> tuple[PartRecord, int] | None:
+    """The record of the regular file at ``path`` and the file's size, if both are sound.
+
+    A symlink, a file with other hard links (it could be anything, anywhere)
+    or one owned by another user has no record that counts.
+    """
+    if os.path.islink(path):  # O_NOFOLLOW does not exist on Windows
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            return None
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            return None
+        data = _get(path, fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_RECORD:
+        return None
+    record = PartRecord.decode(data)
+    return None if record is None else (record, info.st_size)
+
+
+def find_adoptable(folder: str, wanted: str, *, db: str, url: str) -> list[tuple[str, PartRecord]]:
+    """``.part`` files in ``folder`` that a new job for ``url`` may resume from.
+
+    Looks at the names a new job would otherwise step over (``wanted``,
+    ``wanted (1)``, ...: those whose ``.part`` exists), so the cost is a few
+    ``lstat`` calls, not a listing of the folder. Best (longest) first.
+    """
+    found = []
+    for n in range(MAX_COUNTER + 1):
+        name = wanted if n == 0 else with_counter(wanted, n)
+        final = os.path.join(folder, name)
+        part = final + PART_SUFFIX
+        if not os.path.lexists(part):
+            if not os.path.lexists(final):
+                break  # the first free name: a new job would take this one
+            continue
+        if os.path.lexists(final):
+            continue  # a finished file holds the name
+        read = read_record(part)
+        if read is None:
+            continue
+        record, size = read
+        if (
+            record.db == db
+            and record.url == url
+            and record.validator is not None
+            and 0 < record.offset <= size
+            and (record.total is None or record.offset <= record.total)
+        ):
+            found.append((name, record))
+    found.sort(key=lambda item: item[1].offset, reverse=True)
+    return found
