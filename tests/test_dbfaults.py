@@ -186,6 +186,35 @@ async def test_a_lock_over_the_finish_requeues_the_job_which_resumes_from_its_sa
     assert second.headers["If-Range"] == resource.etag
 
 
+def test_ctrl_c_while_the_database_is_locked_loses_no_job(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    """The engine cannot record its last progress: it still exits, and the next run resumes."""
+    body = make_body(8 * MiB)
+    resource = http_server.add("/big.bin", body, rate=2 * MiB)
+    url = http_server.url("/big.bin")
+    assert run_cli(db_path, "add", url, "-d", str(downloads)).returncode == 0
+    engine = start_cli(db_path, "run", "--until-idle", "--checkpoint-every", "0.1", env=FAST)
+    try:
+        wait_until(lambda: ls_json(db_path)[0]["bytes_done"] > 0, timeout=30, what="progress")
+        with LockHolder(db_path):
+            engine.send_signal(signal.SIGINT)
+            _, stderr = engine.communicate(timeout=60)
+            assert engine.returncode == 130, stderr
+            assert "Traceback" not in stderr and "unhandled" not in stderr, stderr
+            [left] = ls_json(db_path)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+    assert left["state"] in ("running", "queued")  # "running": the next start requeues it
+    resource.rate = None
+    again = run_cli(db_path, "run", "--until-idle")
+    assert again.returncode == 0, again.stderr
+    assert (downloads / "big.bin").read_bytes() == body
+    second = http_server.requests_for("/big.bin")[1]
+    assert second.headers["Range"] == f"bytes={left['bytes_done']}-"
+
+
 # -- 2. a damaged database file ------------------------------------------------------
 
 

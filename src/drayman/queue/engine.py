@@ -378,6 +378,10 @@ class Engine:
                 except EnvironmentProblem as exc:
                     # still "running" in the table: the next start queues it again
                     log.warning("job %d: %s", job.id, exc)
+                except ValueError:
+                    # stop() gave up waiting (a lock outlasted stop_timeout) and
+                    # closed the database under us: the next start queues it again
+                    log.info("job %d: left running; the next start resumes it", job.id)
             # else: paused or removed; the table already says so
         except EnvironmentProblem as exc:
             # the database, not the download, failed (locked, disk full): the
