@@ -19,6 +19,12 @@ from dbfaults import small_disk  # noqa: F401  (fixture)
 from httpserver import http_server, https_server, other_server, tls  # noqa: F401  (fixtures)
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user cache folder (thumbnails) of each test is its own, never the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "jobs.db"

@@ -92,6 +92,8 @@ class Resource:
     #: body offsets where a response pauses until ``release_hold(path)``; each
     #: applies once (the test decides when the client gets the rest)
     hold_at: list[int] = field(default_factory=list)
+    #: seconds to wait before answering each request (a slow server, not a fault)
+    delay: float = 0.0
     #: body responses served so far (for fault_times)
     served: int = 0
 
@@ -256,6 +258,9 @@ class LoopbackServer(_BackgroundServer):
         #: path -> the body offset a response is paused at (see Resource.hold_at)
         self.held: dict[str, int] = {}
         self._hold_events: dict[str, asyncio.Event] = {}
+        #: the most requests ever being answered at once (all paths together)
+        self.peak_in_flight = 0
+        self._answering = 0
         self._runner: web.AppRunner | None = None
 
     async def _start_site(self) -> None:
@@ -350,6 +355,18 @@ class LoopbackServer(_BackgroundServer):
             resource = self.resources.get(request.path)
         if resource is None:
             return web.Response(status=404, text="not found")
+        with self._lock:
+            self._answering += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._answering)
+        try:
+            if resource.delay:
+                await asyncio.sleep(resource.delay)
+            return await self._answer(request, resource)
+        finally:
+            with self._lock:
+                self._answering -= 1
+
+    async def _answer(self, request: web.Request, resource: Resource) -> web.StreamResponse:
         if resource.status_script:
             status, headers = resource.status_script.pop(0)
             return web.Response(status=status, headers=headers, text=f"scripted {status}")
