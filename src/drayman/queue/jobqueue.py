@@ -25,7 +25,7 @@ from drayman.inputs import (
     validate_sha256,
 )
 from drayman.jobs import Job, JobState, NewJob
-from drayman.names import filename_from_url, pick_filename
+from drayman.names import EXT_MARK, filename_from_url, finish_name, guess_extension, pick_filename
 from drayman.rules import Rule, first_setting, validate_pattern
 from drayman.storage import JobStore
 from drayman.templates import check_template, split_template
@@ -37,6 +37,12 @@ Listener = Callable[[], None]
 
 #: the settings key of the global speed limit
 SPEED_SETTING = "max_speed"
+#: entries planned between two yields to the event loop
+PLAN_SLICE = 250
+#: how a preview shows an extension that only the server's answer will tell
+UNKNOWN_EXT = "{ext}"
+#: stands for that extension while a name is sanitized (a private-use character)
+_OPEN_EXT = "\ue001"
 
 
 class JobQueue:
@@ -130,6 +136,7 @@ class JobQueue:
         priority: int = 0,
         template: str | None = None,
         insecure: bool = False,
+        numbers: Sequence[int] | None = None,
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
@@ -142,6 +149,7 @@ class JobQueue:
             priority=priority,
             template=template,
             insecure=insecure,
+            numbers=numbers,
         )
         ids = await self.store.add(new)
         self._changed()
@@ -156,6 +164,7 @@ class JobQueue:
         priority: int = 0,
         template: str | None = None,
         insecure: bool = False,
+        numbers: Sequence[int] | None = None,
     ) -> list[NewJob]:
         """The jobs ``add_entries`` would add, without adding them (an import's preview).
 
@@ -163,16 +172,25 @@ class JobQueue:
         them. ``template`` (``{author}/{title}.{ext}``) names files and
         subfolders; it is checked before anything is added. Without a folder
         or a template, a matching per-host rule's are used (else Downloads).
+        ``numbers`` are the entries' ``{index}`` values (default 1, 2, ...):
+        a preview that adds some of its entries keeps each one's number.
         """
         if template is not None:
             check_template(template)
+        if numbers is not None and len(numbers) != len(entries):
+            raise ValueError("one number per entry")
         # a stat: off the loop, which is the window's thread in the GUI
         given = None if dest_dir is None else await asyncio.to_thread(validate_folder, dest_dir)
         rules = await self.store.rules()
         common = parse_headers(headers)
         today = time.strftime("%Y-%m-%d")
         new = []
-        for index, entry in enumerate(entries, start=1):
+        for position, entry in enumerate(entries):
+            if position and not position % PLAN_SLICE:
+                # a preview of thousands of entries plans on the window's
+                # thread: let it paint between slices
+                await asyncio.sleep(0)
+            index = numbers[position] if numbers is not None else position + 1
             own = {n.lower() for n, _ in entry.headers}
             merged = tuple(h for h in common if h[0].lower() not in own) + entry.headers
             if has_userinfo(entry.url) and any(n.lower() == "authorization" for n, _ in merged):
@@ -361,11 +379,69 @@ def _unlink_regular(path: str) -> None:
         os.unlink(path)
 
 
-def expected_name(job: NewJob) -> str:
-    """A new job's file name as far as it is known before the server answers."""
-    return pick_filename(
+def _name_pattern(job: NewJob) -> tuple[str, str | None]:
+    """A new job's file name before the server answers: ``(name, None)`` when
+    known, else ``(before, after)`` around an extension still to come."""
+    template = job.name_template
+    open_ext = (
+        template is not None
+        and not job.requested_name
+        and EXT_MARK in template
+        and not guess_extension(content_disposition=None, url=job.url, content_type=None)
+    )
+    if open_ext:
+        assert template is not None
+        before, _, after = finish_name(template, _OPEN_EXT).partition(_OPEN_EXT)
+        return before, after
+    name = pick_filename(
         requested=job.requested_name,
         content_disposition=None,
         url=job.url,
-        template=job.name_template,
+        template=template,
     )
+    return name, None
+
+
+def expected_name(job: NewJob) -> str:
+    """A new job's file name as far as it is known before the server answers.
+
+    An extension the URL does not give (``{ext}`` from the Content-Type, say)
+    shows as ``{ext}``.
+    """
+    before, after = _name_pattern(job)
+    return before if after is None else before + UNKNOWN_EXT + after
+
+
+async def files_on_disk(jobs: Sequence[NewJob]) -> list[bool]:
+    """Whether each new job's file already exists (its download would be named ``… (1)``).
+
+    A name whose extension is still open matches any extension. The folders
+    are read in a worker thread: this is called from the window.
+    """
+    patterns = [(job.dest_dir, *_name_pattern(job)) for job in jobs]
+    return await asyncio.to_thread(_match_on_disk, patterns)
+
+
+def _match_on_disk(patterns: Sequence[tuple[str, str, str | None]]) -> list[bool]:
+    listings: dict[str, set[str]] = {}
+    found = []
+    for folder, before, after in patterns:
+        names = listings.get(folder)
+        if names is None:
+            try:
+                names = {os.path.normcase(n) for n in os.listdir(folder)}
+            except OSError:  # no folder yet, or not readable: nothing there to clash with
+                names = set()
+            listings[folder] = names
+        before = os.path.normcase(before)
+        if after is None:
+            found.append(before in names)
+        else:
+            after = os.path.normcase(after)
+            found.append(
+                any(
+                    n.startswith(before) and n.endswith(after) and len(n) > len(before + after)
+                    for n in names
+                )
+            )
+    return found
