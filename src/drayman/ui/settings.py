@@ -65,6 +65,7 @@ def save(store: QtCore.QSettings, settings: Settings) -> None:
 class SettingsDialog(CheckedDialog[Settings]):
     def __init__(self, current: Settings, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self.current = current
         self.setWindowTitle(self.tr("Settings"))
         self.concurrency = self._spin(current.concurrency, 1, 64)
         self.per_host = self._spin(current.per_host, 1, 64)
@@ -113,7 +114,10 @@ class SettingsDialog(CheckedDialog[Settings]):
 
     def validate(self) -> Settings:
         speed_text = self.max_speed.text().strip()
-        return Settings(
+        # replace(), not a new Settings: what this form does not show (the
+        # import template) is kept
+        return replace(
+            self.current,
             concurrency=self.concurrency.value(),
             per_host=self.per_host.value(),
             max_speed=parse_rate(speed_text) if speed_text else 0,
