@@ -25,10 +25,13 @@ SortRole = Qt.ItemDataRole.UserRole + 1
 JobIdRole = Qt.ItemDataRole.UserRole + 2
 #: the role that gives progress as 0..1 (None when unknown), for the delegate
 ProgressRole = Qt.ItemDataRole.UserRole + 3
+#: the role that gives (thumbnail URL, headers, the URL the headers are for), or None
+ThumbnailRole = Qt.ItemDataRole.UserRole + 4
 
 
 class Column(enum.IntEnum):
-    NAME = 0
+    THUMB = 0
+    NAME = enum.auto()
     SIZE = enum.auto()
     PROGRESS = enum.auto()
     SPEED = enum.auto()
@@ -41,6 +44,7 @@ class Column(enum.IntEnum):
 
 
 HEADERS = {
+    Column.THUMB: "",
     Column.NAME: QtCore.QT_TRANSLATE_NOOP("JobsModel", "Name"),
     Column.SIZE: QtCore.QT_TRANSLATE_NOOP("JobsModel", "Size"),
     Column.PROGRESS: QtCore.QT_TRANSLATE_NOOP("JobsModel", "Progress"),
@@ -103,6 +107,8 @@ class JobsModel(QtCore.QAbstractTableModel):
         self._live: dict[int, JobProgress] = {}
         self._dirty: set[int] = set()
         self._icons: dict[JobState, QtGui.QIcon] = {}
+        #: whether any job has a thumbnail (the window shows the column then)
+        self.has_thumbnails = False
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(int(1000 / refresh_hz))
         self._timer.timeout.connect(self.flush)
@@ -144,6 +150,7 @@ class JobsModel(QtCore.QAbstractTableModel):
             self._dirty |= set(range(len(self._jobs)))
         self._row_of = {job.id: row for row, job in enumerate(self._jobs)}
         self._live = {k: v for k, v in self._live.items() if k in self._row_of}
+        self.has_thumbnails = any(job.thumbnail_url for job in self._jobs)
         self.countsChanged.emit(self.counts())
 
     def update_jobs(self, changed: Sequence[Job]) -> None:
@@ -165,6 +172,7 @@ class JobsModel(QtCore.QAbstractTableModel):
                 self._row_of[job.id] = start + offset
             self.endInsertRows()
         if rows or added:
+            self.has_thumbnails = self.has_thumbnails or any(j.thumbnail_url for j in changed)
             self.countsChanged.emit(self.counts())
 
     def apply_progress(self, snapshot: EngineSnapshot) -> None:
@@ -175,6 +183,13 @@ class JobsModel(QtCore.QAbstractTableModel):
             row = self._row_of.get(job_id)
             if row is not None:
                 self._dirty.add(row)
+
+    def thumbnails_ready(self, urls: Iterable[str]) -> None:
+        """Repaint the rows whose thumbnail arrived, at the next flush."""
+        if not self.has_thumbnails:
+            return
+        ready = set(urls)
+        self._dirty.update(row for row, job in enumerate(self._jobs) if job.thumbnail_url in ready)
 
     def flush(self) -> None:
         """One dataChanged over the span of changed rows."""
@@ -244,6 +259,10 @@ class JobsModel(QtCore.QAbstractTableModel):
             return self._sort_value(job, column, live, done, total)
         if role == JobIdRole:
             return job.id
+        if role == ThumbnailRole and column == Column.THUMB:
+            if job.thumbnail_url is None:
+                return None
+            return (job.thumbnail_url, job.headers, job.url)
         if role == ProgressRole and column == Column.PROGRESS:
             if job.state == JobState.DONE:
                 return 1.0
@@ -254,6 +273,8 @@ class JobsModel(QtCore.QAbstractTableModel):
             return self._icons[job.state]
         if role == Qt.ItemDataRole.ToolTipRole and column in (Column.NAME, Column.ATTEMPTS):
             return job.error or job.url
+        if role == Qt.ItemDataRole.ToolTipRole and column == Column.THUMB:
+            return job.title or None
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (
             Column.SIZE,
             Column.SPEED,
@@ -297,6 +318,8 @@ class JobsModel(QtCore.QAbstractTableModel):
     def _sort_value(
         self, job: Job, column: Column, live: JobProgress | None, done: int, total: int | None
     ) -> Any:
+        if column == Column.THUMB:
+            return job.thumbnail_url is not None
         if column == Column.NAME:
             return job.display_name.casefold()
         if column == Column.SIZE:

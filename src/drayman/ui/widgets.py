@@ -1,4 +1,4 @@
-"""Small widgets of the window: the progress-bar delegate and the speed sparkline."""
+"""Small widgets of the window: the progress-bar and thumbnail delegates, the sparkline."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import collections
 from typing import Generic, TypeVar
 
 from drayman.errors import BadInput
-from drayman.ui.jobs_model import ProgressRole
+from drayman.ui.jobs_model import ProgressRole, ThumbnailRole
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
+from drayman.ui.thumbnails import ThumbnailImages
 
 T = TypeVar("T")
 
@@ -34,6 +35,55 @@ class ProgressDelegate(QtWidgets.QStyledItemDelegate):
         bar.state = option.state
         style = option.widget.style() if option.widget else QtWidgets.QApplication.style()
         style.drawControl(QtWidgets.QStyle.ControlElement.CE_ProgressBar, bar, painter)
+
+
+class ThumbnailDelegate(QtWidgets.QStyledItemDelegate):
+    """Draws a row's thumbnail, asking for it when the row is first painted.
+
+    Painting is what makes a thumbnail load, so only rows that are on screen
+    cost a request (a table of 10,000 media jobs fetches the dozen in view).
+    """
+
+    def __init__(self, images: ThumbnailImages, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.images = images
+
+    def paint(
+        self,
+        painter: QtGui.QPainter,
+        option: QtWidgets.QStyleOptionViewItem,
+        index: QtCore.QModelIndex | QtCore.QPersistentModelIndex,
+    ) -> None:
+        view_option = QtWidgets.QStyleOptionViewItem(option)
+        self.initStyleOption(view_option, index)
+        widget = option.widget
+        style = widget.style() if widget else QtWidgets.QApplication.style()
+        style.drawPrimitive(
+            QtWidgets.QStyle.PrimitiveElement.PE_PanelItemViewItem, view_option, painter, widget
+        )
+        request = index.data(ThumbnailRole)
+        if request is None:
+            return
+        url, headers, given_for = request
+        self.images.request(url, headers, given_for)
+        pixmap = self.images.pixmap(url)
+        rect = option.rect.adjusted(2, 2, -2, -2)
+        size = pixmap.size().scaled(rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        if size.width() > pixmap.width() or size.height() > pixmap.height():
+            size = pixmap.size()  # never blow a small image up
+        target = QtCore.QRect(QtCore.QPoint(0, 0), size)
+        target.moveCenter(rect.center())
+        painter.save()
+        painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawPixmap(target, pixmap)
+        painter.restore()
+
+    def sizeHint(
+        self,
+        option: QtWidgets.QStyleOptionViewItem,
+        index: QtCore.QModelIndex | QtCore.QPersistentModelIndex,
+    ) -> QtCore.QSize:
+        return self.images.size + QtCore.QSize(4, 4)
 
 
 class Sparkline(QtWidgets.QWidget):
