@@ -319,7 +319,7 @@ def test_the_chinese_translation_loads_and_changes_visible_text(
         queue = asyncio.run(JobQueue.open(db_path))
         window = MainWindow(queue, engine_note="", default_folder="/tmp")
         assert window.pause_action.text() == "暂停"
-        assert window.model.headerData(0, QtCore.Qt.Orientation.Horizontal) == "名称"
+        assert window.model.headerData(Column.NAME, QtCore.Qt.Orientation.Horizontal) == "名称"
         window.close()
         asyncio.run(queue.close())
     finally:

@@ -21,6 +21,7 @@ from drayman.errors import EngineAlreadyRunning, EnvironmentProblem
 from drayman.private import make_private_dirs, open_private
 from drayman.queue.engine import Engine
 from drayman.queue.jobqueue import JobQueue
+from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.ui.main_window import MainWindow, default_folder
 from drayman.ui.qt import QtCore, QtWidgets
 from drayman.ui.settings import Settings, load, save
@@ -51,15 +52,23 @@ class Session:
     """The window plus whatever feeds it (own engine, or a viewer's job queue)."""
 
     def __init__(
-        self, db_path: str | os.PathLike[str], settings: QtCore.QSettings | None = None
+        self,
+        db_path: str | os.PathLike[str],
+        settings: QtCore.QSettings | None = None,
+        *,
+        thumbnail_cache: str | os.PathLike[str] | None = None,
     ) -> None:
         self.db_path = os.fspath(db_path)
+        #: where thumbnails are kept (default: the user cache folder)
+        self.thumbnail_cache = thumbnail_cache
+        self.thumbnails: ThumbnailFetcher | None = None
         self.store = settings if settings is not None else QtCore.QSettings("drayman", "drayman")
         self.settings = load(self.store, default_folder())
         self.engine: Engine | None = None
         self.queue: JobQueue | None = None
         self.window: MainWindow | None = None
         self._watch: asyncio.Task[None] | None = None
+        self._prune: asyncio.Task[int] | None = None
 
     async def open(self) -> MainWindow:
         engine = Engine(self.db_path, self.settings.engine_config())
@@ -73,12 +82,21 @@ class Session:
         else:
             self.engine, self.queue = engine, engine.queue
             note = QtCore.QCoreApplication.translate("Session", "Downloading (own engine)")
+        # thumbnails ride the engine's HTTP session on this loop; a viewer has
+        # no engine here, so its fetcher opens a session of its own
+        self.thumbnails = (
+            self.engine.thumbnails(self.thumbnail_cache)
+            if self.engine is not None
+            else ThumbnailFetcher(self.thumbnail_cache)
+        )
+        self._prune = asyncio.ensure_future(self.thumbnails.prune())
         self.window = MainWindow(
             self.queue,
             engine_note=note,
             default_folder=self.settings.default_folder,
             settings=self.settings,
             apply_settings=self.apply_settings,
+            thumbnails=self.thumbnails,
         )
         if self.engine is not None:
             self.engine.subscribe(self.window.apply_progress)
@@ -100,8 +118,14 @@ class Session:
         """Checkpoint every transfer and let go of the database, within a bound."""
         if self._watch is not None:
             self._watch.cancel()
+        if self._prune is not None:
+            self._prune.cancel()
+        if self.window is not None:
+            self.window.stop_thumbnails()
         try:
             async with asyncio.timeout(SHUTDOWN_SECONDS):
+                if self.thumbnails is not None:
+                    await self.thumbnails.close()
                 if self.engine is not None:
                     # shielded: a second close request must not cut the checkpoints short
                     await asyncio.shield(self.engine.stop())

@@ -8,6 +8,7 @@ their errors come back as message boxes in plain words.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -15,15 +16,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from drayman.batch import ImportResult, parse_import
 from drayman.errors import DraymanError
 from drayman.jobs import Job, JobState
 from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import EngineSnapshot
+from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.ui.add_dialog import AddDialog, AddRequest
+from drayman.ui.import_dialog import LIST_EXTENSIONS, ImportDialog, read_list_file
 from drayman.ui.jobs_model import Column, JobIdRole, JobsFilter, JobsModel, state_name
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from drayman.ui.settings import Settings, SettingsDialog
-from drayman.ui.widgets import ProgressDelegate, Sparkline
+from drayman.ui.thumbnails import ThumbnailImages
+from drayman.ui.widgets import ProgressDelegate, Sparkline, ThumbnailDelegate
 from drayman.units import human_size
 
 log = logging.getLogger(__name__)
@@ -42,9 +47,14 @@ class MainWindow(QtWidgets.QMainWindow):
         settings: Settings | None = None,
         apply_settings: Callable[[Settings], None] | None = None,
         poll_interval: float = 0.5,
+        thumbnails: ThumbnailFetcher | None = None,
     ) -> None:
         super().__init__()
         self.queue = queue
+        #: one fetcher (and its disk cache and request bound) for the table and imports
+        self.fetcher = thumbnails if thumbnails is not None else ThumbnailFetcher()
+        self.import_dialog: ImportDialog | None = None
+        self._quitting = False
         self.settings = settings or Settings(default_folder=default_folder)
         self._apply_settings = apply_settings
         self.default_folder = default_folder
@@ -78,10 +88,22 @@ class MainWindow(QtWidgets.QMainWindow):
         rows = self.table.verticalHeader()
         rows.hide()
         rows.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        row_height = self.fontMetrics().height() + 10
+        rows.setDefaultSectionSize(row_height)
+        # media jobs show a small picture, fetched when its row is painted
+        thumb_height = row_height - 4
+        self.thumbs = ThumbnailImages(
+            self.fetcher, QtCore.QSize(thumb_height * 16 // 9, thumb_height), self
+        )
+        self.thumbs.ready.connect(self.model.thumbnails_ready)
+        self.table.setItemDelegateForColumn(
+            Column.THUMB, ThumbnailDelegate(self.thumbs, self.table)
+        )
+        self.table.setColumnHidden(Column.THUMB, True)
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setStretchLastSection(True)
         for column, width in (
+            (Column.THUMB, self.thumbs.size.width() + 8),
             (Column.NAME, 300),
             (Column.SIZE, 80),
             (Column.PROGRESS, 130),
@@ -145,6 +167,7 @@ class MainWindow(QtWidgets.QMainWindow):
         status.addWidget(self.counts_label, 1)
         status.addPermanentWidget(self.engine_label)
         self.model.countsChanged.connect(self._show_counts)
+        self.model.countsChanged.connect(self._show_thumbnail_column)
         self._make_actions()
         self.tray: QtWidgets.QSystemTrayIcon | None = None
         if QtWidgets.QSystemTrayIcon.isSystemTrayAvailable():
@@ -180,6 +203,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.add_action = self._action(
             self.tr("Add…"), "Ctrl+N", self.open_add_dialog, context=False
         )
+        self.import_action = self._action(
+            self.tr("Import…"), "Ctrl+I", self.choose_import_file, context=False
+        )
         self.pause_action = self._action(self.tr("Pause"), "Ctrl+P", self.pause_selected)
         self.resume_action = self._action(self.tr("Resume"), "Ctrl+R", self.resume_selected)
         self.retry_action = self._action(self.tr("Retry"), None, self.retry_selected)
@@ -214,6 +240,45 @@ class MainWindow(QtWidgets.QMainWindow):
             toolbar=False,
             context=False,
         )
+        self.quit_action = self._action(
+            self.tr("Quit"),
+            QtGui.QKeySequence.StandardKey.Quit,
+            self.quit,
+            toolbar=False,
+            context=False,
+        )
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        file_menu.addAction(self.add_action)
+        file_menu.addAction(self.import_action)
+        file_menu.addAction(self.paste_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        jobs_menu = self.menuBar().addMenu(self.tr("&Jobs"))
+        for action in (
+            self.pause_action,
+            self.resume_action,
+            self.retry_action,
+            self.remove_action,
+            self.up_action,
+            self.down_action,
+        ):
+            jobs_menu.addAction(action)
+        jobs_menu.addSeparator()
+        for action in (
+            self.pause_all_action,
+            self.resume_all_action,
+            self.open_action,
+            self.folder_action,
+            self.copy_action,
+        ):
+            jobs_menu.addAction(action)
+
+    def quit(self) -> None:
+        """Close for good, even when closing normally keeps downloading in the tray."""
+        self._quitting = True
+        self.close()
 
     def selected_ids(self) -> list[int]:
         rows = self.table.selectionModel().selectedRows()
@@ -312,7 +377,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def paste_urls(self) -> None:
         text = QtWidgets.QApplication.clipboard().text()
         if text.strip():
-            self.open_add_dialog(text)
+            self.run(self.import_text(text, self.tr("Pasted text")))
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() or event.mimeData().hasText():
@@ -322,22 +387,105 @@ class MainWindow(QtWidgets.QMainWindow):
         data = event.mimeData()
         lines = []
         for url in data.urls():
-            if url.isLocalFile():
-                self.run(self._read_dropped_file(url.toLocalFile()))
-            else:
+            if not url.isLocalFile():
                 lines.append(url.toString())
+                continue
+            path = url.toLocalFile()
+            if path.lower().endswith(LIST_EXTENSIONS):
+                self.import_file(path)
+            else:
+                self.show_error(
+                    self.tr("{0} is not a list of downloads (.txt, .json, .jsonl or .csv).").format(
+                        os.path.basename(path)
+                    )
+                )
         if not data.hasUrls() and data.hasText():
             lines.append(data.text())
         if lines:
-            self.open_add_dialog("\n".join(lines))
+            self.run(self.import_text("\n".join(lines), self.tr("Dropped links")))
         event.acceptProposedAction()
 
-    async def _read_dropped_file(self, path: str) -> None:
-        def read() -> str:
-            with open(path, encoding="utf-8-sig", errors="replace") as handle:
-                return handle.read(4 * 1024 * 1024)
+    # -- imports ----------------------------------------------------------------------
 
-        self.open_add_dialog(await asyncio.to_thread(read))
+    def choose_import_file(self) -> QtWidgets.QFileDialog:
+        """File → Import…: pick a list, then see its preview."""
+        dialog = QtWidgets.QFileDialog(self, self.tr("Import a list of downloads"))
+        dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilters(
+            [
+                self.tr("Lists of downloads (*.txt *.json *.jsonl *.ndjson *.csv)"),
+                self.tr("All files (*)"),
+            ]
+        )
+        dialog.fileSelected.connect(self.import_file)
+        dialog.open()
+        return dialog
+
+    def import_file(self, path: str) -> asyncio.Task[Any]:
+        """Read and parse ``path`` in a worker thread, then open its preview."""
+        return self.run(self._import_file(path))
+
+    async def _import_file(self, path: str) -> None:
+        result = await asyncio.to_thread(read_list_file, path)
+        self.open_import_dialog(result, os.path.basename(path))
+
+    async def import_text(self, text: str, source: str) -> None:
+        """Pasted or dropped text: one plain URL goes to the Add dialog, more to the preview.
+
+        One URL has nothing to choose from, and the Add dialog has what only
+        a single download takes (a file name, a checksum). Two or more, or a
+        JSON or CSV list (titles, thumbnails), are a batch: the preview shows
+        duplicates and target names, and lets the user untick some.
+        """
+        result = await asyncio.to_thread(parse_import, text, source=source)
+        plain = len(result.entries) == 1 and not result.bad and result.entries[0].title is None
+        if not result.entries or plain:
+            self.open_add_dialog(text)  # it says what is wrong with the text, if anything
+        else:
+            self.open_import_dialog(result, source)
+
+    def open_import_dialog(self, result: ImportResult, source: str) -> ImportDialog | None:
+        if not result.entries:
+            lines = [str(bad) for bad in result.bad[:5]]
+            if len(result.bad) > 5:
+                lines.append(self.tr("… and %n more", "", len(result.bad) - 5))
+            self.show_error(
+                self.tr("{0}: nothing to import.").format(source) + "\n\n" + "\n".join(lines)
+            )
+            return None
+        dialog = ImportDialog(
+            self.queue,
+            self.fetcher,
+            result,
+            source=source,
+            folder=self.default_folder,
+            template=self.settings.import_template,
+            parent=self,
+        )
+        dialog.added.connect(lambda _: self._imported(dialog))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.destroyed.connect(lambda: setattr(self, "import_dialog", None))
+        self.import_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def stop_thumbnails(self) -> None:
+        """Cancel every thumbnail still on its way (the window is closing)."""
+        self.thumbs.cancel()
+        dialog = self.import_dialog
+        if dialog is not None:
+            with contextlib.suppress(RuntimeError):  # already deleted by Qt
+                dialog.images.cancel()
+
+    def _imported(self, dialog: ImportDialog) -> None:
+        """The folder and template used last are the next defaults."""
+        folder = dialog.folder.text().strip()
+        template = dialog.template.text().strip()
+        if folder != self.default_folder or template != self.settings.import_template:
+            self._settings_chosen(
+                dataclasses.replace(self.settings, default_folder=folder, import_template=template)
+            )
+        self._reload.set()
 
     # -- running commands and reading the table ---------------------------------------
 
@@ -384,6 +532,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Reload the table whenever it changed, here or in another process."""
         seen = -1
         store = self.queue.store
+        self.thumbs.rules = await self.queue.rules()  # their headers go to thumbnails too
         # paint the head of a long queue at once; the rest follows below
         self.model.set_jobs(await store.first_jobs(FIRST_PAGE))
         since: float | None = None
@@ -455,13 +604,19 @@ class MainWindow(QtWidgets.QMainWindow):
             self.tray.showMessage("drayman", message)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        if self.tray is not None and self.settings.close_to_tray:
+        if self.tray is not None and self.settings.close_to_tray and not self._quitting:
             self.hide()  # downloads go on; the tray icon brings the window back
             event.ignore()
             return
+        self.stop_thumbnails()
         super().closeEvent(event)
 
     # -- status and details -----------------------------------------------------------------
+
+    def _show_thumbnail_column(self, *_: object) -> None:
+        hidden = not self.model.has_thumbnails
+        if self.table.isColumnHidden(Column.THUMB) != hidden:
+            self.table.setColumnHidden(Column.THUMB, hidden)
 
     def _show_counts(self, counts: dict[JobState, int]) -> None:
         self.counts_label.setText(
