@@ -345,6 +345,7 @@ def drop(window: QtWidgets.QWidget, mime: QtCore.QMimeData) -> None:
 
 def test_dropping_a_list_opens_the_preview_and_one_url_the_add_dialog(
     qloop: asyncio.AbstractEventLoop,
+    qtbot: Any,
     db_path: Path,
     downloads: Path,
     tmp_path: Path,
@@ -368,6 +369,11 @@ def test_dropping_a_list_opens_the_preview_and_one_url_the_add_dialog(
             assert dialog is not None
             assert [row.title for row in dialog.model.rows] == ["A", "b"]
             assert "dropped.json" in dialog.windowTitle()
+            # Space ticks and unticks the selected rows
+            dialog.table.setFocus()
+            dialog.table.selectRow(1)
+            qtbot.keyClick(dialog.table, Qt.Key.Key_Space)
+            assert [row.checked for row in dialog.model.rows] == [True, False]
             dialog.reject()
             await until(lambda: window.import_dialog is None, what="closed")
 

@@ -83,6 +83,9 @@ MARK_TEXT = {
 }
 
 
+NO_THUMBNAIL = QtCore.QT_TRANSLATE_NOOP("ImportModel", "No thumbnail")
+
+
 def _tr(text: str) -> str:
     return QtCore.QCoreApplication.translate("ImportModel", text)
 
@@ -246,7 +249,7 @@ class ImportModel(QtCore.QAbstractTableModel):
             if column == Column.TARGET:
                 return row.full_path or None
             if column == Column.THUMB:
-                return entry.thumbnail or _tr("No thumbnail")
+                return entry.thumbnail or _tr(str(NO_THUMBNAIL))
             if column == Column.CHECK:
                 return entry.where
             return None
@@ -430,26 +433,37 @@ class ImportDialog(QtWidgets.QDialog):
         rows.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(THUMB_SIZE.height() + 6)
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
         for column, width in (
             (Column.CHECK, 56),
             (Column.THUMB, THUMB_SIZE.width() + 8),
             (Column.TITLE, 260),
             (Column.AUTHOR, 130),
-            (Column.TARGET, 300),
+            (Column.NOTE, 150),
         ):
             self.table.setColumnWidth(column, width)
+        # the target path is the longest text: it takes the room there is
+        header.setSectionResizeMode(Column.TARGET, QtWidgets.QHeaderView.ResizeMode.Stretch)
         # Space ticks the current row, as in a list of check boxes
         toggle = QtGui.QShortcut(QtGui.QKeySequence(Qt.Key.Key_Space), self.table)
+        toggle.setContext(Qt.ShortcutContext.WidgetShortcut)
         toggle.activated.connect(self._toggle_selected)
 
         self.bad_list = QtWidgets.QPlainTextEdit()
         self.bad_list.setReadOnly(True)
-        self.bad_list.setMaximumHeight(90)
+        self.bad_list.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
+        lines = min(len(self.bad), 4)
+        margins = self.bad_list.contentsMargins()
+        self.bad_list.setFixedHeight(
+            self.fontMetrics().lineSpacing() * lines
+            + 2 * int(self.bad_list.document().documentMargin())
+            + margins.top()
+            + margins.bottom()
+            + 4
+        )
         self.bad_label = QtWidgets.QLabel()
         if self.bad:
             self.bad_label.setText(
-                self.tr("%n entry(ies) cannot be imported (the others can):", "", len(self.bad))
+                self.tr("These cannot be imported ({0}); the others can:").format(len(self.bad))
             )
             self.bad_list.setPlainText("\n".join(str(bad) for bad in self.bad))
         else:
@@ -481,9 +495,14 @@ class ImportDialog(QtWidgets.QDialog):
         layout.addWidget(self.buttons)
         self.resize(1000, 680)
 
+        entries = len(self.model.rows)
         self.summary.setText(
-            self.tr("{0}: %n entry(ies)", "", len(self.model.rows)).format(source)
-            + (self.tr(", %n bad", "", len(self.bad)) if self.bad else "")
+            (
+                self.tr("{0}: 1 entry").format(source)
+                if entries == 1
+                else self.tr("{0}: {1} entries").format(source, entries)
+            )
+            + (self.tr(", {0} bad").format(len(self.bad)) if self.bad else "")
         )
         self._replan_timer = QtCore.QTimer(self)
         self._replan_timer.setSingleShot(True)

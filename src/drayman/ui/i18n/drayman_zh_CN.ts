@@ -3,106 +3,286 @@
 <context>
     <name>AddDialog</name>
     <message>
-        <location filename="../add_dialog.py" line="32" />
+        <location filename="../add_dialog.py" line="33" />
         <source>Add downloads</source>
         <translation>添加下载</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="34" />
+        <location filename="../add_dialog.py" line="35" />
         <source>One URL per line</source>
         <translation>每行一个网址</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="36" />
+        <location filename="../add_dialog.py" line="37" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="42" />
+        <location filename="../add_dialog.py" line="43" />
         <source>From the server (single URL only)</source>
         <translation>由服务器决定（仅限单个网址）</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="47" />
+        <location filename="../add_dialog.py" line="48" />
         <source>Optional</source>
         <translation>可选</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="53" />
+        <location filename="../add_dialog.py" line="50" />
         <source>URLs</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="54" />
-        <location filename="../add_dialog.py" line="73" />
+        <location filename="../add_dialog.py" line="51" />
+        <location filename="../add_dialog.py" line="60" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="55" />
+        <location filename="../add_dialog.py" line="52" />
         <source>File name</source>
         <translation>文件名</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="56" />
+        <location filename="../add_dialog.py" line="53" />
         <source>Headers</source>
         <translation>请求头</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="57" />
+        <location filename="../add_dialog.py" line="54" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="82" />
+        <location filename="../add_dialog.py" line="69" />
         <source>Enter at least one URL.</source>
         <translation>请至少输入一个网址。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="87" />
+        <location filename="../add_dialog.py" line="74" />
         <source>Line {0}: {1}</source>
         <translation>第 {0} 行：{1}</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="89" />
+        <location filename="../add_dialog.py" line="76" />
         <source>Choose a folder.</source>
         <translation>请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="93" />
+        <location filename="../add_dialog.py" line="80" />
         <source>A file name can only be given for a single URL.</source>
         <translation>只有单个网址时才能指定文件名。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="101" />
+        <location filename="../add_dialog.py" line="88" />
         <source>A checksum can only be given for a single URL.</source>
         <translation>只有单个网址时才能指定校验和。</translation>
     </message>
 </context>
 <context>
+    <name>ImportDialog</name>
+    <message>
+        <location filename="../import_dialog.py" line="369" />
+        <source>Import {0}</source>
+        <extracomment>the entry's {index}: its place among the list's good entries ticked or unticked by the user (automatic choices leave it alone) the target path relative to the folder, once planned the number of ticked entries changed the extensions of files a drop imports as a list a list bigger than this is not a list of downloads the ids of the jobs added (emitted before the dialog closes)</extracomment>
+        <translation>导入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="387" />
+        <source>Browse…</source>
+        <extracomment>the last plan's problem (a bad template or folder), None when fine</extracomment>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="393" />
+        <source>Names from the server</source>
+        <translation>使用服务器提供的文件名</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="395" />
+        <source>Fields: {0}. A / makes a subfolder; empty: names from the server.</source>
+        <translation>可用字段：{0}。/ 表示子文件夹；留空则使用服务器提供的文件名。</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="402" />
+        <location filename="../import_dialog.py" line="647" />
+        <source>Folder</source>
+        <translation>文件夹</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="403" />
+        <source>Template</source>
+        <translation>命名模板</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="407" />
+        <source>Filter by title, author or URL</source>
+        <translation>按标题、作者或网址筛选</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="410" />
+        <source>All</source>
+        <translation>全部</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="411" />
+        <source>None</source>
+        <translation>全不选</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="412" />
+        <source>Invert</source>
+        <translation>反选</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="418" />
+        <source>Tick:</source>
+        <translation>勾选：</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="465" />
+        <source>These cannot be imported ({0}); the others can:</source>
+        <translation>以下条目无法导入（{0} 个），其余条目可以导入：</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="500" />
+        <source>{0}: 1 entry</source>
+        <translation>{0}：1 个条目</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="502" />
+        <source>{0}: {1} entries</source>
+        <translation>{0}：{1} 个条目</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="504" />
+        <source>, {0} bad</source>
+        <translation>，{0} 个有误</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="532" />
+        <source>Something went wrong: {0}. Details are in the log.</source>
+        <translation>出现错误：{0}。详情见日志。</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="568" />
+        <source>Choose a folder.</source>
+        <translation>请选择文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="608" />
+        <source>Example: {0}</source>
+        <translation>示例：{0}</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../import_dialog.py" line="616" />
+        <source>%n of {0} selected</source>
+        <translation>
+            <numerusform>已选 %n 个（共 {0} 个）</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../import_dialog.py" line="620" />
+        <source>%n already in the queue</source>
+        <translation>
+            <numerusform>%n 个已在队列中</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../import_dialog.py" line="623" />
+        <source>%n already on disk</source>
+        <translation>
+            <numerusform>%n 个已在磁盘上</numerusform></translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="625" />
+        <source>{0} free in the folder</source>
+        <translation>文件夹所在磁盘剩余 {0}</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../import_dialog.py" line="627" />
+        <source>Download %n</source>
+        <translation>
+            <numerusform>下载 %n 个</numerusform></translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="661" />
+        <source>Tick at least one entry.</source>
+        <translation>请至少勾选一个条目。</translation>
+    </message>
+</context>
+<context>
+    <name>ImportModel</name>
+    <message>
+        <location filename="../import_dialog.py" line="60" />
+        <source>#</source>
+        <extracomment>the preview's thumbnail size (16:9) how long typing in the folder or template field waits before re-planning</extracomment>
+        <translation>#</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="62" />
+        <source>Title</source>
+        <translation>标题</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="63" />
+        <source>Author</source>
+        <translation>作者</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="64" />
+        <source>Saved as</source>
+        <translation>保存为</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="65" />
+        <source>Already</source>
+        <translation>已存在</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="80" />
+        <source>in the queue</source>
+        <extracomment>a job already downloads this URL the target file exists (the download would be named "… (1)") an earlier entry of this list has the same URL</extracomment>
+        <translation>已在队列中</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="81" />
+        <source>on disk</source>
+        <translation>已在磁盘上</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="82" />
+        <source>twice in the list</source>
+        <translation>列表中重复</translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="86" />
+        <source>No thumbnail</source>
+        <translation>无缩略图</translation>
+    </message>
+</context>
+<context>
     <name>JobState</name>
     <message>
-        <location filename="../jobs_model.py" line="60" />
+        <location filename="../jobs_model.py" line="64" />
         <source>queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="61" />
+        <location filename="../jobs_model.py" line="65" />
         <source>running</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="62" />
+        <location filename="../jobs_model.py" line="66" />
         <source>paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="63" />
+        <location filename="../jobs_model.py" line="67" />
         <source>done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="64" />
+        <location filename="../jobs_model.py" line="68" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
@@ -110,53 +290,53 @@
 <context>
     <name>JobsModel</name>
     <message>
-        <location filename="../jobs_model.py" line="44" />
+        <location filename="../jobs_model.py" line="48" />
         <source>Name</source>
-        <extracomment>the role that gives a column's raw value, for sorting the role that gives the row's job id the role that gives progress as 0..1 (None when unknown), for the delegate</extracomment>
+        <extracomment>the role that gives a column's raw value, for sorting the role that gives the row's job id the role that gives progress as 0..1 (None when unknown), for the delegate the role that gives (thumbnail URL, headers, the URL the headers are for), or None</extracomment>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="45" />
+        <location filename="../jobs_model.py" line="49" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="46" />
+        <location filename="../jobs_model.py" line="50" />
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="47" />
+        <location filename="../jobs_model.py" line="51" />
         <source>Speed</source>
         <translation>速度</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="48" />
+        <location filename="../jobs_model.py" line="52" />
         <source>ETA</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="49" />
+        <location filename="../jobs_model.py" line="53" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="50" />
+        <location filename="../jobs_model.py" line="54" />
         <source>Attempts / error</source>
         <translation>尝试次数 / 错误</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="51" />
+        <location filename="../jobs_model.py" line="55" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="52" />
+        <location filename="../jobs_model.py" line="56" />
         <source>Added</source>
         <translation>添加时间</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="53" />
+        <location filename="../jobs_model.py" line="57" />
         <source>Priority</source>
         <translation>优先级</translation>
     </message>
@@ -164,199 +344,260 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="99" />
+        <location filename="../main_window.py" line="121" />
         <source>Search name or URL</source>
-        <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue)</extracomment>
+        <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue) one fetcher (and its disk cache and request bound) for the table and imports</extracomment>
         <translation>搜索名称或网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="104" />
+        <location filename="../main_window.py" line="126" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="105" />
+        <location filename="../main_window.py" line="127" />
         <source>Active</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="106" />
+        <location filename="../main_window.py" line="128" />
         <source>Queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="107" />
+        <location filename="../main_window.py" line="129" />
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="108" />
+        <location filename="../main_window.py" line="130" />
         <source>Done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="109" />
+        <location filename="../main_window.py" line="131" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="178" />
+        <location filename="../main_window.py" line="201" />
         <source>Jobs</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="181" />
+        <location filename="../main_window.py" line="204" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="183" />
+        <location filename="../main_window.py" line="207" />
+        <source>Import…</source>
+        <translation>导入…</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="209" />
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="184" />
+        <location filename="../main_window.py" line="210" />
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="185" />
+        <location filename="../main_window.py" line="211" />
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="186" />
+        <location filename="../main_window.py" line="212" />
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="188" />
+        <location filename="../main_window.py" line="214" />
         <source>Move up</source>
         <translation>上移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="191" />
+        <location filename="../main_window.py" line="217" />
         <source>Move down</source>
         <translation>下移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="195" />
+        <location filename="../main_window.py" line="221" />
         <source>Pause all</source>
         <translation>全部暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="198" />
+        <location filename="../main_window.py" line="224" />
         <source>Resume all</source>
         <translation>全部继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="200" />
+        <location filename="../main_window.py" line="226" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="202" />
+        <location filename="../main_window.py" line="228" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="205" />
+        <location filename="../main_window.py" line="231" />
         <source>Copy URL</source>
         <translation>复制网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="208" />
+        <location filename="../main_window.py" line="234" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="211" />
+        <location filename="../main_window.py" line="237" />
         <source>Paste URLs</source>
         <translation>粘贴网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="249" />
+        <location filename="../main_window.py" line="244" />
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="250" />
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="258" />
+        <source>&amp;Jobs</source>
+        <translation>任务(&amp;J)</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="314" />
         <source>Remove downloads</source>
         <translation>移除下载</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="250" />
+        <location filename="../main_window.py" line="315" />
         <source>Remove %n job(s) from the list?</source>
         <translation>
             <numerusform>从列表中移除 %n 个任务？</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="251" />
+        <location filename="../main_window.py" line="316" />
         <source>Also delete their files</source>
         <translation>同时删除文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="364" />
+        <location filename="../main_window.py" line="380" />
+        <source>Pasted text</source>
+        <translation>粘贴的文本</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="398" />
+        <source>{0} is not a list of downloads (.txt, .json, .jsonl or .csv).</source>
+        <translation>{0} 不是下载列表（.txt、.json、.jsonl 或 .csv）。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="405" />
+        <source>Dropped links</source>
+        <translation>拖入的链接</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="412" />
+        <source>Import a list of downloads</source>
+        <translation>导入下载列表</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="416" />
+        <source>Lists of downloads (*.txt *.json *.jsonl *.ndjson *.csv)</source>
+        <translation>下载列表 (*.txt *.json *.jsonl *.ndjson *.csv)</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="417" />
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../main_window.py" line="451" />
+        <source>… and %n more</source>
+        <translation>
+            <numerusform>……另有 %n 个</numerusform></translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="453" />
+        <source>{0}: nothing to import.</source>
+        <translation>{0}：没有可导入的条目。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="512" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="422" />
+        <location filename="../main_window.py" line="571" />
         <source>Speed: {0}/s</source>
         <translation>速度：{0}/秒</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="435" />
+        <location filename="../main_window.py" line="584" />
         <source>{0} failed: {1}</source>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="443" />
+        <location filename="../main_window.py" line="592" />
         <source>All downloads have finished.</source>
         <translation>全部下载已完成。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="468" />
+        <location filename="../main_window.py" line="623" />
         <source>active {0} · queued {1} · paused {2} · done {3} · failed {4}</source>
         <translation>下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · 失败 {4}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="481" />
+        <location filename="../main_window.py" line="636" />
         <source>Select a job to see its details.</source>
         <translation>选择一个任务以查看详情。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="485" />
+        <location filename="../main_window.py" line="640" />
         <source>URL</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="486" />
+        <location filename="../main_window.py" line="641" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="487" />
+        <location filename="../main_window.py" line="642" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="488" />
+        <location filename="../main_window.py" line="643" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="489" />
+        <location filename="../main_window.py" line="644" />
         <source>ETag</source>
         <translation>ETag</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="490" />
+        <location filename="../main_window.py" line="645" />
         <source>Last-Modified</source>
         <translation>最后修改</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="491" />
+        <location filename="../main_window.py" line="646" />
         <source>Attempts</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="492" />
+        <location filename="../main_window.py" line="647" />
         <source>Last error</source>
         <translation>最近的错误</translation>
     </message>
@@ -364,13 +605,13 @@
 <context>
     <name>Session</name>
     <message>
-        <location filename="../app.py" line="68" />
+        <location filename="../app.py" line="77" />
         <source>Viewer of the engine in process {0}</source>
-        <extracomment>how long closing the window may take to checkpoint every transfer</extracomment>
+        <extracomment>how long closing the window may take to checkpoint every transfer where thumbnails are kept (default: the user cache folder)</extracomment>
         <translation>查看进程 {0} 中的下载引擎</translation>
     </message>
     <message>
-        <location filename="../app.py" line="73" />
+        <location filename="../app.py" line="82" />
         <source>Downloading (own engine)</source>
         <translation>正在下载（本窗口的引擎）</translation>
     </message>
@@ -378,18 +619,18 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings.py" line="66" />
+        <location filename="../settings.py" line="69" />
         <source>Settings</source>
-        <extracomment>bytes per second for all downloads (0 = no limit) "system" (follow the locale), "en" or "zh_CN"</extracomment>
+        <extracomment>bytes per second for all downloads (0 = no limit) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used)</extracomment>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="74" />
+        <location filename="../settings.py" line="77" />
         <source>No limit (e.g. 2M, 500k)</source>
         <translation>不限速（例如 2M、500k）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="80" />
+        <location filename="../settings.py" line="83" />
         <source>As the system</source>
         <translation>跟随系统</translation>
     </message>
@@ -447,7 +688,7 @@
 <context>
     <name>window</name>
     <message>
-        <location filename="../app.py" line="121" />
+        <location filename="../app.py" line="148" />
         <source>Downloading in the background</source>
         <translation>正在后台下载</translation>
     </message>

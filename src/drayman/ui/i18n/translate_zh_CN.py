@@ -96,6 +96,54 @@ ZH_CN = {
     "Move down": "下移",
     "Start in the tray": "启动时最小化到托盘",
     "Downloading in the background": "正在后台下载",
+    "Import {0}": "导入 {0}",
+    "Names from the server": "使用服务器提供的文件名",
+    "Fields: {0}. A / makes a subfolder; empty: names from the server.": (
+        "可用字段：{0}。/ 表示子文件夹；留空则使用服务器提供的文件名。"
+    ),
+    "Template": "命名模板",
+    "Filter by title, author or URL": "按标题、作者或网址筛选",
+    "None": "全不选",
+    "Invert": "反选",
+    "Tick:": "勾选：",
+    "These cannot be imported ({0}); the others can:": (
+        "以下条目无法导入（{0} 个），其余条目可以导入："
+    ),
+    "{0}: 1 entry": "{0}：1 个条目",
+    "{0}: {1} entries": "{0}：{1} 个条目",
+    ", {0} bad": "，{0} 个有误",
+    "Example: {0}": "示例：{0}",
+    "%n of {0} selected": "已选 %n 个（共 {0} 个）",
+    "%n already in the queue": "%n 个已在队列中",
+    "%n already on disk": "%n 个已在磁盘上",
+    "{0} free in the folder": "文件夹所在磁盘剩余 {0}",
+    "Download %n": "下载 %n 个",
+    "Tick at least one entry.": "请至少勾选一个条目。",
+    "#": "#",
+    "Title": "标题",
+    "Author": "作者",
+    "Saved as": "保存为",
+    "Already": "已存在",
+    "in the queue": "已在队列中",
+    "on disk": "已在磁盘上",
+    "twice in the list": "列表中重复",
+    "No thumbnail": "无缩略图",
+    "Import…": "导入…",
+    "Quit": "退出",
+    "&File": "文件(&F)",
+    "&Jobs": "任务(&J)",
+    "Pasted text": "粘贴的文本",
+    "{0} is not a list of downloads (.txt, .json, .jsonl or .csv).": (
+        "{0} 不是下载列表（.txt、.json、.jsonl 或 .csv）。"
+    ),
+    "Dropped links": "拖入的链接",
+    "Import a list of downloads": "导入下载列表",
+    "Lists of downloads (*.txt *.json *.jsonl *.ndjson *.csv)": (
+        "下载列表 (*.txt *.json *.jsonl *.ndjson *.csv)"
+    ),
+    "All files (*)": "所有文件 (*)",
+    "… and %n more": "……另有 %n 个",
+    "{0}: nothing to import.": "{0}：没有可导入的条目。",
 }
 
 
