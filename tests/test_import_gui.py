@@ -328,6 +328,41 @@ def test_closing_the_preview_cancels_pending_thumbnails(
     run(qloop, scenario())
 
 
+def test_rows_scrolled_into_view_get_their_thumbnails_first(
+    qloop: asyncio.AbstractEventLoop,
+    db_path: Path,
+    downloads: Path,
+    tmp_path: Path,
+    http_server: LoopbackServer,
+) -> None:
+    count = 400
+    for n in range(count):
+        http_server.add(f"/t/{n}.png", png(n), delay=0.2)
+    listing = write_list(
+        tmp_path / "list.json",
+        [
+            {"url": f"http://127.0.0.1:9/v/{n}", "thumbnail": http_server.url(f"/t/{n}.png")}
+            for n in range(count)
+        ],
+    )
+
+    async def scenario() -> None:
+        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
+        try:
+            dialog = await preview_of(window, listing)
+            dialog.table.scrollToBottom()
+            last = http_server.url(f"/t/{count - 1}.png")
+            await until(lambda: dialog.images.loaded(last), what="the last row's thumbnail")
+            # it jumped the line: the middle of the list is still waiting
+            assert not dialog.images.known(http_server.url(f"/t/{count // 2}.png"))
+            dialog.reject()
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())
+
+
 def drop(window: QtWidgets.QWidget, mime: QtCore.QMimeData) -> None:
     """A real drop event, delivered the way Qt delivers one."""
     point = QtCore.QPointF(20, 20)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -112,11 +113,15 @@ class ThumbnailImages(QtCore.QObject):
         #: None once a fetch failed: the placeholder for good
         self._images: dict[str, QtGui.QImage | None] = {}
         self._pixmaps: dict[str, QtGui.QPixmap] = {}
-        #: asked for, not yet looked up in the cache (in request order)
-        self._queued: dict[str, _Request] = {}
+        #: asked for, not yet looked up in the cache (in request order; what
+        #: is painted again moves to the front)
+        self._queued: OrderedDict[str, _Request] = OrderedDict()
         #: being looked up in the cache right now
         self._looking: set[str] = set()
-        #: being fetched from the network
+        #: not in the cache, waiting for a fetch slot (painted ones first)
+        self._waiting: OrderedDict[str, _Request] = OrderedDict()
+        #: being fetched from the network, at most the fetcher's concurrency:
+        #: the rest wait here, where a row scrolled into view can jump the line
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._pump: asyncio.Task[None] | None = None
         self._placeholder = placeholder(self.size)
@@ -138,16 +143,22 @@ class ThumbnailImages(QtCore.QObject):
         return url in self._images and self._images[url] is None
 
     def pending(self) -> int:
-        return len(self._queued) + len(self._looking) + len(self._tasks)
+        return len(self._queued) + len(self._looking) + len(self._waiting) + len(self._tasks)
 
     def request(
         self, url: str, headers: Sequence[tuple[str, str]] = (), given_for: str | None = None
     ) -> None:
-        """Start loading ``url`` unless it is known or under way (cheap to call from paint)."""
-        if url in self._images or url in self._queued or url in self._looking:
+        """Start loading ``url`` unless it is known or under way (cheap to call from paint).
+
+        Asking again for one still waiting moves it to the front: the rows on
+        screen are painted, and so asked for, again and again.
+        """
+        if url in self._images or url in self._looking or url in self._tasks:
             return
-        if url in self._tasks:
-            return
+        for line in (self._queued, self._waiting):
+            if url in line:
+                line.move_to_end(url, last=False)
+                return
         self._queued[url] = _Request(url, tuple(headers), given_for)
         if self._pump is None or self._pump.done():
             self._pump = asyncio.ensure_future(self._look_in_cache())
@@ -167,7 +178,9 @@ class ThumbnailImages(QtCore.QObject):
     async def _look_in_cache(self) -> None:
         """Drain the queue: cached images in batches, the rest to the network."""
         while self._queued:
-            batch = [self._queued.pop(url) for url in list(self._queued)[:CACHE_BATCH]]
+            batch = [
+                self._queued.popitem(last=False)[1] for _ in range(CACHE_BATCH) if self._queued
+            ]
             self._looking.update(r.url for r in batch)
             try:
                 found = await asyncio.to_thread(self._read_cached, [r.url for r in batch])
@@ -180,8 +193,16 @@ class ThumbnailImages(QtCore.QObject):
             for request in batch:
                 if request.url in found:
                     self._store(request.url, found[request.url])
-                elif request.url not in self._tasks:
-                    self._tasks[request.url] = asyncio.ensure_future(self._fetch(request))
+                else:
+                    self._waiting[request.url] = request
+            self._start_fetches()
+
+    def _start_fetches(self) -> None:
+        # twice the fetcher's bound: while one task decodes and stores its
+        # image, another already waits for the freed connection slot
+        while self._waiting and len(self._tasks) < 2 * self.fetcher.concurrency:
+            url, request = self._waiting.popitem(last=False)
+            self._tasks[url] = asyncio.ensure_future(self._fetch(request))
 
     def _read_cached(self, urls: Sequence[str]) -> dict[str, QtGui.QImage | None]:
         """(Worker thread.) The cached ones among ``urls``, decoded; a cached file
@@ -212,6 +233,7 @@ class ThumbnailImages(QtCore.QObject):
             if self._tasks.get(request.url) is asyncio.current_task():
                 del self._tasks[request.url]
         self._store(request.url, image)
+        self._start_fetches()
 
     def _store(self, url: str, image: QtGui.QImage | None) -> None:
         if len(self._images) >= KEEP:
@@ -241,6 +263,7 @@ class ThumbnailImages(QtCore.QObject):
         self._tasks.clear()
         self._queued.clear()
         self._looking.clear()
+        self._waiting.clear()
         self._flush.stop()
         self._done.clear()
 
