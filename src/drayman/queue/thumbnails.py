@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 #: a thumbnail bigger than this is not a thumbnail
 MAX_BYTES = 4 * 1024 * 1024
 CONCURRENCY = 8
-TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10, sock_read=15)
+#: a thumbnail host that hangs must not hold a slot long: the list goes on without it
+TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5, sock_read=10)
 #: the cache is trimmed to this size, oldest first (see :meth:`ThumbnailFetcher.prune`)
 CACHE_BYTES = 256 * 1024 * 1024
 
