@@ -153,3 +153,18 @@ async def test_prune_keeps_the_most_recently_used(tmp_path: Path) -> None:
     assert await fetcher.prune(keep_bytes=2500) == 3
     assert sorted(os.listdir(folder)) == ["f3", "f4"]
     assert await ThumbnailFetcher(tmp_path / "absent").prune() == 0
+
+
+async def test_tls_is_checked_unless_a_rule_opted_out_for_the_host(
+    https_server: LoopbackServer, tmp_path: Path
+) -> None:
+    https_server.add("/t.png", b"over tls")
+    url = https_server.url("/t.png")
+    fetcher = ThumbnailFetcher(tmp_path / "cache")
+    try:
+        # signed by a CA the client was not told to trust: refused, a placeholder
+        assert await fetcher.fetch(url) is None
+        opted_out = [Rule(id=1, pattern="127.0.0.1", insecure=True)]
+        assert await fetcher.fetch(url, rules=opted_out) == b"over tls"
+    finally:
+        await fetcher.close()

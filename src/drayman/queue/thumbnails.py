@@ -31,7 +31,7 @@ from drayman.errors import DraymanError
 from drayman.headers import strip_credentials
 from drayman.queue.neterrors import network_error
 from drayman.queue.redirects import get_following_redirects
-from drayman.rules import Rule, headers_for
+from drayman.rules import Rule, headers_for, insecure_for
 from drayman.urls import host_of, redact_url, same_origin
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,8 @@ class ThumbnailFetcher:
             headers_for=lambda hop: hop_headers(hop, headers, given_for, rules),
             max_redirects=5,
             client_timeout=TIMEOUT,
+            # certificates are checked unless a rule opted out for the hop's host
+            verify_for=lambda hop: not insecure_for(rules, host_of(hop)),
         )
         async with response:
             if response.status != 200:
