@@ -464,10 +464,15 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         dialog.added.connect(lambda _: self._imported(dialog))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.destroyed.connect(lambda: setattr(self, "import_dialog", None))
+        dialog.destroyed.connect(lambda: self._forget_import(dialog))
         self.import_dialog = dialog
         dialog.open()
         return dialog
+
+    def _forget_import(self, dialog: ImportDialog) -> None:
+        # only that one: a newer preview may have opened before it went away
+        if self.import_dialog is dialog:
+            self.import_dialog = None
 
     def stop_thumbnails(self) -> None:
         """Cancel every thumbnail still on its way (the window is closing)."""
