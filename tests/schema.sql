@@ -1,4 +1,4 @@
--- user_version 5
+-- user_version 6
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
@@ -40,7 +40,7 @@ CREATE TABLE jobs (
     finished_at     REAL,
     priority        INTEGER NOT NULL DEFAULT 0,
     position        INTEGER NOT NULL DEFAULT 0
-, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT, max_speed INTEGER CHECK (max_speed IS NULL OR max_speed >= 0), insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)));
+, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT, max_speed INTEGER CHECK (max_speed IS NULL OR max_speed >= 0), insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)), base_dir TEXT, part_identity TEXT, part_tail TEXT);
 -- table rules
 CREATE TABLE rules (
     id              INTEGER PRIMARY KEY,

@@ -133,3 +133,11 @@ class RestartRequired(TransferError):
     """the remote file changed or cannot be resumed ({detail}); starting again from byte 0"""
 
     transient = True
+
+
+class FolderEscape(PermanentError):
+    """refusing to write in {path}: {part!r} is a symbolic link (or junction) that could lead out of {base}"""
+
+
+class PartFileLost(PermanentError):
+    """{path} was deleted, moved or replaced while downloading (was its folder removed, or its drive disconnected?); nothing more was written to it"""

@@ -96,6 +96,11 @@ class Job:
     max_speed: int | None = None
     #: TLS certificates of the job URL's host are not checked (an explicit opt-in)
     insecure: bool = False
+    #: the folder the user chose; dest_dir may be a template's subfolder of it
+    base_dir: str | None = None
+    #: which file the .part is, and a digest of its bytes just before bytes_done
+    part_identity: str | None = None
+    part_tail: str | None = None
 
     @property
     def final_path(self) -> str | None:
@@ -103,6 +108,11 @@ class Job:
         if self.file_name is None:
             return None
         return os.path.join(self.dest_dir, self.file_name)
+
+    @property
+    def chosen_dir(self) -> str:
+        """The folder the user chose: nothing below it is reached through a link."""
+        return self.base_dir or self.dest_dir
 
     @property
     def part_path(self) -> str | None:
@@ -173,3 +183,5 @@ class NewJob:
     thumbnail_url: str | None = None
     name_template: str | None = None
     insecure: bool = False
+    #: the folder the user chose (dest_dir is inside it); None: dest_dir itself
+    base_dir: str | None = None

@@ -9,14 +9,14 @@ SQLite's data_version).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 
 from drayman.batch import Entry
-from drayman.errors import BadInput, UnknownJob
+from drayman.errors import BadInput, FolderEscape, UnknownJob
 from drayman.inputs import (
     default_download_dir,
     parse_headers,
@@ -26,6 +26,7 @@ from drayman.inputs import (
 )
 from drayman.jobs import Job, JobState, NewJob
 from drayman.names import EXT_MARK, filename_from_url, finish_name, guess_extension, pick_filename
+from drayman.queue.folder import JobFolder
 from drayman.rules import Rule, first_setting, validate_pattern
 from drayman.storage import JobStore
 from drayman.templates import check_template, split_template
@@ -229,6 +230,7 @@ class JobQueue:
                     thumbnail_url=entry.thumbnail,
                     name_template=name_template,
                     insecure=insecure,
+                    base_dir=base,
                 )
             )
         return new
@@ -321,8 +323,7 @@ class JobQueue:
         self._changed()
         for job in removed:
             for path in _files_of(job, delete_files):
-                with contextlib.suppress(FileNotFoundError):
-                    await asyncio.to_thread(_unlink_regular, path)
+                await asyncio.to_thread(_unlink_regular, job, path)
         return removed
 
     # -- per-host rules ----------------------------------------------------------
@@ -373,10 +374,29 @@ def _files_of(job: Job, delete_files: bool) -> list[str]:
     return [job.part_path]
 
 
-def _unlink_regular(path: str) -> None:
-    """Remove a file we created; never follow or remove anything else."""
-    if os.path.isfile(path) and not os.path.islink(path):
-        os.unlink(path)
+def _unlink_regular(job: Job, path: str) -> None:
+    """Remove a file we created; never follow a link or remove anything else.
+
+    The folder is reached as the engine reaches it (no link below the chosen
+    folder), so a template's subfolder swapped for a link cannot make us
+    delete a file of the same name somewhere else.
+    """
+    try:
+        folder = JobFolder.open(job.chosen_dir, job.dest_dir, create=False)
+    except FileNotFoundError:
+        return
+    except (OSError, FolderEscape) as exc:
+        log.warning("job %d: not deleting %s: %s", job.id, path, exc)
+        return
+    try:
+        name = folder.at(os.path.basename(path))
+        info = os.stat(name, dir_fd=folder.fd, follow_symlinks=False)
+        if stat.S_ISREG(info.st_mode):
+            os.unlink(name, dir_fd=folder.fd)
+    except FileNotFoundError:
+        pass
+    finally:
+        folder.close()
 
 
 def _name_pattern(job: NewJob) -> tuple[str, str | None]:

@@ -3,6 +3,10 @@
 Every blocking call runs in the default executor, one hop per MiB-scale
 block; the optional sha256 is updated in the same hop, so hashing costs no
 second pass over the file and no time on the event loop.
+
+Every function takes the file's full path (for messages) and, optionally, the
+job's open :class:`~drayman.queue.folder.JobFolder`: then the file is reached
+relative to that open directory, never through a path a link could redirect.
 """
 
 from __future__ import annotations
@@ -12,16 +16,31 @@ import contextlib
 import errno
 import hashlib
 import os
+import stat
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from drayman.errors import PermanentError
+from drayman.errors import PartFileLost, PermanentError
+from drayman.faults import crash_point
+from drayman.jobs import PART_SUFFIX
+from drayman.queue.folder import JobFolder, can_open_folders
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _READ_BLOCK = 4 * 1024 * 1024
 _HAVE_WRITEV = hasattr(os, "writev")
 _IOV_MAX = 512
+#: bytes before the durable offset whose digest is kept with it (see KnownPart)
+TAIL_BYTES = 64 * 1024
+#: fcntl command for a flush through the drive's cache; the value macOS uses
+F_FULLFSYNC = 51
+#: link() errors meaning "no hard links here" (FAT, exFAT, some network shares)
+_NO_HARD_LINKS = frozenset(
+    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
+)
 
 
 def disk_error(exc: OSError, path: str) -> PermanentError:
@@ -37,33 +56,106 @@ def disk_error(exc: OSError, path: str) -> PermanentError:
         errno.EISDIR: "a folder is in the way",
         errno.ENOTDIR: "a file is in the way of the folder",
         errno.EIO: "input/output error (is the drive still connected?)",
+        errno.ENODEV: "the drive is gone (was it disconnected?)",
+        errno.ENXIO: "the drive is gone (was it disconnected?)",
+        errno.ESTALE: "the network share went away",
+        errno.EEXIST: "a file of that name appeared",
     }
     reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
     return PermanentError(f"cannot write {path}: {reason}")
 
 
-def full_fsync(fd: int) -> None:
-    """Flush to stable storage. On macOS plain fsync stops at the drive's cache."""
-    if sys.platform == "darwin":  # pragma: no cover - exercised by the macOS CI workflow
-        import fcntl
+# -- durable flush, per OS -------------------------------------------------------
 
-        try:
-            fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
-            return
-        except OSError:
-            pass
+
+def _full_fsync_darwin(fd: int) -> None:
+    """macOS: plain fsync stops at the drive's cache; F_FULLFSYNC goes through it.
+
+    Some file systems (network shares, FAT on USB) refuse F_FULLFSYNC: then
+    plain fsync is the best there is.
+    """
+    import fcntl
+
+    try:
+        fcntl.fcntl(fd, F_FULLFSYNC)
+        return
+    except OSError:
+        pass
     os.fsync(fd)
 
 
-def fsync_dir(path: str) -> None:
-    """Make a rename in ``path`` durable. Windows cannot open folders: skipped there."""
-    if sys.platform == "win32":  # pragma: no cover
+def data_sync_for(platform: str) -> Callable[[int], None]:
+    """The call that makes a file's data durable on ``platform`` (``sys.platform``)."""
+    if platform == "darwin":
+        return _full_fsync_darwin
+    # Linux, the BSDs: fsync reaches stable storage. Windows: os.fsync is
+    # _commit, which is FlushFileBuffers.
+    return os.fsync
+
+
+def full_fsync(fd: int) -> None:
+    """Flush a file's data to stable storage, the right way for this OS."""
+    data_sync_for(sys.platform)(fd)
+
+
+def fsync_dir(path: str, *, platform: str = sys.platform) -> None:
+    """Make a rename in ``path`` durable. Windows cannot open folders: skipped there
+    (NTFS journals the rename itself)."""
+    if not can_open_folders(platform):
         return
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    fd = os.open(path, os.O_RDONLY | _DIRECTORY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# -- knowing our own file ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownPart:
+    """What the database remembers about a job's ``.part`` file.
+
+    ``identity`` says *which* file it is (device and inode), ``tail`` what its
+    last :data:`TAIL_BYTES` before the durable offset were. Together they tell
+    our file (perhaps cut short, or grown by writes after the last checkpoint)
+    from another file put at its name, and a copy of ours (a folder moved to
+    another drive and back) from a stranger. Either may be unknown (None).
+    """
+
+    identity: str | None = None
+    tail: str | None = None
+
+
+class PartNotOurs(Exception):
+    """A file at the ``.part`` name is not the one we wrote: it is left alone."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} is not the partial file drayman wrote")
+        self.path = path
+
+
+def identity_of(info: os.stat_result) -> str:
+    return f"{info.st_dev}:{info.st_ino}"
+
+
+def tail_digest(fd: int, offset: int) -> str | None:
+    """A digest of the :data:`TAIL_BYTES` before ``offset`` (None at offset 0)."""
+    if offset <= 0:
+        return None
+    start = max(offset - TAIL_BYTES, 0)
+    data = os.pread(fd, offset - start, start)
+    if len(data) != offset - start:
+        return "short"  # never equal to a digest: the file is shorter than offset
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def _where(path: str, folder: JobFolder | None) -> tuple[str, int | None]:
+    """(name for the os call, dir_fd) of ``path``, inside ``folder`` when given."""
+    if folder is None:
+        return path, None
+    return folder.at(os.path.basename(path)), folder.fd
 
 
 class PartFile:
@@ -76,55 +168,139 @@ class PartFile:
     reports; a write still running is simply left for the next one.
     """
 
-    def __init__(self, path: str, fd: int, offset: int, hasher: Any | None) -> None:
+    def __init__(
+        self,
+        path: str,
+        fd: int,
+        offset: int,
+        hasher: Any | None,
+        *,
+        folder: JobFolder | None = None,
+        identity: str = "",
+        found: str = "",
+    ) -> None:
         self.path = path
         self._fd: int | None = fd
+        self._folder = folder
+        self._name, self._dir_fd = _where(path, folder)
         #: bytes of finished writes in the file (durable only after a sync)
         self.offset = offset
         #: bytes known to be on disk
         self.synced = offset
+        #: (offset, tail_digest at it) of the last sync
+        self.synced_tail: tuple[int, str | None] = (offset, None)
         self.hasher = hasher
+        #: which file this is (see KnownPart)
+        self.identity = identity
+        #: what opening it found, in words, when it was not simply resumed
+        self.found = found
         self._write: asyncio.Future[None] | None = None
         self._sync: asyncio.Future[int] | None = None
 
     @classmethod
-    async def open(cls, path: str, offset: int, *, create: bool, want_hash: bool) -> PartFile:
-        """Open ``path`` and cut it back to ``offset``.
+    async def open(
+        cls,
+        path: str,
+        offset: int,
+        *,
+        create: bool,
+        want_hash: bool,
+        folder: JobFolder | None = None,
+        known: KnownPart | None = None,
+    ) -> PartFile:
+        """Open ``path`` and cut it back to what can be trusted of ``offset``.
 
         The offset in the database never exceeds what was fsynced, but the
         file may hold more (written after the last checkpoint): that tail is
-        cut. If the file is *shorter* than the offset, something else changed
-        it; only what is there is trusted. ``create`` makes a new file and
-        refuses an existing one (O_EXCL), so another program's file is never
-        reused. A symlink at ``path`` is never followed.
+        cut. Nothing beyond the file's length is trusted: a file cut short
+        resumes from its length. With ``known``, a file that is not the one
+        we wrote raises :class:`PartNotOurs` (and is left untouched), and one
+        whose bytes before ``offset`` changed starts again from zero.
+        ``create`` makes a new file and refuses an existing one (O_EXCL), so
+        another program's file is never reused. A missing file is created
+        (offset 0). A symlink at ``path`` is never followed.
         """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, cls._open_sync, path, offset, create, want_hash)
+        return await loop.run_in_executor(
+            None, cls._open_sync, path, offset, create, want_hash, folder, known
+        )
 
     @classmethod
-    def _open_sync(cls, path: str, offset: int, create: bool, want_hash: bool) -> PartFile:
+    def _open_sync(
+        cls,
+        path: str,
+        offset: int,
+        create: bool,
+        want_hash: bool,
+        folder: JobFolder | None,
+        known: KnownPart | None,
+    ) -> PartFile:
+        name, dir_fd = _where(path, folder)
         flags = os.O_RDWR | _NOFOLLOW | _BINARY
-        flags |= (os.O_CREAT | os.O_EXCL) if create else os.O_CREAT
+        created = create
         try:
-            fd = os.open(path, flags, 0o666)
+            if create:
+                fd = os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=dir_fd)
+            else:
+                try:
+                    fd = os.open(name, flags, dir_fd=dir_fd)
+                except FileNotFoundError:
+                    # deleted behind our back (or never written): start afresh
+                    fd = os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=dir_fd)
+                    created = True
         except OSError as exc:
             raise disk_error(exc, path) from exc
         try:
-            size = os.fstat(fd).st_size
-            offset = min(offset, size)
-            if size != offset:
-                os.ftruncate(fd, offset)
-            os.lseek(fd, offset, os.SEEK_SET)
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(errno.EISDIR, "not a regular file", path)
+            trusted, found = cls._trusted_length(fd, info, offset, created, known, path)
+            if info.st_size != trusted:
+                os.ftruncate(fd, trusted)
+            os.lseek(fd, trusted, os.SEEK_SET)
             hasher = hashlib.sha256() if want_hash else None
-            if hasher is not None and offset:
-                cls._hash_prefix(fd, offset, hasher)
+            if hasher is not None and trusted:
+                cls._hash_prefix(fd, trusted, hasher)
         except OSError as exc:
             os.close(fd)
             raise disk_error(exc, path) from exc
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd, offset, hasher)
+        part = cls(
+            path, fd, trusted, hasher, folder=folder, identity=identity_of(info), found=found
+        )
+        part.synced_tail = (trusted, known.tail if known and trusted == offset else None)
+        return part
+
+    @staticmethod
+    def _trusted_length(
+        fd: int,
+        info: os.stat_result,
+        offset: int,
+        created: bool,
+        known: KnownPart | None,
+        path: str,
+    ) -> tuple[int, str]:
+        """How much of the file to keep, and what was found, in words."""
+        size = info.st_size
+        if created:
+            return 0, "the partial file was missing; starting from byte 0" if offset else ""
+        known = known or KnownPart()
+        same_file = known.identity is None or known.identity == identity_of(info)
+        # the tail digest is checked whenever the file reaches the offset
+        tail_ok: bool | None = None
+        if known.tail is not None and offset and size >= offset:
+            tail_ok = tail_digest(fd, offset) == known.tail
+        if not same_file:
+            if tail_ok:
+                return offset, "the partial file was replaced by a copy of itself; resuming"
+            raise PartNotOurs(path)
+        if tail_ok is False:
+            return 0, "the partial file was changed; starting from byte 0"
+        if size < offset:
+            return size, f"the partial file was cut short at {size} bytes; resuming from there"
+        return offset, ""
 
     @staticmethod
     def _hash_prefix(fd: int, length: int, hasher: Any) -> None:
@@ -140,6 +316,23 @@ class PartFile:
         if self._fd is None:
             raise ValueError("the part file is closed")
         return self._fd
+
+    def fileno(self) -> int:
+        """The open file (for calls that must not go through its path)."""
+        return self._fileno()
+
+    def restart(self) -> None:
+        """Cut the file to zero for a download from byte 0 (blocking; tiny)."""
+        fd = self._fileno()
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+        except OSError as exc:
+            raise disk_error(exc, self.path) from exc
+        self.offset = self.synced = 0
+        self.synced_tail = (0, None)
+        if self.hasher is not None:
+            self.hasher = hashlib.sha256()
 
     # -- the write lane --------------------------------------------------------
 
@@ -159,6 +352,8 @@ class PartFile:
                 if written:
                     pending[0] = pending[0][written:]
         except OSError as exc:
+            # self.offset counts exactly the bytes that landed (a disk that
+            # fills up takes part of a block): a sync can still commit them
             raise disk_error(exc, self.path) from exc
         if self.hasher is not None:
             for chunk in chunks:
@@ -186,12 +381,36 @@ class PartFile:
 
     def _sync_sync(self) -> int:
         offset = self.offset  # finished writes only: those this fsync covers
+        fd = self._fileno()
         try:
-            full_fsync(self._fileno())
+            full_fsync(fd)
+            self._check_in_place(fd)
+            tail = tail_digest(fd, offset)
         except OSError as exc:
             raise disk_error(exc, self.path) from exc
-        self.synced = max(self.synced, offset)
+        if offset >= self.synced:
+            self.synced = offset
+            self.synced_tail = (offset, tail)
+        crash_point("checkpoint.before-commit")
         return offset
+
+    def _check_in_place(self, fd: int) -> None:
+        """Raise :class:`PartFileLost` unless our path still names this very file.
+
+        On POSIX an open file outlives its name: with its folder deleted (or
+        its drive unmounted) every write still "succeeds" into an inode no
+        one can reach. Checked at every checkpoint, so the database never
+        commits bytes that went nowhere, and a job never "finishes" there.
+        """
+        here = os.fstat(fd)
+        try:
+            there = os.stat(self._name, dir_fd=self._dir_fd, follow_symlinks=False)
+            if self._folder is not None:
+                self._folder.verify()
+        except FileNotFoundError:
+            raise PartFileLost(path=self.path) from None
+        if here.st_nlink == 0 or (here.st_dev, here.st_ino) != (there.st_dev, there.st_ino):
+            raise PartFileLost(path=self.path)
 
     def start_sync(self) -> asyncio.Future[int]:
         """fsync beside the write lane; the future gives the offset now durable."""
@@ -216,6 +435,12 @@ class PartFile:
                 with contextlib.suppress(PermanentError, ValueError):
                     await asyncio.shield(pending)
         self._write = None
+        self._sync = None
+
+    def tail_at(self, offset: int) -> str | None:
+        """The tail digest of the last sync, if it was at ``offset``."""
+        synced_at, tail = self.synced_tail
+        return tail if synced_at == offset else None
 
     def close(self) -> None:
         if self._fd is not None:
@@ -230,10 +455,11 @@ class PartFile:
         return None if self.hasher is None else self.hasher.hexdigest()
 
 
-def sha256_file(path: str) -> str:
+def sha256_file(path: str, *, folder: JobFolder | None = None) -> str:
     """Hash a whole file (only for recovering an interrupted finish)."""
     hasher = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
+    name, dir_fd = _where(path, folder)
+    fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
     try:
         PartFile._hash_prefix(fd, os.fstat(fd).st_size, hasher)
     finally:
@@ -241,51 +467,183 @@ def sha256_file(path: str) -> str:
     return hasher.hexdigest()
 
 
-def place_final(part_path: str, final_path: str) -> None:
+# -- the finish: give the file its name, never over another file ------------------------
+
+
+def place_final(part_path: str, final_path: str, *, folder: JobFolder | None = None) -> None:
     """Give the finished ``.part`` its final name without ever overwriting a file.
 
     A hard link fails if the name exists, atomically; the ``.part`` name is
     removed afterwards. A crash in between leaves both names on one inode,
     which :func:`finish_interrupted` recognises. File systems without hard
-    links (FAT, some network shares) fall back to check-then-rename.
+    links (FAT, some network shares) get a rename that refuses an existing
+    name (atomically where the OS can: Linux renameat2, Windows rename).
+    Where link or rename answer EXDEV (another device: some network and
+    union file systems), the file is copied into the folder, fsynced, and
+    that copy is renamed into place the same way.
     """
+    part, dir_fd = _where(part_path, folder)
+    final, _ = _where(final_path, folder)
     try:
-        os.link(part_path, final_path, follow_symlinks=False)
+        os.link(part, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
     except FileExistsError:
         raise
     except OSError as exc:
-        if exc.errno not in (
-            errno.EPERM,
-            errno.ENOTSUP,
-            errno.EOPNOTSUPP,
-            errno.EXDEV,
-            errno.EMLINK,
-        ):
+        if exc.errno == errno.EXDEV:
+            _copy_into_place(part_path, final_path, folder)
+            return
+        if exc.errno not in _NO_HARD_LINKS:
             raise
-        if os.path.lexists(final_path):
-            raise FileExistsError(errno.EEXIST, "file exists", final_path) from exc
-        os.replace(part_path, final_path)
+        try:
+            rename_no_replace(part, final, dir_fd)
+        except OSError as rename_error:
+            if rename_error.errno != errno.EXDEV:
+                raise
+            _copy_into_place(part_path, final_path, folder)
         return
-    os.unlink(part_path)
+    crash_point("finish.after-link")
+    os.unlink(part, dir_fd=dir_fd)
+    crash_point("finish.after-unlink")
 
 
-def finish_interrupted(part_path: str, final_path: str, size: int) -> bool:
+def _renameat2_noreplace(src: str, dst: str, dir_fd: int | None) -> bool:
+    """Linux's atomic no-overwrite rename; False where the kernel or the file
+    system does not offer it (then the caller checks, then renames)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):  # a C library older than glibc 2.28, musl < 1.2.?
+        return False
+    at = -100 if dir_fd is None else dir_fd  # AT_FDCWD
+    rename_noreplace = 1
+    result = renameat2(at, os.fsencode(src), at, os.fsencode(dst), rename_noreplace)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), dst)
+
+
+def rename_no_replace(src: str, dst: str, dir_fd: int | None = None) -> None:
+    """Rename ``src`` to ``dst`` in one folder; FileExistsError if ``dst`` exists."""
+    if _renameat2_noreplace(src, dst, dir_fd):
+        return
+    try:
+        os.stat(dst, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        pass
+    else:
+        raise FileExistsError(errno.EEXIST, "file exists", dst)
+    # os.rename, not os.replace: on Windows it refuses an existing name itself
+    os.rename(src, dst, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+
+def copy_name(final_path: str) -> str:
+    """Where the other-device fallback copies a file before naming it."""
+    return final_path + ".copy" + PART_SUFFIX
+
+
+def _copy_into_place(part_path: str, final_path: str, folder: JobFolder | None) -> None:
+    copy_path = copy_name(final_path)
+    part, dir_fd = _where(part_path, folder)
+    copy, _ = _where(copy_path, folder)
+    final, _ = _where(final_path, folder)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY
+    try:
+        target = os.open(copy, flags, 0o666, dir_fd=dir_fd)
+    except FileExistsError:
+        # a copy a crash left half done: the name is ours (.copy.part of our file)
+        info = os.stat(copy, dir_fd=dir_fd, follow_symlinks=False)
+        if not stat.S_ISREG(info.st_mode):
+            raise
+        os.unlink(copy, dir_fd=dir_fd)
+        target = os.open(copy, flags, 0o666, dir_fd=dir_fd)
+    try:
+        source = os.open(part, os.O_RDONLY | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
+        try:
+            while block := os.read(source, _READ_BLOCK):
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(target, view) :]
+        finally:
+            os.close(source)
+        full_fsync(target)
+    except BaseException:
+        os.close(target)
+        with contextlib.suppress(OSError):
+            os.unlink(copy, dir_fd=dir_fd)
+        raise
+    os.close(target)
+    crash_point("finish.after-copy")
+    try:
+        os.link(copy, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except FileExistsError:
+        os.unlink(copy, dir_fd=dir_fd)
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS and exc.errno != errno.EXDEV:
+            raise
+        try:
+            rename_no_replace(copy, final, dir_fd)
+        except FileExistsError:
+            os.unlink(copy, dir_fd=dir_fd)
+            raise
+    else:
+        os.unlink(copy, dir_fd=dir_fd)
+    crash_point("finish.after-link")
+    os.unlink(part, dir_fd=dir_fd)
+    crash_point("finish.after-unlink")
+
+
+def _same_content(first: int, second: int, size: int) -> bool:
+    position = 0
+    while position < size:
+        length = min(_READ_BLOCK, size - position)
+        block = os.pread(first, length, position)
+        if not block or block != os.pread(second, length, position):
+            return False
+        position += len(block)
+    return True
+
+
+def finish_interrupted(
+    part_path: str, final_path: str, size: int, *, folder: JobFolder | None = None
+) -> bool:
     """Did a crash interrupt :func:`place_final` after the data was complete?
 
     True when the final file is in place with ``size`` bytes and the ``.part``
-    is gone or is the same file (a hard link left by a crash).
+    is gone, is the same file (a hard link left by a crash), or holds the
+    same bytes (a copy left by the other-device fallback); a leftover
+    ``.part`` is then removed.
     """
+    part, dir_fd = _where(part_path, folder)
+    final, _ = _where(final_path, folder)
     try:
-        final = os.stat(final_path, follow_symlinks=False)
+        final_info = os.stat(final, dir_fd=dir_fd, follow_symlinks=False)
     except OSError:
         return False
-    if final.st_size != size or not os.path.isfile(final_path) or os.path.islink(final_path):
+    if final_info.st_size != size or not stat.S_ISREG(final_info.st_mode):
         return False
     try:
-        part = os.stat(part_path, follow_symlinks=False)
+        part_info = os.stat(part, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return True
-    if (part.st_dev, part.st_ino) == (final.st_dev, final.st_ino):
-        os.unlink(part_path)
+    same = (part_info.st_dev, part_info.st_ino) == (final_info.st_dev, final_info.st_ino)
+    if not same and stat.S_ISREG(part_info.st_mode) and part_info.st_size == size:
+        first = os.open(part, os.O_RDONLY | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
+        try:
+            second = os.open(final, os.O_RDONLY | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
+            try:
+                same = _same_content(first, second, size)
+            finally:
+                os.close(second)
+        finally:
+            os.close(first)
+    if same:
+        os.unlink(part, dir_fd=dir_fd)
         return True
     return False

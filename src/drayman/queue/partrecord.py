@@ -160,7 +160,7 @@ def _raise_errno() -> None:  # pragma: no cover - macOS
     raise OSError(code, os.strerror(code))
 
 
-def _set(path: str, data: bytes) -> None:
+def _set(path: str, data: bytes, fd: int | None = None) -> None:
     if sys.platform == "win32":  # pragma: no cover - exercised by the Windows CI workflow
         with open(path + STREAM, "wb") as handle:
             handle.write(data)
@@ -168,6 +168,9 @@ def _set(path: str, data: bytes) -> None:
         name = ATTRIBUTE.encode()
         if _darwin_libc().setxattr(os.fsencode(path), name, data, len(data), 0, _XATTR_NOFOLLOW):
             _raise_errno()
+    elif fd is not None:
+        # the open file itself: its path's folders could have been swapped for links
+        os.setxattr(fd, ATTRIBUTE, data)
     else:
         os.setxattr(path, ATTRIBUTE, data, follow_symlinks=False)
 
@@ -198,10 +201,11 @@ def _remove(path: str) -> None:
         os.removexattr(path, ATTRIBUTE, follow_symlinks=False)
 
 
-def write_record(path: str, record: PartRecord) -> bool:
-    """Put ``record`` on the ``.part`` at ``path``; False where the file system cannot."""
+def write_record(path: str, record: PartRecord, *, fd: int | None = None) -> bool:
+    """Put ``record`` on the ``.part`` at ``path`` (through ``fd``, its open file,
+    where the OS can); False where the file system cannot."""
     try:
-        _set(path, record.encode())
+        _set(path, record.encode(), fd)
     except OSError as exc:
         log.debug("cannot keep a record on %s: %s", path, exc)
         return False

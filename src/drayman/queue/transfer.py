@@ -12,7 +12,15 @@ The sequence, and why it is in this order:
 4. Stream the body in MiB blocks; every few seconds fsync the data, *then*
    commit the offset.
 5. Finish: fsync, check length and sha256, link to the final name (never
-   over an existing file), fsync the folder, mark the job done.
+   over an existing file), fsync the folder, mark the job done. A crash
+   between any two of these steps is recognised by the next run
+   (:func:`~drayman.queue.partfile.finish_interrupted`).
+
+Every file operation goes through the job's open folder
+(:mod:`drayman.queue.folder`), so nothing is written outside the folder the
+user chose, and the ``.part`` is checked at each checkpoint to still be the
+file at its name (a deleted folder or an unplugged drive is an error, not a
+download into nowhere).
 """
 
 from __future__ import annotations
@@ -31,12 +39,15 @@ import aiohttp
 from drayman import __version__
 from drayman.errors import (
     EnvironmentProblem,
+    FolderEscape,
     InvalidCAFile,
+    PartFileLost,
     PermanentError,
     RestartRequired,
     TransferError,
     TransientError,
 )
+from drayman.faults import crash_point
 from drayman.headers import (
     ContentRange,
     UnsatisfiedRange,
@@ -46,15 +57,18 @@ from drayman.headers import (
     parse_retry_after,
     strip_credentials,
 )
-from drayman.jobs import Job
+from drayman.jobs import PART_SUFFIX, Job
 from drayman.names import next_free_name, pick_filename
+from drayman.queue.folder import JobFolder
 from drayman.queue.neterrors import network_error
 from drayman.queue.partfile import (
+    KnownPart,
     PartFile,
+    PartNotOurs,
     disk_error,
     finish_interrupted,
-    fsync_dir,
     place_final,
+    rename_no_replace,
     sha256_file,
 )
 from drayman.queue.partrecord import (
@@ -219,6 +233,8 @@ class Transfer:
         #: this attempt moved the durable offset forward (resets the attempt count)
         self.made_progress = False
         self._part: PartFile | None = None
+        #: the job's folder, open (see drayman.queue.folder)
+        self._folder: JobFolder | None = None
         #: chunks read from the socket, not yet handed to the write lane
         self._chunks: list[bytes] = []
         self._buffered = 0
@@ -251,7 +267,9 @@ class Transfer:
             await asyncio.shield(self._save())
             raise
         except TransferError as exc:
-            await asyncio.shield(self._save())
+            # a .part that is no longer at its name, or a folder that leads
+            # elsewhere: not one more byte goes there
+            await asyncio.shield(self._save(write=not isinstance(exc, PartFileLost | FolderEscape)))
             if isinstance(exc, RestartRequired):
                 raise TransientError(detail=str(exc)) from exc
             raise
@@ -262,6 +280,8 @@ class Transfer:
             if self._part is not None:
                 await self._part.settle()
                 self._part.close()
+            if self._folder is not None:
+                self._folder.close()
 
     async def _attempt_or_adopt(self) -> None:
         try:
@@ -286,14 +306,18 @@ class Transfer:
         if job.file_name is not None:
             final, part = job.final_path, job.part_path
             assert final is not None and part is not None
+            folder = await self._open_folder(create=False)
             complete = job.bytes_total is not None and job.bytes_done == job.bytes_total
             # a crash may have come between the rename and "done"
             if (
                 complete
                 and not fresh
-                and await asyncio.to_thread(finish_interrupted, part, final, job.bytes_done)
+                and await asyncio.to_thread(
+                    finish_interrupted, part, final, job.bytes_done, folder=folder
+                )
             ):
                 await self._verify_existing(final)
+                await self._sync_folder()
                 await self.store.finish(job.id, job.bytes_done)
                 return
             await self._open_part(part, offset, create=False)
@@ -516,16 +540,13 @@ class Transfer:
         """Fix the file name once, before any byte is written."""
         job = self.job
         wanted = self._wanted_name(response)
-        try:
-            await asyncio.to_thread(os.makedirs, job.dest_dir, exist_ok=True)
-        except OSError as exc:
-            raise disk_error(exc, job.dest_dir) from exc
+        folder = await self._open_folder(create=True)
         # other jobs' targets, learnt as we go: a name is free when neither a
         # file on disk nor another job holds it (the unique index decides races)
         taken_by_jobs: set[str] = set()
 
         def is_taken(name: str) -> bool:
-            return name.casefold() in taken_by_jobs or _exists_on_disk(job.dest_dir, name)
+            return name.casefold() in taken_by_jobs or _exists_on_disk(folder, name)
 
         for _ in range(1000):
             candidate = await asyncio.to_thread(next_free_name, wanted, is_taken)
@@ -538,29 +559,89 @@ class Transfer:
             taken_by_jobs.add(candidate.casefold())
         raise PermanentError(detail=f"could not find a free file name for {wanted!r}")
 
+    async def _open_folder(self, *, create: bool) -> JobFolder:
+        """Open the job's folder (once per transfer), below the chosen one without links."""
+        if self._folder is None:
+            job = self.job
+            try:
+                self._folder = await asyncio.to_thread(
+                    JobFolder.open, job.chosen_dir, job.dest_dir, create=create
+                )
+            except OSError as exc:
+                raise disk_error(exc, exc.filename or job.dest_dir) from exc
+        return self._folder
+
+    async def _sync_folder(self) -> None:
+        folder = await self._open_folder(create=False)
+        try:
+            await asyncio.to_thread(folder.sync)
+        except OSError as exc:
+            raise disk_error(exc, folder.path) from exc
+
     async def _check_space(self, needed: int) -> None:
         folder = self.job.dest_dir
         try:
-            # the folder may not exist yet: its nearest existing parent is on the same disk
-            free = (await asyncio.to_thread(shutil.disk_usage, _existing(folder))).free
+            if self._folder is not None:
+                free = await asyncio.to_thread(self._folder.statvfs_free)
+            else:
+                # not made yet (nothing is, before this check): its nearest
+                # existing parent is on the same disk
+                free = (await asyncio.to_thread(shutil.disk_usage, _existing(folder))).free
         except OSError as exc:
             raise disk_error(exc, folder) from exc
         if needed > free:
             raise PermanentError(
                 detail=f"not enough free space in {self.job.dest_dir}: "
-                f"{human_size(needed)} needed, {human_size(free)} free"
+                f"{human_size(needed)} needed, {human_size(free)} free; "
+                "nothing was written (free some space, then `drayman retry`)"
             )
 
     async def _open_part(self, path: str, offset: int, *, create: bool) -> None:
-        if self._part is not None:
-            await self._part.settle()
-            self._part.close()
-            self._part = None
+        """Open the ``.part`` at what can be trusted of ``offset`` (see PartFile.open).
+
+        A file at the ``.part`` name that is not ours is left alone: the job
+        takes the next free name and starts from byte 0.
+        """
         self._chunks, self._buffered = [], 0
-        self._part = await PartFile.open(
-            path, offset, create=create, want_hash=self.job.sha256 is not None
-        )
-        self._queued = self.progress.position = self._part.offset
+        part = self._part
+        if part is not None and not part.closed and part.path == path and offset == 0:
+            # the server sent the whole file: start over in the file we hold
+            await self._wait_checkpointing()
+            await part.settle()
+            await asyncio.to_thread(part.restart)
+        else:
+            if part is not None:
+                await part.settle()
+                part.close()
+                self._part = None
+            job = self.job
+            folder = await self._open_folder(create=False)
+            known = KnownPart(identity=job.part_identity, tail=job.part_tail)
+            want_hash = job.sha256 is not None
+            try:
+                part = await PartFile.open(
+                    path, offset, create=create, want_hash=want_hash, folder=folder, known=known
+                )
+            except PartNotOurs as exc:
+                log.warning("job %d: %s; it is left alone, taking another name", job.id, exc)
+                await self._rename_target(move_part=False)
+                new_path = self.job.part_path
+                assert new_path is not None
+                part = await PartFile.open(
+                    new_path, 0, create=True, want_hash=want_hash, folder=folder
+                )
+            if part.found:
+                log.info("job %d: %s", job.id, part.found)
+            self._part = part
+            if part.identity != self.job.part_identity:
+                await self.store.set_part_identity(job.id, part.identity)
+        self._queued = self.progress.position = part.offset
+        if part.offset < self._committed:
+            # what is verifiably there is less than the database says: say so
+            # now, so it never claims bytes the file does not have
+            await self._write_record(part.offset)
+            await self.store.checkpoint(self.job.id, part.offset)
+            self._committed = self._tried = part.offset
 
     # -- body --------------------------------------------------------------------
 
@@ -654,8 +735,9 @@ class Transfer:
             return
         self._tried = max(self._tried, durable)
         await self._write_record(durable)
+        tail = self._part.tail_at(durable) if self._part is not None else None
         try:
-            await self.store.checkpoint(self.job.id, durable)
+            await self.store.checkpoint(self.job.id, durable, part_tail=tail)
         except EnvironmentProblem as exc:
             if strict:
                 raise
@@ -686,7 +768,10 @@ class Transfer:
             total=job.bytes_total,
             offset=offset,
         )
-        self._keep_record = await asyncio.to_thread(write_record, part_path, record)
+        part = self._part
+        # through the open file where the OS can: a path could lead elsewhere
+        fd = part.fileno() if part is not None and not part.closed else None
+        self._keep_record = await asyncio.to_thread(write_record, part_path, record, fd=fd)
 
     async def _wait_checkpointing(self) -> None:
         running, self._checkpointing = self._checkpointing, None
@@ -701,8 +786,13 @@ class Transfer:
             return
         await self._record(await part.sync())
 
-    async def _save(self) -> None:
-        """Keep what we have after an error or a cancellation."""
+    async def _save(self, *, write: bool = True) -> None:
+        """Keep what we have after an error or a cancellation.
+
+        Commits exactly what is durable: after a write that failed half way
+        (a disk that filled up) that is every byte that landed. Without
+        ``write`` nothing more is written or committed.
+        """
         part = self._part
         if part is None or part.closed:
             return
@@ -711,10 +801,15 @@ class Transfer:
         except Exception as exc:  # the job's own error matters more than this one
             log.warning("job %d: a checkpoint failed: %s", self.job.id, exc)
         await part.settle()
+        if not write:
+            return
         try:
             await self._flush()
         except Exception as exc:
             log.warning("job %d: could not write the last block: %s", self.job.id, exc)
+        # a write that fails now (the disk is still full) wrote what it could:
+        # the checkpoint below syncs and commits exactly that
+        await part.settle()
         try:
             await self._checkpoint()
         except Exception as exc:
@@ -723,10 +818,13 @@ class Transfer:
     # -- finish ------------------------------------------------------------------
 
     async def _finish(self, size: int, *, fresh: bool) -> None:
+        """fsync the ``.part`` -> link it to its name -> fsync the folder -> commit ``done``."""
         part, job = self._part, self.job
         assert part is not None and job.final_path is not None and job.part_path is not None
         await self._flush()
+        # also checks that the .part is still at its name: never finish into nowhere
         await self._checkpoint()
+        crash_point("finish.after-fsync")
         if part.offset != size:
             raise TransientError(detail=f"the file has {part.offset} bytes, expected {size}")
         if job.sha256 is not None:
@@ -741,10 +839,12 @@ class Transfer:
                     )
                 raise RestartRequired(detail="the checksum did not match after a resume")
         part.close()
+        folder = await self._open_folder(create=False)
         final = job.final_path
         for _ in range(100):
+            assert job.part_path is not None
             try:
-                await asyncio.to_thread(place_final, job.part_path, final)
+                await asyncio.to_thread(place_final, job.part_path, final, folder=folder)
                 break
             except FileExistsError:
                 # someone put a file at our name meanwhile: never overwrite it
@@ -754,34 +854,44 @@ class Transfer:
                 job = self.job
             except OSError as exc:
                 raise disk_error(exc, final) from exc
-        try:
-            await asyncio.to_thread(fsync_dir, job.dest_dir)
-        except OSError as exc:
-            raise disk_error(exc, job.dest_dir) from exc
+        await self._sync_folder()
+        crash_point("finish.after-dir-fsync")
         # the record was for the .part; a finished file carries none
         await asyncio.to_thread(remove_record, final)
         await self.store.finish(job.id, size)
         self.progress.position = size
 
-    async def _rename_target(self) -> None:
+    async def _rename_target(self, *, move_part: bool = True) -> None:
+        """Take the next free name; with ``move_part`` our ``.part`` follows it."""
         job = self.job
         assert job.file_name is not None
+        folder = await self._open_folder(create=False)
         name = await asyncio.to_thread(
-            next_free_name, job.file_name, lambda n: _exists_on_disk(job.dest_dir, n)
+            next_free_name, job.file_name, lambda n: _exists_on_disk(folder, n)
         )
         if not await self.store.set_name(job.id, name, replace=True):
             raise TransientError(detail=f"the file name {name!r} was taken meanwhile")
         part_path = job.part_path
         self.job = await self.store.get(job.id)
+        self.progress.file_name = name
         new_part = self.job.part_path
         assert part_path is not None and new_part is not None
-        await asyncio.to_thread(os.replace, part_path, new_part)
+        if move_part:
+            try:
+                await asyncio.to_thread(
+                    rename_no_replace,
+                    folder.at(os.path.basename(part_path)),
+                    folder.at(os.path.basename(new_part)),
+                    folder.fd,
+                )
+            except OSError as exc:
+                raise disk_error(exc, new_part) from exc
 
     async def _verify_existing(self, path: str) -> None:
         expected = self.job.sha256
         if expected is None:
             return
-        digest = await asyncio.to_thread(sha256_file, path)
+        digest = await asyncio.to_thread(sha256_file, path, folder=self._folder)
         if digest != expected:
             raise PermanentError(
                 detail=f"checksum mismatch: expected sha256 {expected}, got {digest}"
@@ -799,6 +909,5 @@ def _existing(folder: str) -> str:
     return path
 
 
-def _exists_on_disk(folder: str, name: str) -> bool:
-    path = os.path.join(folder, name)
-    return os.path.lexists(path) or os.path.lexists(path + ".part")
+def _exists_on_disk(folder: JobFolder, name: str) -> bool:
+    return folder.exists(name) or folder.exists(name + PART_SUFFIX)

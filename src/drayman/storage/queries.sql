@@ -5,10 +5,10 @@
 -- name: insert_job
 INSERT INTO jobs (id, url, original_url, host, dest_dir, requested_name, headers, sha256,
                   state, created_at, updated_at, priority, title, author, thumbnail_url,
-                  name_template, position, insecure)
+                  name_template, position, insecure, base_dir)
 VALUES (:id, :url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
         'queued', :now, :now, :priority, :title, :author, :thumbnail_url,
-        :name_template, :position, :insecure);
+        :name_template, :position, :insecure, :base_dir);
 
 -- name: last_id_and_position
 -- inside the add's write transaction nobody else inserts: ids follow on
@@ -59,12 +59,19 @@ UPDATE jobs SET state = 'running', updated_at = :now, next_attempt_at = NULL
 WHERE id = :id AND state = 'queued';
 
 -- name: checkpoint
-UPDATE jobs SET bytes_done = :bytes_done, updated_at = :now WHERE id = :id;
+UPDATE jobs SET bytes_done = :bytes_done, part_tail = :part_tail, updated_at = :now
+WHERE id = :id;
+
+-- name: set_part_identity
+UPDATE jobs SET part_identity = :part_identity, updated_at = :now WHERE id = :id;
 
 -- name: record_remote
+-- the tail digest belongs to one offset: kept only while bytes_done stays there
 UPDATE jobs
 SET etag = :etag, last_modified = :last_modified, bytes_total = :bytes_total,
-    effective_url = :effective_url, bytes_done = :bytes_done, updated_at = :now
+    effective_url = :effective_url,
+    part_tail = CASE WHEN bytes_done = :bytes_done THEN part_tail ELSE NULL END,
+    bytes_done = :bytes_done, updated_at = :now
 WHERE id = :id;
 
 -- name: name_taken

@@ -76,6 +76,9 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         name_template=row["name_template"],
         max_speed=row["max_speed"],
         insecure=bool(row["insecure"]),
+        base_dir=row["base_dir"],
+        part_identity=row["part_identity"],
+        part_tail=row["part_tail"],
     )
 
 
@@ -263,6 +266,7 @@ class JobStore:
                     "thumbnail_url": job.thumbnail_url,
                     "name_template": job.name_template,
                     "insecure": int(job.insecure),
+                    "base_dir": job.base_dir,
                     "now": now,
                 }
                 for n, (job_id, job) in enumerate(zip(ids, new_jobs, strict=True), start=1)
@@ -356,12 +360,30 @@ class JobStore:
             cursor = await conn.execute(Q["claim_job"], {"id": job_id, "now": self._clock()})
             return cursor.rowcount == 1
 
-    async def checkpoint(self, job_id: int, bytes_done: int) -> None:
-        """Record the durable offset. Call only after the bytes are fsynced."""
+    async def checkpoint(
+        self, job_id: int, bytes_done: int, *, part_tail: str | None = None
+    ) -> None:
+        """Record the durable offset. Call only after the bytes are fsynced.
+
+        ``part_tail`` is the digest of the bytes just before it (see
+        :class:`drayman.queue.partfile.KnownPart`); None when not known.
+        """
         async with self._transaction() as conn:
             await conn.execute(
-                Q["checkpoint"], {"id": job_id, "bytes_done": bytes_done, "now": self._clock()}
+                Q["checkpoint"],
+                {
+                    "id": job_id,
+                    "bytes_done": bytes_done,
+                    "part_tail": part_tail,
+                    "now": self._clock(),
+                },
             )
+
+    async def set_part_identity(self, job_id: int, identity: str | None) -> None:
+        """Remember which file the job's ``.part`` is (a new one, or one adopted)."""
+        async with self._transaction() as conn:
+            params = {"id": job_id, "part_identity": identity, "now": self._clock()}
+            await conn.execute(Q["set_part_identity"], params)
 
     async def record_remote(
         self,
