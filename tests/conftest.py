@@ -16,7 +16,30 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from dbfaults import small_disk  # noqa: F401  (fixture)
+from filesystems import can_mount, mounts, run_in_namespace  # noqa: F401  (fixtures)
 from httpserver import http_server, https_server, other_server, tls  # noqa: F401  (fixtures)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "mounts: mounts file systems; as root directly, else inside `unshare -rm`"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # every test that uses the mounts fixture, however indirectly (small_disk)
+    for item in items:
+        if "mounts" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.mounts)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Not root: run a test that mounts inside a user namespace instead (never skip it)."""
+    if pyfuncitem.get_closest_marker("mounts") is None or can_mount():
+        return None
+    run_in_namespace(pyfuncitem)
+    return True
 
 
 @pytest.fixture(autouse=True)

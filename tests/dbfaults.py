@@ -2,8 +2,8 @@
 
 - :class:`LockHolder` is a second process holding a write transaction
   (``BEGIN IMMEDIATE``) until told to let go.
-- :func:`small_disk` mounts a small tmpfs for the test (the tests run as
-  root; ``mount`` fails loudly otherwise) and :func:`fill_disk` fills it.
+- :func:`small_disk` mounts a small tmpfs for the test (see
+  :mod:`filesystems`) and :func:`fill_disk` fills it.
 - :func:`file_state` and :func:`job_row` look at a database without
   changing it.
 """
@@ -18,7 +18,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import pytest
 from drayman.queue.engine import EngineConfig
 from drayman.queue.retry import RetryPolicy
 from drayman.queue.transfer import TransferConfig
+from filesystems import Mounts
 
 __all__ = [
     "LockHolder",
@@ -112,26 +112,13 @@ def mode_of(path: Path) -> int:
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB file system of its own (tmpfs), so that it can be filled up."""
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            "a full disk is simulated with a small tmpfs, which needs root (mount): "
-            + result.stderr.strip()
-        )
-    try:
-        yield mount
-    finally:
-        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
-            # something still holds a file there: detach it, it goes when they close
-            subprocess.run(["umount", "-l", str(mount)], check=True)
+def small_disk(mounts: Mounts) -> Path:
+    """A 4 MiB file system of its own (tmpfs), so that it can be filled up.
+
+    Mounted by :mod:`filesystems` (as root; otherwise the test runs inside
+    ``unshare -rm``), and unmounted after the test even when it fails.
+    """
+    return mounts.tmpfs("small-disk", 4 * 1024 * KiB, mode=0o700)
 
 
 def fill_disk(folder: Path) -> Path:

@@ -136,8 +136,53 @@ class PartNotOurs(Exception):
         self.path = path
 
 
-def identity_of(info: os.stat_result) -> str:
-    return f"{info.st_dev}:{info.st_ino}"
+def identity_of(fd: int, info: os.stat_result) -> str:
+    """Which file this is: device, inode and, where the OS tells, birth time.
+
+    Device and inode alone are not enough: a file deleted and another one
+    created at its name often gets the freed inode number back. Its birth
+    time is new, though.
+    """
+    born = _birth_time_ns(fd, info)
+    return f"{info.st_dev}:{info.st_ino}:{'-' if born is None else born}"
+
+
+_statx: Any = None
+
+
+def _birth_time_ns(fd: int, info: os.stat_result) -> int | None:
+    if sys.platform.startswith("linux"):
+        return _statx_birth_time_ns(fd)
+    born = getattr(info, "st_birthtime_ns", None)  # macOS, BSD; Windows on 3.12+
+    if born is None and hasattr(info, "st_birthtime"):
+        born = int(info.st_birthtime * 1e9)
+    if born is None and sys.platform == "win32":
+        born = info.st_ctime_ns  # the creation time on Windows
+    return None if born is None else int(born)
+
+
+def _statx_birth_time_ns(fd: int) -> int | None:
+    """statx(2)'s btime (os.stat has none on Linux); None where unsupported."""
+    global _statx
+    import ctypes
+    import struct
+
+    if _statx is None:
+        try:
+            _statx = ctypes.CDLL(None, use_errno=True).statx
+        except (AttributeError, OSError):  # a C library without statx (glibc < 2.28)
+            _statx = False
+    if _statx is False:
+        return None
+    at_empty_path, statx_btime = 0x1000, 0x800
+    buffer = ctypes.create_string_buffer(256)  # struct statx is 256 bytes
+    if _statx(fd, b"", at_empty_path, statx_btime, buffer) != 0:
+        return None
+    (mask,) = struct.unpack_from("I", buffer, 0)
+    if not mask & statx_btime:
+        return None
+    seconds, nanoseconds = struct.unpack_from("qI", buffer, 80)  # stx_btime
+    return int(seconds) * 1_000_000_000 + int(nanoseconds)
 
 
 def tail_digest(fd: int, offset: int) -> str | None:
@@ -268,7 +313,7 @@ class PartFile:
             os.close(fd)
             raise
         part = cls(
-            path, fd, trusted, hasher, folder=folder, identity=identity_of(info), found=found
+            path, fd, trusted, hasher, folder=folder, identity=identity_of(fd, info), found=found
         )
         part.synced_tail = (trusted, known.tail if known and trusted == offset else None)
         return part
@@ -287,7 +332,7 @@ class PartFile:
         if created:
             return 0, "the partial file was missing; starting from byte 0" if offset else ""
         known = known or KnownPart()
-        same_file = known.identity is None or known.identity == identity_of(info)
+        same_file = known.identity is None or known.identity == identity_of(fd, info)
         # the tail digest is checked whenever the file reaches the offset
         tail_ok: bool | None = None
         if known.tail is not None and offset and size >= offset:

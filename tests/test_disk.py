@@ -1,0 +1,426 @@
+"""Disk faults, injected for real: full, read-only, vanished and unplugged
+file systems, a .part changed behind our back, links planted to lead writes
+out of the folder, file systems without hard links, and a SIGKILL at every
+step of the finish. Each test asserts that nothing was lost."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from conftest import async_wait_until, run_cli
+from dbfaults import fill_disk
+from drayman.jobs import Job, JobState
+from drayman.queue.engine import Engine
+from filesystems import Mounts
+from httpserver import LoopbackServer, make_body
+from test_engine import fast_config, seed_interrupted_job
+
+KiB, MiB = 1024, 1024 * 1024
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+async def wait_held(server: LoopbackServer, *paths: str) -> None:
+    await async_wait_until(
+        lambda: all(server.held_at(p) is not None for p in paths),
+        timeout=30,
+        what=f"the server to hold {paths}",
+    )
+
+
+def release(server: LoopbackServer, *paths: str) -> None:
+    for path in paths:
+        server.release_hold(path)
+
+
+async def run_until_idle(engine: Engine) -> None:
+    await asyncio.wait_for(engine.wait_idle(), 60)
+
+
+def ls(db_path: Path) -> list[dict[str, object]]:
+    result = run_cli(db_path, "ls", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+# -- 1. the disk fills up ----------------------------------------------------------------
+
+
+async def test_disk_full_fails_the_job_keeps_durable_bytes_and_resumes_after_freeing(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, mounts: Mounts
+) -> None:
+    small = mounts.tmpfs("small", 4 * MiB)
+    body, other = make_body(3 * MiB, seed=1), make_body(2 * MiB, seed=2)
+    http_server.add("/big.bin", body, hold_at=[MiB])
+    http_server.add("/other.bin", other, hold_at=[MiB])
+    async with Engine(db_path, fast_config()) as engine:
+        [big] = await engine.queue.add([http_server.url("/big.bin")], dest_dir=small)
+        [elsewhere] = await engine.queue.add([http_server.url("/other.bin")], dest_dir=downloads)
+        await wait_held(http_server, "/big.bin", "/other.bin")
+
+        async def checkpointed() -> bool:
+            return (await engine.queue.get(big)).bytes_done > 0
+
+        await async_wait_until(checkpointed, what="a first checkpoint")
+        # the free-space check passed (3 MiB of 4): now another program fills the disk
+        filler = fill_disk(small)
+        release(http_server, "/big.bin", "/other.bin")
+        await run_until_idle(engine)
+        failed, done = await engine.queue.get(big), await engine.queue.get(elsewhere)
+
+    # the job on the full disk failed, in plain words, keeping what is durable
+    assert failed.state == JobState.FAILED
+    assert failed.error is not None and "the disk is full" in failed.error
+    assert "\n" not in failed.error and str(small / "big.bin.part") in failed.error
+    part = small / "big.bin.part"
+    assert 0 < failed.bytes_done == part.stat().st_size < len(body)
+    assert part.read_bytes() == body[: failed.bytes_done]
+    # the job on the other disk went on and finished
+    assert done.state == JobState.DONE, done.error
+    assert (downloads / "other.bin").read_bytes() == other
+
+    # free the space, `drayman retry`, `drayman run`: it resumes where it stopped
+    filler.unlink()
+    assert run_cli(db_path, "retry", str(big)).returncode == 0
+    result = run_cli(db_path, "run", "--until-idle")
+    assert result.returncode == 0, result.stderr
+    [row] = [r for r in ls(db_path) if r["id"] == big]
+    assert row["state"] == "done" and row["bytes_done"] == len(body)
+    assert files_in(small) == ["big.bin"]
+    assert sha((small / "big.bin").read_bytes()) == sha(body)
+    last = http_server.requests_for("/big.bin")[-1]
+    assert last.headers["Range"] == f"bytes={failed.bytes_done}-"
+
+
+async def test_a_file_that_cannot_fit_is_refused_before_anything_is_written(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, mounts: Mounts
+) -> None:
+    small = mounts.tmpfs("small", MiB)
+    http_server.add("/huge.bin", make_body(2 * MiB))
+    http_server.add("/fits.bin", make_body(100 * KiB))
+    async with Engine(db_path, fast_config()) as engine:
+        [huge, fits] = await engine.queue.add(
+            [http_server.url("/huge.bin"), http_server.url("/fits.bin")], dest_dir=small
+        )
+        await run_until_idle(engine)
+        refused, done = await engine.queue.get(huge), await engine.queue.get(fits)
+    assert refused.state == JobState.FAILED
+    assert refused.error is not None
+    assert f"not enough free space in {small}: 2.0 MiB needed" in refused.error
+    assert "nothing was written" in refused.error
+    assert refused.bytes_done == 0
+    assert done.state == JobState.DONE, done.error
+    # no .part, nothing but the file that fitted
+    assert files_in(small) == ["fits.bin"]
+    assert len(http_server.requests_for("/huge.bin")) == 1
+
+
+# -- 2. a destination that cannot be written, or goes away ---------------------------------
+
+
+@pytest.mark.parametrize("where", ["folder", "template subfolder"])
+async def test_read_only_destination_fails_that_job_only(
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    mounts: Mounts,
+    where: str,
+) -> None:
+    read_only = mounts.tmpfs("ro", MiB, read_only=True)
+    http_server.add("/a.bin", make_body(100 * KiB))
+    http_server.add("/b.bin", make_body(100 * KiB, seed=3))
+    template = "{author}/{name}.{ext}" if where == "template subfolder" else None
+    async with Engine(db_path, fast_config()) as engine:
+        [stuck] = await engine.queue.add(
+            [http_server.url("/a.bin")], dest_dir=read_only, template=template
+        )
+        [fine] = await engine.queue.add([http_server.url("/b.bin")], dest_dir=downloads)
+        await run_until_idle(engine)
+        stuck_job, fine_job = await engine.queue.get(stuck), await engine.queue.get(fine)
+    assert stuck_job.state == JobState.FAILED
+    assert stuck_job.error is not None and "read-only file system" in stuck_job.error
+    assert fine_job.state == JobState.DONE, fine_job.error
+    assert files_in(read_only) == []
+
+
+@pytest.mark.parametrize("how", ["deleted", "moved"])
+async def test_folder_deleted_or_moved_while_downloading_is_an_error_not_a_finish(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path, how: str
+) -> None:
+    folder = downloads / "sub"
+    body = make_body(2 * MiB)
+    http_server.add("/v.bin", body, hold_at=[MiB])
+    http_server.add("/w.bin", make_body(MiB, seed=5), hold_at=[512 * KiB])
+    async with Engine(db_path, fast_config()) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/v.bin")], dest_dir=folder)
+        [other] = await engine.queue.add([http_server.url("/w.bin")], dest_dir=downloads)
+        await wait_held(http_server, "/v.bin", "/w.bin")
+        if how == "deleted":
+            shutil.rmtree(folder)
+        else:
+            folder.rename(tmp_path / "elsewhere")
+        release(http_server, "/v.bin", "/w.bin")
+        await run_until_idle(engine)
+        job, other_job = await engine.queue.get(job_id), await engine.queue.get(other)
+    assert job.state == JobState.FAILED
+    assert job.error is not None
+    assert f"{folder / 'v.bin.part'} was deleted, moved or replaced" in job.error
+    # nothing "finished" anywhere: no final file, in the old place or the new
+    assert not folder.exists() or files_in(folder) == []
+    if how == "moved":
+        assert files_in(tmp_path / "elsewhere") == ["v.bin.part"]
+    assert other_job.state == JobState.DONE, other_job.error
+
+
+async def test_drive_unmounted_while_downloading_fails_that_job_only(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, mounts: Mounts
+) -> None:
+    """A drive that goes away under an open file (lazy unmount): writes would
+    still "succeed" into it, but its folder is no longer at its path."""
+    usb = mounts.tmpfs("usb", 8 * MiB)
+    http_server.add("/u.bin", make_body(2 * MiB), hold_at=[MiB])
+    http_server.add("/o.bin", make_body(MiB, seed=6), hold_at=[512 * KiB])
+    async with Engine(db_path, fast_config()) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/u.bin")], dest_dir=usb)
+        [other] = await engine.queue.add([http_server.url("/o.bin")], dest_dir=downloads)
+        await wait_held(http_server, "/u.bin", "/o.bin")
+        mounts.unmount(usb, lazy=True)
+        release(http_server, "/u.bin", "/o.bin")
+        await run_until_idle(engine)
+        job, other_job = await engine.queue.get(job_id), await engine.queue.get(other)
+    assert job.state == JobState.FAILED
+    assert job.error is not None and "was deleted, moved or replaced" in job.error
+    assert files_in(usb) == []  # the empty mount point: nothing written there
+    assert other_job.state == JobState.DONE, other_job.error
+
+
+async def test_drive_failing_with_eio_keeps_durable_bytes_and_resumes_when_back(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, mounts: Mounts
+) -> None:
+    """ext4 shut down under a running download (every I/O fails with EIO, as
+    when a drive is pulled); mounted again, the job resumes from its offset."""
+    disk = mounts.ext4("disk", 32 * MiB)
+    body = make_body(3 * MiB, seed=7)
+    http_server.add("/e.bin", body, hold_at=[2 * MiB])
+    http_server.add("/o.bin", make_body(MiB, seed=8), hold_at=[512 * KiB])
+    async with Engine(db_path, fast_config()) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/e.bin")], dest_dir=disk)
+        [other] = await engine.queue.add([http_server.url("/o.bin")], dest_dir=downloads)
+        await wait_held(http_server, "/e.bin", "/o.bin")
+
+        async def checkpointed() -> bool:
+            return (await engine.queue.get(job_id)).bytes_done > 0
+
+        await async_wait_until(checkpointed, what="a checkpoint on the ext4 disk")
+        mounts.shut_down(disk)
+        release(http_server, "/e.bin", "/o.bin")
+        await run_until_idle(engine)
+        job, other_job = await engine.queue.get(job_id), await engine.queue.get(other)
+    assert job.state == JobState.FAILED
+    assert job.error is not None and "input/output error" in job.error
+    assert other_job.state == JobState.DONE, other_job.error
+
+    # the drive comes back (mounted again: maybe another device number)
+    mounts.unmount(disk)
+    disk = mounts.mount_again("disk")
+    part = disk / "e.bin.part"
+    assert part.stat().st_size >= job.bytes_done > 0
+    assert part.read_bytes()[: job.bytes_done] == body[: job.bytes_done]
+    assert run_cli(db_path, "retry", str(job_id)).returncode == 0
+    result = run_cli(db_path, "run", "--until-idle")
+    assert result.returncode == 0, result.stderr
+    assert (disk / "e.bin").read_bytes() == body
+    assert not part.exists()
+    assert http_server.requests_for("/e.bin")[-1].headers["Range"] == f"bytes={job.bytes_done}-"
+
+
+# -- 3. the .part changed between runs ------------------------------------------------------
+
+
+async def paused_midway(
+    db_path: Path, folder: Path, server: LoopbackServer, path: str, body: bytes
+) -> Job:
+    """Download ``path`` until the server holds half way, then pause: a job with
+    its name, validators, .part identity and tail digest recorded by a real run."""
+    server.add(path, body, hold_at=[len(body) // 2])
+    async with Engine(db_path, fast_config()) as engine:
+        [job_id] = await engine.queue.add([server.url(path)], dest_dir=folder)
+        await wait_held(server, path)
+
+        async def checkpointed() -> bool:
+            return (await engine.queue.get(job_id)).bytes_done > 0
+
+        await async_wait_until(checkpointed, what="a first checkpoint")
+        # the pause checkpoints everything written so far
+        await engine.queue.pause([job_id])
+        await async_wait_until(lambda: not engine.active_ids, what="the transfer to stop")
+        job = await engine.queue.get(job_id)
+    release(server, path)
+    assert job.state == JobState.PAUSED and job.part_identity and job.part_tail
+    assert 0 < job.bytes_done <= len(body) // 2
+    return job
+
+
+async def resume(db_path: Path, job_id: int) -> Job:
+    async with Engine(db_path, fast_config()) as engine:
+        await engine.queue.resume([job_id])
+        await run_until_idle(engine)
+        return await engine.queue.get(job_id)
+
+
+@pytest.mark.parametrize(
+    "change", ["deleted", "truncated", "grown", "changed in place", "replaced by a copy"]
+)
+async def test_part_changed_between_runs_resumes_only_from_what_is_verifiably_there(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, change: str
+) -> None:
+    body = make_body(3 * MiB, seed=11)
+    job = await paused_midway(db_path, downloads, http_server, "/p.bin", body)
+    part = downloads / "p.bin.part"
+    n = job.bytes_done
+    assert part.stat().st_size == n
+    expected_range: str | None
+    if change == "deleted":
+        part.unlink()
+        expected_range = None
+    elif change == "truncated":
+        os.truncate(part, n // 2)
+        expected_range = f"bytes={n // 2}-"
+    elif change == "grown":
+        with open(part, "ab") as handle:
+            handle.write(b"\0" * 300 * KiB)
+        expected_range = f"bytes={n}-"
+    elif change == "changed in place":
+        # same file, bytes just before the offset overwritten: not ours any more
+        with open(part, "r+b") as handle:
+            handle.seek(n - 1000)
+            handle.write(b"\0" * 1000)
+        expected_range = None
+    else:
+        # a new file (new inode) with our bytes: a folder copied away and back
+        copy = downloads / "copy.tmp"
+        shutil.copyfile(part, copy)
+        os.replace(copy, part)
+        expected_range = f"bytes={n}-"
+    done = await resume(db_path, job.id)
+    assert done.state == JobState.DONE, done.error
+    assert files_in(downloads) == ["p.bin"]
+    assert sha((downloads / "p.bin").read_bytes()) == sha(body)
+    last = http_server.requests_for("/p.bin")[-1]
+    assert last.headers.get("Range") == expected_range
+
+
+async def test_part_replaced_by_another_file_is_left_alone(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    body = make_body(2 * MiB, seed=12)
+    job = await paused_midway(db_path, downloads, http_server, "/r.bin", body)
+    part = downloads / "r.bin.part"
+    stranger = make_body(3 * MiB, seed=13)  # longer than our offset, other bytes
+    part.unlink()
+    part.write_bytes(stranger)
+    done = await resume(db_path, job.id)
+    assert done.state == JobState.DONE, done.error
+    assert part.read_bytes() == stranger  # not cut, not written to
+    assert done.final_path == str(downloads / "r (1).bin")
+    assert sha((downloads / "r (1).bin").read_bytes()) == sha(body)
+    assert files_in(downloads) == ["r (1).bin", "r.bin.part"]
+    assert "Range" not in http_server.requests_for("/r.bin")[-1].headers
+
+
+# -- 4. a crash at every step of the finish -------------------------------------------------
+
+
+FINISH_POINTS = [
+    "finish.after-fsync",
+    "finish.after-link",
+    "finish.after-unlink",
+    "finish.after-dir-fsync",
+]
+
+
+@pytest.mark.parametrize("point", FINISH_POINTS)
+def test_sigkill_at_each_step_of_the_finish_ends_with_one_correct_file(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, point: str
+) -> None:
+    body = make_body(700 * KiB, seed=21)
+    http_server.add("/f.bin", body)
+    added = run_cli(
+        db_path, "add", http_server.url("/f.bin"), "-d", str(downloads), "--sha256", sha(body)
+    )
+    assert added.returncode == 0, added.stderr
+    crashed = run_cli(db_path, "run", "--until-idle", env={"DRAYMAN_CRASH_AT": point})
+    assert crashed.returncode == -signal.SIGKILL, (crashed.returncode, crashed.stderr)
+    [before] = ls(db_path)
+    assert before["state"] == "running"  # as the dead process left it
+
+    again = run_cli(db_path, "run", "--until-idle")
+    assert again.returncode == 0, again.stderr
+    [after] = ls(db_path)
+    assert after["state"] == "done", after["error"]
+    assert after["path"] == str(downloads / "f.bin")
+    assert files_in(downloads) == ["f.bin"]
+    assert (downloads / "f.bin").read_bytes() == body
+    # the bytes crossed the wire once: the next run finished what was there
+    assert http_server.bytes_sent["/f.bin"] == len(body)
+
+
+def test_sigkill_between_writing_data_and_committing_a_checkpoint(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    # large enough for checkpoints every 4 MiB (the CLI's defaults)
+    body = make_body(14 * MiB, seed=22)
+    http_server.add("/c.bin", body)
+    assert run_cli(db_path, "add", http_server.url("/c.bin"), "-d", str(downloads)).returncode == 0
+    # the second checkpoint's data is fsynced, its offset not yet committed
+    env = {"DRAYMAN_CRASH_AT": "checkpoint.before-commit#2"}
+    crashed = run_cli(db_path, "run", "--until-idle", "-j", "1", env=env)
+    assert crashed.returncode == -signal.SIGKILL, (crashed.returncode, crashed.stderr)
+    [before] = ls(db_path)
+    committed = before["bytes_done"]
+    assert isinstance(committed, int) and 0 < committed < len(body)
+    part = downloads / "c.bin.part"
+    assert part.stat().st_size > committed  # more on disk than the database claims
+
+    again = run_cli(db_path, "run", "--until-idle")
+    assert again.returncode == 0, again.stderr
+    [after] = ls(db_path)
+    assert after["state"] == "done", after["error"]
+    assert files_in(downloads) == ["c.bin"]
+    assert sha((downloads / "c.bin").read_bytes()) == sha(body)
+    assert http_server.requests_for("/c.bin")[-1].headers["Range"] == f"bytes={committed}-"
+
+
+async def test_a_copy_left_by_the_other_device_fallback_is_recognised(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    """A crash after the copy got the final name, before the .part was removed:
+    two files with the same bytes. The next run keeps one and fetches nothing."""
+    body = make_body(300 * KiB, seed=23)
+    http_server.add("/x.bin", body)
+    job_id = await seed_interrupted_job(
+        db_path, downloads, http_server, "/x.bin", name="x.bin", bytes_done=len(body), running=True
+    )
+    (downloads / "x.bin").write_bytes(body)
+    (downloads / "x.bin.part").write_bytes(body)
+    async with Engine(db_path, fast_config()) as engine:
+        await run_until_idle(engine)
+        job = await engine.queue.get(job_id)
+    assert job.state == JobState.DONE, job.error
+    assert files_in(downloads) == ["x.bin"]
+    assert (downloads / "x.bin").read_bytes() == body
+    assert http_server.requests_for("/x.bin") == []
