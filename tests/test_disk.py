@@ -17,6 +17,7 @@ import pytest
 
 from conftest import async_wait_until, run_cli
 from dbfaults import fill_disk
+from drayman.batch import Entry
 from drayman.jobs import Job, JobState
 from drayman.queue.engine import Engine
 from filesystems import Mounts
@@ -424,3 +425,205 @@ async def test_a_copy_left_by_the_other_device_fallback_is_recognised(
     assert files_in(downloads) == ["x.bin"]
     assert (downloads / "x.bin").read_bytes() == body
     assert http_server.requests_for("/x.bin") == []
+
+
+# -- 5. links planted to lead writes out of the folder ---------------------------------------
+
+
+async def test_a_link_planted_at_the_final_name_is_neither_followed_nor_replaced(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"do not touch")
+    body = make_body(200 * KiB, seed=31)
+    http_server.add("/l.bin", body)
+    # the whole file is in the .part; the finish was interrupted before the link
+    job_id = await seed_interrupted_job(
+        db_path, downloads, http_server, "/l.bin", name="l.bin", bytes_done=len(body)
+    )
+    (downloads / "l.bin.part").write_bytes(body)
+    (downloads / "l.bin").symlink_to(victim)
+    async with Engine(db_path, fast_config()) as engine:
+        await run_until_idle(engine)
+        job = await engine.queue.get(job_id)
+    assert job.state == JobState.DONE, job.error
+    assert victim.read_bytes() == b"do not touch"
+    assert os.readlink(downloads / "l.bin") == str(victim)
+    assert job.final_path == str(downloads / "l (1).bin")
+    assert (downloads / "l (1).bin").read_bytes() == body
+    assert files_in(downloads) == ["l (1).bin", "l.bin"]
+
+
+@pytest.fixture(params=["dir_fd", "path checks"])
+def folder_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of keeping to the folder: open directories (POSIX) and the
+    resolve-and-compare checks Windows gets, run here on Linux."""
+    import drayman.queue.folder
+
+    if request.param == "path checks":
+        monkeypatch.setattr(drayman.queue.folder, "DIR_FD_SUPPORTED", False)
+    return str(request.param)
+
+
+async def test_a_template_subfolder_replaced_by_a_link_is_not_followed(
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    tmp_path: Path,
+    folder_mode: str,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    http_server.add("/ep1.mp4", make_body(50 * KiB, seed=32))
+    http_server.add("/ep2.mp4", make_body(50 * KiB, seed=33))
+    template = "{author}/{title}.{ext}"
+    async with Engine(db_path, fast_config()) as engine:
+        [first] = await engine.queue.add_entries(
+            [entry(http_server.url("/ep1.mp4"), "Ep 1", "Ann")],
+            dest_dir=downloads,
+            template=template,
+        )
+        await run_until_idle(engine)
+        assert (await engine.queue.get(first)).state == JobState.DONE
+        # someone with write access to Downloads swaps Ann/ for a link to elsewhere
+        (downloads / "Ann").rename(downloads / "Ann.real")
+        (downloads / "Ann").symlink_to(outside, target_is_directory=True)
+        [second] = await engine.queue.add_entries(
+            [entry(http_server.url("/ep2.mp4"), "Ep 2", "Ann")],
+            dest_dir=downloads,
+            template=template,
+        )
+        await run_until_idle(engine)
+        job = await engine.queue.get(second)
+    assert job.state == JobState.FAILED
+    assert job.error is not None and "symbolic link" in job.error and "Ann" in job.error
+    assert list(outside.iterdir()) == []
+    assert files_in(downloads / "Ann.real") == ["Ep 1.mp4"]
+
+
+async def test_a_template_subfolder_swapped_for_a_link_mid_download_gets_nothing_outside(
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    tmp_path: Path,
+    folder_mode: str,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    http_server.add("/ep.mp4", make_body(2 * MiB, seed=34), hold_after=MiB, fault_times=1)
+    async with Engine(db_path, fast_config()) as engine:
+        [job_id] = await engine.queue.add_entries(
+            [entry(http_server.url("/ep.mp4"), "Ep", "Ann")],
+            dest_dir=downloads,
+            template="{author}/{title}.{ext}",
+        )
+        await wait_held(http_server, "/ep.mp4")
+        (downloads / "Ann").rename(downloads / "Ann.real")
+        (downloads / "Ann").symlink_to(outside, target_is_directory=True)
+        http_server.release_holds()
+        await run_until_idle(engine)
+        job = await engine.queue.get(job_id)
+    assert job.state == JobState.FAILED
+    assert job.error is not None and "Ann" in job.error
+    assert list(outside.iterdir()) == []
+    # what was written stayed where it was opened, inside the chosen folder
+    assert files_in(downloads / "Ann.real") == ["Ep.mp4.part"]
+
+
+async def test_removing_files_never_follows_a_swapped_subfolder(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    http_server.add("/ep.mp4", make_body(10 * KiB, seed=35))
+    async with Engine(db_path, fast_config()) as engine:
+        [job_id] = await engine.queue.add_entries(
+            [entry(http_server.url("/ep.mp4"), "Ep", "Ann")],
+            dest_dir=downloads,
+            template="{author}/{title}.{ext}",
+        )
+        await run_until_idle(engine)
+        (downloads / "Ann").rename(downloads / "Ann.real")
+        (downloads / "Ann").symlink_to(outside, target_is_directory=True)
+        (outside / "Ep.mp4").write_bytes(b"someone else's")
+        await engine.queue.remove([job_id], delete_files=True)
+    assert (outside / "Ep.mp4").read_bytes() == b"someone else's"
+
+
+def entry(url: str, title: str, author: str) -> Entry:
+    return Entry(url=url, where="test", title=title, author=author)
+
+
+# -- 6. file systems without hard links, and another device ---------------------------------
+
+
+async def test_a_fat_file_system_without_hard_links_finishes_without_overwriting(
+    db_path: Path, http_server: LoopbackServer, mounts: Mounts
+) -> None:
+    fat, kind = mounts.fat("fat", 16 * MiB)
+    probe = fat / "probe"
+    probe.write_bytes(b"x")
+    with pytest.raises(OSError) as no_link:
+        os.link(probe, fat / "probe2")
+    assert no_link.value.errno in (errno.EPERM, errno.EOPNOTSUPP), kind
+    probe.unlink()
+
+    body, other = make_body(MiB, seed=41), make_body(300 * KiB, seed=42)
+    http_server.add("/fat.bin", body)
+    http_server.add("/taken.bin", other)
+    # a job whose finish was interrupted, and a file that took its name meanwhile
+    taken = await seed_interrupted_job(
+        db_path, fat, http_server, "/taken.bin", name="taken.bin", bytes_done=len(other)
+    )
+    (fat / "taken.bin.part").write_bytes(other)
+    (fat / "taken.bin").write_bytes(b"precious")
+    async with Engine(db_path, fast_config()) as engine:
+        [fresh] = await engine.queue.add([http_server.url("/fat.bin")], dest_dir=fat)
+        await run_until_idle(engine)
+        done, renamed = await engine.queue.get(fresh), await engine.queue.get(taken)
+    assert done.state == JobState.DONE, done.error
+    assert renamed.state == JobState.DONE, renamed.error
+    assert (fat / "fat.bin").read_bytes() == body
+    assert (fat / "taken.bin").read_bytes() == b"precious"
+    assert renamed.final_path == str(fat / "taken (1).bin")
+    assert (fat / "taken (1).bin").read_bytes() == other
+    assert files_in(fat) == ["fat.bin", "taken (1).bin", "taken.bin"]
+
+
+def refuse_links(monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    """os.link answers ``code`` (the OS boundary: EXDEV cannot be had for real
+    inside one folder)."""
+
+    def link(src: str, dst: str, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code), src, None, dst)
+
+    monkeypatch.setattr(os, "link", link)
+
+
+@pytest.mark.parametrize("code", [errno.EXDEV, errno.EPERM])
+async def test_finish_without_link_never_overwrites_and_leaves_no_copy(
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    code: int,
+) -> None:
+    body, other = make_body(MiB, seed=43), make_body(200 * KiB, seed=44)
+    http_server.add("/d.bin", body)
+    http_server.add("/t.bin", other)
+    taken = await seed_interrupted_job(
+        db_path, downloads, http_server, "/t.bin", name="t.bin", bytes_done=len(other)
+    )
+    (downloads / "t.bin.part").write_bytes(other)
+    (downloads / "t.bin").write_bytes(b"precious")
+    refuse_links(monkeypatch, code)
+    async with Engine(db_path, fast_config()) as engine:
+        [fresh] = await engine.queue.add([http_server.url("/d.bin")], dest_dir=downloads)
+        await run_until_idle(engine)
+        done, renamed = await engine.queue.get(fresh), await engine.queue.get(taken)
+    assert done.state == JobState.DONE, done.error
+    assert renamed.state == JobState.DONE, renamed.error
+    assert (downloads / "d.bin").read_bytes() == body
+    assert (downloads / "t.bin").read_bytes() == b"precious"
+    assert (downloads / "t (1).bin").read_bytes() == other
+    assert files_in(downloads) == ["d.bin", "t (1).bin", "t.bin"]

@@ -18,6 +18,8 @@ import hashlib
 import os
 import stat
 import sys
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -185,15 +187,24 @@ def _statx_birth_time_ns(fd: int) -> int | None:
     return int(seconds) * 1_000_000_000 + int(nanoseconds)
 
 
-def tail_digest(fd: int, offset: int) -> str | None:
-    """A digest of the :data:`TAIL_BYTES` before ``offset`` (None at offset 0)."""
-    if offset <= 0:
-        return None
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def _read_tail(fd: int, offset: int) -> bytes | None:
+    """The :data:`TAIL_BYTES` before ``offset``; None if the file is shorter."""
     start = max(offset - TAIL_BYTES, 0)
     data = os.pread(fd, offset - start, start)
-    if len(data) != offset - start:
-        return "short"  # never equal to a digest: the file is shorter than offset
-    return hashlib.sha256(data).hexdigest()[:32]
+    return data if len(data) == offset - start else None
+
+
+def tail_digest(fd: int, offset: int) -> str | None:
+    """A digest of the :data:`TAIL_BYTES` before ``offset`` in the file (None at 0)."""
+    if offset <= 0:
+        return None
+    data = _read_tail(fd, offset)
+    # "short" is never equal to a digest: the file is shorter than offset
+    return "short" if data is None else _digest(data)
 
 
 def _where(path: str, folder: JobFolder | None) -> tuple[str, int | None]:
@@ -234,6 +245,12 @@ class PartFile:
         self.synced = offset
         #: (offset, tail_digest at it) of the last sync
         self.synced_tail: tuple[int, str | None] = (offset, None)
+        #: the last TAIL_BYTES (or more) written, ending at self.offset: the tail
+        #: digest is computed from these, never by reading the file while the
+        #: write lane appends to it (which some FUSE file systems get wrong)
+        self._recent: deque[memoryview] = deque()
+        self._recent_size = 0
+        self._lock = threading.Lock()
         self.hasher = hasher
         #: which file this is (see KnownPart)
         self.identity = identity
@@ -316,6 +333,14 @@ class PartFile:
             path, fd, trusted, hasher, folder=folder, identity=identity_of(fd, info), found=found
         )
         part.synced_tail = (trusted, known.tail if known and trusted == offset else None)
+        if trusted:
+            try:
+                tail = _read_tail(fd, trusted)
+            except OSError as exc:
+                part.close()
+                raise disk_error(exc, path) from exc
+            if tail is not None:
+                part._remember([memoryview(tail)])
         return part
 
     @staticmethod
@@ -374,7 +399,10 @@ class PartFile:
             os.lseek(fd, 0, os.SEEK_SET)
         except OSError as exc:
             raise disk_error(exc, self.path) from exc
-        self.offset = self.synced = 0
+        with self._lock:
+            self.offset = self.synced = 0
+            self._recent.clear()
+            self._recent_size = 0
         self.synced_tail = (0, None)
         if self.hasher is not None:
             self.hasher = hashlib.sha256()
@@ -390,12 +418,16 @@ class PartFile:
                 written = (
                     os.writev(fd, pending[:_IOV_MAX]) if _HAVE_WRITEV else os.write(fd, pending[0])
                 )
-                self.offset += written
-                while pending and written >= len(pending[0]):
-                    written -= len(pending[0])
-                    pending.pop(0)
-                if written:
-                    pending[0] = pending[0][written:]
+                landed, rest = [], written
+                while pending and rest >= len(pending[0]):
+                    rest -= len(pending[0])
+                    landed.append(pending.pop(0))
+                if rest:
+                    landed.append(pending[0][:rest])
+                    pending[0] = pending[0][rest:]
+                with self._lock:
+                    self.offset += written
+                    self._remember(landed)
         except OSError as exc:
             # self.offset counts exactly the bytes that landed (a disk that
             # fills up takes part of a block): a sync can still commit them
@@ -403,6 +435,23 @@ class PartFile:
         if self.hasher is not None:
             for chunk in chunks:
                 self.hasher.update(chunk)
+
+    def _remember(self, views: list[memoryview]) -> None:
+        """Keep the bytes just written, trimmed to the last TAIL_BYTES or so."""
+        for view in views:
+            self._recent.append(view)
+            self._recent_size += len(view)
+        while self._recent and self._recent_size - len(self._recent[0]) >= TAIL_BYTES:
+            self._recent_size -= len(self._recent.popleft())
+
+    @staticmethod
+    def _tail_of(views: list[memoryview], size: int, offset: int) -> str | None:
+        """The tail digest at ``offset`` from the bytes written just before it."""
+        want = min(TAIL_BYTES, offset)
+        if offset <= 0 or size < want:
+            return None  # unknown (not after open(): it reads the tail it starts at)
+        data = b"".join(views)
+        return _digest(data[len(data) - want :])
 
     async def write(self, chunks: list[bytes]) -> None:
         """Start writing ``chunks``; returns once the *previous* write is done.
@@ -425,12 +474,14 @@ class PartFile:
     # -- the sync lane -----------------------------------------------------------
 
     def _sync_sync(self) -> int:
-        offset = self.offset  # finished writes only: those this fsync covers
+        with self._lock:
+            offset = self.offset  # finished writes only: those this fsync covers
+            recent, recent_size = list(self._recent), self._recent_size
+        tail = self._tail_of(recent, recent_size, offset)
         fd = self._fileno()
         try:
             full_fsync(fd)
             self._check_in_place(fd)
-            tail = tail_digest(fd, offset)
         except OSError as exc:
             raise disk_error(exc, self.path) from exc
         if offset >= self.synced:
