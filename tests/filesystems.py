@@ -13,7 +13,6 @@ no vfat.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import struct
@@ -123,6 +122,8 @@ class Mounts:
 
     def shut_down(self, path: Path) -> None:
         """Make the ext4 at ``path`` behave like an unplugged drive (EIO from now on)."""
+        import fcntl  # Linux only, like the rest of this module
+
         fd = os.open(path, os.O_RDONLY)
         try:
             fcntl.ioctl(fd, EXT4_IOC_SHUTDOWN, struct.pack("I", EXT4_GOING_FLAGS_NOLOGFLUSH))

@@ -59,7 +59,7 @@ def subfolders_of(base: str, dest: str) -> list[str]:
         return []
     parts = relative.split(os.sep)
     if os.pardir in parts or os.path.isabs(relative):
-        raise FolderEscape(path=dest, part=relative, base=base)
+        raise FolderEscape(f"refusing to write in {dest}: it is not inside {base}")
     return parts
 
 
@@ -178,7 +178,7 @@ class JobFolder:
 
     def statvfs_free(self) -> int:
         """Bytes a normal user may still write in this folder."""
-        if self.fd is not None and os.statvfs in os.supports_fd:
+        if self.fd is not None and sys.platform != "win32" and os.statvfs in os.supports_fd:
             info = os.statvfs(self.fd)
             return info.f_bavail * info.f_frsize
         return shutil.disk_usage(self.path).free

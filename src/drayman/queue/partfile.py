@@ -187,6 +187,19 @@ def _statx_birth_time_ns(fd: int) -> int | None:
     return int(seconds) * 1_000_000_000 + int(nanoseconds)
 
 
+def _pread(fd: int, length: int, offset: int) -> bytes:
+    """os.pread, or seek-read-seek back where there is none (Windows). Used
+    only where no write runs on the same file at the same time."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, length, offset)
+    position = os.lseek(fd, 0, os.SEEK_CUR)  # pragma: no cover - Windows
+    try:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, length)
+    finally:
+        os.lseek(fd, position, os.SEEK_SET)
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
@@ -194,7 +207,7 @@ def _digest(data: bytes) -> str:
 def _read_tail(fd: int, offset: int) -> bytes | None:
     """The :data:`TAIL_BYTES` before ``offset``; None if the file is shorter."""
     start = max(offset - TAIL_BYTES, 0)
-    data = os.pread(fd, offset - start, start)
+    data = _pread(fd, offset - start, start)
     return data if len(data) == offset - start else None
 
 
@@ -376,7 +389,7 @@ class PartFile:
     def _hash_prefix(fd: int, length: int, hasher: Any) -> None:
         position = 0
         while position < length:
-            block = os.pread(fd, min(_READ_BLOCK, length - position), position)
+            block = _pread(fd, min(_READ_BLOCK, length - position), position)
             if not block:
                 raise OSError(errno.EIO, "the partial file shrank while it was being read")
             hasher.update(block)
@@ -438,7 +451,15 @@ class PartFile:
 
     def _remember(self, views: list[memoryview]) -> None:
         """Keep the bytes just written, trimmed to the last TAIL_BYTES or so."""
-        for view in views:
+        # only the views that can matter: a MiB block is many socket chunks
+        start, size = len(views), 0
+        while start > 0 and size < TAIL_BYTES:
+            start -= 1
+            size += len(views[start])
+        if size >= TAIL_BYTES:
+            self._recent.clear()
+            self._recent_size = 0
+        for view in views[start:]:
             self._recent.append(view)
             self._recent_size += len(view)
         while self._recent and self._recent_size - len(self._recent[0]) >= TAIL_BYTES:
@@ -699,8 +720,8 @@ def _same_content(first: int, second: int, size: int) -> bool:
     position = 0
     while position < size:
         length = min(_READ_BLOCK, size - position)
-        block = os.pread(first, length, position)
-        if not block or block != os.pread(second, length, position):
+        block = _pread(first, length, position)
+        if not block or block != _pread(second, length, position):
             return False
         position += len(block)
     return True
