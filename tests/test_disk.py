@@ -45,6 +45,15 @@ async def wait_held(server: LoopbackServer, *paths: str) -> None:
     )
 
 
+async def wait_checkpoint(engine: Engine, job_id: int) -> None:
+    """Until some bytes of the job are durable (so its .part is open and written)."""
+
+    async def checkpointed() -> bool:
+        return (await engine.queue.get(job_id)).bytes_done > 0
+
+    await async_wait_until(checkpointed, what=f"a first checkpoint of job {job_id}")
+
+
 def release(server: LoopbackServer, *paths: str) -> None:
     for path in paths:
         server.release_hold(path)
@@ -70,10 +79,7 @@ async def paused_midway(
         [job_id] = await engine.queue.add([server.url(path)], dest_dir=folder)
         await wait_held(server, path)
 
-        async def checkpointed() -> bool:
-            return (await engine.queue.get(job_id)).bytes_done > 0
-
-        await async_wait_until(checkpointed, what="a first checkpoint")
+        await wait_checkpoint(engine, job_id)
         # the pause checkpoints everything written so far
         await engine.queue.pause([job_id])
         await async_wait_until(lambda: not engine.active_ids, what="the transfer to stop")
@@ -106,10 +112,7 @@ async def test_disk_full_fails_the_job_keeps_durable_bytes_and_resumes_after_fre
         [elsewhere] = await engine.queue.add([http_server.url("/other.bin")], dest_dir=downloads)
         await wait_held(http_server, "/big.bin", "/other.bin")
 
-        async def checkpointed() -> bool:
-            return (await engine.queue.get(big)).bytes_done > 0
-
-        await async_wait_until(checkpointed, what="a first checkpoint")
+        await wait_checkpoint(engine, big)
         # the free-space check passed (3 MiB of 4): now another program fills the disk
         filler = fill_disk(small)
         release(http_server, "/big.bin", "/other.bin")
@@ -227,6 +230,7 @@ async def test_folder_deleted_or_moved_while_downloading_is_an_error_not_a_finis
         [job_id] = await engine.queue.add([http_server.url("/v.bin")], dest_dir=folder)
         [other] = await engine.queue.add([http_server.url("/w.bin")], dest_dir=downloads)
         await wait_held(http_server, "/v.bin", "/w.bin")
+        await wait_checkpoint(engine, job_id)
         if how == "deleted":
             shutil.rmtree(folder)
         else:
@@ -256,6 +260,7 @@ async def test_drive_unmounted_while_downloading_fails_that_job_only(
         [job_id] = await engine.queue.add([http_server.url("/u.bin")], dest_dir=usb)
         [other] = await engine.queue.add([http_server.url("/o.bin")], dest_dir=downloads)
         await wait_held(http_server, "/u.bin", "/o.bin")
+        await wait_checkpoint(engine, job_id)
         mounts.unmount(usb, lazy=True)
         release(http_server, "/u.bin", "/o.bin")
         await run_until_idle(engine)
@@ -280,10 +285,7 @@ async def test_drive_failing_with_eio_keeps_durable_bytes_and_resumes_when_back(
         [other] = await engine.queue.add([http_server.url("/o.bin")], dest_dir=downloads)
         await wait_held(http_server, "/e.bin", "/o.bin")
 
-        async def checkpointed() -> bool:
-            return (await engine.queue.get(job_id)).bytes_done > 0
-
-        await async_wait_until(checkpointed, what="a checkpoint on the ext4 disk")
+        await wait_checkpoint(engine, job_id)
         mounts.shut_down(disk)
         release(http_server, "/e.bin", "/o.bin")
         await run_until_idle(engine)
@@ -544,6 +546,8 @@ async def test_a_template_subfolder_swapped_for_a_link_mid_download_gets_nothing
             template="{author}/{title}.{ext}",
         )
         await wait_held(http_server, "/ep.mp4")
+        # the server holds, and the .part is open: swap the folder now
+        await wait_checkpoint(engine, job_id)
         (downloads / "Ann").rename(downloads / "Ann.real")
         (downloads / "Ann").symlink_to(outside, target_is_directory=True)
         release(http_server, "/ep.mp4")

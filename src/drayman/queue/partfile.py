@@ -329,6 +329,10 @@ class PartFile:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise OSError(errno.EISDIR, "not a regular file", path)
+            if folder is not None and folder.fd is None:
+                # no open folder (Windows): the path was checked before this
+                # open, so check it again after, before a byte is written
+                cls._check_after_open(folder, name, created)
             trusted, found = cls._trusted_length(fd, info, offset, created, known, path)
             if info.st_size != trusted:
                 os.ftruncate(fd, trusted)
@@ -355,6 +359,16 @@ class PartFile:
             if tail is not None:
                 part._remember([memoryview(tail)])
         return part
+
+    @staticmethod
+    def _check_after_open(folder: JobFolder, name: str, created: bool) -> None:
+        try:
+            folder.verify()
+        except BaseException:
+            if created:  # an empty file we made where it must not be: take it back
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
+            raise
 
     @staticmethod
     def _trusted_length(
