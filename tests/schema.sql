@@ -1,4 +1,4 @@
--- user_version 6
+-- user_version 7
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
@@ -52,6 +52,14 @@ CREATE TABLE rules (
     max_connections INTEGER CHECK (max_connections IS NULL OR max_connections >= 1),
     created_at      REAL    NOT NULL
 , insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)));
+-- table segments
+CREATE TABLE segments (
+    job_id  INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    start   INTEGER NOT NULL CHECK (start >= 0),
+    stop    INTEGER NOT NULL CHECK (stop > start),
+    durable INTEGER NOT NULL CHECK (durable >= start AND durable <= stop),
+    PRIMARY KEY (job_id, start)
+) WITHOUT ROWID;
 -- table settings
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,

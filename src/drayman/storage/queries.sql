@@ -159,3 +159,12 @@ SELECT id, max_speed FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
 -- which of the given URLs some job already downloads (as given or as added)
 SELECT DISTINCT value FROM json_each(:urls)
 WHERE value IN (SELECT url FROM jobs) OR value IN (SELECT original_url FROM jobs);
+
+-- name: list_segments
+SELECT start, stop, durable FROM segments WHERE job_id = :job_id ORDER BY start;
+
+-- name: delete_segments
+DELETE FROM segments WHERE job_id = :job_id;
+
+-- name: insert_segment
+INSERT INTO segments (job_id, start, stop, durable) VALUES (:job_id, :start, :stop, :durable);

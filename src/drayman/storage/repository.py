@@ -17,7 +17,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -38,6 +38,14 @@ def _load_queries() -> dict[str, str]:
 
 
 Q = _load_queries()
+
+
+class SegmentRecord(NamedTuple):
+    """One piece of a segmented download: [start, durable) is fsynced, up to stop."""
+
+    start: int
+    stop: int
+    durable: int
 
 
 def file_key(name: str) -> str:
@@ -385,6 +393,34 @@ class JobStore:
             params = {"id": job_id, "part_identity": identity, "now": self._clock()}
             await conn.execute(Q["set_part_identity"], params)
 
+    async def segments(self, job_id: int) -> list[SegmentRecord]:
+        """The job's segments in file order (none for a single-stream download)."""
+        rows = await self._fetchall("list_segments", {"job_id": job_id})
+        return [SegmentRecord(row[0], row[1], row[2]) for row in rows]
+
+    async def save_segments(
+        self, job_id: int, segments: Sequence[SegmentRecord], bytes_done: int
+    ) -> None:
+        """Record every segment's durable offset and their sum, in one transaction.
+
+        Call only after the bytes are fsynced. An empty list makes the job a
+        single stream again, with ``bytes_done`` as its prefix.
+        """
+        async with self._transaction() as conn:
+            await conn.execute(Q["delete_segments"], {"job_id": job_id})
+            await conn.executemany(
+                Q["insert_segment"],
+                [
+                    {"job_id": job_id, "start": s.start, "stop": s.stop, "durable": s.durable}
+                    for s in segments
+                ],
+            )
+            # part_tail is the digest before a prefix's end: segments have none
+            await conn.execute(
+                Q["checkpoint"],
+                {"id": job_id, "bytes_done": bytes_done, "part_tail": None, "now": self._clock()},
+            )
+
     async def record_remote(
         self,
         job_id: int,
@@ -395,8 +431,12 @@ class JobStore:
         effective_url: str | None,
         bytes_done: int,
     ) -> None:
-        """Remember what the server said about the file (validators and size)."""
+        """Remember what the server said about the file (validators and size).
+
+        ``bytes_done`` is a single stream's prefix: any segments are dropped.
+        """
         async with self._transaction() as conn:
+            await conn.execute(Q["delete_segments"], {"job_id": job_id})
             await conn.execute(
                 Q["record_remote"],
                 {
@@ -443,6 +483,7 @@ class JobStore:
     async def finish(self, job_id: int, bytes_done: int) -> bool:
         """Mark the job done (its file is complete and renamed)."""
         async with self._transaction() as conn:
+            await conn.execute(Q["delete_segments"], {"job_id": job_id})
             cursor = await conn.execute(
                 Q["finish_job"],
                 {
