@@ -16,7 +16,7 @@ import random
 import ssl
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Self
@@ -26,6 +26,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 __all__ = [
+    "Faults",
     "LoopbackServer",
     "RawConnection",
     "RawRequest",
@@ -68,6 +69,28 @@ class RecordedRequest:
     host: str
 
 
+@dataclass(frozen=True)
+class Faults:
+    """The faults of one answer (a hook may set any of them for one request)."""
+
+    reset_after: int | None = None
+    stall_after: int | None = None
+    rate: int | None = None
+    lie_length: int = 0
+    ignore_range: bool = False
+    #: serve the range even when If-Range names another version (a broken cache)
+    ignore_if_range: bool = False
+    range_start_shift: int = 0
+    #: answer with this status (and no body) instead
+    status: int | None = None
+
+
+#: called with the answer's index (0 = the resource's first body answer) and the
+#: request, in the server's thread, before the answer is built: it may change the
+#: resource (replace_body) and return faults for this answer only
+Hook = Callable[[int, RecordedRequest], dict[str, Any] | None]
+
+
 @dataclass
 class Resource:
     body: bytes
@@ -94,6 +117,7 @@ class Resource:
     hold_at: list[int] = field(default_factory=list)
     #: seconds to wait before answering each request (a slow server, not a fault)
     delay: float = 0.0
+    hook: Hook | None = None
     #: body responses served so far (for fault_times)
     served: int = 0
 
@@ -112,6 +136,13 @@ class Resource:
 
     def faults_active(self) -> bool:
         return self.fault_times is None or self.served < self.fault_times
+
+    def faults(self, active: bool) -> Faults:
+        """The resource's own faults (all but the rate only while ``active``)."""
+        if not active:
+            return Faults(rate=self.rate)
+        own = {f.name for f in fields(Faults)} - {"status", "ignore_if_range"}
+        return Faults(**{name: getattr(self, name) for name in own})
 
 
 def _if_range_matches(value: str, resource: Resource) -> bool:
@@ -342,16 +373,15 @@ class LoopbackServer(_BackgroundServer):
     # -- serving ------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=request.query_string,
+            headers=CIMultiDict(request.headers),
+            host=f"{self.host}:{self.port}",
+        )
         with self._lock:
-            self.requests.append(
-                RecordedRequest(
-                    method=request.method,
-                    path=request.path,
-                    query=request.query_string,
-                    headers=CIMultiDict(request.headers),
-                    host=f"{self.host}:{self.port}",
-                )
-            )
+            self.requests.append(recorded)
             resource = self.resources.get(request.path)
         if resource is None:
             return web.Response(status=404, text="not found")
@@ -361,12 +391,14 @@ class LoopbackServer(_BackgroundServer):
         try:
             if resource.delay:
                 await asyncio.sleep(resource.delay)
-            return await self._answer(request, resource)
+            return await self._answer(request, resource, recorded)
         finally:
             with self._lock:
                 self._answering -= 1
 
-    async def _answer(self, request: web.Request, resource: Resource) -> web.StreamResponse:
+    async def _answer(
+        self, request: web.Request, resource: Resource, recorded: RecordedRequest
+    ) -> web.StreamResponse:
         if resource.status_script:
             status, headers = resource.status_script.pop(0)
             return web.Response(status=status, headers=headers, text=f"scripted {status}")
@@ -377,16 +409,24 @@ class LoopbackServer(_BackgroundServer):
         with self._lock:
             self.in_flight[request.path] = self.in_flight.get(request.path, 0) + 1
         try:
-            return await self._serve_body(request, resource)
+            return await self._serve_body(request, resource, recorded)
         finally:
             with self._lock:
                 self.in_flight[request.path] -= 1
 
-    async def _serve_body(self, request: web.Request, resource: Resource) -> web.StreamResponse:
+    async def _serve_body(
+        self, request: web.Request, resource: Resource, recorded: RecordedRequest
+    ) -> web.StreamResponse:
+        index = resource.served
+        faults = resource.faults(resource.faults_active())
+        resource.served += 1
+        if resource.hook is not None:
+            faults = replace(faults, **(resource.hook(index, recorded) or {}))
+        if faults.status is not None:
+            return web.Response(status=faults.status, text=f"hooked {faults.status}")
+        # read after the hook: a body it replaced is this answer's body
         data = resource.wire_body
         size = len(data)
-        faulty = resource.faults_active()
-        resource.served += 1
         headers = CIMultiDict[str]()
         headers["Accept-Ranges"] = "bytes"
         headers["Content-Type"] = resource.content_type
@@ -403,8 +443,13 @@ class LoopbackServer(_BackgroundServer):
         start, end, status = 0, size - 1, 200
         range_header = request.headers.get("Range")
         if_range = request.headers.get("If-Range")
-        use_range = range_header is not None and not (faulty and resource.ignore_range)
-        if use_range and if_range is not None and not _if_range_matches(if_range, resource):
+        use_range = range_header is not None and not faults.ignore_range
+        if (
+            use_range
+            and if_range is not None
+            and not faults.ignore_if_range
+            and not _if_range_matches(if_range, resource)
+        ):
             use_range = False
         if use_range and range_header is not None and size > 0:
             parsed = _parse_range(range_header, size)
@@ -417,14 +462,14 @@ class LoopbackServer(_BackgroundServer):
         elif use_range and range_header is not None and size == 0:
             headers["Content-Range"] = "bytes */0"
             return web.Response(status=416, headers=headers)
-        if status == 206 and faulty and resource.range_start_shift:
-            start = max(0, min(start + resource.range_start_shift, size - 1))
+        if status == 206 and faults.range_start_shift:
+            start = max(0, min(start + faults.range_start_shift, size - 1))
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         payload = data[start : end + 1]
 
         response = web.StreamResponse(status=status, headers=headers)
-        lie = resource.lie_length if faulty else 0
+        lie = faults.lie_length
         if resource.chunked:
             response.enable_chunked_encoding()
         else:
@@ -433,7 +478,7 @@ class LoopbackServer(_BackgroundServer):
             await response.prepare(request)
             return response
         await response.prepare(request)
-        await self._write_payload(request, response, resource, payload, faulty, start)
+        await self._write_payload(request, response, resource, faults, payload, start)
         if lie:
             # the body is shorter than announced: close the connection on the client
             assert request.transport is not None
@@ -447,18 +492,18 @@ class LoopbackServer(_BackgroundServer):
         request: web.Request,
         response: web.StreamResponse,
         resource: Resource,
+        faults: Faults,
         payload: bytes,
-        faulty: bool,
         start: int = 0,
     ) -> None:
-        rate = resource.rate
+        rate = faults.rate
         block = 16 * 1024 if rate else 256 * 1024
         limit = len(payload)
         cut: str | None = None
-        if faulty and resource.reset_after is not None and resource.reset_after < limit:
-            limit, cut = resource.reset_after, "reset"
-        if faulty and resource.stall_after is not None and resource.stall_after < limit:
-            limit, cut = resource.stall_after, "stall"
+        if faults.reset_after is not None and faults.reset_after < limit:
+            limit, cut = faults.reset_after, "reset"
+        if faults.stall_after is not None and faults.stall_after < limit:
+            limit, cut = faults.stall_after, "stall"
         position = 0
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -466,7 +511,7 @@ class LoopbackServer(_BackgroundServer):
         while position < limit:
             if holds and position >= holds[0]:
                 await self._hold(request.path, resource, start + holds.pop(0))
-                started = loop.time() - position / resource.rate if resource.rate else started
+                started = loop.time() - position / rate if rate else started
                 continue
             stop = min(position + block, limit, holds[0] if holds else limit)
             chunk = payload[position:stop]
@@ -474,9 +519,9 @@ class LoopbackServer(_BackgroundServer):
             position += len(chunk)
             with self._lock:
                 self.bytes_sent[request.path] = self.bytes_sent.get(request.path, 0) + len(chunk)
-            if resource.rate:
+            if rate:
                 # pace against the clock so the average is the rate
-                due = started + position / resource.rate
+                due = started + position / rate
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
