@@ -205,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="downloads at once from one host (default: same as -j)",
     )
     run.add_argument(
+        "--split",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="connections per large file when the server allows ranges "
+        "(default 8; 1 = one connection per file)",
+    )
+    run.add_argument(
         "--max-speed",
         type=_rate,
         default=None,
@@ -496,6 +504,7 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             min_speed=args.min_speed,
             min_speed_time=args.min_speed_time,
             ca_files=tuple(args.ca_file),
+            split=args.split,
         ),
     )
     engine = Engine(resolve_db(args.db), config)

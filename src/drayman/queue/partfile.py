@@ -778,3 +778,123 @@ def finish_interrupted(
         os.unlink(part, dir_fd=dir_fd)
         return True
     return False
+
+
+#: positional writes exist (not on Windows): segmented downloads need them
+HAVE_PWRITE = hasattr(os, "pwrite")
+_HAVE_PWRITEV = hasattr(os, "pwritev")
+
+
+class PositionalPart:
+    """A ``.part`` of known size written in place, by several connections at once.
+
+    Every write names its offset (``pwritev``), so writers share no file
+    position and each may have a write in flight. The file is preallocated
+    to its full size; only the segment table in the database says which of
+    its bytes are real. All calls block: run them in the executor.
+    """
+
+    def __init__(self, path: str, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    @classmethod
+    def create(cls, path: str, size: int) -> PositionalPart:
+        """Open the ``.part`` a single stream started and give it ``size`` bytes.
+
+        Bytes already in the file stay (a resumed prefix); the rest is
+        reserved with posix_fallocate where the file system can, so a full
+        disk shows now rather than half way, else the file is extended sparse.
+        """
+        fd = cls._open(path)
+        try:
+            preallocate(fd, size)
+        except OSError as exc:
+            os.close(fd)
+            raise disk_error(exc, path) from exc
+        return cls(path, fd)
+
+    @classmethod
+    def reopen(cls, path: str, size: int) -> PositionalPart | None:
+        """Open a segmented ``.part`` to resume it; None if it is not ``size`` bytes.
+
+        A file of another size was not left by us (or was cut by someone):
+        nothing in it is trusted.
+        """
+        try:
+            fd = cls._open(path, create=False)
+        except PermanentError as exc:
+            if isinstance(exc.__cause__, FileNotFoundError):
+                return None
+            raise
+        try:
+            if os.fstat(fd).st_size != size:
+                os.close(fd)
+                return None
+        except OSError as exc:
+            os.close(fd)
+            raise disk_error(exc, path) from exc
+        return cls(path, fd)
+
+    @staticmethod
+    def _open(path: str, *, create: bool = True) -> int:
+        flags = os.O_RDWR | _NOFOLLOW | _BINARY | (os.O_CREAT if create else 0)
+        try:
+            return os.open(path, flags, 0o666)
+        except OSError as exc:
+            raise disk_error(exc, path) from exc
+
+    def _fileno(self) -> int:
+        if self._fd is None:
+            raise ValueError("the part file is closed")
+        return self._fd
+
+    def write_at(self, chunks: list[bytes], offset: int) -> int:
+        """Write ``chunks`` back to back from ``offset``; return the end offset."""
+        fd = self._fileno()
+        position = offset
+        try:
+            pending = [memoryview(c) for c in chunks if c]
+            while pending:
+                if _HAVE_PWRITEV:
+                    written = os.pwritev(fd, pending[:_IOV_MAX], position)
+                else:  # pragma: no cover - macOS before 11 has pwrite only
+                    written = os.pwrite(fd, pending[0], position)
+                position += written
+                while pending and written >= len(pending[0]):
+                    written -= len(pending[0])
+                    pending.pop(0)
+                if written:
+                    pending[0] = pending[0][written:]
+        except OSError as exc:
+            raise disk_error(exc, self.path) from exc
+        return position
+
+    def sync(self) -> None:
+        """fsync: every write that had returned before this call is durable after it."""
+        try:
+            full_fsync(self._fileno())
+        except OSError as exc:
+            raise disk_error(exc, self.path) from exc
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+
+def preallocate(fd: int, size: int) -> None:
+    """Make the file exactly ``size`` bytes, reserving the blocks where possible."""
+    if hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as exc:
+            # file systems without fallocate (some network ones, ZFS): extend sparse
+            if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+    if os.fstat(fd).st_size != size:
+        os.ftruncate(fd, size)

@@ -59,6 +59,7 @@ from drayman.headers import (
 )
 from drayman.jobs import PART_SUFFIX, Job
 from drayman.names import next_free_name, pick_filename
+from drayman.queue import segmented
 from drayman.queue.folder import JobFolder
 from drayman.queue.neterrors import network_error
 from drayman.queue.partfile import (
@@ -117,6 +118,12 @@ class TransferConfig:
     allow_insecure_redirects: bool = False
     #: check free space before writing a file of known size
     check_free_space: bool = True
+    #: connections per file when the server allows ranges (1: never split)
+    split: int = 8
+    #: files (or what is left of them) smaller than this stay on one connection
+    split_min_size: int = 16 * MiB
+    #: no segment is made smaller than this, at the start or by work stealing
+    min_segment: int = 1 * MiB
 
 
 class _PartAdopted(Exception):
@@ -178,8 +185,9 @@ def create_session(
     one, aiohttp's default (the system's authorities) does.
     """
     timeout = request_timeout(config)
+    # every transfer may hold ``split`` connections (+1 while one is replaced)
     connector = aiohttp.TCPConnector(
-        limit=max(connections * 2, 16),
+        limit=max(connections * (config.split + 1), 16),
         limit_per_host=0,
         ssl=ssl_context if ssl_context is not None else True,
     )
@@ -294,6 +302,10 @@ class Transfer:
         job = self.job = await self.store.get(self.job.id)
         if job.file_name is None and not fresh and await self._adopt_part(None, None):
             job = self.job  # a .part named after the URL: the first request is a resume
+        # a job left with segments resumes each of them (segmented.py)
+        if not fresh and await segmented.resume(self):
+            return
+        job = self.job
         offset = 0 if fresh else job.bytes_done
         validator = None
         if offset and is_strong_etag(job.etag):
@@ -337,6 +349,10 @@ class Transfer:
             if total is None and response.status == 416:
                 # the server has nothing after our offset: we hold the whole file
                 await self._finish(offset, fresh=fresh)
+                return
+            connections = segmented.connections_for(self, response, total)
+            if total is not None and connections > 1:
+                await segmented.take_over(self, response, total, connections, fresh=fresh)
                 return
             await self._receive(response, total)
             await self._finish(total if total is not None else self._position(), fresh=fresh)

@@ -1,0 +1,631 @@
+"""Segmented downloads: one file over several connections, like ``aria2c -x8 -s8``.
+
+When the server can resume (a strong validator: a strong ETag, else
+Last-Modified; and a known length) a large file is cut into segments, each
+fetched over its own connection with ``Range: bytes=a-b`` and ``If-Range``
+and written in place (``pwritev`` in the executor, MiB-scale blocks) into
+one preallocated ``.part``. The rules of a single stream hold per segment:
+
+- A checkpoint fsyncs the file, *then* commits every segment's durable end,
+  and the job's ``bytes_done`` (their sum), in one transaction. A segment
+  counts only writes that had returned before the fsync began.
+- A 206 is written only if its Content-Range has the asked start and end and
+  the known total, and its validators are the recorded ones. Other
+  validators (or another total) mean the file changed: the whole job starts
+  again from byte 0 (:class:`RestartRequired`), never a splice.
+- A 200 to a range request means the server ignores ranges: that connection
+  is closed and no more ranges are asked for. The connection holding the
+  whole body (the first of a fresh download) carries on through the
+  segments nobody fetches, so the file still arrives over one connection.
+- Extra connections start only once one range request was answered
+  correctly, so a server without ranges costs one wasted request, not seven.
+- On resume, each unfinished segment is asked for from its durable end; a
+  ``.part`` that is not exactly the file's size is not trusted.
+- Work stealing: a connection that finishes its segment splits the largest
+  remaining one and fetches its upper half; the connection working on that
+  one stops at its new end. No piece is made smaller than ``min_segment``.
+
+Progress goes to the transfer's counters per chunk (no database write, no
+callback per chunk); the database hears only from checkpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from drayman.errors import RestartRequired, TransferError, TransientError
+from drayman.headers import ContentRange, is_strong_etag, parse_content_range, parse_retry_after
+from drayman.jobs import Job
+from drayman.queue.partfile import HAVE_PWRITE, PartFile, PositionalPart
+from drayman.rules import connection_limit
+from drayman.storage import SegmentRecord
+
+if TYPE_CHECKING:
+    from drayman.queue.transfer import Transfer
+
+log = logging.getLogger(__name__)
+
+_NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, TransientError)
+
+
+def validator_of(job: Job) -> str | None:
+    """What If-Range carries: the strong ETag, else Last-Modified; None: no resume."""
+    if is_strong_etag(job.etag):
+        return job.etag
+    return job.last_modified
+
+
+def connections_for(transfer: Transfer, response: aiohttp.ClientResponse, total: int | None) -> int:
+    """How many connections a single stream's first answer may grow into (1: none).
+
+    Only a file of known size, with a validator to pin it down, from a server
+    that does not refuse ranges outright; and only when what is left is large
+    enough that extra connections pay for themselves (``split_min_size``).
+    """
+    config = transfer.config
+    if total is None or config.split < 2 or not HAVE_PWRITE or response.status not in (200, 206):
+        return 1
+    left = total - _first_byte(response)
+    if left < config.split_min_size or validator_of(transfer.job) is None:
+        return 1
+    if response.headers.get("Accept-Ranges", "").strip().lower() == "none":
+        return 1
+    return max(_connection_cap(transfer, left), 1)
+
+
+def _connection_cap(transfer: Transfer, left: int) -> int:
+    config = transfer.config
+    wanted = min(config.split, max(left // max(config.min_segment, 1), 1))
+    # a host rule's limit holds for the connections of one job too
+    cap = connection_limit(transfer.rules, transfer.job.host)
+    return min(wanted, cap) if cap else wanted
+
+
+def _first_byte(response: aiohttp.ClientResponse) -> int:
+    """Where an already checked 200 or 206 starts."""
+    if response.status != 206:
+        return 0
+    parsed = parse_content_range(response.headers.get("Content-Range", ""))
+    assert isinstance(parsed, ContentRange)
+    return parsed.start
+
+
+async def take_over(
+    transfer: Transfer,
+    response: aiohttp.ClientResponse,
+    total: int,
+    connections: int,
+    *,
+    fresh: bool,
+) -> None:
+    """Carry a single stream's checked answer on as the first of ``connections``.
+
+    The answer covers [start, total): the bytes before ``start`` are the
+    stream's durable prefix (cut back to, and recorded, already).
+    """
+    job = transfer.job
+    part_path = job.part_path
+    validator = validator_of(job)
+    assert part_path is not None and validator is not None
+    start = _first_byte(response)
+    await _close_single_part(transfer)
+    loop = asyncio.get_running_loop()
+    part = await loop.run_in_executor(None, PositionalPart.create, part_path, total)
+    segments = plan(start, total, connections)
+    first = next(s for s in segments if s.start == start)
+    download = SegmentedDownload(transfer, part, total, segments, validator, connections)
+    await download.run(first=(first, response))
+    await _finish(transfer, total, fresh=fresh)
+
+
+async def resume(transfer: Transfer) -> bool:
+    """Resume a job left with segments; False if it has none to resume.
+
+    A segment table that does not add up (or a ``.part`` of the wrong size)
+    is dropped and the job starts over from byte 0 as a single stream. A
+    complete one is left to the single stream too: every byte is durable,
+    so ``bytes_done`` is a true prefix and the usual finish applies.
+    """
+    store, job = transfer.store, transfer.job
+    records = await store.segments(job.id)
+    if not records:
+        return False
+    total, validator, part_path = job.bytes_total, validator_of(job), job.part_path
+    if (
+        total is not None
+        and validator is not None
+        and part_path is not None
+        and _tiles(records, total)
+        and sum(r.durable - r.start for r in records) == job.bytes_done
+    ):
+        if job.bytes_done == total:
+            return False
+        part = await asyncio.to_thread(PositionalPart.reopen, part_path, total)
+        if part is not None:
+            segments = [_Segment(r.start, r.stop, r.durable, r.durable) for r in records]
+            transfer.progress.bytes_total = total
+            transfer.progress.position = job.bytes_done
+            connections = max(1, _connection_cap(transfer, total - job.bytes_done))
+            download = SegmentedDownload(transfer, part, total, segments, validator, connections)
+            await download.run()
+            await _finish(transfer, total, fresh=False)
+            return True
+        log.info("job %d: the partial file is not %d bytes long; starting over", job.id, total)
+    else:
+        log.info("job %d: its segment table does not add up; starting over", job.id)
+    await store.save_segments(job.id, [], 0)
+    transfer.job = await store.get(job.id)
+    return False
+
+
+def _tiles(records: Iterable[SegmentRecord], total: int) -> bool:
+    """Do the segments cover [0, total) exactly, in order, each within itself?"""
+    position = 0
+    for record in records:
+        if record.start != position or not record.start <= record.durable <= record.stop:
+            return False
+        position = record.stop
+    return position == total
+
+
+async def _close_single_part(transfer: Transfer) -> None:
+    """The single stream's PartFile gives way to the positional one."""
+    single, transfer._part = transfer._part, None
+    if single is not None:
+        await single.settle()
+        single.close()
+
+
+async def _finish(transfer: Transfer, total: int, *, fresh: bool) -> None:
+    """Every segment is durable: finish through the single stream's own sequence.
+
+    Reopening the file as a PartFile at its full length hashes it in the
+    executor when a sha256 is expected (off the event loop, before the
+    rename); then the usual checks, link to the final name and "done".
+    """
+    job = transfer.job
+    assert job.part_path is not None
+    transfer._part = await PartFile.open(
+        job.part_path, total, create=False, want_hash=job.sha256 is not None
+    )
+    transfer._queued = transfer._committed = total
+    transfer.progress.position = total
+    await transfer._finish(total, fresh=fresh)
+
+
+def plan(start: int, total: int, connections: int) -> list[_Segment]:
+    """[start, total) in ``connections`` equal pieces, after a done [0, start)."""
+    segments = [_Segment(0, start, start, start)] if start else []
+    size = (total - start) // connections
+    for n in range(connections):
+        first = start + n * size
+        end = total if n == connections - 1 else first + size
+        segments.append(_Segment(first, end, first, first))
+    return segments
+
+
+@dataclass(eq=False, slots=True)
+class _Segment:
+    start: int
+    #: first byte after the segment; work stealing moves it down
+    end: int
+    #: next byte to read: [start, received) is held (gathered, being written or written)
+    received: int
+    #: [start, written) is in the file (its writes returned)
+    written: int
+    busy: bool = False
+
+
+class _RangesIgnored(Exception):
+    """The server answered a range request wrongly (a 200, or the wrong range)."""
+
+
+class _Refused(Exception):
+    """An extra connection got an HTTP error (many servers limit connections)."""
+
+    def __init__(self, error: TransferError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class SegmentedDownload:
+    """Fetch the unfinished segments of one ``.part`` over up to ``connections``."""
+
+    def __init__(
+        self,
+        transfer: Transfer,
+        part: PositionalPart,
+        total: int,
+        segments: list[_Segment],
+        validator: str,
+        connections: int,
+    ) -> None:
+        self.transfer = transfer
+        self.config = transfer.config
+        self.part = part
+        self.total = total
+        self.segments = segments
+        self.validator = validator
+        self.limit = max(connections, 1)
+        #: False after a wrong answer to a range request: ask for no more ranges
+        self.ranges_ok = True
+        #: a range request was answered correctly: extra connections may start
+        self.proven = False
+        #: how many times work was stolen (for tests and logs)
+        self.steals = 0
+        self.min_segment = max(self.config.min_segment, 1)
+        self._workers: set[asyncio.Task[None]] = set()
+        self._primary: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._due = asyncio.Event()
+        self._stopping = False
+        self._lock = asyncio.Lock()
+        #: executor calls on the file still running (the fd outlives them all)
+        self._io: set[asyncio.Future[Any]] = set()
+        self._saved = [SegmentRecord(s.start, s.end, s.written) for s in segments]
+        self._committed = self._best = sum(s.written - s.start for s in segments)
+        self._step = transfer._checkpoint_step(total)
+        self._errors_left = 3 * self.limit
+        self._last_error: BaseException | None = None
+
+    # -- the whole download ------------------------------------------------------
+
+    async def run(self, first: tuple[_Segment, aiohttp.ClientResponse] | None = None) -> None:
+        """Return when every segment is written and durable, or raise.
+
+        Whatever happens, the bytes written so far are fsynced and recorded
+        before this returns (a pause, a shutdown, a failed connection).
+        """
+        checkpointer = asyncio.create_task(self._checkpoint_loop(), name="drayman-segments-sync")
+        finished = False
+        try:
+            if first is not None:
+                segment, response = first
+                segment.busy = True
+                self._primary = self._spawn(segment, response)
+            await self._supervise(checkpointer)
+            finished = True
+        finally:
+            try:
+                await self._stop_workers()
+                # never cancel a commit half way: ask the loop to stop, let it finish
+                self._stopping = True
+                self._due.set()
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(checkpointer)
+                try:
+                    await asyncio.shield(self._checkpoint())
+                except Exception as exc:
+                    if finished:
+                        raise
+                    # the download's own error matters more than this one
+                    log.warning("job %d: could not save progress: %s", self.transfer.job.id, exc)
+            finally:
+                self._close_part()
+        job_id, count = self.transfer.job.id, len(self.segments)
+        log.debug("job %d: %d segment(s), %d steal(s)", job_id, count, self.steals)
+
+    async def _supervise(self, checkpointer: asyncio.Task[None]) -> None:
+        self._fill()
+        while self._workers:
+            wake = asyncio.ensure_future(self._wake.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {*self._workers, checkpointer, wake}, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                wake.cancel()
+            self._wake.clear()
+            if checkpointer in done:
+                checkpointer.result()  # a failed checkpoint ends the download
+            for task in done & self._workers:
+                self._workers.discard(task)
+                error = task.exception()
+                if error is not None:
+                    self._after_error(error)
+            self._fill()
+        if any(s.written < s.end for s in self.segments):
+            if self._last_error is not None:
+                raise self._last_error
+            raise RestartRequired(detail="the server stopped answering range requests")
+
+    def _after_error(self, error: BaseException) -> None:
+        """A connection failed: carry on without it, or end the download."""
+        job_id = self.transfer.job.id
+        if isinstance(error, _RangesIgnored):
+            log.info("job %d: %s; no more connections", job_id, error)
+            self.ranges_ok = False
+            self._last_error = RestartRequired(detail=str(error))
+        elif isinstance(error, _Refused):
+            if not self._workers:
+                raise error.error
+            # the server wants fewer connections: keep those that work
+            log.info("job %d: an extra connection was refused: %s", job_id, error.error)
+            self.limit = max(len(self._workers), 1)
+            self._last_error = error.error
+        elif isinstance(error, _NETWORK_ERRORS):
+            self._errors_left -= 1
+            if self._errors_left < 0:
+                raise error
+            log.info("job %d: a connection failed (%s); trying its segment again", job_id, error)
+            self._last_error = error
+        else:
+            raise error
+
+    def _fill(self) -> None:
+        """Start connections up to the limit; one only, until ranges are proven."""
+        if self.proven:
+            target = self.limit
+        else:
+            primary = self._primary is not None and self._primary in self._workers
+            target = min(self.limit, int(primary) + 1)
+        while len(self._workers) < target:
+            segment = self._take_work()
+            if segment is None:
+                return
+            self._spawn(segment, None)
+
+    def _spawn(
+        self, segment: _Segment, response: aiohttp.ClientResponse | None
+    ) -> asyncio.Task[None]:
+        task = asyncio.create_task(
+            self._work(segment, response), name=f"drayman-job-{self.transfer.job.id}-segment"
+        )
+        self._workers.add(task)
+        return task
+
+    async def _stop_workers(self) -> None:
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers.clear()
+
+    # -- sharing the work ------------------------------------------------------------
+
+    def _take_work(self) -> _Segment | None:
+        """An unclaimed segment, else the upper half of the largest one left."""
+        if not self.ranges_ok:
+            return None
+        for segment in self.segments:
+            if not segment.busy and segment.received < segment.end:
+                segment.busy = True
+                return segment
+        busy = [s for s in self.segments if s.busy]
+        if not busy:
+            return None
+        victim = max(busy, key=lambda s: s.end - s.received)
+        left = victim.end - victim.received
+        if left < 2 * self.min_segment:
+            return None
+        middle = victim.received + left // 2
+        stolen = _Segment(middle, victim.end, middle, middle, busy=True)
+        # the victim's connection stops at its new end by itself
+        victim.end = middle
+        self.segments.insert(self.segments.index(victim) + 1, stolen)
+        self.steals += 1
+        return stolen
+
+    def _absorb(self, segment: _Segment, stream_end: int) -> bool:
+        """Carry a stream on into the next segment if nobody fetches it.
+
+        Only an untouched one: the first connection of a fresh download has
+        the whole body, and after the server ignored a range request it is
+        the one connection that can fetch what the others could not.
+        """
+        index = self.segments.index(segment) + 1
+        if index >= len(self.segments):
+            return False
+        after = self.segments[index]
+        if after.busy or after.written != after.start or after.end > stream_end:
+            return False
+        segment.end = after.end
+        del self.segments[index]
+        return True
+
+    # -- one connection ------------------------------------------------------------------
+
+    async def _work(self, segment: _Segment, response: aiohttp.ClientResponse | None) -> None:
+        """Fetch ``segment``, then any work left, over one connection."""
+        current: _Segment | None = segment
+        while current is not None:
+            try:
+                if response is None:
+                    response, stream_end = await self._open(current)
+                else:
+                    stream_end = self.total
+                async with response:
+                    await self._receive(current, response, stream_end)
+            finally:
+                response = None
+                self._release(current)
+            current = self._take_work()
+
+    async def _open(self, segment: _Segment) -> tuple[aiohttp.ClientResponse, int]:
+        """Ask for the rest of ``segment``; return the checked answer and its end."""
+        first, last = segment.received, segment.end - 1
+        headers = {"Range": f"bytes={first}-{last}", "If-Range": self.validator}
+        response = await self.transfer._request(headers)
+        try:
+            self._check(response, first, last)
+        except BaseException:
+            response.close()
+            raise
+        if not self.proven:
+            self.proven = True
+            self._wake.set()
+        return response, last + 1
+
+    def _check(self, response: aiohttp.ClientResponse, first: int, last: int) -> None:
+        status = response.status
+        if status in (200, 206) and not self.transfer._same_validators(
+            response.headers.get("ETag"), response.headers.get("Last-Modified")
+        ):
+            raise RestartRequired(detail="the file changed on the server")
+        if status == 200:
+            raise _RangesIgnored("the server ignored a range request")
+        if status == 416:
+            raise RestartRequired(detail="the server refused a range of the file")
+        if status != 206:
+            from drayman.queue.transfer import _http_error  # (transfer imports this module)
+
+            retry_after = parse_retry_after(
+                response.headers.get("Retry-After", ""), self.transfer.clock()
+            )
+            raise _Refused(_http_error(status, response.reason, retry_after))
+        try:
+            parsed = parse_content_range(response.headers.get("Content-Range", ""))
+        except ValueError as exc:
+            raise _RangesIgnored(f"bad Content-Range: {exc}") from exc
+        if not isinstance(parsed, ContentRange) or parsed.total != self.total:
+            raise RestartRequired(detail="the file's size changed")
+        if (parsed.start, parsed.end) != (first, last):
+            raise _RangesIgnored(
+                f"the server sent bytes {parsed.start}-{parsed.end} for {first}-{last}"
+            )
+
+    async def _receive(
+        self, segment: _Segment, response: aiohttp.ClientResponse, stream_end: int
+    ) -> None:
+        """Stream into ``segment`` until its (moving) end; gather, then write in blocks."""
+        progress, limiter = self.transfer.progress, self.transfer.limiter
+        job_limiter = self.transfer.job_limiter
+        block, every = self.config.block_size, self.config.checkpoint_seconds
+        gathered: list[bytes] = []
+        size = 0
+        writing: asyncio.Future[int] | None = None
+        content = response.content
+        # a slow connection hands its bytes to the disk on the checkpoint clock too
+        flush_at = time.monotonic() + every
+        try:
+            while segment.received < segment.end or self._absorb(segment, stream_end):
+                chunk = await content.readany()
+                if not chunk:
+                    break
+                read = len(chunk)
+                progress.received += read
+                while chunk:
+                    room = segment.end - segment.received
+                    if room <= 0 and not self._absorb(segment, stream_end):
+                        break  # the rest belongs to another connection's segment
+                    room = segment.end - segment.received
+                    piece, chunk = (chunk, b"") if len(chunk) <= room else _cut(chunk, room)
+                    gathered.append(piece)
+                    size += len(piece)
+                    segment.received += len(piece)
+                    progress.position += len(piece)
+                if limiter is not None:
+                    await limiter.consume(read)
+                if job_limiter.rate:
+                    await job_limiter.consume(read)
+                if size >= block or (size and time.monotonic() >= flush_at):
+                    writing = await self._write(segment, gathered, size, writing)
+                    gathered, size = [], 0
+                    flush_at = time.monotonic() + every
+                if progress.position - self._committed >= self._step:
+                    self._due.set()
+            if segment.received < segment.end:
+                # only an early end of the answer leaves the loop before the segment's end
+                raise TransientError(detail="the connection closed in the middle of a segment")
+        finally:
+            # keep what was read: these bytes passed every check
+            try:
+                if gathered:
+                    writing = await self._write(segment, gathered, size, writing)
+            finally:
+                if writing is not None:
+                    await asyncio.shield(writing)
+        if segment.received >= segment.end and not content.at_eof():
+            # stopped at a moved end: the rest of this answer is not ours
+            response.close()
+
+    async def _write(
+        self,
+        segment: _Segment,
+        chunks: list[bytes],
+        size: int,
+        previous: asyncio.Future[int] | None,
+    ) -> asyncio.Future[int]:
+        """Start writing ``chunks`` (they end at ``segment.received``) after the last write.
+
+        A write's end is recorded in ``segment.written`` as soon as it returns
+        (writes of one connection return in order), so the next checkpoint
+        covers it.
+        """
+        if previous is not None:
+            await asyncio.shield(previous)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(None, self.part.write_at, chunks, segment.received - size)
+        self._track(future)
+
+        def returned(done: asyncio.Future[int]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                segment.written = max(segment.written, done.result())
+
+        future.add_done_callback(returned)
+        return future
+
+    def _release(self, segment: _Segment) -> None:
+        """The connection is done with ``segment``: what was not written is not held."""
+        self.transfer.progress.position -= segment.received - segment.written
+        segment.received = segment.written
+        segment.busy = False
+
+    # -- durability --------------------------------------------------------------------
+
+    async def _checkpoint_loop(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.config.checkpoint_seconds):
+                    await self._due.wait()
+            self._due.clear()
+            if not self._stopping:
+                await asyncio.shield(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        """fsync, *then* commit every segment's written end: never the other order."""
+        async with self._lock:
+            records = [SegmentRecord(s.start, s.end, s.written) for s in self.segments]
+            if records == self._saved or self.part.closed:
+                return
+            loop = asyncio.get_running_loop()
+            sync = loop.run_in_executor(None, self.part.sync)
+            self._track(sync)
+            await sync
+            done = sum(r.durable - r.start for r in records)
+            await self.transfer.store.save_segments(self.transfer.job.id, records, done)
+            self._saved, self._committed = records, done
+            if done > self._best:
+                self._best = done
+                self.transfer.made_progress = True
+
+    def _track(self, future: asyncio.Future[Any]) -> None:
+        self._io.add(future)
+        future.add_done_callback(self._io.discard)
+
+    def _close_part(self) -> None:
+        """Close the file, but never under a write or fsync still running in a thread."""
+        running = [f for f in self._io if not f.done()]
+        if not running:
+            self.part.close()
+            return
+        waiting = set(running)
+
+        def one_done(future: asyncio.Future[Any]) -> None:
+            waiting.discard(future)
+            if not waiting:
+                self.part.close()
+
+        for future in running:
+            future.add_done_callback(one_done)
+
+
+def _cut(chunk: bytes, at: int) -> tuple[bytes, bytes]:
+    return chunk[:at], chunk[at:]
