@@ -65,3 +65,15 @@ CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- trigger segments_dropped_by_new_remote
+CREATE TRIGGER segments_dropped_by_new_remote
+AFTER UPDATE OF etag, last_modified, bytes_total ON jobs
+BEGIN
+    DELETE FROM segments WHERE job_id = new.id;
+END;
+-- trigger segments_dropped_when_done
+CREATE TRIGGER segments_dropped_when_done
+AFTER UPDATE OF state ON jobs WHEN new.state = 'done'
+BEGIN
+    DELETE FROM segments WHERE job_id = new.id;
+END;

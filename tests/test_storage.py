@@ -178,3 +178,29 @@ def test_every_migration_splits_into_complete_statements() -> None:
         statements = split_statements(migration.sql)
         assert statements, migration.name
         assert all(sqlite3.complete_statement(s) for s in statements)
+
+
+async def test_segments_are_dropped_by_new_validators_by_done_and_by_removal(
+    db_path: Path, downloads: Path
+) -> None:
+    from drayman.storage import SegmentRecord
+
+    records = [SegmentRecord(0, 10, 4), SegmentRecord(10, 20, 15)]
+    async with await JobStore.open(db_path) as store:
+        ids = await store.add([new_job(downloads), new_job(downloads), new_job(downloads)])
+        for job_id in ids:
+            await store.save_segments(job_id, records, 9)
+            assert await store.segments(job_id) == records
+            assert (await store.get(job_id)).bytes_done == 9
+        await store.record_remote(
+            ids[0], etag='"b"', last_modified=None, bytes_total=20, effective_url=None, bytes_done=0
+        )
+        await store.claim(ids[1])
+        await store.finish(ids[1], 20)
+        await store.remove([ids[2]])
+        assert [await store.segments(job_id) for job_id in ids] == [[], [], []]
+        # an offset alone (a checkpoint) keeps them
+        [other] = await store.add([new_job(downloads)])
+        await store.save_segments(other, records, 9)
+        await store.checkpoint(other, 9)
+        assert await store.segments(other) == records

@@ -135,6 +135,9 @@ async def resume(transfer: Transfer) -> bool:
     so ``bytes_done`` is a true prefix and the usual finish applies.
     """
     store, job = transfer.store, transfer.job
+    if job.bytes_done == 0:
+        # nothing durable to resume (and no query for each of many small jobs)
+        return False
     records = await store.segments(job.id)
     if not records:
         return False

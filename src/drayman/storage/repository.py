@@ -433,10 +433,10 @@ class JobStore:
     ) -> None:
         """Remember what the server said about the file (validators and size).
 
-        ``bytes_done`` is a single stream's prefix: any segments are dropped.
+        ``bytes_done`` is a single stream's prefix: any segments are dropped
+        (by a trigger, see 0005_segments.sql).
         """
         async with self._transaction() as conn:
-            await conn.execute(Q["delete_segments"], {"job_id": job_id})
             await conn.execute(
                 Q["record_remote"],
                 {
@@ -481,9 +481,8 @@ class JobStore:
             return False
 
     async def finish(self, job_id: int, bytes_done: int) -> bool:
-        """Mark the job done (its file is complete and renamed)."""
+        """Mark the job done (its file is complete and renamed); its segments go."""
         async with self._transaction() as conn:
-            await conn.execute(Q["delete_segments"], {"job_id": job_id})
             cursor = await conn.execute(
                 Q["finish_job"],
                 {
