@@ -257,6 +257,45 @@ async def test_wrong_content_range_on_an_extra_connection_is_never_written(
     assert job.attempts == 0
 
 
+async def test_a_206_whose_length_contradicts_its_range_is_never_written(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    body = make_body(2 * MiB)
+    job = await first_answer_held_until(
+        db_path, downloads, http_server, "/len.bin", body, {"lie_length": 1000}, seg_config()
+    )
+    assert job.state == JobState.DONE, job.error
+    assert sha((downloads / "len.bin").read_bytes()) == sha(body)
+    assert len(http_server.requests_for("/len.bin")) == 2
+    assert job.attempts == 0
+
+
+async def test_a_trickling_connection_is_dropped_and_its_segment_fetched_again(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    body = make_body(2 * MiB)
+    # the third answer drips (32 KiB/s); the minimum is 256 KiB/s over half a second
+    http_server.add("/drip.bin", body, rate=4 * MiB, hook=on_request(2, rate=32 * KiB))
+    config = seg_config(split=4, min_speed=256 * KiB, min_speed_time=0.5)
+    job = await download(db_path, http_server.url("/drip.bin"), downloads, config)
+    assert job.state == JobState.DONE, job.error
+    assert sha((downloads / "drip.bin").read_bytes()) == sha(body)
+    requests = http_server.requests_for("/drip.bin")
+    slow = byte_range(requests[2])
+    assert slow is not None
+    # dropped, then asked for again from just past the few KiB it had sent
+    # (work stealing alone would start at least 64 KiB further in)
+    again = [
+        rng
+        for r in requests[3:]
+        if (rng := byte_range(r)) is not None
+        and slow[0] < rng[0] < slow[0] + 64 * KiB
+        and rng[1] <= slow[1]
+    ]
+    assert again, [r.headers.get("Range") for r in requests]
+    assert job.attempts == 0
+
+
 async def test_a_finished_connection_steals_half_of_the_slowest_segment(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,9 +43,17 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from drayman.errors import RestartRequired, TransferError, TransientError
-from drayman.headers import ContentRange, is_strong_etag, parse_content_range, parse_retry_after
+from drayman.headers import (
+    ContentRange,
+    content_length,
+    is_strong_etag,
+    parse_content_range,
+    parse_retry_after,
+)
 from drayman.jobs import Job
+from drayman.queue.neterrors import network_error
 from drayman.queue.partfile import HAVE_PWRITE, PartFile, PositionalPart
+from drayman.queue.stall import SpeedWatch
 from drayman.rules import connection_limit
 from drayman.storage import SegmentRecord
 
@@ -53,7 +62,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, TransientError)
+_NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, ssl.SSLError, TransientError)
 
 
 def validator_of(job: Job) -> str | None:
@@ -356,7 +365,7 @@ class SegmentedDownload:
             self._last_error = error.error
         elif isinstance(error, _NETWORK_ERRORS):
             self._errors_left -= 1
-            if self._errors_left < 0:
+            if self._errors_left < 0 or not _retryable(error, self.config.read_timeout):
                 raise error
             log.info("job %d: a connection failed (%s); trying its segment again", job_id, error)
             self._last_error = error
@@ -493,14 +502,22 @@ class SegmentedDownload:
             raise _RangesIgnored(
                 f"the server sent bytes {parsed.start}-{parsed.end} for {first}-{last}"
             )
+        try:
+            length = content_length(response.headers.get("Content-Length"))
+        except ValueError:
+            length = -1
+        if length is not None and length != last - first + 1:
+            raise _RangesIgnored("a Content-Length contradicted its Content-Range")
 
     async def _receive(
         self, segment: _Segment, response: aiohttp.ClientResponse, stream_end: int
     ) -> None:
         """Stream into ``segment`` until its (moving) end; gather, then write in blocks."""
-        progress, limiter = self.transfer.progress, self.transfer.limiter
-        job_limiter = self.transfer.job_limiter
-        block, every = self.config.block_size, self.config.checkpoint_seconds
+        transfer, config = self.transfer, self.config
+        progress = transfer.progress
+        block, every = config.block_size, config.checkpoint_seconds
+        # each connection is judged on its own: one that trickles is retried
+        watch = SpeedWatch(config.min_speed, config.min_speed_time)
         gathered: list[bytes] = []
         size = 0
         writing: asyncio.Future[int] | None = None
@@ -514,6 +531,7 @@ class SegmentedDownload:
                     break
                 read = len(chunk)
                 progress.received += read
+                watch.received(read)
                 while chunk:
                     room = segment.end - segment.received
                     if room <= 0 and not self._absorb(segment, stream_end):
@@ -524,10 +542,9 @@ class SegmentedDownload:
                     size += len(piece)
                     segment.received += len(piece)
                     progress.position += len(piece)
-                if limiter is not None:
-                    await limiter.consume(read)
-                if job_limiter.rate:
-                    await job_limiter.consume(read)
+                if transfer._limited():
+                    with watch.paused():  # our own speed limit is not the server being slow
+                        await transfer._throttle(read)
                 if size >= block or (size and time.monotonic() >= flush_at):
                     writing = await self._write(segment, gathered, size, writing)
                     gathered, size = [], 0
@@ -628,6 +645,13 @@ class SegmentedDownload:
 
         for future in running:
             future.add_done_callback(one_done)
+
+
+def _retryable(error: BaseException, read_timeout: float) -> bool:
+    """A network error worth another connection (a certificate refusal is not)."""
+    if isinstance(error, TransferError):
+        return error.transient
+    return network_error(error, read_timeout=read_timeout).transient
 
 
 def _cut(chunk: bytes, at: int) -> tuple[bytes, bytes]:
