@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import logging
 import os
 import signal
 import sqlite3
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from conftest import async_wait_until, run_cli, start_cli, wait_until
+from dbfaults import LockHolder, job_row, logged
 from drayman.jobs import Job, JobState, NewJob
 from drayman.queue.engine import Engine, EngineConfig
 from drayman.queue.retry import RetryPolicy
@@ -548,3 +550,102 @@ def test_sigkill_mid_segmented_download_then_each_segment_resumes(
     assert sent_after >= size - durable_bytes
     # about one file crossed the wire in all: the kill cost little, no restart
     assert sent_before + sent_after <= size + 4 * MiB
+
+
+async def test_segments_download_on_while_the_database_is_locked_and_catch_up(
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checkpoints that meet another process's lock fail quietly; nothing is lost or refetched."""
+    monkeypatch.setenv("DRAYMAN_BUSY_TIMEOUT", "0.3")
+    caplog.set_level(logging.INFO, logger="drayman")
+    body = make_body(4 * MiB)
+    # two segments of 2 MiB that are never split again; the second one pauses
+    # twice (paced, so the first answer is closed at 2 MiB long before 3 MiB)
+    http_server.add("/lock.bin", body, rate=4 * MiB, hold_at=[3 * MiB, 3 * MiB + 512 * KiB])
+    config = seg_config(split=2, min_segment=1 * MiB)
+    async with Engine(db_path, config) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/lock.bin")], dest_dir=downloads)
+        await async_wait_until(
+            lambda: (
+                http_server.held_at("/lock.bin") == 3 * MiB
+                and job_row(db_path, job_id)["bytes_done"] > 0
+            ),
+            timeout=30,
+            what="a first checkpoint",
+        )
+        holder = await asyncio.to_thread(LockHolder, db_path)
+        try:
+            http_server.release_hold("/lock.bin")
+            await async_wait_until(
+                lambda: (
+                    http_server.held_at("/lock.bin") == 3 * MiB + 512 * KiB
+                    and logged(caplog, "cannot record progress")
+                ),
+                timeout=30,
+                what="a checkpoint to meet the lock",
+            )
+            # the bytes after the first hold arrived, but none was recorded
+            assert job_row(db_path, job_id)["bytes_done"] <= 3 * MiB
+            assert engine.active_ids == [job_id]  # the transfer goes on
+        finally:
+            await asyncio.to_thread(holder.release)
+        await async_wait_until(
+            # (a held connection keeps its last, partial block until more comes)
+            lambda: job_row(db_path, job_id)["bytes_done"] >= 3 * MiB + 512 * KiB - 64 * KiB,
+            timeout=30,
+            what="the checkpoints to catch up",
+        )
+        http_server.release_hold("/lock.bin")
+        await asyncio.wait_for(engine.wait_idle(), 60)
+        done = await engine.queue.get(job_id)
+    assert (done.state, done.attempts, done.error) == (JobState.DONE, 0, None)
+    assert sha((downloads / "lock.bin").read_bytes()) == sha(body)
+    assert len(http_server.requests_for("/lock.bin")) == 2  # never restarted
+    assert logged(caplog, "progress recorded again")
+
+
+async def test_a_lost_database_adopts_only_the_durable_prefix_of_a_segmented_part(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    """The ``.part``'s own record (partrecord.py) can vouch for a prefix only: the
+    preallocated file has holes, which a new job must never take for data."""
+    from drayman.queue.partrecord import read_record
+
+    body = make_body(3 * MiB)
+    res = http_server.add("/adopt.bin", body, rate=1 * MiB)
+    url = http_server.url("/adopt.bin")
+    async with Engine(db_path, seg_config(split=3)) as engine:
+        [job_id] = await engine.queue.add([url], dest_dir=downloads)
+        store = engine.queue.store
+
+        async def all_segments_started() -> bool:
+            records = await store.segments(job_id)
+            return len(records) >= 3 and all(r.durable > r.start for r in records)
+
+        await async_wait_until(all_segments_started, timeout=30, what="durable bytes in each")
+        await engine.queue.pause([job_id])
+        await async_wait_until(lambda: not engine.active_ids, what="the transfer to stop")
+        records = await store.segments(job_id)
+    part = downloads / "adopt.bin.part"
+    assert part.stat().st_size == len(body)  # preallocated: holes between the segments
+    found = read_record(str(part))
+    assert found is not None
+    prefix = records[0].durable
+    assert 0 < prefix < records[0].stop  # the first segment was not finished...
+    assert found[0].offset == prefix  # ...so the record claims its durable bytes, no more
+    for name in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        name.unlink(missing_ok=True)
+    http_server.clear_requests()
+    res.rate = None
+    async with Engine(db_path, seg_config(split=3)) as engine:
+        [again] = await engine.queue.add([url], dest_dir=downloads)
+        await asyncio.wait_for(engine.wait_idle(), 60)
+        done = await engine.queue.get(again)
+    assert done.state == JobState.DONE, done.error
+    assert done.final_path == str(downloads / "adopt.bin")
+    assert sha((downloads / "adopt.bin").read_bytes()) == sha(body)
+    assert http_server.requests_for("/adopt.bin")[0].headers["Range"] == f"bytes={prefix}-"

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from drayman.errors import RestartRequired, TransferError, TransientError
+from drayman.errors import EnvironmentProblem, RestartRequired, TransferError, TransientError
 from drayman.headers import (
     ContentRange,
     content_length,
@@ -284,6 +284,10 @@ class SegmentedDownload:
         self._io: set[asyncio.Future[Any]] = set()
         self._saved = [SegmentRecord(s.start, s.end, s.written) for s in segments]
         self._committed = self._best = sum(s.written - s.start for s in segments)
+        #: bytes the last checkpoint tried to record (it may have met a locked database)
+        self._tried = self._committed
+        self._prefix = _durable_prefix(self._saved)
+        self._db_trouble: str | None = None
         self._step = transfer._checkpoint_step(total)
         self._errors_left = 3 * self.limit
         self._last_error: BaseException | None = None
@@ -549,7 +553,7 @@ class SegmentedDownload:
                     writing = await self._write(segment, gathered, size, writing)
                     gathered, size = [], 0
                     flush_at = time.monotonic() + every
-                if progress.position - self._committed >= self._step:
+                if progress.position - self._tried >= self._step:
                     self._due.set()
             if segment.received < segment.end:
                 # only an early end of the answer leaves the loop before the segment's end
@@ -607,10 +611,15 @@ class SegmentedDownload:
                     await self._due.wait()
             self._due.clear()
             if not self._stopping:
-                await asyncio.shield(self._checkpoint())
+                await asyncio.shield(self._checkpoint(strict=False))
 
-    async def _checkpoint(self) -> None:
-        """fsync, *then* commit every segment's written end: never the other order."""
+    async def _checkpoint(self, *, strict: bool = True) -> None:
+        """fsync, *then* commit every segment's written end: never the other order.
+
+        One beside the download (not ``strict``) that finds the database
+        locked or full does not stop it, as on a single stream: the recorded
+        offsets stay older, safe ones, and the next checkpoint tries again.
+        """
         async with self._lock:
             records = [SegmentRecord(s.start, s.end, s.written) for s in self.segments]
             if records == self._saved or self.part.closed:
@@ -619,8 +628,29 @@ class SegmentedDownload:
             sync = loop.run_in_executor(None, self.part.sync)
             self._track(sync)
             await sync
-            done = sum(r.durable - r.start for r in records)
-            await self.transfer.store.save_segments(self.transfer.job.id, records, done)
+            done = self._tried = sum(r.durable - r.start for r in records)
+            job_id = self.transfer.job.id
+            prefix = _durable_prefix(records)
+            if prefix != self._prefix:
+                # the .part's own record (partrecord.py) can only say "a prefix"
+                await self.transfer._write_record(prefix)
+                self._prefix = prefix
+            try:
+                await self.transfer.store.save_segments(job_id, records, done)
+            except EnvironmentProblem as exc:
+                if strict:
+                    raise
+                if self._db_trouble is None:
+                    log.warning(
+                        "job %d: cannot record progress (%s); downloading on, will try again",
+                        job_id,
+                        exc,
+                    )
+                self._db_trouble = str(exc)
+                return
+            if self._db_trouble is not None:
+                log.info("job %d: progress recorded again", job_id)
+                self._db_trouble = None
             self._saved, self._committed = records, done
             if done > self._best:
                 self._best = done
@@ -645,6 +675,18 @@ class SegmentedDownload:
 
         for future in running:
             future.add_done_callback(one_done)
+
+
+def _durable_prefix(records: list[SegmentRecord]) -> int:
+    """Where the bytes durable from byte 0 on, without a gap, end."""
+    position = 0
+    for record in records:
+        if record.start != position:
+            break
+        position = record.durable
+        if record.durable < record.stop:
+            break
+    return position
 
 
 def _retryable(error: BaseException, read_timeout: float) -> bool:
