@@ -121,8 +121,13 @@ async def test_a_reset_segment_resumes_from_its_own_offset(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
     body = make_body(4 * MiB)
+    # the broken answer is paced (0.4 s for its 100 KiB): the client has read
+    # most of it when the reset comes, whatever the load on the machine
     res = http_server.add(
-        "/reset.bin", body, rate=8 * MiB, hook=on_request(2, reset_after=100 * KiB)
+        "/reset.bin",
+        body,
+        rate=8 * MiB,
+        hook=on_request(2, reset_after=100 * KiB, rate=256 * KiB),
     )
     job = await download(db_path, http_server.url("/reset.bin"), downloads, seg_config(split=4))
     assert job.state == JobState.DONE, job.error
