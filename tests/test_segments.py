@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import logging
 import os
+import shutil
 import signal
 import sqlite3
 import threading
@@ -654,3 +655,60 @@ async def test_a_lost_database_adopts_only_the_durable_prefix_of_a_segmented_par
     assert done.final_path == str(downloads / "adopt.bin")
     assert sha((downloads / "adopt.bin").read_bytes()) == sha(body)
     assert http_server.requests_for("/adopt.bin")[0].headers["Range"] == f"bytes={prefix}-"
+
+
+@pytest.mark.parametrize("how", ["deleted", "moved"])
+async def test_a_folder_gone_under_a_segmented_download_fails_it_and_finishes_nothing(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path, how: str
+) -> None:
+    folder = downloads / "sub"
+    body = make_body(2 * MiB)
+    # the first connection crawls; the second holds half way through its segment
+    http_server.add(
+        "/gone.bin", body, hook=on_request(0, rate=256 * KiB), hold_at=[MiB + 512 * KiB]
+    )
+    async with Engine(db_path, seg_config(split=2, min_segment=MiB)) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/gone.bin")], dest_dir=folder)
+        await async_wait_until(
+            lambda: (
+                http_server.held_at("/gone.bin") == MiB + 512 * KiB
+                and job_row(db_path, job_id)["bytes_done"] > 0
+            ),
+            timeout=30,
+            what="both connections running, a checkpoint made",
+        )
+        if how == "deleted":
+            shutil.rmtree(folder)
+        else:
+            folder.rename(tmp_path / "elsewhere")
+        http_server.release_hold("/gone.bin")
+        await asyncio.wait_for(engine.wait_idle(), 60)
+        job = await engine.queue.get(job_id)
+    assert job.state == JobState.FAILED
+    assert f"{folder / 'gone.bin.part'} was deleted, moved or replaced" in (job.error or "")
+    assert not folder.exists() or sorted(os.listdir(folder)) == []
+    if how == "moved":
+        assert sorted(os.listdir(tmp_path / "elsewhere")) == ["gone.bin.part"]
+
+
+async def test_a_segmented_part_replaced_by_another_file_is_left_alone(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    body = make_body(1 * MiB)
+    http_server.add("/r.bin", body)
+    half = len(body) // 2
+    records = [SegmentRecord(0, half, 1000), SegmentRecord(half, len(body), half + 1000)]
+    job_id = await seed_segmented_job(db_path, downloads, http_server, "/r.bin", records)
+    part = downloads / "r.bin.part"
+    part.write_bytes(bytes(len(body)))
+    async with await JobStore.open(db_path) as store:
+        await store.set_part_identity(job_id, "0:0:-")  # not the file now at that name
+    stranger = part.read_bytes()
+    async with Engine(db_path, seg_config(split=2)) as engine:
+        await asyncio.wait_for(engine.wait_idle(), 60)
+        job = await engine.queue.get(job_id)
+    assert job.state == JobState.DONE, job.error
+    assert part.read_bytes() == stranger  # neither cut nor written to
+    assert job.final_path == str(downloads / "r (1).bin")
+    assert sha((downloads / "r (1).bin").read_bytes()) == sha(body)
+    assert "Range" not in http_server.requests_for("/r.bin")[0].headers

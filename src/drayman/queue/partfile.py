@@ -220,6 +220,26 @@ def tail_digest(fd: int, offset: int) -> str | None:
     return "short" if data is None else _digest(data)
 
 
+def check_in_place(fd: int, path: str, folder: JobFolder | None) -> None:
+    """Raise :class:`PartFileLost` unless ``path`` still names the open file ``fd``.
+
+    On POSIX an open file outlives its name: with its folder deleted (or
+    its drive unmounted) every write still "succeeds" into an inode no
+    one can reach. Checked at every checkpoint, so the database never
+    commits bytes that went nowhere, and a job never "finishes" there.
+    """
+    name, dir_fd = _where(path, folder)
+    here = os.fstat(fd)
+    try:
+        there = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if folder is not None:
+            folder.verify()
+    except FileNotFoundError:
+        raise PartFileLost(path=path) from None
+    if here.st_nlink == 0 or (here.st_dev, here.st_ino) != (there.st_dev, there.st_ino):
+        raise PartFileLost(path=path)
+
+
 def _where(path: str, folder: JobFolder | None) -> tuple[str, int | None]:
     """(name for the os call, dir_fd) of ``path``, inside ``folder`` when given."""
     if folder is None:
@@ -526,22 +546,7 @@ class PartFile:
         return offset
 
     def _check_in_place(self, fd: int) -> None:
-        """Raise :class:`PartFileLost` unless our path still names this very file.
-
-        On POSIX an open file outlives its name: with its folder deleted (or
-        its drive unmounted) every write still "succeeds" into an inode no
-        one can reach. Checked at every checkpoint, so the database never
-        commits bytes that went nowhere, and a job never "finishes" there.
-        """
-        here = os.fstat(fd)
-        try:
-            there = os.stat(self._name, dir_fd=self._dir_fd, follow_symlinks=False)
-            if self._folder is not None:
-                self._folder.verify()
-        except FileNotFoundError:
-            raise PartFileLost(path=self.path) from None
-        if here.st_nlink == 0 or (here.st_dev, here.st_ino) != (there.st_dev, there.st_ino):
-            raise PartFileLost(path=self.path)
+        check_in_place(fd, self.path, self._folder)
 
     def start_sync(self) -> asyncio.Future[int]:
         """fsync beside the write lane; the future gives the offset now durable."""
@@ -791,63 +796,88 @@ class PositionalPart:
     Every write names its offset (``pwritev``), so writers share no file
     position and each may have a write in flight. The file is preallocated
     to its full size; only the segment table in the database says which of
-    its bytes are real. All calls block: run them in the executor.
+    its bytes are real. Reached through the job's open folder like
+    :class:`PartFile`, and checked to still be at its name after every
+    fsync. All calls block: run them in the executor.
     """
 
-    def __init__(self, path: str, fd: int) -> None:
+    def __init__(self, path: str, fd: int, folder: JobFolder | None, identity: str) -> None:
         self.path = path
         self._fd: int | None = fd
+        self._folder = folder
+        #: which file this is (see KnownPart)
+        self.identity = identity
 
     @classmethod
-    def create(cls, path: str, size: int) -> PositionalPart:
-        """Open the ``.part`` a single stream started and give it ``size`` bytes.
+    def create(cls, path: str, size: int, *, folder: JobFolder | None = None) -> PositionalPart:
+        """Open the ``.part`` a single stream just started and give it ``size`` bytes.
 
         Bytes already in the file stay (a resumed prefix); the rest is
         reserved with posix_fallocate where the file system can, so a full
         disk shows now rather than half way, else the file is extended sparse.
         """
-        fd = cls._open(path)
+        part = cls._open(path, folder)
         try:
-            preallocate(fd, size)
+            preallocate(part._fileno(), size)
         except OSError as exc:
-            os.close(fd)
+            part.close()
             raise disk_error(exc, path) from exc
-        return cls(path, fd)
+        return part
 
     @classmethod
-    def reopen(cls, path: str, size: int) -> PositionalPart | None:
-        """Open a segmented ``.part`` to resume it; None if it is not ``size`` bytes.
+    def reopen(
+        cls, path: str, size: int, *, folder: JobFolder | None = None, identity: str | None = None
+    ) -> PositionalPart | None:
+        """Open a segmented ``.part`` to resume it; None if it is missing or not
+        ``size`` bytes long: nothing in it is trusted then.
 
-        A file of another size was not left by us (or was cut by someone):
-        nothing in it is trusted.
+        Raises :class:`PartNotOurs` if it is not the file we wrote (``identity``):
+        another program's file is left alone.
         """
         try:
-            fd = cls._open(path, create=False)
+            part = cls._open(path, folder)
         except PermanentError as exc:
             if isinstance(exc.__cause__, FileNotFoundError):
                 return None
             raise
+        if identity is not None and part.identity != identity:
+            part.close()
+            raise PartNotOurs(path)
         try:
-            if os.fstat(fd).st_size != size:
-                os.close(fd)
-                return None
+            right_size = os.fstat(part._fileno()).st_size == size
+        except OSError as exc:
+            part.close()
+            raise disk_error(exc, path) from exc
+        if not right_size:
+            part.close()
+            return None
+        return part
+
+    @classmethod
+    def _open(cls, path: str, folder: JobFolder | None) -> PositionalPart:
+        name, dir_fd = _where(path, folder)
+        try:
+            fd = os.open(name, os.O_RDWR | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
+        except OSError as exc:
+            raise disk_error(exc, path) from exc
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(errno.EISDIR, "not a regular file", path)
+            identity = identity_of(fd, info)
         except OSError as exc:
             os.close(fd)
             raise disk_error(exc, path) from exc
-        return cls(path, fd)
-
-    @staticmethod
-    def _open(path: str, *, create: bool = True) -> int:
-        flags = os.O_RDWR | _NOFOLLOW | _BINARY | (os.O_CREAT if create else 0)
-        try:
-            return os.open(path, flags, 0o666)
-        except OSError as exc:
-            raise disk_error(exc, path) from exc
+        return cls(path, fd, folder, identity)
 
     def _fileno(self) -> int:
         if self._fd is None:
             raise ValueError("the part file is closed")
         return self._fd
+
+    def fileno(self) -> int:
+        """The open file (for calls that must not go through its path)."""
+        return self._fileno()
 
     def write_at(self, chunks: list[bytes], offset: int) -> int:
         """Write ``chunks`` back to back from ``offset``; return the end offset."""
@@ -871,9 +901,14 @@ class PositionalPart:
         return position
 
     def sync(self) -> None:
-        """fsync: every write that had returned before this call is durable after it."""
+        """fsync: every write that had returned before this call is durable after it.
+
+        Raises :class:`PartFileLost` if the file is no longer at its name.
+        """
+        fd = self._fileno()
         try:
-            full_fsync(self._fileno())
+            full_fsync(fd)
+            check_in_place(fd, self.path, self._folder)
         except OSError as exc:
             raise disk_error(exc, self.path) from exc
 

@@ -42,7 +42,15 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from drayman.errors import EnvironmentProblem, RestartRequired, TransferError, TransientError
+from drayman.errors import (
+    EnvironmentProblem,
+    FolderEscape,
+    PartFileLost,
+    RestartRequired,
+    TransferError,
+    TransientError,
+)
+from drayman.faults import crash_point
 from drayman.headers import (
     ContentRange,
     content_length,
@@ -52,7 +60,7 @@ from drayman.headers import (
 )
 from drayman.jobs import Job
 from drayman.queue.neterrors import network_error
-from drayman.queue.partfile import HAVE_PWRITE, PartFile, PositionalPart
+from drayman.queue.partfile import HAVE_PWRITE, KnownPart, PartFile, PartNotOurs, PositionalPart
 from drayman.queue.stall import SpeedWatch
 from drayman.rules import connection_limit
 from drayman.storage import SegmentRecord
@@ -126,8 +134,8 @@ async def take_over(
     assert part_path is not None and validator is not None
     start = _first_byte(response)
     await _close_single_part(transfer)
-    loop = asyncio.get_running_loop()
-    part = await loop.run_in_executor(None, PositionalPart.create, part_path, total)
+    folder = await transfer._open_folder(create=False)
+    part = await asyncio.to_thread(PositionalPart.create, part_path, total, folder=folder)
     segments = plan(start, total, connections)
     first = next(s for s in segments if s.start == start)
     download = SegmentedDownload(transfer, part, total, segments, validator, connections)
@@ -160,7 +168,15 @@ async def resume(transfer: Transfer) -> bool:
     ):
         if job.bytes_done == total:
             return False
-        part = await asyncio.to_thread(PositionalPart.reopen, part_path, total)
+        folder = await transfer._open_folder(create=False)
+        try:
+            part = await asyncio.to_thread(
+                PositionalPart.reopen, part_path, total, folder=folder, identity=job.part_identity
+            )
+        except PartNotOurs as exc:
+            # the single stream leaves it alone and takes another name
+            log.warning("job %d: %s", job.id, exc)
+            part = None
         if part is not None:
             segments = [_Segment(r.start, r.stop, r.durable, r.durable) for r in records]
             transfer.progress.bytes_total = total
@@ -206,7 +222,12 @@ async def _finish(transfer: Transfer, total: int, *, fresh: bool) -> None:
     job = transfer.job
     assert job.part_path is not None
     transfer._part = await PartFile.open(
-        job.part_path, total, create=False, want_hash=job.sha256 is not None
+        job.part_path,
+        total,
+        create=False,
+        want_hash=job.sha256 is not None,
+        folder=await transfer._open_folder(create=False),
+        known=KnownPart(identity=job.part_identity),
     )
     transfer._queued = transfer._committed = total
     transfer.progress.position = total
@@ -279,6 +300,9 @@ class SegmentedDownload:
         self._wake = asyncio.Event()
         self._due = asyncio.Event()
         self._stopping = False
+        #: the .part is not at its name any more (or its folder leads elsewhere):
+        #: not one more byte goes to it, nothing more is recorded
+        self._halt = False
         self._lock = asyncio.Lock()
         #: executor calls on the file still running (the fd outlives them all)
         self._io: set[asyncio.Future[Any]] = set()
@@ -309,6 +333,9 @@ class SegmentedDownload:
                 self._primary = self._spawn(segment, response)
             await self._supervise(checkpointer)
             finished = True
+        except (PartFileLost, FolderEscape):
+            self._halt = True
+            raise
         finally:
             try:
                 await self._stop_workers()
@@ -318,7 +345,8 @@ class SegmentedDownload:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(checkpointer)
                 try:
-                    await asyncio.shield(self._checkpoint())
+                    if not self._halt:
+                        await asyncio.shield(self._checkpoint())
                 except Exception as exc:
                     if finished:
                         raise
@@ -561,7 +589,7 @@ class SegmentedDownload:
         finally:
             # keep what was read: these bytes passed every check
             try:
-                if gathered:
+                if gathered and not self._halt:
                     writing = await self._write(segment, gathered, size, writing)
             finally:
                 if writing is not None:
@@ -628,12 +656,13 @@ class SegmentedDownload:
             sync = loop.run_in_executor(None, self.part.sync)
             self._track(sync)
             await sync
+            crash_point("checkpoint.before-commit")
             done = self._tried = sum(r.durable - r.start for r in records)
             job_id = self.transfer.job.id
             prefix = _durable_prefix(records)
             if prefix != self._prefix:
                 # the .part's own record (partrecord.py) can only say "a prefix"
-                await self.transfer._write_record(prefix)
+                await self.transfer._write_record(prefix, fd=self.part.fileno())
                 self._prefix = prefix
             try:
                 await self.transfer.store.save_segments(job_id, records, done)

@@ -771,7 +771,7 @@ class Transfer:
         self.made_progress = True
         self._committed = durable
 
-    async def _write_record(self, offset: int) -> None:
+    async def _write_record(self, offset: int, *, fd: int | None = None) -> None:
         """Keep the record on the ``.part`` (see :mod:`.partrecord`); never above ``offset``."""
         job, part_path = self.job, self.job.part_path
         if not self._keep_record or part_path is None:
@@ -786,7 +786,8 @@ class Transfer:
         )
         part = self._part
         # through the open file where the OS can: a path could lead elsewhere
-        fd = part.fileno() if part is not None and not part.closed else None
+        if fd is None and part is not None and not part.closed:
+            fd = part.fileno()
         self._keep_record = await asyncio.to_thread(write_record, part_path, record, fd=fd)
 
     async def _wait_checkpointing(self) -> None:
