@@ -1,8 +1,11 @@
--- user_version 7
+-- user_version 8
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
 CREATE INDEX jobs_by_state ON jobs (state, priority DESC, position, id);
+-- index jobs_retry_due
+CREATE INDEX jobs_retry_due ON jobs (next_attempt_at)
+    WHERE state = 'queued' AND next_attempt_at IS NOT NULL;
 -- index jobs_target
 CREATE UNIQUE INDEX jobs_target ON jobs (dest_dir, file_key) WHERE file_key IS NOT NULL;
 -- table jobs

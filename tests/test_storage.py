@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import os
@@ -11,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from drayman.errors import DatabaseTooNew, IllegalTransition, NotADatabase, UnknownJob
+from drayman.errors import (
+    DatabaseLocked,
+    DatabaseTooNew,
+    IllegalTransition,
+    NotADatabase,
+    UnknownJob,
+)
 from drayman.jobs import TRANSITIONS, JobState, NewJob, check_transition, sources_of
 from drayman.storage import LATEST_VERSION, JobStore
 from drayman.storage.migrations import MIGRATIONS, split_statements
@@ -204,3 +211,119 @@ async def test_segments_are_dropped_by_new_validators_by_done_and_by_removal(
         await store.save_segments(other, records, 9)
         await store.checkpoint(other, 9)
         assert await store.segments(other) == records
+
+
+# -- group commit --------------------------------------------------------------
+
+
+def rows_on_disk(db_path: Path) -> dict[int, tuple[str, int]]:
+    """(state, bytes_done) per job, read by a separate connection: what was committed."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return {
+            row[0]: (row[1], row[2])
+            for row in conn.execute("SELECT id, state, bytes_done FROM jobs").fetchall()
+        }
+    finally:
+        conn.close()
+
+
+async def test_writes_given_together_share_a_transaction_and_all_land(
+    db_path: Path, downloads: Path
+) -> None:
+    async with await JobStore.open(db_path) as store:
+        ids = await store.add([new_job(downloads, f"http://127.0.0.1:1/{n}") for n in range(40)])
+        assert await store.claim_many(ids) == set(ids)
+        before = store.commits
+        # forty transfers checkpointing at once: each call returns when *its*
+        # write is committed, and the forty need far fewer transactions
+        await asyncio.gather(*(store.checkpoint(job_id, 1000 + job_id) for job_id in ids))
+        assert store.commits - before < len(ids)
+        # every write is durable: another connection sees all of them
+        on_disk = rows_on_disk(db_path)
+    assert all(on_disk[job_id] == ("running", 1000 + job_id) for job_id in ids)
+
+
+async def test_a_failing_write_is_rolled_back_alone(db_path: Path, downloads: Path) -> None:
+    async with await JobStore.open(db_path) as store:
+        a, b, c, d = await store.add(
+            [new_job(downloads, f"http://127.0.0.1:1/{n}") for n in range(4)]
+        )
+        assert await store.claim_many([b])
+        assert await store.set_name(d, "taken.bin")
+        before = store.commits
+        results = await asyncio.gather(
+            store.checkpoint(b, 4096),
+            # deletes a, then finds 999 missing: all or none, so a must stay
+            store.remove([a, 999]),
+            store.change_state([c], JobState.PAUSED),
+            # the unique index refuses the name: False, not an error
+            store.set_name(c, "TAKEN.bin"),
+            # a transition the table forbids raises in its own write only
+            store.change_state([d], JobState.FAILED),
+            return_exceptions=True,
+        )
+        assert store.commits - before < len(results)
+    assert results[0] is None
+    assert isinstance(results[1], UnknownJob)
+    assert results[2] == [c]
+    assert results[3] is False
+    assert isinstance(results[4], IllegalTransition)
+    on_disk = rows_on_disk(db_path)
+    assert on_disk[a] == ("queued", 0)
+    assert on_disk[b] == ("running", 4096)
+    assert on_disk[c] == ("paused", 0)
+    assert on_disk[d] == ("queued", 0)
+
+
+async def test_a_batch_that_cannot_commit_fails_every_caller_and_the_next_one_works(
+    db_path: Path, downloads: Path
+) -> None:
+    async with await JobStore.open(db_path, busy_timeout=0.2) as store:
+        a, b = await store.add([new_job(downloads), new_job(downloads, "http://127.0.0.1:1/b")])
+        # another program holds the write lock longer than our busy timeout
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            results = await asyncio.gather(
+                store.checkpoint(a, 1), store.checkpoint(b, 2), return_exceptions=True
+            )
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert all(isinstance(r, DatabaseLocked) for r in results), results
+        assert rows_on_disk(db_path) == {a: ("queued", 0), b: ("queued", 0)}
+        # the queue of writes is not stuck behind the failure
+        await store.checkpoint(a, 7)
+        assert (await store.get(a)).bytes_done == 7
+
+
+async def test_close_commits_writes_still_queued(db_path: Path, downloads: Path) -> None:
+    store = await JobStore.open(db_path)
+    [job_id] = await store.add([new_job(downloads)])
+    # gather starts the checkpoint first: its write is queued when close() runs
+    await asyncio.gather(store.checkpoint(job_id, 99), store.close())
+    assert rows_on_disk(db_path)[job_id] == ("queued", 99)
+
+
+async def test_scheduler_queries_use_their_indexes(db_path: Path, downloads: Path) -> None:
+    """After every transfer the engine asks these; none may read the whole table."""
+    from drayman.storage.repository import Q
+
+    async with await JobStore.open(db_path) as store:
+        await store.add([new_job(downloads)])
+    conn = sqlite3.connect(db_path)
+    try:
+        for name, params in [
+            ("next_attempt_at", {}),
+            ("has_work", {}),
+            ("runnable_jobs", {"now": 0, "limit": 4, "busy_hosts": "[]"}),
+            ("claim_jobs", {"ids": "[1]", "now": 0}),
+        ]:
+            plan = " / ".join(
+                row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + Q[name], params)
+            )
+            assert "SCAN jobs" not in plan, f"{name}: {plan}"
+            assert "TEMP B-TREE" not in plan, f"{name}: {plan}"
+    finally:
+        conn.close()

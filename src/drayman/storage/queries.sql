@@ -37,7 +37,15 @@ ORDER BY priority DESC, position, id
 LIMIT :limit;
 
 -- name: next_attempt_at
-SELECT min(next_attempt_at) FROM jobs WHERE state = 'queued';
+-- One entry of the partial index jobs_retry_due. Named, because without
+-- ANALYZE statistics the planner prefers the (state) index and reads every
+-- queued job (12 ms at 100,000 jobs, after every transfer).
+SELECT next_attempt_at FROM jobs INDEXED BY jobs_retry_due
+WHERE state = 'queued' AND next_attempt_at IS NOT NULL
+ORDER BY next_attempt_at LIMIT 1;
+
+-- name: has_work
+SELECT EXISTS (SELECT 1 FROM jobs WHERE state IN ('queued', 'running'));
 
 -- name: count_by_state
 SELECT state, count(*) FROM jobs GROUP BY state;
@@ -53,10 +61,6 @@ SET state = :target,
     attempts = CASE WHEN :reset_attempts THEN 0 ELSE attempts END
 WHERE id IN (SELECT value FROM json_each(:ids))
   AND state IN (SELECT value FROM json_each(:sources));
-
--- name: claim_job
-UPDATE jobs SET state = 'running', updated_at = :now, next_attempt_at = NULL
-WHERE id = :id AND state = 'queued';
 
 -- name: checkpoint
 UPDATE jobs SET bytes_done = :bytes_done, part_tail = :part_tail, updated_at = :now
@@ -168,3 +172,8 @@ DELETE FROM segments WHERE job_id = :job_id;
 
 -- name: insert_segment
 INSERT INTO segments (job_id, start, stop, durable) VALUES (:job_id, :start, :stop, :durable);
+
+-- name: claim_jobs
+UPDATE jobs SET state = 'running', updated_at = :now, next_attempt_at = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'queued'
+RETURNING id;

@@ -1,8 +1,10 @@
 """The job repository: every read and write of the job table.
 
-One method, one transaction. Writes take ``BEGIN IMMEDIATE`` so two processes
-(a GUI and a ``drayman pause`` in a terminal) serialize on SQLite's lock
-instead of failing half way; state changes are guarded UPDATEs whose allowed
+Every write is atomic and durable when its method returns. Writes take
+``BEGIN IMMEDIATE`` so two processes (a GUI and a ``drayman pause`` in a
+terminal) serialize on SQLite's lock instead of failing half way; writes made
+while a commit is in flight share the next transaction (group commit, see
+:meth:`JobStore._write`). State changes are guarded UPDATEs whose allowed
 source states come from :data:`drayman.jobs.TRANSITIONS`.
 """
 
@@ -10,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 
 import aiosqlite
 
@@ -38,6 +41,8 @@ def _load_queries() -> dict[str, str]:
 
 
 Q = _load_queries()
+
+T = TypeVar("T")
 
 
 class SegmentRecord(NamedTuple):
@@ -97,17 +102,6 @@ async def _to_jobs(rows: list[sqlite3.Row]) -> list[Job]:
     return await asyncio.to_thread(lambda: [_row_to_job(row) for row in rows])
 
 
-async def _rollback(conn: aiosqlite.Connection) -> None:
-    """Leave no transaction open after a failure, so the next write can begin.
-
-    SQLite may have rolled back already (a failed COMMIT on a full disk does);
-    a failing ROLLBACK must not hide the error that brought us here.
-    """
-    if conn.in_transaction:
-        with contextlib.suppress(sqlite3.Error, ValueError):
-            await conn.execute("ROLLBACK")
-
-
 class JobStore:
     """Async access to one drayman database."""
 
@@ -123,7 +117,11 @@ class JobStore:
         self.path = path
         self._busy_timeout = default_busy_timeout() if busy_timeout is None else busy_timeout
         self._clock = clock
-        self._write_lock = asyncio.Lock()
+        #: writes waiting for the next group commit, and the task that commits them
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
+        #: transactions committed by this store (the benchmarks count them)
+        self.commits = 0
         conn.row_factory = sqlite3.Row
 
     @classmethod
@@ -141,6 +139,11 @@ class JobStore:
         return cls(conn, os.fspath(path), busy_timeout=busy_timeout, clock=clock)
 
     async def close(self) -> None:
+        # writes already queued are committed first: their callers are waiting
+        committer = self._committer
+        if committer is not None and not committer.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(committer)
         await self._conn.close()
 
     async def __aenter__(self) -> JobStore:
@@ -154,28 +157,84 @@ class JobStore:
     def _errors(self) -> contextlib.AbstractContextManager[None]:
         return sqlite_errors(self.path, self._busy_timeout)
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._write_lock:
-            with self._errors():
-                await self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    # the COMMIT is where a full disk shows (the WAL grows here)
-                    await self._conn.execute("COMMIT")
-                except BaseException:
-                    await _rollback(self._conn)
+    async def _in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the connection's own thread: one hop, however many statements.
+
+        aiosqlite runs every call on one thread per connection, in order;
+        ``_execute`` is how its own methods get there. Reads and whole write
+        batches go through it so a job's transition costs one thread hop,
+        not one per statement and cursor call.
+        """
+        conn = self._conn
+
+        def call() -> T:
+            return fn(conn._conn)
+
+        with self._errors():
+            result = await conn._execute(call)  # type: ignore[no-untyped-call]
+        return cast(T, result)
+
+    async def _write(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``op`` in a durable write transaction; return once it is committed.
+
+        Group commit: while one transaction commits (an fsync under
+        ``synchronous=FULL``), the writes that arrive are queued and the next
+        transaction carries them all, so sixteen transfers finishing at once
+        cost one fsync, not sixteen. Each write runs inside its own SAVEPOINT:
+        one that raises is rolled back alone and its caller gets the error,
+        while the others of its batch still commit. If the transaction as a
+        whole fails (BEGIN or COMMIT: a lock held too long, a full disk),
+        every caller of that batch gets the error and nothing of it is stored.
+
+        A caller cancelled before its batch starts is dropped from it; one
+        cancelled later cannot take its write back (it commits with the rest).
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((op, future))
+        if self._committer is None or self._committer.done():
+            self._committer = loop.create_task(self._commit_pending(), name="drayman-db-commit")
+        with self._errors():
+            return cast(T, await future)
+
+    async def _commit_pending(self) -> None:
+        while self._pending:
+            batch = [(op, future) for op, future in self._pending if not future.done()]
+            self._pending = []
+            if not batch:
+                continue
+            self.commits += 1
+            try:
+                outcomes = await self._in_thread(
+                    functools.partial(_run_batch, [op for op, _ in batch])
+                )
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        if isinstance(exc, asyncio.CancelledError):
+                            future.cancel()
+                        else:
+                            future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    for _, future in self._pending:
+                        future.cancel()
+                    self._pending = []
                     raise
+                continue
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
 
     async def _fetchall(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
         with self._errors():
-            async with self._conn.execute(Q[query], params or {}) as cursor:
-                return list(await cursor.fetchall())
+            return list(await self._conn.execute_fetchall(Q[query], params or {}))
 
     async def _fetchone(self, query: str, params: dict[str, Any] | None = None) -> Any:
-        with self._errors():
-            async with self._conn.execute(Q[query], params or {}) as cursor:
-                return await cursor.fetchone()
+        rows = await self._fetchall(query, params)
+        return rows[0] if rows else None
 
     # -- reads ---------------------------------------------------------------
 
@@ -242,6 +301,11 @@ class JobStore:
         row = await self._fetchone("next_attempt_at")
         return None if row is None or row[0] is None else float(row[0])
 
+    async def has_work(self) -> bool:
+        """Is any job queued or running? (An index lookup, unlike counting.)"""
+        row = await self._fetchone("has_work")
+        return bool(row and row[0])
+
     async def count_by_state(self) -> dict[JobState, int]:
         counts = dict.fromkeys(JobState, 0)
         for state, count in await self._fetchall("count_by_state"):
@@ -249,39 +313,43 @@ class JobStore:
         return counts
 
     # -- writes --------------------------------------------------------------
+    # Each write is a plain function of the sqlite3 connection, run by _write
+    # on the database thread inside the group-commit transaction.
 
     async def add(self, new_jobs: Sequence[NewJob]) -> list[int]:
         """Insert all jobs in one transaction: all of them are added, or none."""
         now = self._clock()
-        async with self._transaction() as conn:
-            async with conn.execute(Q["last_id_and_position"]) as cursor:
-                row = await cursor.fetchone()
+        rows = [
+            {
+                "url": job.url,
+                "host": host_of(job.url),
+                "dest_dir": job.dest_dir,
+                "requested_name": job.requested_name,
+                "headers": json.dumps([list(h) for h in job.headers]),
+                "sha256": job.sha256,
+                "priority": job.priority,
+                "title": job.title,
+                "author": job.author,
+                "thumbnail_url": job.thumbnail_url,
+                "name_template": job.name_template,
+                "insecure": int(job.insecure),
+                "base_dir": job.base_dir,
+                "now": now,
+            }
+            for job in new_jobs
+        ]
+
+        def op(conn: sqlite3.Connection) -> list[int]:
+            # inside the write transaction nobody else inserts: ids follow on
+            row = conn.execute(Q["last_id_and_position"]).fetchone()
             last_id, last_position = (int(row[0]), int(row[1])) if row else (0, 0)
-            ids = list(range(last_id + 1, last_id + 1 + len(new_jobs)))
-            rows = [
-                {
-                    "id": job_id,
-                    "position": last_position + n,
-                    "url": job.url,
-                    "host": host_of(job.url),
-                    "dest_dir": job.dest_dir,
-                    "requested_name": job.requested_name,
-                    "headers": json.dumps([list(h) for h in job.headers]),
-                    "sha256": job.sha256,
-                    "priority": job.priority,
-                    "title": job.title,
-                    "author": job.author,
-                    "thumbnail_url": job.thumbnail_url,
-                    "name_template": job.name_template,
-                    "insecure": int(job.insecure),
-                    "base_dir": job.base_dir,
-                    "now": now,
-                }
-                for n, (job_id, job) in enumerate(zip(ids, new_jobs, strict=True), start=1)
-            ]
-            # one executemany: one hop to SQLite's thread for the whole batch
-            await conn.executemany(Q["insert_job"], rows)
-        return ids
+            for n, values in enumerate(rows, start=1):
+                values["id"] = last_id + n
+                values["position"] = last_position + n
+            conn.executemany(Q["insert_job"], rows)
+            return list(range(last_id + 1, last_id + 1 + len(rows)))
+
+        return await self._write(op)
 
     async def change_state(
         self,
@@ -299,9 +367,11 @@ class JobStore:
         the ids that changed.
         """
         ids = list(dict.fromkeys(ids))
-        async with self._transaction() as conn:
-            async with conn.execute(Q["job_states"], {"ids": json.dumps(ids)}) as cursor:
-                current = {row[0]: JobState(row[1]) for row in await cursor.fetchall()}
+        now = self._clock()
+
+        def op(conn: sqlite3.Connection) -> list[int]:
+            rows = conn.execute(Q["job_states"], {"ids": json.dumps(ids)}).fetchall()
+            current = {row[0]: JobState(row[1]) for row in rows}
             changing = []
             for job_id in ids:
                 if job_id not in current:
@@ -310,18 +380,20 @@ class JobStore:
                     check_transition(job_id, current[job_id], target)
                     changing.append(job_id)
             if changing:
-                await conn.execute(
+                conn.execute(
                     Q["change_state"],
                     {
                         "target": target.value,
-                        "now": self._clock(),
+                        "now": now,
                         "ids": json.dumps(changing),
                         "sources": json.dumps([s.value for s in sources_of(target)]),
                         "keep_error": keep_error,
                         "reset_attempts": reset_attempts,
                     },
                 )
-        return changing
+            return changing
+
+        return await self._write(op)
 
     async def change_all(
         self,
@@ -344,13 +416,11 @@ class JobStore:
         return None if row is None else str(row[0])
 
     async def set_setting(self, key: str, value: str) -> None:
-        async with self._transaction() as conn:
-            await conn.execute(Q["set_setting"], {"key": key, "value": value})
+        await self._write(_statement("set_setting", {"key": key, "value": value}))
 
     async def set_job_speed(self, ids: Sequence[int], rate: int | None) -> None:
-        async with self._transaction() as conn:
-            params = {"ids": json.dumps(list(ids)), "rate": rate, "now": self._clock()}
-            await conn.execute(Q["set_job_speed"], params)
+        params = {"ids": json.dumps(list(ids)), "rate": rate, "now": self._clock()}
+        await self._write(_statement("set_job_speed", params))
 
     async def job_speeds(self, ids: Iterable[int]) -> dict[int, int | None]:
         rows = await self._fetchall("job_speeds", {"ids": json.dumps(list(ids))})
@@ -358,15 +428,24 @@ class JobStore:
 
     async def bump_priority(self, ids: Sequence[int], delta: int) -> None:
         """Raise (or lower) jobs in the queue: higher priority starts first."""
-        async with self._transaction() as conn:
-            params = {"ids": json.dumps(list(ids)), "delta": delta, "now": self._clock()}
-            await conn.execute(Q["bump_priority"], params)
+        params = {"ids": json.dumps(list(ids)), "delta": delta, "now": self._clock()}
+        await self._write(_statement("bump_priority", params))
 
     async def claim(self, job_id: int) -> bool:
         """queued -> running, unless someone changed the job meanwhile."""
-        async with self._transaction() as conn:
-            cursor = await conn.execute(Q["claim_job"], {"id": job_id, "now": self._clock()})
-            return cursor.rowcount == 1
+        return bool(await self.claim_many([job_id]))
+
+    async def claim_many(self, ids: Sequence[int]) -> set[int]:
+        """queued -> running for each of ``ids`` still queued; return those claimed.
+
+        One write for all the jobs a reconciliation starts.
+        """
+        params = {"ids": json.dumps(list(ids)), "now": self._clock()}
+
+        def op(conn: sqlite3.Connection) -> set[int]:
+            return {row[0] for row in conn.execute(Q["claim_jobs"], params).fetchall()}
+
+        return await self._write(op)
 
     async def checkpoint(
         self, job_id: int, bytes_done: int, *, part_tail: str | None = None
@@ -376,22 +455,18 @@ class JobStore:
         ``part_tail`` is the digest of the bytes just before it (see
         :class:`drayman.queue.partfile.KnownPart`); None when not known.
         """
-        async with self._transaction() as conn:
-            await conn.execute(
-                Q["checkpoint"],
-                {
-                    "id": job_id,
-                    "bytes_done": bytes_done,
-                    "part_tail": part_tail,
-                    "now": self._clock(),
-                },
-            )
+        params = {
+            "id": job_id,
+            "bytes_done": bytes_done,
+            "part_tail": part_tail,
+            "now": self._clock(),
+        }
+        await self._write(_statement("checkpoint", params))
 
     async def set_part_identity(self, job_id: int, identity: str | None) -> None:
         """Remember which file the job's ``.part`` is (a new one, or one adopted)."""
-        async with self._transaction() as conn:
-            params = {"id": job_id, "part_identity": identity, "now": self._clock()}
-            await conn.execute(Q["set_part_identity"], params)
+        params = {"id": job_id, "part_identity": identity, "now": self._clock()}
+        await self._write(_statement("set_part_identity", params))
 
     async def segments(self, job_id: int) -> list[SegmentRecord]:
         """The job's segments in file order (none for a single-stream download)."""
@@ -406,20 +481,24 @@ class JobStore:
         Call only after the bytes are fsynced. An empty list makes the job a
         single stream again, with ``bytes_done`` as its prefix.
         """
-        async with self._transaction() as conn:
-            await conn.execute(Q["delete_segments"], {"job_id": job_id})
-            await conn.executemany(
-                Q["insert_segment"],
-                [
-                    {"job_id": job_id, "start": s.start, "stop": s.stop, "durable": s.durable}
-                    for s in segments
-                ],
-            )
-            # part_tail is the digest before a prefix's end: segments have none
-            await conn.execute(
-                Q["checkpoint"],
-                {"id": job_id, "bytes_done": bytes_done, "part_tail": None, "now": self._clock()},
-            )
+        rows = [
+            {"job_id": job_id, "start": s.start, "stop": s.stop, "durable": s.durable}
+            for s in segments
+        ]
+        # part_tail is the digest before a prefix's end: segments have none
+        checkpoint = {
+            "id": job_id,
+            "bytes_done": bytes_done,
+            "part_tail": None,
+            "now": self._clock(),
+        }
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(Q["delete_segments"], {"job_id": job_id})
+            conn.executemany(Q["insert_segment"], rows)
+            conn.execute(Q["checkpoint"], checkpoint)
+
+        await self._write(op)
 
     async def record_remote(
         self,
@@ -434,21 +513,18 @@ class JobStore:
         """Remember what the server said about the file (validators and size).
 
         ``bytes_done`` is a single stream's prefix: any segments are dropped
-        (by a trigger, see 0005_segments.sql).
+        (by a trigger, see 0007_segments.sql).
         """
-        async with self._transaction() as conn:
-            await conn.execute(
-                Q["record_remote"],
-                {
-                    "id": job_id,
-                    "etag": etag,
-                    "last_modified": last_modified,
-                    "bytes_total": bytes_total,
-                    "effective_url": effective_url,
-                    "bytes_done": bytes_done,
-                    "now": self._clock(),
-                },
-            )
+        params = {
+            "id": job_id,
+            "etag": etag,
+            "last_modified": last_modified,
+            "bytes_total": bytes_total,
+            "effective_url": effective_url,
+            "bytes_done": bytes_done,
+            "now": self._clock(),
+        }
+        await self._write(_statement("record_remote", params))
 
     async def name_taken(self, job_id: int, dest_dir: str, name: str) -> bool:
         """Is ``name`` another job's target in ``dest_dir``?"""
@@ -464,84 +540,71 @@ class JobStore:
         renames). The unique index on (dest_dir, file_key) settles races
         between processes.
         """
-        query = "rename_target" if replace else "reserve_name"
-        try:
-            async with self._transaction() as conn:
-                cursor = await conn.execute(
-                    Q[query],
-                    {
-                        "id": job_id,
-                        "file_name": name,
-                        "file_key": file_key(name),
-                        "now": self._clock(),
-                    },
-                )
-                return cursor.rowcount == 1
-        except sqlite3.IntegrityError:
-            return False
+        query = Q["rename_target" if replace else "reserve_name"]
+        params = {"id": job_id, "file_name": name, "file_key": file_key(name), "now": self._clock()}
+
+        def op(conn: sqlite3.Connection) -> bool:
+            try:
+                return conn.execute(query, params).rowcount == 1
+            except sqlite3.IntegrityError:
+                return False
+
+        return await self._write(op)
 
     async def finish(self, job_id: int, bytes_done: int) -> bool:
         """Mark the job done (its file is complete and renamed); its segments go."""
-        async with self._transaction() as conn:
-            cursor = await conn.execute(
-                Q["finish_job"],
-                {
-                    "id": job_id,
-                    "bytes_done": bytes_done,
-                    "now": self._clock(),
-                    "sources": json.dumps([s.value for s in sources_of(JobState.DONE)]),
-                },
-            )
-            return cursor.rowcount == 1
+        params = {
+            "id": job_id,
+            "bytes_done": bytes_done,
+            "now": self._clock(),
+            "sources": json.dumps([s.value for s in sources_of(JobState.DONE)]),
+        }
+        return await self._write(_changes_one("finish_job", params))
 
     async def requeue(
         self, job_id: int, *, error: str, attempts: int, next_attempt_at: float
     ) -> bool:
         """running -> queued after a transient failure, to try again later."""
-        async with self._transaction() as conn:
-            cursor = await conn.execute(
-                Q["requeue_job"],
-                {
-                    "id": job_id,
-                    "error": error,
-                    "attempts": attempts,
-                    "next_attempt_at": next_attempt_at,
-                    "now": self._clock(),
-                },
-            )
-            return cursor.rowcount == 1
+        params = {
+            "id": job_id,
+            "error": error,
+            "attempts": attempts,
+            "next_attempt_at": next_attempt_at,
+            "now": self._clock(),
+        }
+        return await self._write(_changes_one("requeue_job", params))
 
     async def fail(self, job_id: int, *, error: str, attempts: int) -> bool:
-        async with self._transaction() as conn:
-            cursor = await conn.execute(
-                Q["fail_job"],
-                {"id": job_id, "error": error, "attempts": attempts, "now": self._clock()},
-            )
-            return cursor.rowcount == 1
+        params = {"id": job_id, "error": error, "attempts": attempts, "now": self._clock()}
+        return await self._write(_changes_one("fail_job", params))
 
     async def release(self, job_id: int) -> bool:
         """running -> queued at shutdown, without counting an attempt."""
-        async with self._transaction() as conn:
-            cursor = await conn.execute(Q["release_job"], {"id": job_id, "now": self._clock()})
-            return cursor.rowcount == 1
+        return await self._write(_changes_one("release_job", {"id": job_id, "now": self._clock()}))
 
     async def recover_running(self) -> int:
         """Jobs left ``running`` belong to a dead engine: queue them again."""
-        async with self._transaction() as conn:
-            cursor = await conn.execute(Q["recover_running"], {"now": self._clock()})
-            return cursor.rowcount
+        params = {"now": self._clock()}
+
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.execute(Q["recover_running"], params).rowcount
+
+        return await self._write(op)
 
     async def remove(self, ids: Sequence[int]) -> list[Job]:
         """Delete the rows (all or none) and return them."""
         ids = list(dict.fromkeys(ids))
-        async with self._transaction() as conn:
-            async with conn.execute(Q["delete_jobs"], {"ids": json.dumps(ids)}) as cursor:
-                rows = [_row_to_job(row) for row in await cursor.fetchall()]
-            found = {job.id for job in rows}
+
+        def op(conn: sqlite3.Connection) -> list[Job]:
+            rows = conn.execute(Q["delete_jobs"], {"ids": json.dumps(ids)}).fetchall()
+            jobs = [_row_to_job(row) for row in rows]
+            found = {job.id for job in jobs}
             for job_id in ids:
                 if job_id not in found:
                     raise UnknownJob(job_id=job_id)
-        return rows
+            return jobs
+
+        return await self._write(op)
 
     # -- per-host rules ------------------------------------------------------------
 
@@ -556,20 +619,20 @@ class JobStore:
         insecure: bool = False,
     ) -> int:
         """Add a rule, or replace the one with the same pattern."""
-        async with self._transaction() as conn:
-            params = {
-                "pattern": pattern,
-                "headers": json.dumps([list(h) for h in headers]),
-                "dest_dir": dest_dir,
-                "template": template,
-                "max_connections": max_connections,
-                "insecure": int(insecure),
-                "now": self._clock(),
-            }
-            async with conn.execute(Q["insert_rule"], params) as cursor:
-                row = await cursor.fetchone()
-        assert row is not None
-        return int(row[0])
+        params = {
+            "pattern": pattern,
+            "headers": json.dumps([list(h) for h in headers]),
+            "dest_dir": dest_dir,
+            "template": template,
+            "max_connections": max_connections,
+            "insecure": int(insecure),
+            "now": self._clock(),
+        }
+
+        def op(conn: sqlite3.Connection) -> int:
+            return int(conn.execute(Q["insert_rule"], params).fetchone()[0])
+
+        return await self._write(op)
 
     async def rules(self) -> list[Rule]:
         return [
@@ -587,7 +650,70 @@ class JobStore:
 
     async def remove_rule(self, id_or_pattern: str) -> bool:
         rule_id = int(id_or_pattern) if id_or_pattern.isdigit() else -1
-        async with self._transaction() as conn:
-            params = {"id": rule_id, "pattern": id_or_pattern.lower()}
-            async with conn.execute(Q["delete_rule"], params) as cursor:
-                return bool(await cursor.fetchall())
+        params = {"id": rule_id, "pattern": id_or_pattern.lower()}
+
+        def op(conn: sqlite3.Connection) -> bool:
+            return bool(conn.execute(Q["delete_rule"], params).fetchall())
+
+        return await self._write(op)
+
+
+# -- the write transaction --------------------------------------------------------
+
+
+def _statement(query: str, params: dict[str, Any]) -> Callable[[sqlite3.Connection], None]:
+    def op(conn: sqlite3.Connection) -> None:
+        conn.execute(Q[query], params)
+
+    return op
+
+
+def _changes_one(query: str, params: dict[str, Any]) -> Callable[[sqlite3.Connection], bool]:
+    """A guarded UPDATE of one job: True if the guard let it through."""
+
+    def op(conn: sqlite3.Connection) -> bool:
+        return conn.execute(Q[query], params).rowcount == 1
+
+    return op
+
+
+Outcome = tuple[bool, Any]
+
+
+def _run_batch(
+    ops: Sequence[Callable[[sqlite3.Connection], Any]], conn: sqlite3.Connection
+) -> list[Outcome]:
+    """One transaction for a batch of writes, each isolated by a SAVEPOINT.
+
+    Runs on the database thread. Returns (True, result) or (False, exception)
+    per write; raises (and stores nothing) if the transaction itself fails.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    outcomes: list[Outcome] = []
+    try:
+        for op in ops:
+            conn.execute("SAVEPOINT one_write")
+            try:
+                result = op(conn)
+            except Exception as exc:
+                if not conn.in_transaction:
+                    # SQLite rolled the whole transaction back (a full disk, an
+                    # I/O error): the batch cannot commit; every caller learns why
+                    raise
+                conn.execute("ROLLBACK TO one_write")
+                conn.execute("RELEASE one_write")
+                outcomes.append((False, exc))
+            else:
+                conn.execute("RELEASE one_write")
+                outcomes.append((True, result))
+        # the COMMIT is where a full disk shows (the WAL grows here)
+        conn.execute("COMMIT")
+    except BaseException:
+        # leave no transaction open, so the next batch can begin; SQLite may
+        # have rolled back already (a failed COMMIT on a full disk does), and
+        # a failing ROLLBACK must not hide the error that brought us here
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+    return outcomes
