@@ -527,6 +527,51 @@ async def test_concurrency_and_per_host_limits(
     assert peak_host == 2
 
 
+async def test_a_host_at_its_limit_does_not_hold_back_the_next_host(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, other_server: LoopbackServer
+) -> None:
+    # the queue's head is all one host: the free slots still go to the other
+    for n in range(8):
+        http_server.add(f"/a{n}", make_body(256 * KiB, seed=n), rate=256 * KiB)
+    for n in range(4):
+        other_server.add(f"/b{n}", make_body(256 * KiB, seed=20 + n), rate=256 * KiB)
+    from drayman.jobs import NewJob
+
+    async with await JobStore.open(db_path) as store:
+        first = await store.add(
+            [NewJob(http_server.url(f"/a{n}"), str(downloads)) for n in range(8)]
+        )
+        await store.add([NewJob(other_server.url(f"/b{n}"), str(downloads)) for n in range(4)])
+    config = EngineConfig(concurrency=4, per_host=2, poll_interval=0.05, progress_interval=0.05)
+    async with Engine(db_path, config) as engine:
+        # the first reconciliation fills all four slots, two per host
+        await async_wait_until(lambda: len(engine.active_ids) == 4, what="four transfers")
+        active = engine.active_ids
+        # ...before any transfer ended (each takes a second at 256 KiB/s)
+        finished = (await engine.queue.counts())[JobState.DONE]
+        await engine.queue.pause_all()
+    assert finished == 0
+    assert sum(1 for job_id in active if job_id in first) == 2
+
+
+async def test_five_hundred_small_files_all_land_byte_exact(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    bodies = {f"/s{n:03d}.bin": make_body(1 + (n * 997) % (48 * KiB), seed=n) for n in range(500)}
+    for path, body in bodies.items():
+        http_server.add(path, body)
+    config = replace(fast_config(), concurrency=16, per_host=16)
+    async with Engine(db_path, config) as engine:
+        ids = await engine.queue.add([http_server.url(path) for path in bodies], dest_dir=downloads)
+        await asyncio.wait_for(engine.wait_idle(), 120)
+        jobs = [await engine.queue.get(job_id) for job_id in ids]
+    for job, body in zip(jobs, bodies.values(), strict=True):
+        assert job.state == JobState.DONE, (job.id, job.error)
+        assert job.final_path is not None and job.bytes_done == len(body)
+        assert Path(job.final_path).read_bytes() == body
+    assert sorted(os.listdir(downloads)) == sorted(path[1:] for path in bodies)
+
+
 async def test_progress_is_published_coalesced(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:

@@ -93,6 +93,10 @@ class Engine:
         self._speed_setting_seen: str | None = None
         #: why the database could not be used on the last reconciliation
         self._db_trouble: str | None = None
+        #: the table may hold news beyond "a transfer ended": a command was
+        #: given, here or by another process (data_version moved)
+        self._table_changed = True
+        self._rules: list[Rule] = []
 
     # -- life cycle ----------------------------------------------------------------
 
@@ -137,6 +141,7 @@ class Engine:
         # a command may have queued work: not idle until a reconciliation that
         # started after this change says so
         self._changes_seen += 1
+        self._table_changed = True
         self._idle.clear()
         self._wake.set()
 
@@ -252,7 +257,11 @@ class Engine:
             due: float | None = None
             try:
                 # read before reconciling: a write made meanwhile is noticed below
-                seen_version = await store.data_version()
+                version = await store.data_version()
+                if version != seen_version:
+                    # another process wrote: commands may be among its writes
+                    self._table_changed = True
+                seen_version = version
                 await self._reconcile()
                 due = await store.next_attempt_at()
                 if self._db_trouble is not None:
@@ -264,6 +273,7 @@ class Engine:
                 if str(exc) != self._db_trouble:
                     log.warning("%s; trying again", exc)
                 self._db_trouble = str(exc)
+                self._table_changed = True
             timeout = self.config.poll_interval
             if due is not None:
                 timeout = min(timeout, max(due - self._clock(), 0.0) + 0.01)
@@ -314,42 +324,75 @@ class Engine:
     async def _reconcile(self) -> None:
         store = self.queue.store
         generation = self._changes_seen
-        await self._apply_speed_limits()
-        # 1. stop what the table no longer says is running
-        if self._running:
-            states = await store.states(self._running)
-            for job_id, running in list(self._running.items()):
-                if states.get(job_id) != JobState.RUNNING and not running.task.done():
-                    log.info("job %d: %s; stopping", job_id, states.get(job_id, "removed"))
-                    running.task.cancel()
+        if self._table_changed:
+            # a command (here or in another process) may have paused, removed
+            # or limited jobs, or changed the rules; a transfer that merely
+            # ended changed nothing of that, and skips these reads
+            self._table_changed = False
+            try:
+                await self._apply_speed_limits()
+                self._rules = await store.rules()
+                # 1. stop what the table no longer says is running
+                if self._running:
+                    states = await store.states(self._running)
+                    for job_id, running in list(self._running.items()):
+                        if states.get(job_id) != JobState.RUNNING and not running.task.done():
+                            log.info("job %d: %s; stopping", job_id, states.get(job_id, "removed"))
+                            running.task.cancel()
+            except BaseException:
+                self._table_changed = True
+                raise
         # 2. start what the limits allow
         free = self.config.concurrency - len(self._running)
         if free > 0 and not self._stopping:
-            rules = await store.rules()
-            per_host = Counter(r.job.host for r in self._running.values())
-
-            def limit(host: str) -> int:
-                return connection_limit(rules, host) or self.config.per_host
-
-            busy = {host for host, n in per_host.items() if limit(host) and n >= limit(host)}
-            for job in await store.runnable(free * 4, busy_hosts=busy):
-                if free <= 0:
-                    break
-                if limit(job.host) and per_host[job.host] >= limit(job.host):
-                    continue
-                if not await store.claim(job.id):
-                    continue
-                self._launch(job, rules)
-                per_host[job.host] += 1
-                free -= 1
+            await self._start_jobs(free)
         # 3. idle?
         if not self._running:
-            counts = await store.count_by_state()
             stale = generation != self._changes_seen
-            if counts[JobState.QUEUED] == 0 and counts[JobState.RUNNING] == 0 and not stale:
+            if not stale and not await store.has_work():
                 self._idle.set()
                 return
         self._idle.clear()
+
+    async def _start_jobs(self, free: int) -> None:
+        """Claim and launch up to ``free`` runnable jobs, within the per-host limits."""
+        store, rules = self.queue.store, self._rules
+        per_host = Counter(r.job.host for r in self._running.values())
+
+        def limit(host: str) -> int:
+            return connection_limit(rules, host) or self.config.per_host
+
+        def at_limit(host: str) -> bool:
+            return bool(limit(host)) and per_host[host] >= limit(host)
+
+        busy = {host for host in per_host if at_limit(host)}
+        chosen: list[Job] = []
+        # the query skips hosts already at their limit; a host that reaches it
+        # within this batch is skipped here and excluded from the next query,
+        # so each round either fills the slots or shrinks the candidates
+        while free > 0:
+            skipped = False
+            taken = {job.id for job in chosen}
+            for job in await store.runnable(free + len(taken), busy_hosts=busy):
+                if job.id in taken or free <= 0:
+                    continue
+                if at_limit(job.host):
+                    busy.add(job.host)
+                    skipped = True
+                    continue
+                chosen.append(job)
+                per_host[job.host] += 1
+                free -= 1
+            if not skipped:
+                break
+        if not chosen:
+            return
+        # one write claims them all; a job changed meanwhile (paused by
+        # another process) is simply not claimed
+        claimed = await store.claim_many([job.id for job in chosen])
+        for job in chosen:
+            if job.id in claimed:
+                self._launch(job, rules)
 
     def _launch(self, job: Job, rules: Sequence[Rule]) -> None:
         assert self._session is not None
