@@ -1,8 +1,8 @@
 """The ``.part`` file: large writes off the event loop, fsync, and the finish rename.
 
-Every blocking call runs in the default executor, one hop per MiB-scale
-block; the optional sha256 is updated in the same hop, so hashing costs no
-second pass over the file and no time on the event loop.
+Every blocking call runs on the blocking lane (:mod:`.blocking`), one hop
+per MiB-scale block; the optional sha256 is updated in the same hop, so
+hashing costs no second pass over the file and no time on the event loop.
 
 Every function takes the file's full path (for messages) and, optionally, the
 job's open :class:`~drayman.queue.folder.JobFolder`: then the file is reached
@@ -19,6 +19,7 @@ import os
 import stat
 import sys
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any
 from drayman.errors import PartFileLost, PermanentError
 from drayman.faults import crash_point
 from drayman.jobs import PART_SUFFIX
+from drayman.queue.blocking import run_blocking, start_blocking
 from drayman.queue.folder import JobFolder, can_open_folders
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -110,6 +112,115 @@ def fsync_dir(path: str, *, platform: str = sys.platform) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# -- coalesced folder fsyncs --------------------------------------------------------
+
+
+class FolderSyncs:
+    """Coalesced folder fsyncs: one fsync of a folder covers every rename made
+    in it before that fsync *started*.
+
+    :meth:`sync` waits for an fsync that starts after the call: if one of the
+    folder is already running (it may have started before our rename), the
+    caller joins the next round, which every caller arriving meanwhile
+    shares. Two hundred files finishing in one folder cost a handful of
+    folder fsyncs, not two hundred, and each caller still returns only once
+    its rename is durable.
+
+    A round fsyncs each distinct directory among its callers' open folders
+    once (told apart by device and inode, so a folder replaced under the
+    same path still gets its own fsync), and each caller gets the outcome
+    of its own folder's fsync.
+    """
+
+    def __init__(self) -> None:
+        #: folders with a round in flight, and the callers waiting for the next
+        self._running: set[str] = set()
+        self._next: dict[str, list[tuple[JobFolder, asyncio.Future[None]]]] = {}
+        #: rounds started (the benchmarks count them)
+        self.count = 0
+
+    async def sync(self, folder: JobFolder) -> None:
+        """Return once ``folder`` was fsynced after this call. Raises OSError."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._next.setdefault(folder.path, []).append((folder, future))
+        if folder.path not in self._running:
+            self._start(folder.path)
+        # shield: one cancelled caller must not cancel the round the others share
+        await asyncio.shield(future)
+
+    def _start(self, key: str) -> None:
+        callers = [(f, future) for f, future in self._next.pop(key) if not future.done()]
+        if not callers:
+            return
+        self._running.add(key)
+        self.count += 1
+        task = start_blocking(_sync_folders, [f for f, _ in callers])
+        task.add_done_callback(lambda done: self._finished(key, callers, done))
+
+    def _finished(
+        self,
+        key: str,
+        callers: list[tuple[JobFolder, asyncio.Future[None]]],
+        done: asyncio.Future[list[OSError | None]],
+    ) -> None:
+        self._running.discard(key)
+        if done.cancelled() or done.exception() is not None:
+            error = done.exception() if not done.cancelled() else None
+            outcomes: list[BaseException | None] = [
+                error or OSError(errno.EIO, "the folder fsync did not run")
+            ] * len(callers)
+        else:
+            outcomes = list(done.result())
+        for (_, future), outcome in zip(callers, outcomes, strict=True):
+            if future.done():
+                continue
+            if outcome is None:
+                future.set_result(None)
+            else:
+                future.set_exception(outcome)
+        if key in self._next:
+            self._start(key)
+
+
+def _sync_folders(folders: list[JobFolder]) -> list[OSError | None]:
+    """fsync each distinct directory once; the outcome for each folder, in order."""
+    outcomes: dict[object, OSError | None] = {}
+    result: list[OSError | None] = []
+    for folder in folders:
+        try:
+            info = os.fstat(folder.fd) if folder.fd is not None else os.stat(folder.path)
+            identity: object = (info.st_dev, info.st_ino)
+        except OSError:
+            identity = id(folder)  # let its own fsync say what is wrong
+        if identity not in outcomes:
+            try:
+                folder.sync()
+                outcomes[identity] = None
+            except OSError as exc:
+                outcomes[identity] = exc
+        result.append(outcomes[identity])
+    return result
+
+
+_FOLDER_SYNCS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FolderSyncs] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def folder_syncs() -> FolderSyncs:
+    """The running loop's :class:`FolderSyncs`, shared by all its transfers."""
+    loop = asyncio.get_running_loop()
+    syncs = _FOLDER_SYNCS.get(loop)
+    if syncs is None:
+        syncs = _FOLDER_SYNCS[loop] = FolderSyncs()
+    return syncs
+
+
+async def sync_folder(folder: JobFolder) -> None:
+    """fsync ``folder`` (coalesced with other transfers' finishes in it). Raises OSError."""
+    await folder_syncs().sync(folder)
 
 
 # -- knowing our own file ----------------------------------------------------------
@@ -315,10 +426,7 @@ class PartFile:
         another program's file is never reused. A missing file is created
         (offset 0). A symlink at ``path`` is never followed.
         """
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            None, cls._open_sync, path, offset, create, want_hash, folder, known
-        )
+        return await run_blocking(cls._open_sync, path, offset, create, want_hash, folder, known)
 
     @classmethod
     def _open_sync(
@@ -514,8 +622,7 @@ class PartFile:
         A failed write raises here at the next call, or from :meth:`sync`.
         """
         await self._finish_write()
-        loop = asyncio.get_running_loop()
-        self._write = loop.run_in_executor(None, self._write_sync, chunks)
+        self._write = start_blocking(self._write_sync, chunks)
 
     async def _finish_write(self) -> None:
         pending = self._write
@@ -551,8 +658,7 @@ class PartFile:
     def start_sync(self) -> asyncio.Future[int]:
         """fsync beside the write lane; the future gives the offset now durable."""
         if self._sync is None or self._sync.done():
-            loop = asyncio.get_running_loop()
-            self._sync = loop.run_in_executor(None, self._sync_sync)
+            self._sync = start_blocking(self._sync_sync)
         return self._sync
 
     async def sync(self) -> int:

@@ -26,13 +26,14 @@ download into nowhere).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import shutil
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 
@@ -60,6 +61,7 @@ from drayman.headers import (
 from drayman.jobs import PART_SUFFIX, Job
 from drayman.names import next_free_name, pick_filename
 from drayman.queue import segmented
+from drayman.queue.blocking import run_blocking
 from drayman.queue.folder import JobFolder
 from drayman.queue.neterrors import network_error
 from drayman.queue.partfile import (
@@ -71,6 +73,7 @@ from drayman.queue.partfile import (
     place_final,
     rename_no_replace,
     sha256_file,
+    sync_folder,
 )
 from drayman.queue.partrecord import (
     PartRecord,
@@ -475,6 +478,8 @@ class Transfer:
             bytes_done=offset,
         )
         self._committed = self._tried = offset
+        # read back, not rebuilt: the row also holds what other steps wrote
+        # (the .part's identity) and what the UPDATE derives (its tail digest)
         self.job = await self.store.get(job.id)
         await self._write_record(offset)
         return total
@@ -558,18 +563,19 @@ class Transfer:
         wanted = self._wanted_name(response)
         folder = await self._open_folder(create=True)
         # other jobs' targets, learnt as we go: a name is free when neither a
-        # file on disk nor another job holds it (the unique index decides races)
+        # file on disk nor another job holds it (the unique index decides)
         taken_by_jobs: set[str] = set()
 
         def is_taken(name: str) -> bool:
             return name.casefold() in taken_by_jobs or _exists_on_disk(folder, name)
 
         for _ in range(1000):
-            candidate = await asyncio.to_thread(next_free_name, wanted, is_taken)
-            if not await self.store.name_taken(
-                job.id, job.dest_dir, candidate
-            ) and await self.store.set_name(job.id, candidate):
-                self.job = await self.store.get(job.id)
+            try:
+                candidate = await run_blocking(next_free_name, wanted, is_taken)
+            except OSError as exc:
+                raise disk_error(exc, job.dest_dir) from exc
+            if await self.store.set_name(job.id, candidate):
+                self.job = replace(job, file_name=candidate)
                 self.progress.file_name = candidate
                 return
             taken_by_jobs.add(candidate.casefold())
@@ -590,7 +596,8 @@ class Transfer:
     async def _sync_folder(self) -> None:
         folder = await self._open_folder(create=False)
         try:
-            await asyncio.to_thread(folder.sync)
+            # coalesced: finishes in one folder share its fsyncs
+            await sync_folder(folder)
         except OSError as exc:
             raise disk_error(exc, folder.path) from exc
 
@@ -598,11 +605,11 @@ class Transfer:
         folder = self.job.dest_dir
         try:
             if self._folder is not None:
-                free = await asyncio.to_thread(self._folder.statvfs_free)
+                free = await run_blocking(self._folder.statvfs_free)
             else:
                 # not made yet (nothing is, before this check): its nearest
                 # existing parent is on the same disk
-                free = (await asyncio.to_thread(shutil.disk_usage, _existing(folder))).free
+                free = (await run_blocking(shutil.disk_usage, _existing(folder))).free
         except OSError as exc:
             raise disk_error(exc, folder) from exc
         if needed > free:
@@ -861,7 +868,9 @@ class Transfer:
         for _ in range(100):
             assert job.part_path is not None
             try:
-                await asyncio.to_thread(place_final, job.part_path, final, folder=folder)
+                await run_blocking(
+                    functools.partial(place_final, job.part_path, final, folder=folder)
+                )
                 break
             except FileExistsError:
                 # someone put a file at our name meanwhile: never overwrite it
