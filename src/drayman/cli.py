@@ -44,6 +44,21 @@ def resolve_db(arg: str | None) -> Path:
     return Path(chosen).expanduser() if chosen else default_db_path()
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (the ``fast`` extra), else asyncio's own loop.
+
+    uvloop moves the socket reads and the thread wake-ups of the download path
+    into C. ``DRAYMAN_EVENT_LOOP=asyncio`` forces the standard loop (to compare).
+    """
+    if os.environ.get("DRAYMAN_EVENT_LOOP", "").lower() == "asyncio" or sys.platform == "win32":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 # -- parsing ---------------------------------------------------------------------
 
 
@@ -407,7 +422,9 @@ async def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         await queue.close()
     if args.json:
-        json.dump([job.to_public_dict() for job in jobs], out, ensure_ascii=False)
+        # dumps, not dump: dump streams through the pure-Python encoder, 10x
+        # slower on a 100,000-job queue than the C encoder dumps uses
+        out.write(json.dumps([job.to_public_dict() for job in jobs], ensure_ascii=False))
         out.write("\n")
         return EXIT_OK
     from rich.console import Console
@@ -676,7 +693,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "gui":
         return _open_window(args.db)
     try:
-        return asyncio.run(COMMANDS[args.command](args, sys.stdout))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(COMMANDS[args.command](args, sys.stdout))
     except DraymanError as exc:
         print(f"drayman: error: {exc}", file=sys.stderr)
         return exc.exit_code
