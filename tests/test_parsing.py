@@ -342,6 +342,47 @@ def test_token_bucket_accounting_without_wall_clock() -> None:
     assert bucket.take(10**9) == 0
 
 
+def test_a_transfer_gets_its_share_of_the_global_limit() -> None:
+    bucket = TokenBucket(4_000_000)
+    assert bucket.share == 4_000_000
+    bucket.users = 4
+    assert bucket.share == 1_000_000
+    bucket.set_rate(0)
+    assert bucket.share == 0
+
+
+def test_a_limited_connection_gets_a_receive_buffer_of_its_rate() -> None:
+    import socket
+
+    from drayman.queue.ratelimit import (
+        RECEIVE_BUFFER_MAX,
+        RECEIVE_BUFFER_MIN,
+        fit_receive_buffer,
+        receive_buffer_for,
+    )
+
+    assert receive_buffer_for(0) is None
+    assert receive_buffer_for(1000) == RECEIVE_BUFFER_MIN
+    assert receive_buffer_for(2 * 1024 * 1024) == 512 * 1024
+    assert receive_buffer_for(10**12) == RECEIVE_BUFFER_MAX
+    with socket.socket() as sock:
+        autotuned = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        # no limit, nothing set: the kernel keeps tuning the buffer
+        assert fit_receive_buffer(sock, 0, None) is None
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == autotuned
+        size = fit_receive_buffer(sock, 2 * 1024 * 1024, None)
+        assert size == 512 * 1024
+        # the kernel may round or double the value, never to the autotuned size
+        small = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        assert small <= 2 * size
+        assert fit_receive_buffer(sock, 2 * 1024 * 1024, size) == size
+        # the limit lifted: back to a large buffer
+        assert fit_receive_buffer(sock, 0, size) == RECEIVE_BUFFER_MAX
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) > small
+    # a closed socket (the connection went away) is no error
+    assert fit_receive_buffer(sock, 1000, None) is None
+
+
 def test_retry_policy_backoff() -> None:
     import random
 

@@ -407,6 +407,7 @@ class Engine:
         )
         task = asyncio.create_task(self._run_job(job, transfer), name=f"drayman-job-{job.id}")
         self._running[job.id] = _Running(job, transfer, task, SpeedMeter())
+        self._limiter.users = len(self._running)
         self._changes.append(JobChange(job.id, JobState.RUNNING, name=job.file_name))
 
     async def _run_job(self, job: Job, transfer: Transfer) -> None:
@@ -441,6 +442,7 @@ class Engine:
             await asyncio.shield(self._after_failure(job, transfer, error))
         finally:
             self._running.pop(job.id, None)
+            self._limiter.users = len(self._running)
             self._wake.set()
 
     async def _after_failure(self, job: Job, transfer: Transfer, exc: DraymanError) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
+import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from drayman.errors import InvalidRate
 
@@ -45,11 +48,19 @@ class TokenBucket:
         self._rate = 0
         self._tokens = 0.0
         self._stamp = clock()
+        #: transfers drawing from this bucket (the engine keeps it): each gets
+        #: a share of the rate when its socket buffer is sized (fit_receive_buffer)
+        self.users = 0
         self.set_rate(rate)
 
     @property
     def rate(self) -> int:
         return self._rate
+
+    @property
+    def share(self) -> int:
+        """The rate per transfer now using the bucket (0 = no limit)."""
+        return self._rate // max(self.users, 1)
 
     @property
     def capacity(self) -> float:
@@ -78,3 +89,44 @@ class TokenBucket:
         wait = self.take(amount)
         if wait > 0:
             await asyncio.sleep(wait)
+
+
+#: a limited connection's socket receive buffer: this many seconds of its rate...
+RECEIVE_BUFFER_SECONDS = 0.25
+#: ...within these bounds
+RECEIVE_BUFFER_MIN = 64 * 1024
+RECEIVE_BUFFER_MAX = 4 * 1024 * 1024
+
+
+def receive_buffer_for(rate: int) -> int | None:
+    """The receive buffer for a connection limited to ``rate`` bytes/s (None: no limit)."""
+    if rate <= 0:
+        return None
+    wanted = int(rate * RECEIVE_BUFFER_SECONDS)
+    return min(max(wanted, RECEIVE_BUFFER_MIN), RECEIVE_BUFFER_MAX)
+
+
+def fit_receive_buffer(sock: Any, rate: int, current: int | None) -> int | None:
+    """Size a connection's kernel receive buffer to its speed limit; return the size set.
+
+    The limiter pauses reading, and TCP's window then stops the sender, but
+    only once the socket's receive buffer is full; Linux grows that buffer up
+    to ``tcp_rmem`` (32 MiB here), so a limited download first pulls several
+    seconds' worth at full speed. A buffer of a quarter second of the rate
+    keeps the wire within the limit from the first second. Setting it turns
+    the kernel's autotuning off for the socket; when the limit is lifted the
+    buffer goes to :data:`RECEIVE_BUFFER_MAX`. Call only when the limit may
+    have changed (per checkpoint, not per chunk).
+    """
+    wanted = receive_buffer_for(rate)
+    if wanted is None:
+        wanted = RECEIVE_BUFFER_MAX if current is not None else None
+    if wanted is None or wanted == current or sock is None:
+        return current
+    try:
+        # Linux doubles the value for its bookkeeping and keeps about half for data
+        value = wanted // 2 if sys.platform.startswith("linux") else wanted
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, value)
+    except (OSError, AttributeError, ValueError):  # not a TCP socket, or already closed
+        return current
+    return wanted

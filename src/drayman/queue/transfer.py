@@ -83,7 +83,7 @@ from drayman.queue.partrecord import (
     url_id,
     write_record,
 )
-from drayman.queue.ratelimit import TokenBucket
+from drayman.queue.ratelimit import TokenBucket, fit_receive_buffer
 from drayman.queue.redirects import get_following_redirects
 from drayman.queue.stall import SpeedWatch
 from drayman.rules import Rule, headers_for, insecure_for
@@ -692,6 +692,8 @@ class Transfer:
         next_checkpoint = time.monotonic() + config.checkpoint_seconds
         content = response.content
         watch = SpeedWatch(config.min_speed, config.min_speed_time)
+        sock = _socket_of(response)
+        receive_buffer = fit_receive_buffer(sock, self._speed_limit(), None)
         while True:
             # readchunk hands over one socket read as it came; readany joins
             # everything buffered into a new multi-MiB bytes (a copy, and page
@@ -718,6 +720,8 @@ class Transfer:
                 await self._flush()
             if due and self._checkpoint_soon():
                 next_checkpoint = now + config.checkpoint_seconds
+                # limits change live: checked here, not per chunk
+                receive_buffer = fit_receive_buffer(sock, self._speed_limit(), receive_buffer)
         await self._flush()
         if total is not None and self._position() != total:
             raise TransientError(
@@ -733,6 +737,11 @@ class Transfer:
             await self.limiter.consume(amount)
         if self.job_limiter.rate:
             await self.job_limiter.consume(amount)
+
+    def _speed_limit(self) -> int:
+        """The tighter of the job's limit and its share of the global one (0 = none)."""
+        rates = [self.job_limiter.rate, self.limiter.share if self.limiter else 0]
+        return min((rate for rate in rates if rate), default=0)
 
     async def _flush(self) -> None:
         """Hand the gathered chunks to the write lane (one write in flight)."""
@@ -945,6 +954,12 @@ def _existing(folder: str) -> str:
             break
         path = parent
     return path
+
+
+def _socket_of(response: aiohttp.ClientResponse) -> object | None:
+    connection = response.connection
+    transport = connection.transport if connection is not None else None
+    return None if transport is None else transport.get_extra_info("socket")
 
 
 def _exists_on_disk(folder: JobFolder, name: str) -> bool:
