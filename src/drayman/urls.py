@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
@@ -62,8 +63,12 @@ def validate_url(text: str) -> str:
     return url
 
 
+@functools.lru_cache(maxsize=256)
 def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) with default ports filled in: RFC 6454's origin."""
+    """(scheme, host, port) with default ports filled in: RFC 6454's origin.
+
+    Cached: every request hop compares the origins of the same few URLs.
+    """
     parts = _split(url)
     scheme = parts.scheme.lower()
     port = parts.port or _DEFAULT_PORTS.get(scheme, 0)

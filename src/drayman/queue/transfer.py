@@ -461,8 +461,10 @@ class Transfer:
             retry_after = parse_retry_after(response.headers.get("Retry-After", ""), self.clock())
             raise _http_error(status, response.reason, retry_after)
 
-        if total is not None and self.config.check_free_space:
-            # before a name is taken or a file created: a refusal leaves nothing behind
+        # before a name is taken or a file created: a refusal leaves nothing
+        # behind. A small file's first write tells a full disk as clearly,
+        # without a thread hop of its own (thousands of small files add up)
+        if total is not None and self.config.check_free_space and total - offset >= MiB:
             await self._check_space(total - offset)
         if job.file_name is None:
             if status == 200 and not fresh and await self._adopt_part(response, total):
