@@ -4,7 +4,7 @@ install:
 	python -m pip install -e ".[test]"
 
 lint:
-	ruff check src tests && ruff format --check src tests
+	ruff check src tests bench && ruff format --check src tests bench
 
 types:
 	mypy

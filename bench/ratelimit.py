@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+from loopback import ThreadServer
 
 from drayman.queue.engine import Engine, EngineConfig
 from drayman.queue.jobqueue import JobQueue
@@ -93,14 +94,19 @@ def bytes_acked(sock: socket.socket) -> int:
 
 
 class Server:
-    """Endless files; every 100 ms, the bytes the client's kernel acknowledged."""
+    """Endless files; every 25 ms, the bytes the client's kernel acknowledged."""
 
     def __init__(self) -> None:
         self.meter = Meter()
-        self.port = 0
         self._sockets: dict[socket.socket, int] = {}
-        self._ready = threading.Event()
-        self._runner: web.AppRunner | None = None
+        self._server = ThreadServer(self.handle, background=self._sampler)
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    def start(self) -> None:
+        self._server.start()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
@@ -140,27 +146,6 @@ class Server:
             await asyncio.sleep(SLOT / 4)
             for sock in list(self._sockets):
                 self._sample(sock)
-
-    def start(self) -> None:
-        threading.Thread(target=self._serve, daemon=True).start()
-        self._ready.wait(10)
-
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-
-        async def setup() -> None:
-            app = web.Application()
-            app.router.add_get("/{name}", self.handle)
-            self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            self._sampling = asyncio.create_task(self._sampler())
-
-        loop.run_until_complete(setup())
-        self._ready.set()
-        loop.run_forever()
 
 
 async def scenario(
