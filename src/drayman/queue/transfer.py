@@ -525,12 +525,14 @@ class Transfer:
         job = self.job
         headers = response.headers if response is not None else {}
         etag, last_modified = headers.get("ETag"), headers.get("Last-Modified")
-        found = await asyncio.to_thread(
-            find_adoptable,
-            job.dest_dir,
-            self._wanted_name(response),
-            db=database_id(self.store.path),
-            url=url_id(job.original_url),
+        found = await run_blocking(
+            functools.partial(
+                find_adoptable,
+                job.dest_dir,
+                self._wanted_name(response),
+                db=database_id(self.store.path),
+                url=url_id(job.original_url),
+            )
         )
         for name, record in found:
             if (
@@ -818,7 +820,9 @@ class Transfer:
         # through the open file where the OS can: a path could lead elsewhere
         if fd is None and part is not None and not part.closed:
             fd = part.fileno()
-        self._keep_record = await asyncio.to_thread(write_record, part_path, record, fd=fd)
+        self._keep_record = await run_blocking(
+            functools.partial(write_record, part_path, record, fd=fd)
+        )
 
     async def _wait_checkpointing(self) -> None:
         running, self._checkpointing = self._checkpointing, None
@@ -906,7 +910,7 @@ class Transfer:
         await self._sync_folder()
         crash_point("finish.after-dir-fsync")
         # the record was for the .part; a finished file carries none
-        await asyncio.to_thread(remove_record, final)
+        await run_blocking(remove_record, final)
         await self.store.finish(job.id, size)
         self.progress.position = size
 
