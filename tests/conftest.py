@@ -117,15 +117,35 @@ def run_cli(
 
 
 def start_cli(
-    db_path: Path, *args: str, env: dict[str, str] | None = None, umask: int = -1
+    db_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    umask: int = -1,
+    log: Path | None = None,
 ) -> subprocess.Popen[str]:
-    """Start ``python -m drayman ARGS`` in its own process group (so it can be killed)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "drayman", *args],
-        env=cli_env(db_path, env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        umask=umask,
-    )
+    """Start ``python -m drayman ARGS`` in its own process group (so it can be killed).
+
+    Its output goes to pipes, or to the file ``log``: a long run prints more
+    than a pipe holds, and a pipe nobody reads would block it.
+    """
+    command = [sys.executable, "-m", "drayman", *args]
+    if log is None:
+        return subprocess.Popen(
+            command,
+            env=cli_env(db_path, env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            umask=umask,
+        )
+    with open(log, "w") as output:  # the child keeps its own copy
+        return subprocess.Popen(
+            command,
+            env=cli_env(db_path, env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            umask=umask,
+        )

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gzip as gzip_module
 import hashlib
 import random
+import socket
 import ssl
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -37,6 +39,7 @@ __all__ = [
     "http_date",
     "http_server",
     "https_server",
+    "loopback_host",
     "make_body",
     "other_server",
     "response_head",
@@ -49,6 +52,28 @@ _AUTO: Any = object()
 
 def http_date(ts: float) -> str:
     return formatdate(ts, usegmt=True)
+
+
+@functools.cache
+def _can_bind(address: str) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+def loopback_host(n: int) -> str:
+    """A loopback address for the n-th distinct host: 127.0.0.(n+1).
+
+    Linux and Windows answer on all of 127.0.0.0/8; macOS only on 127.0.0.1
+    unless aliased (``sudo ifconfig lo0 alias 127.0.0.2``, as the CI workflow
+    does). Without the alias this falls back to 127.0.0.1, so servers there
+    differ by port only: still distinct origins, but one host.
+    """
+    address = f"127.0.0.{n + 1}"
+    return address if _can_bind(address) else "127.0.0.1"
 
 
 def make_body(size: int, seed: int = 0) -> bytes:
@@ -190,6 +215,8 @@ class _BackgroundServer:
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
+        #: the host name clients use in URLs (default: the address it listens on)
+        self.url_host = host
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -263,7 +290,7 @@ class _BackgroundServer:
 
     @property
     def base_url(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.url_host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -276,10 +303,15 @@ class LoopbackServer(_BackgroundServer):
         port: int = 0,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        keepalive_timeout: float = 75.0,
+        url_host: str | None = None,
     ) -> None:
         super().__init__(host, port)
         #: serve HTTPS with this context (see the tls fixtures below)
         self.ssl_context = ssl_context
+        #: an idle kept-alive connection is closed after this long (aiohttp's default: 75 s)
+        self.keepalive_timeout = keepalive_timeout
+        self.url_host = url_host or host
         self.resources: dict[str, Resource] = {}
         self.requests: list[RecordedRequest] = []
         self.bytes_sent: dict[str, int] = {}
@@ -297,7 +329,9 @@ class LoopbackServer(_BackgroundServer):
     async def _start_site(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, keepalive_timeout=self.keepalive_timeout
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
@@ -717,6 +751,9 @@ def http_server() -> Iterator[LoopbackServer]:
 
 @pytest.fixture
 def other_server() -> Iterator[LoopbackServer]:
-    """A different host (127.0.0.2), so a different origin."""
-    with LoopbackServer("127.0.0.2") as server:
+    """A different host, so a different origin: 127.0.0.2, or on a Mac without
+    that alias, "localhost" (a different host name for the same address)."""
+    address = loopback_host(1)
+    url_host = "localhost" if address == "127.0.0.1" else None
+    with LoopbackServer(address, url_host=url_host) as server:
         yield server
