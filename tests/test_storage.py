@@ -327,3 +327,28 @@ async def test_scheduler_queries_use_their_indexes(db_path: Path, downloads: Pat
             assert "TEMP B-TREE" not in plan, f"{name}: {plan}"
     finally:
         conn.close()
+
+
+async def test_a_write_waits_for_another_process_even_while_reads_run(
+    db_path: Path, downloads: Path
+) -> None:
+    """Reads on the shared connection must not leave a statement open across
+    another coroutine's BEGIN IMMEDIATE: SQLite then fails that write at once
+    (SQLITE_BUSY, or SQLITE_BUSY_SNAPSHOT) instead of waiting for the lock.
+    Found by bench/soak.py: a job failed with "stayed locked ... for more than
+    10 s" a few milliseconds after a `drayman add` took the lock."""
+    async with await JobStore.open(db_path) as store:
+        [job_id] = await store.add([new_job(downloads)])
+        other = sqlite3.connect(db_path, isolation_level=None)  # another program
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            reads = [asyncio.create_task(store.get(job_id)) for _ in range(20)]
+            write = asyncio.create_task(store.checkpoint(job_id, 5))
+            # reads are never blocked by a writer in WAL mode
+            assert all(job.id == job_id for job in await asyncio.gather(*reads))
+            assert not write.done(), write.exception()  # waiting for the lock, not failed
+            other.execute("COMMIT")
+            await write
+        finally:
+            other.close()
+        assert (await store.get(job_id)).bytes_done == 5

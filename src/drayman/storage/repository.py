@@ -229,6 +229,10 @@ class JobStore:
                         future.set_exception(value)
 
     async def _fetchall(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
+        # one call on the connection's thread: a cursor stepped there and fetched
+        # later would hold a read snapshot while another coroutine's BEGIN
+        # IMMEDIATE runs, and SQLite then fails that write at once (SQLITE_BUSY
+        # or BUSY_SNAPSHOT) instead of waiting out another process's lock
         with self._errors():
             return list(await self._conn.execute_fetchall(Q[query], params or {}))
 
@@ -241,9 +245,8 @@ class JobStore:
     async def data_version(self) -> int:
         """Changes whenever *another* connection commits (SQLite's data_version)."""
         with self._errors():
-            async with self._conn.execute("PRAGMA data_version") as cursor:
-                row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+            rows = list(await self._conn.execute_fetchall("PRAGMA data_version"))
+        return int(rows[0][0]) if rows else 0
 
     async def get(self, job_id: int) -> Job:
         row = await self._fetchone("get_job", {"id": job_id})
