@@ -29,6 +29,7 @@ from multidict import CIMultiDict
 
 __all__ = [
     "Faults",
+    "Hook",
     "LoopbackServer",
     "RawConnection",
     "RawRequest",
@@ -106,8 +107,12 @@ class Faults:
     #: serve the range even when If-Range names another version (a broken cache)
     ignore_if_range: bool = False
     range_start_shift: int = 0
-    #: answer with this status (and no body) instead
+    #: answer with this status (and no body) instead, with these headers
     status: int | None = None
+    status_headers: tuple[tuple[str, str], ...] = ()
+    #: a stall lasts this long, then the connection closes (None: until
+    #: release_stalls() or stop())
+    stall_for: float | None = None
 
 
 #: called with the answer's index (0 = the resource's first body answer) and the
@@ -166,7 +171,12 @@ class Resource:
         """The resource's own faults (all but the rate only while ``active``)."""
         if not active:
             return Faults(rate=self.rate)
-        own = {f.name for f in fields(Faults)} - {"status", "ignore_if_range"}
+        own = {f.name for f in fields(Faults)} - {
+            "status",
+            "status_headers",
+            "ignore_if_range",
+            "stall_for",
+        }
         return Faults(**{name: getattr(self, name) for name in own})
 
 
@@ -305,6 +315,7 @@ class LoopbackServer(_BackgroundServer):
         ssl_context: ssl.SSLContext | None = None,
         keepalive_timeout: float = 75.0,
         url_host: str | None = None,
+        record: bool = True,
     ) -> None:
         super().__init__(host, port)
         #: serve HTTPS with this context (see the tls fixtures below)
@@ -312,6 +323,8 @@ class LoopbackServer(_BackgroundServer):
         #: an idle kept-alive connection is closed after this long (aiohttp's default: 75 s)
         self.keepalive_timeout = keepalive_timeout
         self.url_host = url_host or host
+        #: keep every request in ``requests`` (a long soak turns this off)
+        self.record = record
         self.resources: dict[str, Resource] = {}
         self.requests: list[RecordedRequest] = []
         self.bytes_sent: dict[str, int] = {}
@@ -384,6 +397,11 @@ class LoopbackServer(_BackgroundServer):
             self.resources[path] = resource
         return resource
 
+    def remove(self, path: str) -> None:
+        """Forget ``path`` (later requests get a 404)."""
+        with self._lock:
+            self.resources.pop(path, None)
+
     def replace_body(
         self,
         path: str,
@@ -415,7 +433,8 @@ class LoopbackServer(_BackgroundServer):
             host=f"{self.host}:{self.port}",
         )
         with self._lock:
-            self.requests.append(recorded)
+            if self.record:
+                self.requests.append(recorded)
             resource = self.resources.get(request.path)
         if resource is None:
             return web.Response(status=404, text="not found")
@@ -457,7 +476,9 @@ class LoopbackServer(_BackgroundServer):
         if resource.hook is not None:
             faults = replace(faults, **(resource.hook(index, recorded) or {}))
         if faults.status is not None:
-            return web.Response(status=faults.status, text=f"hooked {faults.status}")
+            return web.Response(
+                status=faults.status, headers=dict(faults.status_headers), text="hooked"
+            )
         # read after the hook: a body it replaced is this answer's body
         data = resource.wire_body
         size = len(data)
@@ -568,7 +589,9 @@ class LoopbackServer(_BackgroundServer):
             raise asyncio.CancelledError
         if cut == "stall":
             assert self._release is not None
-            await self._release.wait()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(faults.stall_for):
+                    await self._release.wait()
             transport = request.transport
             if transport is not None:
                 transport.close()
