@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,9 @@ def start_cli(
             start_new_session=True,
             umask=umask,
         )
+
+
+#: hypothesis' deadline for one example of a parser or sanitizer property:
+#: they take microseconds, so only a hang or a quadratic blow-up reaches it
+#: (generous, as the machine running the tests may be busy)
+PROPERTY_DEADLINE = timedelta(seconds=2)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
+from conftest import PROPERTY_DEADLINE, run_cli
 from drayman.batch import parse_import
 from drayman.names import finish_name, is_valid_windows_name
 from drayman.templates import InvalidTemplate, check_template, split_template
@@ -121,7 +121,7 @@ def test_bad_templates_are_refused(template: str) -> None:
         check_template(template)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=PROPERTY_DEADLINE)
 @given(st.text(), st.text())
 def test_any_title_and_author_stay_inside_the_folder(title: str, author: str) -> None:
     folders, name_template = split_template(

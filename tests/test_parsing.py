@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import PROPERTY_DEADLINE
 from drayman.errors import InvalidHeader, InvalidRate, InvalidURL
 from drayman.headers import (
     ContentRange,
@@ -33,7 +34,7 @@ from drayman.queue.ratelimit import TokenBucket, parse_rate
 from drayman.queue.retry import RetryPolicy
 from drayman.urls import host_of, redact_url, same_origin, validate_url
 
-PROPERTY = settings(max_examples=300, deadline=None)
+PROPERTY = settings(max_examples=300, deadline=PROPERTY_DEADLINE)
 
 
 # -- URLs --------------------------------------------------------------------------

@@ -6,10 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import PROPERTY_DEADLINE
 from drayman.errors import BadInput, InvalidURL
 from drayman.urls import MAX_URL_LENGTH, host_of, origin, redact_url, same_origin, validate_url
 
-PROPERTY = settings(max_examples=300, deadline=None)
+PROPERTY = settings(max_examples=300, deadline=PROPERTY_DEADLINE)
 
 
 # -- validate_url: accepted ---------------------------------------------------------
@@ -270,3 +271,71 @@ def test_redact_url_hides_any_password(password: str, tail: str) -> None:
 @given(st.text())
 def test_redact_url_never_raises(text: str) -> None:
     assert isinstance(redact_url(text), str)
+
+
+#: long runs of what URL parsing and the password redaction backtrack on
+_LONG = st.builds(
+    lambda head, piece, count, tail: head + piece * count + tail,
+    st.sampled_from(["", "http://", "https://u:", "http://[", "http://h:", "http://h/", "x://"]),
+    st.sampled_from([":", "@", "a:", "[", "]", "%", "/", ".", "..", "a", "1", "@:", "://"])
+    | st.text(min_size=1, max_size=3),
+    st.integers(0, 50_000),
+    st.text(max_size=5),
+)
+
+
+@settings(max_examples=150, deadline=PROPERTY_DEADLINE)
+@given(_LONG)
+def test_long_repetitive_urls_are_judged_quickly(text: str) -> None:
+    try:
+        url = validate_url(text)
+    except InvalidURL as exc:
+        # one line, quoting at most 200 characters of the URL (x10 when escaped)
+        assert "\n" not in str(exc) and len(str(exc)) < 2500
+    else:
+        scheme, host, port = origin(url)
+        assert scheme in ("http", "https") and host == host_of(url) and 1 <= port <= 65535
+    assert isinstance(redact_url(text), str)
+
+
+#: hosts and ports that have fooled URL checks elsewhere
+_TRICKY = st.builds(
+    lambda scheme, host, port, rest: f"{scheme}://{host}{port}{rest}",
+    st.sampled_from(["http", "https", "hTTp"]),
+    st.sampled_from(
+        [
+            "[::1",
+            "[::1]]",
+            "[v1.x]",
+            "a..b",
+            ".a",
+            "a.",
+            "a%2eb",
+            "a%00b",
+            "127.0.0.1:80@evil",
+            "user@@h",
+            "h\\evil",
+            "xn--",
+            "ａｂｃ",
+            "h\u3002org",
+            "[::ffff:127.0.0.1]",
+            "0x7f.1",
+        ]
+    ),
+    st.sampled_from(["", ":", ":0", ":080", ":65535", ":65536", ":-0", ": 80", ":80:80"]),
+    st.sampled_from(["", "/", "/a?b#c", "?x", "#y", "\\x"]),
+)
+
+
+@PROPERTY
+@given(_TRICKY)
+def test_tricky_hosts_are_refused_or_have_an_origin(text: str) -> None:
+    try:
+        url = validate_url(text)
+    except InvalidURL as exc:
+        assert "\n" not in str(exc)
+        return
+    _, host, port = origin(url)
+    assert host and 1 <= port <= 65535
+    assert not any(c in host for c in "<>\"'`{}|\\^%")
+    assert same_origin(url, url)
