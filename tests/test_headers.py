@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 import dataclasses
 import string
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from conftest import PROPERTY_DEADLINE
 from drayman.errors import InvalidHeader
 from drayman.headers import (
     SENSITIVE_HEADERS,
@@ -27,7 +29,7 @@ from drayman.headers import (
     strip_credentials,
 )
 
-PROPERTY = settings(max_examples=300, deadline=None)
+PROPERTY = settings(max_examples=300, deadline=PROPERTY_DEADLINE)
 MAX = 2**63 - 1
 TCHAR = "!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits
 
@@ -614,3 +616,71 @@ def test_content_disposition_extended_round_trip(name: str) -> None:
 def test_content_disposition_quoted_round_trip(name: str) -> None:
     escaped = name.replace("\\", "\\\\").replace('"', '\\"')
     assert parse_content_disposition_filename(f'attachment; filename="{escaped}"') == name
+
+
+#: long runs of what makes a regular expression backtrack, after the starts
+#: that lead each parser deepest
+_LONG = st.builds(
+    lambda head, piece, count, tail: head + piece * count + tail,
+    st.sampled_from(
+        [
+            "",
+            "attachment;",
+            "attachment; filename=",
+            'attachment; filename="',
+            "attachment; filename*=UTF-8''",
+            "bytes ",
+            "bytes */",
+            "Fri, 15 Jan 2027 ",
+            "X-Name:",
+            '"',
+        ]
+    ),
+    st.sampled_from(
+        [" ", "\t", ";", '"', "\\", "%", "=", "'", "a", "1", "-", "; a", " ;", '\\"', "%2", "W/"]
+    )
+    | st.text(min_size=1, max_size=3),
+    st.integers(0, 50_000),
+    st.text(max_size=5),
+)
+
+
+@settings(max_examples=150, deadline=PROPERTY_DEADLINE)
+@given(_LONG)
+# a run of spaces after a ";" made the Content-Disposition search quadratic:
+# 24 s for this one (aiohttp caps a header at 8 KiB, which still cost 0.2 s)
+@example("attachment;" + " " * 100_000 + "x")
+@example("attachment;" + "\t" * 100_000 + "=")
+def test_no_parser_is_slow_on_long_repetitive_input(text: str) -> None:
+    name = parse_content_disposition_filename(text)
+    assert name is None or (isinstance(name, str) and name)
+    with contextlib.suppress(ValueError):
+        assert isinstance(parse_content_range(text), ContentRange | UnsatisfiedRange)
+    with contextlib.suppress(ValueError):
+        assert content_length(text) is not None
+    delay = parse_retry_after(text, NOW)
+    assert delay is None or delay >= 0
+    assert is_strong_etag(text) in (True, False)
+    with contextlib.suppress(InvalidHeader):
+        assert parse_request_header(text)[0]
+
+
+#: HTTP-date look-alikes with numbers out of every range
+_DATES = st.builds(
+    "{}, {} {} {} {}:{}:{} {}".format,
+    st.sampled_from(["Fri", "Friday", "Mon", "xyz", ""]),
+    st.integers(-5, 10**6).map(str) | st.sampled_from(["00", "31", "32"]),
+    st.sampled_from(["Jan", "Feb", "Dec", "Foo", "jan", ""]),
+    st.integers(-10, 10**12).map(str) | st.sampled_from(["0000", "99", "69", "1900", "9999"]),
+    st.integers(-1, 100).map(str),
+    st.integers(-1, 100).map(str),
+    st.integers(-1, 100).map(str),
+    st.sampled_from(["GMT", "UTC", "+0000", "-2400", "+9999", "EST", "Z", ""]),
+)
+
+
+@PROPERTY
+@given(_DATES, st.floats(0, 2**40))
+def test_retry_after_dates_never_raise(text: str, now: float) -> None:
+    delay = parse_retry_after(text, now)
+    assert delay is None or 0 <= delay < float("inf")

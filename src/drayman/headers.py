@@ -183,8 +183,10 @@ def is_strong_etag(etag: str | None) -> bool:
 
 # -- Content-Disposition (RFC 6266, RFC 8187) -----------------------------------
 
+#: starts at the ";" itself: a leading \s* would let a search retry at every
+#: space of a long run of them, each retry scanning the rest of the run again
 _PARAM = re.compile(
-    r"""\s*;\s*(?P<name>[!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*
+    r""";\s*(?P<name>[!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*
         (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^;]*))""",
     re.VERBOSE,
 )
