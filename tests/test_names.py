@@ -6,10 +6,12 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from conftest import PROPERTY_DEADLINE
 from drayman.errors import InvalidName
+from drayman.inputs import validate_name
 from drayman.names import (
     filename_from_url,
     is_valid_windows_name,
@@ -20,15 +22,64 @@ from drayman.names import (
     with_counter,
 )
 
-PROPERTY = settings(max_examples=300, deadline=None)
+PROPERTY = settings(max_examples=300, deadline=PROPERTY_DEADLINE)
 #: tmp_path is only read (safe_join does no I/O), so sharing it across examples is fine
 PROPERTY_WITH_TMP = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300,
+    deadline=PROPERTY_DEADLINE,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
 def utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
+
+
+def hfs_units(text: str) -> int:
+    """UTF-16 units once decomposed, as HFS+ stores a name (at most 255)."""
+    return len(unicodedata.normalize("NFD", text).encode("utf-16-le", "surrogatepass")) // 2
+
+
+#: Windows' device names, from its documentation ("Naming Files, Paths, and
+#: Namespaces"), written out here rather than taken from drayman.names
+WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL"} | {
+    f"{port}{digit}" for port in ("COM", "LPT") for digit in "0123456789¹²³"
+}
+
+
+def refused_somewhere(name: str) -> str | None:
+    """Why Windows, macOS or Linux would refuse ``name`` as a file name, or None.
+
+    A second opinion, independent of ``is_valid_windows_name``: the rules as
+    the file systems document them (NTFS, ext4 and APFS, HFS+).
+    """
+    if name in ("", ".", ".."):
+        return "empty, . or .."
+    forbidden = [c for c in name if c in '<>:"/\\|?*' or ord(c) < 32]
+    if forbidden:
+        return f"the character {forbidden[0]!r}"
+    if any("\ud800" <= c <= "\udfff" for c in name):
+        return "a lone surrogate (no encoding can store it)"
+    if name[-1] in ". ":
+        return "a trailing dot or space (Windows drops them)"
+    if name.split(".")[0].rstrip(" ").upper() in WINDOWS_DEVICES:
+        return "a Windows device name, whatever the extension"
+    if len(name.encode("utf-16-le")) // 2 > 255:
+        return "more than 255 UTF-16 units (NTFS)"
+    if utf8_len(name) > 255:
+        return "more than 255 bytes of UTF-8 (ext4, APFS)"
+    if hfs_units(name) > 255:
+        return "more than 255 UTF-16 units decomposed (HFS+)"
+    return None
+
+
+def test_the_second_opinion_refuses_what_it_should() -> None:
+    for name in ("CON", "con.txt", "Nul .tar.gz", "COM¹.log", "LPT0", "a.", "a ", "a:b", "a\x1fb"):
+        assert refused_somewhere(name), name
+    for name in ("CONSOLE", "COM10", ".bashrc", "é" * 127, "a" * 255, "naïve café.txt"):
+        assert refused_somewhere(name) is None, name
+    assert refused_somewhere("é" * 128)  # 256 bytes of UTF-8
+    assert refused_somewhere("Ǖ" * 90)  # 180 bytes, but 270 units decomposed
 
 
 # -- sanitize_filename ---------------------------------------------------------------------
@@ -134,6 +185,26 @@ def test_long_names_keep_their_extension_and_valid_utf8(raw: str, ext: str) -> N
     assert name.encode("utf-8").decode("utf-8") == name
     assert raw.startswith(name[: -len(ext)])  # a prefix of the stem, not mangled
     assert sanitize_filename(name) == name
+
+
+@pytest.mark.parametrize(
+    ("raw", "ext"),
+    [
+        # 2 bytes of UTF-8 each but 3 UTF-16 units decomposed: 100 of them
+        # fit in 200 bytes and still overflow HFS+'s 255 units (found by the
+        # property below)
+        ("Ǖ" * 100 + ".txt", ".txt"),
+        ("ǖ" * 300, ""),
+        ("ǘ" * 90 + ".mp4", ".mp4"),
+    ],
+)
+def test_names_that_grow_when_decomposed_are_cut_for_hfs(raw: str, ext: str) -> None:
+    name = sanitize_filename(raw)
+    assert hfs_units(name) <= 255 and utf8_len(name) <= 200
+    assert name.endswith(ext) and raw.startswith(name[: len(name) - len(ext)])
+    assert hfs_units(name) > 240  # cut close to the limit, not far below it
+    counted = with_counter(raw, 12)
+    assert hfs_units(counted) <= 255 and counted.endswith(f" (12){ext}")
 
 
 def test_a_300_byte_name_without_extension_is_cut() -> None:
@@ -366,6 +437,10 @@ def test_safe_join(tmp_path: Path) -> None:
         "",
         ".",
         "..",
+        "\ud800",  # once a UnicodeEncodeError, not InvalidName
+        "a\udfffb.txt",
+        "Ǖ" * 100,
+        "a" * 256,  # no file system stores it; was accepted
         "../x",
         "a/b",
         "a\\b",
@@ -396,9 +471,46 @@ def test_sanitized_names_are_valid_everywhere_and_stay_in_the_folder(
     assert "/" not in name and "\\" not in name
     assert utf8_len(name) <= 200
     assert is_valid_windows_name(name), name
+    assert refused_somewhere(name) is None, (name, refused_somewhere(name))
     assert unicodedata.is_normalized("NFC", name)
     assert sanitize_filename(name) == name
     assert safe_join(tmp_path, name).parent == tmp_path
+
+
+@PROPERTY
+@given(st.text())
+@example("Ǖ" * 100)
+@example("CON .txt")
+def test_what_drayman_calls_valid_every_os_accepts(text: str) -> None:
+    if is_valid_windows_name(text) and utf8_len(text) <= 200 and hfs_units(text) <= 255:
+        assert refused_somewhere(text) is None, text
+
+
+@PROPERTY_WITH_TMP
+@given(st.text())
+@example("\ud800")
+@example("..")
+def test_safe_join_lands_in_the_folder_or_refuses(tmp_path: Path, text: str) -> None:
+    try:
+        joined = safe_join(tmp_path, text)
+    except InvalidName as exc:
+        assert "\n" not in str(exc)
+        return
+    assert joined.parent == tmp_path and joined.name == text
+    assert refused_somewhere(text) is None
+
+
+@PROPERTY
+@given(st.text())
+def test_a_name_given_with_o_is_refused_or_made_safe(text: str) -> None:
+    try:
+        name = validate_name(text)
+    except InvalidName:
+        stripped = text.strip()
+        assert stripped in ("", ".", "..") or "/" in stripped or "\\" in stripped
+        return
+    assert refused_somewhere(name) is None, (text, name)
+    assert utf8_len(name) <= 200
 
 
 #: names built from pieces that have broken sanitizers: separators, device names,
@@ -419,7 +531,35 @@ def test_sanitize_with_any_limit(text: str, max_bytes: int) -> None:
     name = sanitize_filename(text, max_bytes=max_bytes)
     assert name and utf8_len(name) <= max_bytes
     assert is_valid_windows_name(name), name
+    assert refused_somewhere(name) is None, (name, refused_somewhere(name))
     assert sanitize_filename(name, max_bytes=max_bytes) == name
+
+
+#: long runs of what makes a sanitizer loop or backtrack: dots, spaces,
+#: separators, combining marks, device names
+_LONG = st.builds(
+    lambda head, piece, count, tail: head + piece * count + tail,
+    st.text(max_size=5),
+    st.sampled_from(
+        [".", " ", "/", "\\", ". ", "CON.", "\u0301", "é", "Ǖ", "😀", ":", "\x00", "a", "%2e"]
+    )
+    | st.text(min_size=1, max_size=3),
+    st.integers(0, 50_000),
+    st.text(max_size=5),
+)
+
+
+@settings(max_examples=100, deadline=PROPERTY_DEADLINE)
+@given(_LONG, st.integers(1, 100_000))
+def test_long_hostile_names_are_handled_quickly(text: str, n: int) -> None:
+    name = sanitize_filename(text)
+    assert refused_somewhere(name) is None and utf8_len(name) <= 200
+    counted = with_counter(text, n)
+    assert refused_somewhere(counted) is None and f"({n})" in counted
+    url_name = filename_from_url("http://h/" + text)
+    assert url_name is None or isinstance(url_name, str)
+    picked = pick_filename(requested=None, content_disposition=text, url="http://h/" + text)
+    assert refused_somewhere(picked) is None
 
 
 @PROPERTY
@@ -427,6 +567,7 @@ def test_sanitize_with_any_limit(text: str, max_bytes: int) -> None:
 def test_with_counter_is_always_safe_and_numbered(text: str, n: int) -> None:
     name = with_counter(text, n)
     assert is_valid_windows_name(name) and utf8_len(name) <= 200
+    assert refused_somewhere(name) is None, name
     assert sanitize_filename(name) == name
     assert f"({n})" in name
 
@@ -448,3 +589,4 @@ def test_pick_filename_is_always_safe(url_path: str, requested: str | None, cd: 
         requested=requested, content_disposition=cd, url="http://h/" + url_path, content_type=cd
     )
     assert is_valid_windows_name(name) and utf8_len(name) <= 200
+    assert refused_somewhere(name) is None, name

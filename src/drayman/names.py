@@ -20,6 +20,11 @@ from drayman.headers import parse_content_disposition_filename
 
 FALLBACK_NAME = "download"
 DEFAULT_MAX_BYTES = 200
+#: the most any file system takes (ext4, APFS: 255 bytes of UTF-8)
+MAX_NAME_BYTES = 255
+#: HFS+ (older Macs, many external drives) stores names decomposed (NFD), at
+#: most 255 UTF-16 units of that: "Ǖ" is 2 bytes of UTF-8 but 3 units there
+MAX_UTF16_UNITS = 255
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _RESERVED = re.compile(
     r"^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9¹²³]|LPT[0-9¹²³])(\..*)?$", re.IGNORECASE
@@ -45,6 +50,22 @@ def _cut_to_bytes(text: str, limit: int) -> str:
     return encoded[:limit].decode("utf-8", errors="ignore")
 
 
+def _fits(name: str, max_bytes: int) -> bool:
+    """Within ``max_bytes`` of UTF-8, and 255 UTF-16 units even when decomposed."""
+    if len(name.encode("utf-8")) > max_bytes:
+        return False
+    decomposed = unicodedata.normalize("NFD", name)
+    return len(decomposed.encode("utf-16-le", "surrogatepass")) // 2 <= MAX_UTF16_UNITS
+
+
+def _shrink(stem: str, tail: str, max_bytes: int, *, keep: int = 0) -> str:
+    """Cut ``stem`` (to no fewer than ``keep`` characters) until ``stem + tail`` fits."""
+    stem = _cut_to_bytes(stem, max(max_bytes - len(tail.encode("utf-8")), keep))
+    while len(stem) > keep and not _fits(stem + tail, max_bytes):
+        stem = stem[:-1]
+    return stem
+
+
 def _trim(text: str) -> str:
     """No whitespace at either end, no dot at the end (Windows drops trailing dots and spaces)."""
     text = text.lstrip()
@@ -59,14 +80,13 @@ def _is_reserved(name: str) -> bool:
 
 
 def _fit(name: str, max_bytes: int) -> str:
-    """Shorten the stem (keeping the extension) until the name fits in ``max_bytes``."""
-    if len(name.encode("utf-8")) <= max_bytes:
+    """Shorten the stem (keeping the extension) until the name fits (see :func:`_fits`)."""
+    if _fits(name, max_bytes):
         return name
     stem, ext = _split_extension(name)
     if len(ext.encode("utf-8")) > max_bytes // 2:
         stem, ext = name, ""
-    stem = _cut_to_bytes(stem, max_bytes - len(ext.encode("utf-8")))
-    return (_trim(stem) or "_") + ext
+    return (_trim(_shrink(stem, ext, max_bytes)) or "_") + ext
 
 
 def _sanitize_once(name: str, max_bytes: int) -> str:
@@ -88,7 +108,8 @@ def _sanitize_once(name: str, max_bytes: int) -> str:
 
 
 def sanitize_filename(name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """One path component, valid on every OS, at most ``max_bytes`` of UTF-8.
+    """One path component, valid on every OS, at most ``max_bytes`` of UTF-8
+    (and 255 UTF-16 units, decomposed as HFS+ stores it).
 
     Deterministic and idempotent: ``sanitize_filename(sanitize_filename(x)) ==
     sanitize_filename(x)``.
@@ -192,8 +213,9 @@ def with_counter(name: str, n: int, *, max_bytes: int = DEFAULT_MAX_BYTES) -> st
     """``movie.mp4``, 1 -> ``movie (1).mp4`` (``archive (1).tar.gz``; ``.bashrc (1)``)."""
     stem, ext = _split_extension(sanitize_filename(name, max_bytes=max_bytes))
     suffix = f" ({n})"
-    room = max_bytes - len(suffix.encode()) - len(ext.encode())
-    return sanitize_filename(_cut_to_bytes(stem, max(room, 1)) + suffix + ext, max_bytes=max_bytes)
+    # cut the stem, not the counter: the counter is what makes the name free
+    stem = _shrink(stem, suffix + ext, max_bytes, keep=1)
+    return sanitize_filename(stem + suffix + ext, max_bytes=max_bytes)
 
 
 def next_free_name(name: str, is_taken: Callable[[str], bool], *, limit: int = 10_000) -> str:
@@ -208,9 +230,10 @@ def next_free_name(name: str, is_taken: Callable[[str], bool], *, limit: int = 1
 
 
 def safe_join(folder: str | os.PathLike[str], name: str) -> Path:
-    """``folder/name``, refusing anything that would not land directly in ``folder``."""
+    """``folder/name``, refusing anything that would not land directly in ``folder``,
+    or that some OS could not store (more than 255 bytes, say)."""
     base = Path(folder)
-    if name != sanitize_filename(name, max_bytes=max(len(name.encode()), 1)):
+    if name != sanitize_filename(name, max_bytes=MAX_NAME_BYTES):
         raise InvalidName(reason="not a safe file name", name=name)
     joined = base / name
     if joined.parent != base or name in (".", ".."):
