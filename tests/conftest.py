@@ -85,6 +85,16 @@ async def async_wait_until(
         await asyncio.sleep(0.02)
 
 
+def make_symlink(link: Path, target: Path) -> None:
+    """``link -> target``; skips the test on a Windows account that may not create links."""
+    try:
+        link.symlink_to(target)
+    except OSError as exc:
+        if getattr(exc, "winerror", None) == 1314:  # ERROR_PRIVILEGE_NOT_HELD
+            pytest.skip("this Windows account may not create symbolic links")
+        raise
+
+
 def cli_env(db_path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["DRAYMAN_DB"] = str(db_path)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import async_wait_until
+from conftest import async_wait_until, make_symlink
+from drayman.errors import PermanentError
 from drayman.jobs import Job, JobState
 from drayman.queue.engine import Engine, EngineConfig
 from drayman.queue.retry import RetryPolicy
@@ -645,7 +646,7 @@ async def test_a_symlink_planted_at_the_part_path_is_not_followed(
     job = await interrupted_download(db_path, downloads, http_server, "/sym.bin")
     assert res.served == 1
     (downloads / "sym.bin.part").unlink()
-    (downloads / "sym.bin.part").symlink_to(victim)
+    make_symlink(downloads / "sym.bin.part", victim)
     async with Engine(db_path, fast_config()) as engine:
         await engine.queue.resume([job.id])
         await asyncio.wait_for(engine.wait_idle(), 30)
@@ -653,6 +654,30 @@ async def test_a_symlink_planted_at_the_part_path_is_not_followed(
     assert failed.state == JobState.FAILED
     assert "symbolic link" in (failed.error or "")
     assert victim.read_bytes() == b"do not touch"
+
+
+async def test_without_o_nofollow_a_symlinked_part_is_still_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no O_NOFOLLOW: there the part file is checked before and after
+    opening (found by looking at what the symlink test above would do there)."""
+    from drayman.queue import partfile
+
+    monkeypatch.setattr(partfile, "_NOFOLLOW", 0)
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"do not touch")
+    make_symlink(tmp_path / "x.part", victim)
+    for create in (False, True):
+        with pytest.raises(PermanentError, match="symbolic link"):
+            await partfile.PartFile.open(str(tmp_path / "x.part"), 5, create=create, want_hash=True)
+    assert victim.read_bytes() == b"do not touch"
+    # a plain file still opens, cut back to the offset
+    (tmp_path / "plain.part").write_bytes(b"0123456789")
+    part = await partfile.PartFile.open(
+        str(tmp_path / "plain.part"), 4, create=False, want_hash=False
+    )
+    part.close()
+    assert (tmp_path / "plain.part").read_bytes() == b"0123"
 
 
 async def test_limits_written_by_another_connection_apply_to_a_running_engine(

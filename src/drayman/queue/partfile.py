@@ -351,6 +351,22 @@ def check_in_place(fd: int, path: str, folder: JobFolder | None) -> None:
         raise PartFileLost(path=path)
 
 
+def _refuse_link(name: str, dir_fd: int | None) -> None:
+    """Raise ELOOP if ``name`` is a symbolic link (for where O_NOFOLLOW is missing)."""
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise OSError(errno.ELOOP, "a symbolic link", name)
+
+
+def _is_the_file_at(opened: os.stat_result, name: str, dir_fd: int | None) -> bool:
+    """Whether the open file is the one at ``name`` itself, not one a link there points to."""
+    there = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    return (opened.st_dev, opened.st_ino) == (there.st_dev, there.st_ino)
+
+
 def _where(path: str, folder: JobFolder | None) -> tuple[str, int | None]:
     """(name for the os call, dir_fd) of ``path``, inside ``folder`` when given."""
     if folder is None:
@@ -442,6 +458,9 @@ class PartFile:
         flags = os.O_RDWR | _NOFOLLOW | _BINARY
         created = create
         try:
+            if not _NOFOLLOW:
+                # no O_NOFOLLOW (Windows): look before opening, and compare after
+                _refuse_link(name, dir_fd)
             if create:
                 fd = os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=dir_fd)
             else:
@@ -455,6 +474,8 @@ class PartFile:
             raise disk_error(exc, path) from exc
         try:
             info = os.fstat(fd)
+            if not _NOFOLLOW and not _is_the_file_at(info, name, dir_fd):
+                raise OSError(errno.ELOOP, "a symbolic link appeared while opening", path)
             if not stat.S_ISREG(info.st_mode):
                 raise OSError(errno.EISDIR, "not a regular file", path)
             if folder is not None and folder.fd is None:
