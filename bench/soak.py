@@ -341,10 +341,9 @@ class Soak:
 
     async def engine_ready(self, engine: asyncio.subprocess.Process) -> int | None:
         """Wait for the engine's lock (it holds the database by then); its fds then."""
-        lock = Path(lock_path_for(self.db))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and engine.returncode is None:
-            if read_text(lock).strip() == str(engine.pid):
+            if lock_holder(lock_path_for(self.db)) == str(engine.pid):
                 return self.sample(engine)[1]
             await asyncio.sleep(0.05)
         return None
@@ -768,6 +767,16 @@ ENGINE_WARNINGS = (
     "could not save progress",
     "could not record the failure",
 )
+
+
+def lock_holder(path: str) -> str:
+    """The pid in an engine's lock file, read from byte 1 (Windows locks byte 0)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(1)
+            return handle.read(32).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
 
 
 def read_text(path: Path) -> str:

@@ -85,6 +85,42 @@ async def async_wait_until(
         await asyncio.sleep(0.02)
 
 
+#: Windows cannot send SIGINT or SIGTERM to another process (Popen.terminate()
+#: ends it at once, like SIGKILL), so a graceful stop from outside is tested
+#: on POSIX only
+POSIX_SIGNALS = sys.platform != "win32"
+
+
+def lock_holder_pid(db_path: Path) -> str:
+    """The pid a running engine wrote into its lock file ("" if none yet).
+
+    Read from byte 1 on: on Windows the engine's lock covers byte 0, and a
+    locked byte cannot be read there by another process.
+    """
+    try:
+        with open(str(db_path) + ".engine.lock", "rb") as handle:
+            handle.seek(1)
+            return handle.read(32).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+
+
+def stop_engine(engine: subprocess.Popen[str], timeout: float = 15) -> int:
+    """Ask a running ``drayman run`` to stop and wait; its exit code.
+
+    SIGTERM on POSIX, which the engine answers by saving progress and exiting 0;
+    on Windows an immediate end (see POSIX_SIGNALS).
+    """
+    if engine.poll() is None:
+        engine.terminate()
+    try:
+        return engine.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        engine.kill()
+        engine.wait()
+        raise
+
+
 def make_symlink(link: Path, target: Path) -> None:
     """``link -> target``; skips the test on a Windows account that may not create links."""
     try:

@@ -164,7 +164,7 @@ def test_cli_import_with_template_downloads_into_author_folders(
     assert added.returncode == 0, added.stderr
     assert added.stdout.split() == ["1", "2", "3", "4"]
     assert run_cli(db_path, "run", "--until-idle").returncode == 0
-    files = sorted(str(p.relative_to(downloads)) for p in downloads.rglob("*") if p.is_file())
+    files = sorted(p.relative_to(downloads).as_posix() for p in downloads.rglob("*") if p.is_file())
     assert files == [
         "Ann/.._.._escape.mp4",
         "Ann/Intro.mp4",

@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import os
 import random
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -23,10 +22,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import async_wait_until, start_cli, wait_until
+from conftest import (
+    POSIX_SIGNALS,
+    async_wait_until,
+    lock_holder_pid,
+    start_cli,
+    stop_engine,
+    wait_until,
+)
 from drayman.jobs import JobState
 from drayman.queue.jobqueue import JobQueue
-from drayman.queue.lock import lock_path_for
 from drayman.queue.transfer import TransferConfig
 from httpserver import LoopbackServer, loopback_host, make_body
 
@@ -99,16 +104,6 @@ def origins() -> Iterator[list[LoopbackServer]]:
             server.stop()
 
 
-def stop_engine(engine: subprocess.Popen[str]) -> None:
-    if engine.poll() is None:
-        engine.terminate()  # SIGTERM on POSIX: checkpoint and exit 0
-        try:
-            engine.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            engine.kill()
-            engine.wait()
-
-
 @pytest.mark.timeout(600)
 async def test_a_thousand_jobs_on_fifty_slow_origins(
     db_path: Path, downloads: Path, origins: list[LoopbackServer], tmp_path: Path
@@ -130,9 +125,8 @@ async def test_a_thousand_jobs_on_fifty_slow_origins(
     log = tmp_path / "engine.log"
     engine = start_cli(db_path, "run", "-j", str(CONCURRENCY), log=log)
     try:
-        lock = Path(lock_path_for(db_path))
         await async_wait_until(
-            lambda: lock.exists() and lock.read_text().strip() == str(engine.pid),
+            lambda: lock_holder_pid(db_path) == str(engine.pid),
             timeout=30,
             what="the engine to take its lock",
         )
@@ -187,10 +181,10 @@ async def test_a_thousand_jobs_on_fifty_slow_origins(
         fds_after = open_descriptors(process)
         peak = memory.peak()
     finally:
-        stop_engine(engine)
+        code = stop_engine(engine, timeout=30)
         await queue.close()
-    if sys.platform != "win32":
-        assert engine.returncode == 0, log.read_text()[-2000:]
+    if POSIX_SIGNALS:
+        assert code == 0, log.read_text()[-2000:]
 
     # A leak of one transfer's buffer per job would cost 1,000 x 1 MiB; even a
     # leak of each job's body (~136 KiB on average) would add ~130 MiB. 32
