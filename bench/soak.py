@@ -745,13 +745,18 @@ class Soak:
             "drain (failed because a --sha256 file really changed is counted apart); "
             "stray = a file no job owns; crashes = tracebacks in the engine log"
         )
+        log = read_text(self.log_path)
         warnings = Counter(
-            pattern
-            for line in read_text(self.log_path).splitlines()
-            for pattern in ENGINE_WARNINGS
-            if pattern in line
+            pattern for line in log.splitlines() for pattern in ENGINE_WARNINGS if pattern in line
         )
-        print(f"  engine warnings in its log: {dict(warnings) or 'none'}")
+        interrupted = sum(int(n) for n in re.findall(r"(\d+) job\(s\) were running when", log))
+        restarts = len(re.findall(r"starting (?:again )?from byte 0", log))
+        retries = len(re.findall(r"^drayman: job \d+: .*; retrying in", log, re.MULTILINE))
+        print(
+            f"  engine log: {interrupted} transfers found running after a kill and resumed, "
+            f"{retries} retries scheduled, {restarts} restarts from byte 0 (file changed, "
+            f"Range ignored or no validator); warnings: {dict(warnings) or 'none'}"
+        )
         for kind in ("corrupted", "lost", "stray", "crashes"):
             for line in verdict[kind][:20]:
                 print(f"  {kind.upper()}: {line}")
