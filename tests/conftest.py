@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,11 +28,19 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+#: tmpfs, ext4 on a loop device, FAT, unshare: the mounting tests are Linux's
+LINUX_MOUNTS = pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="mounts Linux file systems (tmpfs, ext4 on a loop device, vfat) with Linux tools",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # every test that uses the mounts fixture, however indirectly (small_disk)
     for item in items:
         if "mounts" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.mounts)
+            item.add_marker(LINUX_MOUNTS)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -89,6 +98,11 @@ async def async_wait_until(
 #: ends it at once, like SIGKILL), so a graceful stop from outside is tested
 #: on POSIX only
 POSIX_SIGNALS = sys.platform != "win32"
+
+
+#: the exit code of a process killed without cleanup: -SIGKILL on POSIX; on
+#: Windows, TerminateProcess's code, which os.kill sets to the signal number
+KILLED = -signal.SIGKILL if hasattr(signal, "SIGKILL") else int(signal.SIGTERM)
 
 
 def lock_holder_pid(db_path: Path) -> str:

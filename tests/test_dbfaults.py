@@ -23,8 +23,24 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from conftest import async_wait_until, run_cli, start_cli, wait_until
-from dbfaults import LockHolder, fault_config, file_state, fill_disk, job_row, logged, mode_of
+from conftest import (
+    KILLED,
+    POSIX_SIGNALS,
+    async_wait_until,
+    run_cli,
+    start_cli,
+    stop_engine,
+    wait_until,
+)
+from dbfaults import (
+    LockHolder,
+    fault_config,
+    file_state,
+    fill_disk,
+    job_row,
+    logged,
+    mode_of,
+)
 from drayman.jobs import JobState
 from drayman.queue.engine import Engine
 from drayman.storage import LATEST_VERSION
@@ -186,6 +202,9 @@ async def test_a_lock_over_the_finish_requeues_the_job_which_resumes_from_its_sa
     assert second.headers["If-Range"] == resource.etag
 
 
+@pytest.mark.skipif(
+    not POSIX_SIGNALS, reason="Windows cannot send SIGINT to another process (Ctrl-C is by hand)"
+)
 def test_ctrl_c_while_the_database_is_locked_loses_no_job(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -292,8 +311,7 @@ def test_check_says_ok_for_a_sound_database_and_changes_nothing(
         check = run_cli(db_path, "check")
         assert (check.returncode, check.stdout) == (0, "ok\n"), check.stderr
     finally:
-        engine.send_signal(signal.SIGTERM)
-        engine.wait(timeout=10)
+        stop_engine(engine)
 
 
 def test_check_finds_a_schema_changed_by_hand(db_path: Path, downloads: Path) -> None:
@@ -431,7 +449,7 @@ def test_a_kill_inside_a_migration_leaves_the_previous_version_and_loses_no_job(
     before = _version_and_jobs(db_path)
     assert before[0] == version - 1
     crashed = run_cli(db_path, "ls", "--json", env={"DRAYMAN_CRASH_AT": f"migration.{version}"})
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    assert crashed.returncode == KILLED, crashed.stderr
     assert _version_and_jobs(db_path) == before  # the previous version, every job
     after = run_cli(db_path, "ls", "--json")
     assert after.returncode == 0, after.stderr
@@ -444,6 +462,12 @@ def test_a_kill_inside_a_migration_leaves_the_previous_version_and_loses_no_job(
 # -- 5. permissions ------------------------------------------------------------------
 
 
+POSIX_MODES = pytest.mark.skipif(
+    sys.platform == "win32", reason="POSIX permission bits and umask: Windows has ACLs instead"
+)
+
+
+@POSIX_MODES
 def test_database_journals_lock_and_folders_are_private_whatever_the_umask(
     tmp_path: Path, downloads: Path
 ) -> None:
@@ -459,10 +483,10 @@ def test_database_journals_lock_and_folders_are_private_whatever_the_umask(
         wait_until(lambda: all(f.exists() for f in files), what="the journal and lock files")
         assert {f.name: mode_of(f) for f in files} == {f.name: 0o600 for f in files}
     finally:
-        engine.send_signal(signal.SIGTERM)
-        engine.wait(timeout=10)
+        stop_engine(engine)
 
 
+@POSIX_MODES
 def test_the_window_log_is_private_whatever_the_umask(tmp_path: Path) -> None:
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), HOME=str(tmp_path))
     script = "from drayman.ui.app import _log_to_file; print(_log_to_file())"
