@@ -100,6 +100,11 @@ async def async_wait_until(
 POSIX_SIGNALS = sys.platform != "win32"
 
 
+#: open directories (dir_fd) are POSIX; Windows gets the path checks instead
+DIR_FD = pytest.mark.skipif(
+    os.name != "posix", reason="open directories (dir_fd) are POSIX; Windows cannot open one"
+)
+
 #: the exit code of a process killed without cleanup: -SIGKILL on POSIX; on
 #: Windows, TerminateProcess's code, which os.kill sets to the signal number
 KILLED = -signal.SIGKILL if hasattr(signal, "SIGKILL") else int(signal.SIGTERM)
@@ -135,10 +140,10 @@ def stop_engine(engine: subprocess.Popen[str], timeout: float = 15) -> int:
         raise
 
 
-def make_symlink(link: Path, target: Path) -> None:
+def make_symlink(link: Path, target: Path, *, directory: bool = False) -> None:
     """``link -> target``; skips the test on a Windows account that may not create links."""
     try:
-        link.symlink_to(target)
+        link.symlink_to(target, target_is_directory=directory)
     except OSError as exc:
         if getattr(exc, "winerror", None) == 1314:  # ERROR_PRIVILEGE_NOT_HELD
             pytest.skip("this Windows account may not create symbolic links")

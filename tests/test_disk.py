@@ -11,13 +11,12 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import warnings
 from pathlib import Path
 
 import pytest
 
-from conftest import async_wait_until, run_cli
+from conftest import DIR_FD, KILLED, async_wait_until, make_symlink, run_cli
 from dbfaults import fill_disk
 from drayman.batch import Entry
 from drayman.jobs import Job, JobState
@@ -393,7 +392,7 @@ def test_sigkill_at_each_step_of_the_finish_ends_with_one_correct_file(
     )
     assert added.returncode == 0, added.stderr
     crashed = run_cli(db_path, "run", "--until-idle", env={"DRAYMAN_CRASH_AT": point})
-    assert crashed.returncode == -signal.SIGKILL, (crashed.returncode, crashed.stderr)
+    assert crashed.returncode == KILLED, (crashed.returncode, crashed.stderr)
     [before] = ls(db_path)
     assert before["state"] == "running"  # as the dead process left it
 
@@ -418,7 +417,7 @@ def test_sigkill_between_writing_data_and_committing_a_checkpoint(
     # the second checkpoint's data is fsynced, its offset not yet committed
     env = {"DRAYMAN_CRASH_AT": "checkpoint.before-commit#2"}
     crashed = run_cli(db_path, "run", "--until-idle", "-j", "1", env=env)
-    assert crashed.returncode == -signal.SIGKILL, (crashed.returncode, crashed.stderr)
+    assert crashed.returncode == KILLED, (crashed.returncode, crashed.stderr)
     [before] = ls(db_path)
     committed = before["bytes_done"]
     assert isinstance(committed, int) and 0 < committed < len(body)
@@ -470,7 +469,7 @@ async def test_a_link_planted_at_the_final_name_is_neither_followed_nor_replaced
         db_path, downloads, http_server, "/l.bin", name="l.bin", bytes_done=len(body)
     )
     (downloads / "l.bin.part").write_bytes(body)
-    (downloads / "l.bin").symlink_to(victim)
+    make_symlink(downloads / "l.bin", victim)
     async with Engine(db_path, fast_config()) as engine:
         await run_until_idle(engine)
         job = await engine.queue.get(job_id)
@@ -482,7 +481,7 @@ async def test_a_link_planted_at_the_final_name_is_neither_followed_nor_replaced
     assert files_in(downloads) == ["l (1).bin", "l.bin"]
 
 
-@pytest.fixture(params=["dir_fd", "path checks"])
+@pytest.fixture(params=[pytest.param("dir_fd", marks=DIR_FD), "path checks"])
 def folder_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Both ways of keeping to the folder: open directories (POSIX) and the
     resolve-and-compare checks Windows gets, run here on Linux."""
@@ -515,7 +514,7 @@ async def test_a_template_subfolder_replaced_by_a_link_is_not_followed(
         assert (await engine.queue.get(first)).state == JobState.DONE
         # someone with write access to Downloads swaps Ann/ for a link to elsewhere
         (downloads / "Ann").rename(downloads / "Ann.real")
-        (downloads / "Ann").symlink_to(outside, target_is_directory=True)
+        make_symlink(downloads / "Ann", outside, directory=True)
         [second] = await engine.queue.add_entries(
             [entry(http_server.url("/ep2.mp4"), "Ep 2", "Ann")],
             dest_dir=downloads,
@@ -549,7 +548,7 @@ async def test_a_template_subfolder_swapped_for_a_link_mid_download_gets_nothing
         # the server holds, and the .part is open: swap the folder now
         await wait_checkpoint(engine, job_id)
         (downloads / "Ann").rename(downloads / "Ann.real")
-        (downloads / "Ann").symlink_to(outside, target_is_directory=True)
+        make_symlink(downloads / "Ann", outside, directory=True)
         release(http_server, "/ep.mp4")
         await run_until_idle(engine)
         job = await engine.queue.get(job_id)
@@ -574,7 +573,7 @@ async def test_removing_files_never_follows_a_swapped_subfolder(
         )
         await run_until_idle(engine)
         (downloads / "Ann").rename(downloads / "Ann.real")
-        (downloads / "Ann").symlink_to(outside, target_is_directory=True)
+        make_symlink(downloads / "Ann", outside, directory=True)
         (outside / "Ep.mp4").write_bytes(b"someone else's")
         await engine.queue.remove([job_id], delete_files=True)
     assert (outside / "Ep.mp4").read_bytes() == b"someone else's"

@@ -7,15 +7,13 @@ import dataclasses
 import itertools
 import json
 import os
-import signal
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from conftest import start_cli, wait_until
+from conftest import lock_holder_pid, start_cli, stop_engine, wait_until
 from drayman.batch import parse_import
 from drayman.jobs import JobState, NewJob
-from drayman.queue.lock import read_holder
 from drayman.storage import JobStore
 from drayman.ui.app import Session
 from drayman.ui.import_dialog import Column, ImportDialog, ImportModel, Mark
@@ -587,7 +585,11 @@ def test_a_viewer_loads_thumbnails_with_its_own_session_and_the_other_engine_dow
     db_path.parent.mkdir(parents=True, exist_ok=True)
     engine = start_cli(db_path, "run")
     try:
-        wait_until(lambda: read_holder(db_path) == engine.pid, timeout=30, what="the engine")
+        # read the pid, never try the lock: a try at the moment the engine takes it
+        # would make the engine find it held and refuse to start
+        wait_until(
+            lambda: lock_holder_pid(db_path) == str(engine.pid), timeout=30, what="the engine"
+        )
 
         async def scenario() -> None:
             session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
@@ -611,8 +613,7 @@ def test_a_viewer_loads_thumbnails_with_its_own_session_and_the_other_engine_dow
 
         run(qloop, scenario())
     finally:
-        engine.send_signal(signal.SIGTERM)
-        engine.communicate(timeout=30)
+        stop_engine(engine, timeout=30)
     for n in range(3):
         assert (downloads / "Cy" / f"T{n}.mp4").read_bytes() == video(n)
 

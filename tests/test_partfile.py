@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import DIR_FD, make_symlink
 from drayman.errors import FolderEscape
 from drayman.queue import folder as folder_module
 from drayman.queue import partfile
@@ -199,7 +200,7 @@ def test_finish_interrupted_recognises_what_a_crash_left(
         part.write_bytes(data)
     elif state == "final is a link":
         (tmp_path / "elsewhere").write_bytes(data)
-        final.symlink_to(tmp_path / "elsewhere")
+        make_symlink(final, tmp_path / "elsewhere")
         part.write_bytes(data)
     else:
         part.write_bytes(data)
@@ -283,12 +284,12 @@ async def test_the_tail_digest_written_matches_the_file(tmp_path: Path) -> None:
 # -- the folder: below the chosen one, no link is followed --------------------------------------
 
 
-@pytest.mark.parametrize("use_dir_fd", [True, False])
+@pytest.mark.parametrize("use_dir_fd", [pytest.param(True, marks=DIR_FD), False])
 def test_a_link_below_the_chosen_folder_is_refused(tmp_path: Path, use_dir_fd: bool) -> None:
     chosen, outside = tmp_path / "chosen", tmp_path / "outside"
     outside.mkdir()
     (chosen / "Ann").mkdir(parents=True)
-    (chosen / "Ann" / "Season 1").symlink_to(outside, target_is_directory=True)
+    make_symlink(chosen / "Ann" / "Season 1", outside, directory=True)
     with pytest.raises(FolderEscape, match="Season 1"):
         JobFolder.open(
             str(chosen), str(chosen / "Ann" / "Season 1"), create=True, use_dir_fd=use_dir_fd
@@ -296,11 +297,11 @@ def test_a_link_below_the_chosen_folder_is_refused(tmp_path: Path, use_dir_fd: b
     assert list(outside.iterdir()) == []
 
 
-@pytest.mark.parametrize("use_dir_fd", [True, False])
+@pytest.mark.parametrize("use_dir_fd", [pytest.param(True, marks=DIR_FD), False])
 def test_the_chosen_folder_itself_may_be_a_link(tmp_path: Path, use_dir_fd: bool) -> None:
     real = tmp_path / "real"
     real.mkdir()
-    (tmp_path / "Downloads").symlink_to(real, target_is_directory=True)
+    make_symlink(tmp_path / "Downloads", real, directory=True)
     chosen = str(tmp_path / "Downloads")
     folder = JobFolder.open(chosen, os.path.join(chosen, "Ann"), create=True, use_dir_fd=use_dir_fd)
     folder.verify()
