@@ -770,7 +770,10 @@ ENGINE_WARNINGS = (
     "a checkpoint failed",
     "could not write the last block",
     "could not save progress",
-    "could not record the failure",
+    "cannot record progress",
+    "cannot record its state yet",
+    "it will resume from its last recorded offset",
+    "it is left alone, taking another name",
 )
 
 
