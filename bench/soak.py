@@ -9,6 +9,7 @@ For ``--minutes`` (default 10) it keeps a queue of downloads going while
 * files change on the server while they download (new bytes and validators;
   half of the time the same size, the case only validators catch); some
   files have a strong ETag, some only Last-Modified, a weak ETag, or nothing;
+  a few are over 16 MiB, which the engine downloads in segments;
 * the engine, a real ``drayman run`` subprocess, is SIGKILLed (4 times in 5)
   or SIGTERMed at random moments and started again;
 * ``drayman add`` adds jobs as it goes (some with ``--sha256``, some sharing
@@ -130,9 +131,13 @@ def draw(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
 
 
 def draw_size(rng: random.Random) -> int:
-    """Log-uniform from 4 KiB to 4 MiB (a few empty files too)."""
-    if rng.random() < 0.01:
+    """Log-uniform from 4 KiB to 4 MiB; a few empty files, and a few of 16 to
+    32 MiB, which the engine splits into segments (``run --split``)."""
+    roll = rng.random()
+    if roll < 0.01:
         return 0
+    if roll < 0.04:
+        return rng.randint(16 * MiB, 32 * MiB)
     return int(2 ** rng.uniform(12, 22))
 
 
