@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import POSIX_SIGNALS, lock_holder_pid, run_cli, start_cli, stop_engine, wait_until
+from conftest import (
+    POSIX_SIGNALS,
+    cli_env,
+    lock_holder_pid,
+    run_cli,
+    start_cli,
+    stop_engine,
+    wait_until,
+)
 from drayman.jobs import JobState
 from httpserver import LoopbackServer, Resource, make_body
 
@@ -123,6 +131,34 @@ def test_header_values_are_not_in_ls_json(db_path: Path, downloads: Path) -> Non
     out = run_cli(db_path, "ls", "--json").stdout
     assert "secret" not in out
     assert json.loads(out)[0]["header_names"] == ["Cookie"]
+
+
+def test_piped_output_is_utf8_under_a_legacy_code_page(db_path: Path, downloads: Path) -> None:
+    # what a Windows pipe gets (the ANSI code page), reproduced here: a title
+    # outside it must not cut `ls --json` short
+    listing = json.dumps([{"url": "http://127.0.0.1:9/v.mp4", "title": "第一集 😀"}])
+    cp1252 = {"PYTHONIOENCODING": "cp1252"}
+    added = run_cli(
+        db_path,
+        "add",
+        "-i",
+        "-",
+        "--format",
+        "json",
+        "-d",
+        str(downloads),
+        input=listing,
+        env=cp1252,
+    )
+    assert added.returncode == 0, added.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "drayman", "ls", "--json"],
+        env=cli_env(db_path, cp1252),
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.decode("utf-8"))[0]["title"] == "第一集 😀"
 
 
 def test_pause_resume_retry_rm_and_their_errors(db_path: Path, downloads: Path) -> None:

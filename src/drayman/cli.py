@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import os
@@ -683,7 +684,24 @@ def _open_window(db: str | None) -> int:
     return window_main(resolve_db(db))
 
 
+def _utf8_when_piped() -> None:
+    """Piped output is UTF-8 whatever the locale says.
+
+    On Windows a pipe gets the ANSI code page, and a name outside it (a
+    Chinese title, an emoji) would crash ``ls --json`` half way through its
+    array. A console is left alone: Python writes to it in Unicode already.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if (
+            isinstance(stream, io.TextIOWrapper)
+            and not stream.isatty()
+            and stream.encoding.replace("-", "").lower() != "utf8"
+        ):
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _utf8_when_piped()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
