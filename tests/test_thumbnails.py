@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
 from pathlib import Path
@@ -111,6 +112,22 @@ def test_an_entry_header_wins_over_a_rule_of_the_same_name() -> None:
         "https://cdn.example/t.jpg", [("Referer", "mine")], "https://site.example/v", rules
     )
     assert sent == [("X-A", "a"), ("Referer", "mine"), ("Accept-Encoding", "identity")]
+
+
+async def test_a_rule_authorization_yields_to_credentials_in_the_thumbnail_url(
+    http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    """As for a download: the HTTP client cannot send both, so the URL's own wins."""
+    http_server.add("/t.png", b"behind basic auth")
+    url = f"http://ann:pw@127.0.0.1:{http_server.port}/t.png"
+    rules = [Rule(id=1, pattern="127.0.0.1", headers=(("Authorization", "Bearer rule"),))]
+    fetcher = ThumbnailFetcher(tmp_path / "cache")
+    try:
+        assert await fetcher.fetch(url, rules=rules) == b"behind basic auth"
+    finally:
+        await fetcher.close()
+    [request] = http_server.requests_for("/t.png")
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"ann:pw").decode()
 
 
 async def test_requests_are_bounded_and_all_arrive(

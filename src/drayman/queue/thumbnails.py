@@ -32,7 +32,7 @@ from drayman.headers import strip_credentials
 from drayman.queue.neterrors import network_error
 from drayman.queue.redirects import get_following_redirects
 from drayman.rules import Rule, headers_for, insecure_for
-from drayman.urls import host_of, redact_url, same_origin
+from drayman.urls import has_userinfo, host_of, redact_url, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,10 @@ def hop_headers(
     """
     mine = list(own) if same_origin(url, given_for) else strip_credentials(own)
     names = {name.lower() for name, _ in mine}
+    if has_userinfo(url):
+        # the URL's own user:password is more specific than a rule's Authorization
+        # (and the HTTP client refuses to send both)
+        names.add("authorization")
     ruled = [h for h in headers_for(rules, host_of(url)) if h[0].lower() not in names]
     # the engine's session never decodes: ask for the image as it is stored
     return [*ruled, *mine, ("Accept-Encoding", "identity")]
