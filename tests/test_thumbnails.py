@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 from drayman.queue.engine import Engine, EngineConfig
-from drayman.queue.thumbnails import ThumbnailFetcher, hop_headers
-from drayman.rules import Rule
+from drayman.queue.thumbnails import ThumbnailFetcher
+from drayman.rules import Rule, hop_headers
 from httpserver import LoopbackServer, make_body
 
 SECRETS = [("Cookie", "session=s3cret"), ("Authorization", "Bearer t0ken")]

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from drayman.errors import BadInput
+from drayman.headers import strip_credentials
+from drayman.urls import has_userinfo, host_of, same_origin
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _PATTERN = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$|^\[[0-9a-f:.]+\]$|^[0-9.]+$")
@@ -63,6 +65,31 @@ def headers_for(rules: Sequence[Rule], host: str) -> list[tuple[str, str]]:
         for name, value in rule.headers:
             chosen.setdefault(name.lower(), (name, value))
     return list(chosen.values())
+
+
+def hop_headers(
+    url: str,
+    own: Sequence[tuple[str, str]],
+    given_for: str,
+    rules: Sequence[Rule] = (),
+    extra: Sequence[tuple[str, str]] = (),
+) -> list[tuple[str, str]]:
+    """One request's headers, for a download's hops and a thumbnail's alike.
+
+    ``own`` were given for ``given_for`` (the job's or the entry's URL): their
+    credentials go only to that URL's origin, their other headers everywhere.
+    A rule's headers for ``url``'s host come first, less the names ``own``
+    has (and less Authorization when ``url`` carries user:password, which is
+    more specific and which the HTTP client cannot send beside it); then
+    ``own``, then ``extra``.
+    """
+    mine = list(own) if same_origin(url, given_for) else strip_credentials(own)
+    names = {name.lower() for name, _ in mine}
+    if has_userinfo(url):
+        names.add("authorization")
+    ruled = [h for h in headers_for(rules, host_of(url)) if h[0].lower() not in names]
+    # drayman's sessions never decode: ask for the bytes as the server stores them
+    return [*ruled, *mine, ("Accept-Encoding", "identity"), *extra]
 
 
 def connection_limit(rules: Sequence[Rule], host: str) -> int | None:

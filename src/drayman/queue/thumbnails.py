@@ -6,7 +6,8 @@ time, and never more than ``max_bytes``. Headers follow the download rules:
 an entry's headers were given for the entry's URL, so its credentials
 (Cookie, Authorization, ...) go only to that URL's origin — on every redirect
 hop, and not at all to a thumbnail on another host — while its other headers
-(Referer, User-Agent) and a matching per-host rule's go along. A fetched image
+(Referer, User-Agent) and a matching per-host rule's go along
+(:func:`drayman.rules.hop_headers`, as for a download). A fetched image
 is kept in the user cache folder under the SHA-256 of its URL, so opening the
 same list again costs no request. A missing, broken or oversized image is
 ``None``: a placeholder, never an error.
@@ -28,11 +29,10 @@ import platformdirs
 
 from drayman import __version__
 from drayman.errors import DraymanError
-from drayman.headers import strip_credentials
 from drayman.queue.neterrors import network_error
 from drayman.queue.redirects import get_following_redirects
-from drayman.rules import Rule, headers_for, insecure_for
-from drayman.urls import has_userinfo, host_of, redact_url, same_origin
+from drayman.rules import Rule, hop_headers, insecure_for
+from drayman.urls import host_of, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -47,28 +47,6 @@ CACHE_BYTES = 256 * 1024 * 1024
 
 def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("drayman", appauthor=False)) / "thumbnails"
-
-
-def hop_headers(
-    url: str,
-    own: Sequence[tuple[str, str]],
-    given_for: str,
-    rules: Sequence[Rule] = (),
-) -> list[tuple[str, str]]:
-    """One request's headers: ``own`` (credentials only to ``given_for``'s origin),
-    then a per-host rule's for ``url``'s host where ``own`` has no such name.
-
-    The same rule as a download's hops (see ``Transfer._headers_for``).
-    """
-    mine = list(own) if same_origin(url, given_for) else strip_credentials(own)
-    names = {name.lower() for name, _ in mine}
-    if has_userinfo(url):
-        # the URL's own user:password is more specific than a rule's Authorization
-        # (and the HTTP client refuses to send both)
-        names.add("authorization")
-    ruled = [h for h in headers_for(rules, host_of(url)) if h[0].lower() not in names]
-    # the engine's session never decodes: ask for the image as it is stored
-    return [*ruled, *mine, ("Accept-Encoding", "identity")]
 
 
 class ThumbnailFetcher:
@@ -254,4 +232,4 @@ def _prune(folder: Path, keep_bytes: int) -> int:
     return removed
 
 
-__all__ = ["MAX_BYTES", "ThumbnailFetcher", "default_cache_dir", "hop_headers"]
+__all__ = ["MAX_BYTES", "ThumbnailFetcher", "default_cache_dir"]

@@ -56,7 +56,6 @@ from drayman.headers import (
     is_strong_etag,
     parse_content_range,
     parse_retry_after,
-    strip_credentials,
 )
 from drayman.jobs import PART_SUFFIX, Job
 from drayman.names import next_free_name, pick_filename
@@ -86,10 +85,10 @@ from drayman.queue.partrecord import (
 from drayman.queue.ratelimit import TokenBucket, fit_receive_buffer
 from drayman.queue.redirects import get_following_redirects
 from drayman.queue.stall import SpeedWatch
-from drayman.rules import Rule, headers_for, insecure_for
+from drayman.rules import Rule, hop_headers, insecure_for
 from drayman.storage import JobStore
 from drayman.units import human_size
-from drayman.urls import has_userinfo, host_of, same_origin
+from drayman.urls import host_of
 
 log = logging.getLogger(__name__)
 
@@ -372,11 +371,14 @@ class Transfer:
     async def _request(self, extra: dict[str, str]) -> aiohttp.ClientResponse:
         """GET the job's URL. Redirects are re-followed from the job's URL on
         every resume, so an expired signed link is fetched afresh."""
-        fixed = [("Accept-Encoding", "identity"), *extra.items()]
+        job, extra_headers = self.job, list(extra.items())
         return await get_following_redirects(
             self.session,
-            self.job.url,
-            headers_for=lambda url: self._headers_for(url, fixed),
+            job.url,
+            # the job's headers were given for its URL: credentials go to its origin only
+            headers_for=lambda url: hop_headers(
+                url, job.headers, job.url, self.rules, extra_headers
+            ),
             max_redirects=self.config.max_redirects,
             allow_insecure=self.config.allow_insecure_redirects,
             client_timeout=request_timeout(self.config),
@@ -391,19 +393,6 @@ class Transfer:
         if self.job.insecure and host == host_of(self.job.url):
             return False
         return not insecure_for(self.rules, host)
-
-    def _headers_for(self, url: str, fixed: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """One hop's headers: rule headers for its host only; the job's own
-        headers, whose credentials go only to the job URL's origin, win a name."""
-        own = list(self.job.headers)
-        if not same_origin(url, self.job.url):
-            own = strip_credentials(own)
-        names = {name.lower() for name, _ in own}
-        if has_userinfo(url):
-            # the URL's own user:password is more specific than a rule's Authorization
-            names.add("authorization")
-        ruled = [h for h in headers_for(self.rules, host_of(url)) if h[0].lower() not in names]
-        return [*ruled, *own, *fixed]
 
     async def _check_response(
         self, response: aiohttp.ClientResponse, offset: int, fresh: bool
