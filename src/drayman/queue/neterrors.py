@@ -11,6 +11,9 @@ malformed answer (it may be the leftovers of a previous answer on a reused
 keep-alive connection; a fresh connection settles it). Not retried
 (permanent): a certificate that does not verify — the server will present
 the same certificate next time.
+
+An HTTP error status (:func:`http_error`) is retried when it says "later"
+(429, 503, a gateway's 502 or 504, ...), with the server's Retry-After.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ import aiohttp
 from aiohttp import http_exceptions
 
 from drayman.errors import PermanentError, TransferError, TransientError
+from drayman.headers import parse_retry_after
 
 #: what a user can do about a certificate drayman refuses
 INSECURE_HINT = "if you trust the server, add the job (or a rule) with --insecure"
 
 _PRINTABLE = re.compile(r"[^\x20-\x7e]")
+#: statuses that say "not now" rather than "never"
+_TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509})
 
 
 def _clean(text: str, limit: int = 80) -> str:
@@ -105,3 +111,18 @@ def network_error(exc: BaseException, *, read_timeout: float) -> TransferError:
         return TransientError(detail=f"network error: {_clean(exc.strerror or type(exc).__name__)}")
     # an aiohttp error we did not foresee: its type, never its text (it holds the URL)
     return TransientError(detail=f"network error ({type(exc).__name__})")
+
+
+def http_error(response: aiohttp.ClientResponse, now: float) -> TransferError:
+    """The :class:`TransferError` for an answer that is not the file (a 404, a 503).
+
+    ``now`` (a Unix time) turns a Retry-After date into seconds.
+    """
+    status = response.status
+    retry_after = parse_retry_after(response.headers.get("Retry-After", ""), now)
+    # the reason phrase is the server's: printable and short, whatever it sent
+    shown = "".join(c if c.isprintable() else "?" for c in (response.reason or "")[:60]).strip()
+    text = f"the server answered HTTP {status}" + (f" {shown}" if shown else "")
+    if status in _TRANSIENT_STATUS:
+        return TransientError(detail=text, retry_after=retry_after)
+    return PermanentError(detail=text)

@@ -56,10 +56,9 @@ from drayman.headers import (
     content_length,
     is_strong_etag,
     parse_content_range,
-    parse_retry_after,
 )
 from drayman.jobs import Job
-from drayman.queue.neterrors import network_error
+from drayman.queue.neterrors import http_error, network_error
 from drayman.queue.partfile import HAVE_PWRITE, KnownPart, PartFile, PartNotOurs, PositionalPart
 from drayman.queue.stall import SpeedWatch
 from drayman.rules import connection_limit
@@ -518,12 +517,7 @@ class SegmentedDownload:
         if status == 416:
             raise RestartRequired(detail="the server refused a range of the file")
         if status != 206:
-            from drayman.queue.transfer import _http_error  # (transfer imports this module)
-
-            retry_after = parse_retry_after(
-                response.headers.get("Retry-After", ""), self.transfer.clock()
-            )
-            raise _Refused(_http_error(status, response.reason, retry_after))
+            raise _Refused(http_error(response, self.transfer.clock()))
         try:
             parsed = parse_content_range(response.headers.get("Content-Range", ""))
         except ValueError as exc:

@@ -55,14 +55,13 @@ from drayman.headers import (
     content_length,
     is_strong_etag,
     parse_content_range,
-    parse_retry_after,
 )
 from drayman.jobs import PART_SUFFIX, Job
 from drayman.names import next_free_name, pick_filename
 from drayman.queue import segmented
 from drayman.queue.blocking import run_blocking
 from drayman.queue.folder import JobFolder
-from drayman.queue.neterrors import network_error
+from drayman.queue.neterrors import http_error, network_error
 from drayman.queue.partfile import (
     KnownPart,
     PartFile,
@@ -97,7 +96,6 @@ MiB = 1024 * 1024
 #: buffers bought nothing measurable at loopback speed, and a connection reset
 #: discards what is still buffered (aiohttp raises before handing it over)
 READ_BUFFER = 256 * 1024
-_TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509})
 
 
 @dataclass(frozen=True)
@@ -212,15 +210,6 @@ def create_session(
         trust_env=False,
         headers={"User-Agent": f"drayman/{__version__}"},
     )
-
-
-def _http_error(status: int, reason: str | None, retry_after: float | None) -> TransferError:
-    # the reason phrase is the server's: printable and short, whatever it sent
-    shown = "".join(c if c.isprintable() else "?" for c in (reason or "")[:60]).strip()
-    text = f"the server answered HTTP {status}" + (f" {shown}" if shown else "")
-    if status in _TRANSIENT_STATUS:
-        return TransientError(detail=text, retry_after=retry_after)
-    return PermanentError(detail=text)
 
 
 class Transfer:
@@ -447,8 +436,7 @@ class Transfer:
                 log.info("job %d: the server sent the whole file; starting from byte 0", job.id)
             offset = 0
         else:
-            retry_after = parse_retry_after(response.headers.get("Retry-After", ""), self.clock())
-            raise _http_error(status, response.reason, retry_after)
+            raise http_error(response, self.clock())
 
         # before a name is taken or a file created: a refusal leaves nothing
         # behind. A small file's first write tells a full disk as clearly,
