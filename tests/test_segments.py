@@ -117,6 +117,19 @@ async def test_small_files_stay_on_one_connection(
     assert "Range" not in request.headers
 
 
+async def test_an_empty_last_modified_is_no_validator_and_splits_nothing(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    """Nothing pins the file down (a weak ETag, an empty Last-Modified): one connection."""
+    body = make_body(1 * MiB)
+    http_server.add("/blank.bin", body, etag='W/"weak"', last_modified="")
+    job = await download(db_path, http_server.url("/blank.bin"), downloads, seg_config(split=4))
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / "blank.bin").read_bytes() == body
+    [request] = http_server.requests_for("/blank.bin")
+    assert "Range" not in request.headers and "If-Range" not in request.headers
+
+
 async def test_a_reset_segment_resumes_from_its_own_offset(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:

@@ -76,7 +76,8 @@ def validator_of(job: Job) -> str | None:
     """What If-Range carries: the strong ETag, else Last-Modified; None: no resume."""
     if is_strong_etag(job.etag):
         return job.etag
-    return job.last_modified
+    # an empty Last-Modified header pins nothing down (the single stream agrees)
+    return job.last_modified or None
 
 
 def connections_for(transfer: Transfer, response: aiohttp.ClientResponse, total: int | None) -> int:
