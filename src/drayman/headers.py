@@ -181,6 +181,37 @@ def is_strong_etag(etag: str | None) -> bool:
     return _STRONG_ETAG.fullmatch(etag.strip(" \t")) is not None
 
 
+def if_range_validator(etag: str | None, last_modified: str | None) -> str | None:
+    """What ``If-Range`` carries to resume: a strong ETag, else Last-Modified.
+
+    None when neither pins the file down (a weak or no ETag, no or an empty
+    Last-Modified): then there is no safe resume.
+    """
+    if is_strong_etag(etag):
+        return etag
+    return last_modified or None
+
+
+def validators_agree(
+    known_etag: str | None,
+    known_last_modified: str | None,
+    etag: str | None,
+    last_modified: str | None,
+) -> bool:
+    """Does an answer's ETag and Last-Modified fit the ones recorded before?
+
+    Only two values that are both present can disagree: a validator that one
+    side lacks proves nothing either way.
+    """
+    if etag is not None and known_etag is not None and etag != known_etag:
+        return False
+    return not (
+        last_modified is not None
+        and known_last_modified is not None
+        and last_modified != known_last_modified
+    )
+
+
 # -- Content-Disposition (RFC 6266, RFC 8187) -----------------------------------
 
 #: starts at the ";" itself: a leading \s* would let a search retry at every

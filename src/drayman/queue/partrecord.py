@@ -43,7 +43,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from drayman.headers import is_strong_etag
+from drayman.headers import if_range_validator
 from drayman.jobs import PART_SUFFIX
 from drayman.names import with_counter
 
@@ -86,9 +86,7 @@ class PartRecord:
     @property
     def validator(self) -> str | None:
         """What a resume may send as If-Range (as for any resume: strong ETag, else date)."""
-        if is_strong_etag(self.etag):
-            return self.etag
-        return self.last_modified or None
+        return if_range_validator(self.etag, self.last_modified)
 
     def encode(self) -> bytes:
         return json.dumps({"v": _VERSION, **asdict(self)}, separators=(",", ":")).encode()

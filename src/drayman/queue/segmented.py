@@ -54,7 +54,7 @@ from drayman.faults import crash_point
 from drayman.headers import (
     ContentRange,
     content_length,
-    is_strong_etag,
+    if_range_validator,
     parse_content_range,
 )
 from drayman.jobs import Job
@@ -74,10 +74,7 @@ _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, ssl.SSLEr
 
 def validator_of(job: Job) -> str | None:
     """What If-Range carries: the strong ETag, else Last-Modified; None: no resume."""
-    if is_strong_etag(job.etag):
-        return job.etag
-    # an empty Last-Modified header pins nothing down (the single stream agrees)
-    return job.last_modified or None
+    return if_range_validator(job.etag, job.last_modified)
 
 
 def connections_for(transfer: Transfer, response: aiohttp.ClientResponse, total: int | None) -> int:

@@ -53,8 +53,9 @@ from drayman.headers import (
     ContentRange,
     UnsatisfiedRange,
     content_length,
-    is_strong_etag,
+    if_range_validator,
     parse_content_range,
+    validators_agree,
 )
 from drayman.jobs import PART_SUFFIX, Job
 from drayman.names import next_free_name, pick_filename
@@ -305,11 +306,7 @@ class Transfer:
             return
         job = self.job
         offset = 0 if fresh else job.bytes_done
-        validator = None
-        if offset and is_strong_etag(job.etag):
-            validator = job.etag
-        elif offset and job.last_modified:
-            validator = job.last_modified
+        validator = if_range_validator(job.etag, job.last_modified) if offset else None
         if validator is None:
             offset = 0  # nothing proves the server still has the same file
 
@@ -471,14 +468,7 @@ class Transfer:
         return total
 
     def _same_validators(self, etag: str | None, last_modified: str | None) -> bool:
-        job = self.job
-        if etag is not None and job.etag is not None and etag != job.etag:
-            return False
-        return not (
-            last_modified is not None
-            and job.last_modified is not None
-            and last_modified != job.last_modified
-        )
+        return validators_agree(self.job.etag, self.job.last_modified, etag, last_modified)
 
     def _wanted_name(self, response: aiohttp.ClientResponse | None) -> str:
         """The name the job asks for: from the answer, or before it from the URL alone."""
@@ -512,14 +502,8 @@ class Transfer:
             )
         )
         for name, record in found:
-            if (
-                (etag is not None and record.etag is not None and etag != record.etag)
-                or (
-                    last_modified is not None
-                    and record.last_modified is not None
-                    and last_modified != record.last_modified
-                )
-                or (total is not None and record.total not in (None, total))
+            if not validators_agree(record.etag, record.last_modified, etag, last_modified) or (
+                total is not None and record.total not in (None, total)
             ):
                 continue  # the server has another file now: nothing to resume
             if await self.store.name_taken(job.id, job.dest_dir, name):
