@@ -27,6 +27,11 @@ one preallocated ``.part``. The rules of a single stream hold per segment:
 
 Progress goes to the transfer's counters per chunk (no database write, no
 callback per chunk); the database hears only from checkpoints.
+
+A segmented download grows out of a single stream's :class:`Transfer` and
+borrows its public parts: the request (headers per hop, TLS, redirects), the
+open folder, the speed limits, the ``.part``'s record, how a checkpoint is
+recorded, and the finish (:meth:`Transfer.finish_in_place`).
 """
 
 from __future__ import annotations
@@ -43,7 +48,6 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from drayman.errors import (
-    EnvironmentProblem,
     FolderEscape,
     PartFileLost,
     RestartRequired,
@@ -59,12 +63,12 @@ from drayman.headers import (
 )
 from drayman.jobs import Job
 from drayman.queue.neterrors import http_error, network_error
-from drayman.queue.partfile import HAVE_PWRITE, KnownPart, PartFile, PartNotOurs, PositionalPart
+from drayman.queue.partfile import HAVE_PWRITE, PartNotOurs, PositionalPart
 from drayman.queue.stall import SpeedWatch
 from drayman.rules import connection_limit
 from drayman.storage import SegmentRecord
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (a name for types only: transfer.py imports this module)
     from drayman.queue.transfer import Transfer
 
 log = logging.getLogger(__name__)
@@ -130,14 +134,14 @@ async def take_over(
     validator = validator_of(job)
     assert part_path is not None and validator is not None
     start = _first_byte(response)
-    await _close_single_part(transfer)
-    folder = await transfer._open_folder(create=False)
+    await transfer.release_part()
+    folder = await transfer.open_folder(create=False)
     part = await asyncio.to_thread(PositionalPart.create, part_path, total, folder=folder)
     segments = plan(start, total, connections)
     first = next(s for s in segments if s.start == start)
     download = SegmentedDownload(transfer, part, total, segments, validator, connections)
     await download.run(first=(first, response))
-    await _finish(transfer, total, fresh=fresh)
+    await transfer.finish_in_place(total, fresh=fresh)
 
 
 async def resume(transfer: Transfer) -> bool:
@@ -165,7 +169,7 @@ async def resume(transfer: Transfer) -> bool:
     ):
         if job.bytes_done == total:
             return False
-        folder = await transfer._open_folder(create=False)
+        folder = await transfer.open_folder(create=False)
         try:
             part = await asyncio.to_thread(
                 PositionalPart.reopen, part_path, total, folder=folder, identity=job.part_identity
@@ -181,7 +185,7 @@ async def resume(transfer: Transfer) -> bool:
             connections = max(1, _connection_cap(transfer, total - job.bytes_done))
             download = SegmentedDownload(transfer, part, total, segments, validator, connections)
             await download.run()
-            await _finish(transfer, total, fresh=False)
+            await transfer.finish_in_place(total, fresh=False)
             return True
         log.info("job %d: the partial file is not %d bytes long; starting over", job.id, total)
     else:
@@ -199,36 +203,6 @@ def _tiles(records: Iterable[SegmentRecord], total: int) -> bool:
             return False
         position = record.stop
     return position == total
-
-
-async def _close_single_part(transfer: Transfer) -> None:
-    """The single stream's PartFile gives way to the positional one."""
-    single, transfer._part = transfer._part, None
-    if single is not None:
-        await single.settle()
-        single.close()
-
-
-async def _finish(transfer: Transfer, total: int, *, fresh: bool) -> None:
-    """Every segment is durable: finish through the single stream's own sequence.
-
-    Reopening the file as a PartFile at its full length hashes it in the
-    executor when a sha256 is expected (off the event loop, before the
-    rename); then the usual checks, link to the final name and "done".
-    """
-    job = transfer.job
-    assert job.part_path is not None
-    transfer._part = await PartFile.open(
-        job.part_path,
-        total,
-        create=False,
-        want_hash=job.sha256 is not None,
-        folder=await transfer._open_folder(create=False),
-        known=KnownPart(identity=job.part_identity),
-    )
-    transfer._queued = transfer._committed = total
-    transfer.progress.position = total
-    await transfer._finish(total, fresh=fresh)
 
 
 def plan(start: int, total: int, connections: int) -> list[_Segment]:
@@ -308,8 +282,7 @@ class SegmentedDownload:
         #: bytes the last checkpoint tried to record (it may have met a locked database)
         self._tried = self._committed
         self._prefix = _durable_prefix(self._saved)
-        self._db_trouble: str | None = None
-        self._step = transfer._checkpoint_step(total)
+        self._step = transfer.checkpoint_step(total)
         self._errors_left = 3 * self.limit
         self._last_error: BaseException | None = None
 
@@ -493,7 +466,7 @@ class SegmentedDownload:
         """Ask for the rest of ``segment``; return the checked answer and its end."""
         first, last = segment.received, segment.end - 1
         headers = {"Range": f"bytes={first}-{last}", "If-Range": self.validator}
-        response = await self.transfer._request(headers)
+        response = await self.transfer.request(headers)
         try:
             self._check(response, first, last)
         except BaseException:
@@ -506,7 +479,7 @@ class SegmentedDownload:
 
     def _check(self, response: aiohttp.ClientResponse, first: int, last: int) -> None:
         status = response.status
-        if status in (200, 206) and not self.transfer._same_validators(
+        if status in (200, 206) and not self.transfer.same_validators(
             response.headers.get("ETag"), response.headers.get("Last-Modified")
         ):
             raise RestartRequired(detail="the file changed on the server")
@@ -566,9 +539,9 @@ class SegmentedDownload:
                     size += len(piece)
                     segment.received += len(piece)
                     progress.position += len(piece)
-                if transfer._limited():
+                if transfer.limited():
                     with watch.paused():  # our own speed limit is not the server being slow
-                        await transfer._throttle(read)
+                        await transfer.throttle(read)
                 if size >= block or (size and time.monotonic() >= flush_at):
                     writing = await self._write(segment, gathered, size, writing)
                     gathered, size = [], 0
@@ -654,24 +627,11 @@ class SegmentedDownload:
             prefix = _durable_prefix(records)
             if prefix != self._prefix:
                 # the .part's own record (partrecord.py) can only say "a prefix"
-                await self.transfer._write_record(prefix, fd=self.part.fileno())
+                await self.transfer.write_record(prefix, fd=self.part.fileno())
                 self._prefix = prefix
-            try:
-                await self.transfer.store.save_segments(job_id, records, done)
-            except EnvironmentProblem as exc:
-                if strict:
-                    raise
-                if self._db_trouble is None:
-                    log.warning(
-                        "job %d: cannot record progress (%s); downloading on, will try again",
-                        job_id,
-                        exc,
-                    )
-                self._db_trouble = str(exc)
+            saving = self.transfer.store.save_segments(job_id, records, done)
+            if not await self.transfer.commit_progress(saving, strict=strict):
                 return
-            if self._db_trouble is not None:
-                log.info("job %d: progress recorded again", job_id)
-                self._db_trouble = None
             self._saved, self._committed = records, done
             if done > self._best:
                 self._best = done

@@ -32,7 +32,7 @@ import os
 import shutil
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 import aiohttp
@@ -313,7 +313,7 @@ class Transfer:
         if job.file_name is not None:
             final, part = job.final_path, job.part_path
             assert final is not None and part is not None
-            folder = await self._open_folder(create=False)
+            folder = await self.open_folder(create=False)
             complete = job.bytes_total is not None and job.bytes_done == job.bytes_total
             # a crash may have come between the rename and "done"
             if (
@@ -338,7 +338,7 @@ class Transfer:
         range_headers = {}
         if offset and validator:
             range_headers = {"Range": f"bytes={offset}-", "If-Range": validator}
-        response = await self._request(range_headers)
+        response = await self.request(range_headers)
         async with response:
             total = await self._check_response(response, offset, fresh)
             if total is None and response.status == 416:
@@ -354,7 +354,7 @@ class Transfer:
 
     # -- request and validation ------------------------------------------------
 
-    async def _request(self, extra: dict[str, str]) -> aiohttp.ClientResponse:
+    async def request(self, extra: dict[str, str]) -> aiohttp.ClientResponse:
         """GET the job's URL. Redirects are re-followed from the job's URL on
         every resume, so an expired signed link is fetched afresh."""
         job, extra_headers = self.job, list(extra.items())
@@ -393,7 +393,7 @@ class Transfer:
                 unsatisfied = parse_content_range(response.headers.get("Content-Range", ""))
             except ValueError:
                 unsatisfied = None
-            same = self._same_validators(etag, last_modified)
+            same = self.same_validators(etag, last_modified)
             if (
                 isinstance(unsatisfied, UnsatisfiedRange)
                 and unsatisfied.total == offset
@@ -413,7 +413,7 @@ class Transfer:
                 raise RestartRequired(detail=f"the server did not resume at byte {offset}")
             if parsed.total is None or job.bytes_total not in (None, parsed.total):
                 raise RestartRequired(detail="the file's size changed")
-            if not self._same_validators(etag, last_modified):
+            if not self.same_validators(etag, last_modified):
                 raise RestartRequired(detail="the file changed on the server")
             if parsed.end + 1 != parsed.total:
                 raise RestartRequired(detail="the server sent only part of the range")
@@ -464,10 +464,10 @@ class Transfer:
         # read back, not rebuilt: the row also holds what other steps wrote
         # (the .part's identity) and what the UPDATE derives (its tail digest)
         self.job = await self.store.get(job.id)
-        await self._write_record(offset)
+        await self.write_record(offset)
         return total
 
-    def _same_validators(self, etag: str | None, last_modified: str | None) -> bool:
+    def same_validators(self, etag: str | None, last_modified: str | None) -> bool:
         return validators_agree(self.job.etag, self.job.last_modified, etag, last_modified)
 
     def _wanted_name(self, response: aiohttp.ClientResponse | None) -> str:
@@ -533,7 +533,7 @@ class Transfer:
         """Fix the file name once, before any byte is written."""
         job = self.job
         wanted = self._wanted_name(response)
-        folder = await self._open_folder(create=True)
+        folder = await self.open_folder(create=True)
         # other jobs' targets, learnt as we go: a name is free when neither a
         # file on disk nor another job holds it (the unique index decides)
         taken_by_jobs: set[str] = set()
@@ -553,7 +553,7 @@ class Transfer:
             taken_by_jobs.add(candidate.casefold())
         raise PermanentError(detail=f"could not find a free file name for {wanted!r}")
 
-    async def _open_folder(self, *, create: bool) -> JobFolder:
+    async def open_folder(self, *, create: bool) -> JobFolder:
         """Open the job's folder (once per transfer), below the chosen one without links."""
         if self._folder is None:
             job = self.job
@@ -566,7 +566,7 @@ class Transfer:
         return self._folder
 
     async def _sync_folder(self) -> None:
-        folder = await self._open_folder(create=False)
+        folder = await self.open_folder(create=False)
         try:
             # coalesced: finishes in one folder share its fsyncs
             await sync_folder(folder)
@@ -605,12 +605,9 @@ class Transfer:
             await part.settle()
             await asyncio.to_thread(part.restart)
         else:
-            if part is not None:
-                await part.settle()
-                part.close()
-                self._part = None
+            await self.release_part()
             job = self.job
-            folder = await self._open_folder(create=False)
+            folder = await self.open_folder(create=False)
             known = KnownPart(identity=job.part_identity, tail=job.part_tail)
             want_hash = job.sha256 is not None
             try:
@@ -634,7 +631,7 @@ class Transfer:
         if part.offset < self._committed:
             # what is verifiably there is less than the database says: say so
             # now, so it never claims bytes the file does not have
-            await self._write_record(part.offset)
+            await self.write_record(part.offset)
             await self.store.checkpoint(self.job.id, part.offset)
             self._committed = self._tried = part.offset
 
@@ -644,7 +641,7 @@ class Transfer:
         """Bytes of the file we hold: written, being written, or gathered."""
         return self._queued + self._buffered
 
-    def _checkpoint_step(self, total: int | None) -> int:
+    def checkpoint_step(self, total: int | None) -> int:
         """Bytes between checkpoints: at most ~0.5 % of the file is ever fetched twice."""
         step = self.config.checkpoint_bytes
         if total:
@@ -653,7 +650,7 @@ class Transfer:
 
     async def _receive(self, response: aiohttp.ClientResponse, total: int | None) -> None:
         config = self.config
-        step = self._checkpoint_step(total)
+        step = self.checkpoint_step(total)
         next_checkpoint = time.monotonic() + config.checkpoint_seconds
         content = response.content
         watch = SpeedWatch(config.min_speed, config.min_speed_time)
@@ -676,9 +673,9 @@ class Transfer:
             self.progress.received += len(chunk)
             self.progress.position += len(chunk)
             watch.received(len(chunk))
-            if self._limited():
+            if self.limited():
                 with watch.paused():  # our own speed limit is not the server being slow
-                    await self._throttle(len(chunk))
+                    await self.throttle(len(chunk))
             now = time.monotonic()
             due = now >= next_checkpoint or self._position() - self._tried >= step
             if self._buffered >= config.block_size or due:
@@ -693,10 +690,10 @@ class Transfer:
                 detail=f"the connection closed after {self._position()} of {total} bytes"
             )
 
-    def _limited(self) -> bool:
+    def limited(self) -> bool:
         return bool((self.limiter is not None and self.limiter.rate) or self.job_limiter.rate)
 
-    async def _throttle(self, amount: int) -> None:
+    async def throttle(self, amount: int) -> None:
         """Wait as the total and this job's speed limits say."""
         if self.limiter is not None:
             await self.limiter.consume(amount)
@@ -743,10 +740,24 @@ class Transfer:
         if durable <= self._committed:
             return
         self._tried = max(self._tried, durable)
-        await self._write_record(durable)
+        await self.write_record(durable)
         tail = self._part.tail_at(durable) if self._part is not None else None
+        if await self.commit_progress(
+            self.store.checkpoint(self.job.id, durable, part_tail=tail), strict=strict
+        ):
+            self.made_progress = True
+            self._committed = durable
+
+    async def commit_progress(self, write: Awaitable[None], *, strict: bool) -> bool:
+        """Run a checkpoint's database write; False if it could not be recorded.
+
+        Not ``strict`` (a checkpoint beside the download), a database that is
+        locked or full is said once and the download goes on: the recorded
+        offset stays an older, safe one, and the next checkpoint tries again.
+        Both the single stream and the segments record progress through here.
+        """
         try:
-            await self.store.checkpoint(self.job.id, durable, part_tail=tail)
+            await write
         except EnvironmentProblem as exc:
             if strict:
                 raise
@@ -757,14 +768,13 @@ class Transfer:
                     exc,
                 )
             self._db_trouble = str(exc)
-            return
+            return False
         if self._db_trouble is not None:
             log.info("job %d: progress recorded again", self.job.id)
             self._db_trouble = None
-        self.made_progress = True
-        self._committed = durable
+        return True
 
-    async def _write_record(self, offset: int, *, fd: int | None = None) -> None:
+    async def write_record(self, offset: int, *, fd: int | None = None) -> None:
         """Keep the record on the ``.part`` (see :mod:`.partrecord`); never above ``offset``."""
         job, part_path = self.job, self.job.part_path
         if not self._keep_record or part_path is None:
@@ -827,6 +837,36 @@ class Transfer:
         except Exception as exc:
             log.warning("job %d: could not save progress: %s", self.job.id, exc)
 
+    # -- what the segments borrow (segmented.py) -----------------------------------
+
+    async def release_part(self) -> None:
+        """Let go of the single stream's ``.part`` (a positional one takes over)."""
+        part, self._part = self._part, None
+        if part is not None:
+            await part.settle()
+            part.close()
+
+    async def finish_in_place(self, total: int, *, fresh: bool) -> None:
+        """Finish a file whose every byte is durable in its ``.part`` (the segments').
+
+        Reopening it as a PartFile at its full length hashes it in the
+        executor when a sha256 is expected (off the event loop, before the
+        rename); then the usual checks, link to the final name and "done".
+        """
+        job = self.job
+        assert job.part_path is not None
+        self._part = await PartFile.open(
+            job.part_path,
+            total,
+            create=False,
+            want_hash=job.sha256 is not None,
+            folder=await self.open_folder(create=False),
+            known=KnownPart(identity=job.part_identity),
+        )
+        self._queued = self._committed = total
+        self.progress.position = total
+        await self._finish(total, fresh=fresh)
+
     # -- finish ------------------------------------------------------------------
 
     async def _finish(self, size: int, *, fresh: bool) -> None:
@@ -842,7 +882,7 @@ class Transfer:
         if job.sha256 is not None:
             digest = part.hexdigest()
             if digest != job.sha256:
-                await self._write_record(0)
+                await self.write_record(0)
                 await self.store.checkpoint(job.id, 0)
                 self._committed = self._tried = 0
                 if self._from_zero:
@@ -851,7 +891,7 @@ class Transfer:
                     )
                 raise RestartRequired(detail="the checksum did not match after a resume")
         part.close()
-        folder = await self._open_folder(create=False)
+        folder = await self.open_folder(create=False)
         final = job.final_path
         for _ in range(100):
             assert job.part_path is not None
@@ -879,7 +919,7 @@ class Transfer:
         """Take the next free name; with ``move_part`` our ``.part`` follows it."""
         job = self.job
         assert job.file_name is not None
-        folder = await self._open_folder(create=False)
+        folder = await self.open_folder(create=False)
         name = await asyncio.to_thread(
             next_free_name, job.file_name, lambda n: _exists_on_disk(folder, n)
         )
