@@ -213,6 +213,37 @@ async def test_segments_are_dropped_by_new_validators_by_done_and_by_removal(
         assert await store.segments(other) == records
 
 
+async def test_record_remote_returns_the_row_as_stored(db_path: Path, downloads: Path) -> None:
+    """The transfer reads nothing back after it: the row comes from the same write."""
+    async with await JobStore.open(db_path) as store:
+        [job_id] = await store.add([new_job(downloads)])
+        await store.set_part_identity(job_id, "1:2:3")
+        job = await store.record_remote(
+            job_id,
+            etag='"e"',
+            last_modified="then",
+            bytes_total=50,
+            effective_url=None,
+            bytes_done=7,
+        )
+        assert job == await store.get(job_id)
+        assert (job.etag, job.bytes_total, job.bytes_done, job.part_identity) == (
+            '"e"',
+            50,
+            7,
+            "1:2:3",
+        )
+        with pytest.raises(UnknownJob):
+            await store.record_remote(
+                999,
+                etag=None,
+                last_modified=None,
+                bytes_total=None,
+                effective_url=None,
+                bytes_done=0,
+            )
+
+
 # -- group commit --------------------------------------------------------------
 
 

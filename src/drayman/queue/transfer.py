@@ -452,7 +452,9 @@ class Transfer:
         self._from_zero = offset == 0
         self.progress.bytes_total = total
         self.progress.position = offset
-        await self.store.record_remote(
+        # the row as stored, not rebuilt: it also holds what other steps wrote
+        # (the .part's identity) and what the UPDATE derives (its tail digest)
+        self.job = await self.store.record_remote(
             job.id,
             etag=etag,
             last_modified=last_modified,
@@ -461,9 +463,6 @@ class Transfer:
             bytes_done=offset,
         )
         self._committed = self._tried = offset
-        # read back, not rebuilt: the row also holds what other steps wrote
-        # (the .part's identity) and what the UPDATE derives (its tail digest)
-        self.job = await self.store.get(job.id)
         await self.write_record(offset)
         return total
 
@@ -510,7 +509,7 @@ class Transfer:
                 continue
             if not await self.store.set_name(job.id, name):
                 continue
-            await self.store.record_remote(
+            self.job = await self.store.record_remote(
                 job.id,
                 etag=record.etag,
                 last_modified=record.last_modified,
@@ -518,7 +517,6 @@ class Transfer:
                 effective_url=None,
                 bytes_done=record.offset,
             )
-            self.job = await self.store.get(job.id)
             self.progress.file_name = name
             log.info(
                 "job %d: resuming %s from byte %d (left by an earlier database)",

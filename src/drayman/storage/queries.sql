@@ -76,7 +76,8 @@ SET etag = :etag, last_modified = :last_modified, bytes_total = :bytes_total,
     effective_url = :effective_url,
     part_tail = CASE WHEN bytes_done = :bytes_done THEN part_tail ELSE NULL END,
     bytes_done = :bytes_done, updated_at = :now
-WHERE id = :id;
+WHERE id = :id
+RETURNING *;
 
 -- name: name_taken
 SELECT 1 FROM jobs WHERE dest_dir = :dest_dir AND file_key = :file_key AND id != :id;

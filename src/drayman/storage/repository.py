@@ -512,11 +512,13 @@ class JobStore:
         bytes_total: int | None,
         effective_url: str | None,
         bytes_done: int,
-    ) -> None:
+    ) -> Job:
         """Remember what the server said about the file (validators and size).
 
         ``bytes_done`` is a single stream's prefix: any segments are dropped
-        (by a trigger, see 0007_segments.sql).
+        (by a trigger, see 0007_segments.sql). Returns the job as now stored
+        (with what other steps wrote, and the tail digest the UPDATE keeps or
+        drops), read in the same transaction.
         """
         params = {
             "id": job_id,
@@ -527,7 +529,14 @@ class JobStore:
             "bytes_done": bytes_done,
             "now": self._clock(),
         }
-        await self._write(_statement("record_remote", params))
+
+        def op(conn: sqlite3.Connection) -> Job:
+            rows = conn.execute(Q["record_remote"], params).fetchall()
+            if not rows:
+                raise UnknownJob(job_id=job_id)
+            return _row_to_job(rows[0])
+
+        return await self._write(op)
 
     async def name_taken(self, job_id: int, dest_dir: str, name: str) -> bool:
         """Is ``name`` another job's target in ``dest_dir``?"""
