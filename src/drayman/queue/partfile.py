@@ -374,7 +374,48 @@ def _where(path: str, folder: JobFolder | None) -> tuple[str, int | None]:
     return folder.at(os.path.basename(path)), folder.fd
 
 
-class PartFile:
+class _OpenPart:
+    """A ``.part`` open by its descriptor, reached through the job's folder."""
+
+    def __init__(self, path: str, fd: int, folder: JobFolder | None, identity: str) -> None:
+        self.path = path
+        self._fd: int | None = fd
+        self._folder = folder
+        #: which file this is (see KnownPart)
+        self.identity = identity
+
+    def _fileno(self) -> int:
+        if self._fd is None:
+            raise ValueError("the part file is closed")
+        return self._fd
+
+    def fileno(self) -> int:
+        """The open file (for calls that must not go through its path)."""
+        return self._fileno()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def _sync_in_place(self) -> None:
+        """fsync, then check the file is still at its name (:class:`PartFileLost` if not).
+
+        Every write that had returned before this call is durable after it.
+        """
+        fd = self._fileno()
+        try:
+            full_fsync(fd)
+            check_in_place(fd, self.path, self._folder)
+        except OSError as exc:
+            raise disk_error(exc, self.path) from exc
+
+
+class PartFile(_OpenPart):
     """An open ``.part`` file positioned at its durable end.
 
     Two lanes keep the disk busy while the event loop keeps reading the
@@ -395,10 +436,7 @@ class PartFile:
         identity: str = "",
         found: str = "",
     ) -> None:
-        self.path = path
-        self._fd: int | None = fd
-        self._folder = folder
-        self._name, self._dir_fd = _where(path, folder)
+        super().__init__(path, fd, folder, identity)
         #: bytes of finished writes in the file (durable only after a sync)
         self.offset = offset
         #: bytes known to be on disk
@@ -412,8 +450,6 @@ class PartFile:
         self._recent_size = 0
         self._lock = threading.Lock()
         self.hasher = hasher
-        #: which file this is (see KnownPart)
-        self.identity = identity
         #: what opening it found, in words, when it was not simply resumed
         self.found = found
         self._write: asyncio.Future[None] | None = None
@@ -558,15 +594,6 @@ class PartFile:
             hasher.update(block)
             position += len(block)
 
-    def _fileno(self) -> int:
-        if self._fd is None:
-            raise ValueError("the part file is closed")
-        return self._fd
-
-    def fileno(self) -> int:
-        """The open file (for calls that must not go through its path)."""
-        return self._fileno()
-
     def restart(self) -> None:
         """Cut the file to zero for a download from byte 0 (blocking; tiny)."""
         fd = self._fileno()
@@ -661,20 +688,12 @@ class PartFile:
             offset = self.offset  # finished writes only: those this fsync covers
             recent, recent_size = list(self._recent), self._recent_size
         tail = self._tail_of(recent, recent_size, offset)
-        fd = self._fileno()
-        try:
-            full_fsync(fd)
-            self._check_in_place(fd)
-        except OSError as exc:
-            raise disk_error(exc, self.path) from exc
+        self._sync_in_place()
         if offset >= self.synced:
             self.synced = offset
             self.synced_tail = (offset, tail)
         crash_point("checkpoint.before-commit")
         return offset
-
-    def _check_in_place(self, fd: int) -> None:
-        check_in_place(fd, self.path, self._folder)
 
     def start_sync(self) -> asyncio.Future[int]:
         """fsync beside the write lane; the future gives the offset now durable."""
@@ -704,15 +723,6 @@ class PartFile:
         """The tail digest of the last sync, if it was at ``offset``."""
         synced_at, tail = self.synced_tail
         return tail if synced_at == offset else None
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    @property
-    def closed(self) -> bool:
-        return self._fd is None
 
     def hexdigest(self) -> str | None:
         return None if self.hasher is None else self.hasher.hexdigest()
@@ -917,7 +927,7 @@ HAVE_PWRITE = hasattr(os, "pwrite")
 _HAVE_PWRITEV = hasattr(os, "pwritev")
 
 
-class PositionalPart:
+class PositionalPart(_OpenPart):
     """A ``.part`` of known size written in place, by several connections at once.
 
     Every write names its offset (``pwritev``), so writers share no file
@@ -927,13 +937,6 @@ class PositionalPart:
     :class:`PartFile`, and checked to still be at its name after every
     fsync. All calls block: run them in the executor.
     """
-
-    def __init__(self, path: str, fd: int, folder: JobFolder | None, identity: str) -> None:
-        self.path = path
-        self._fd: int | None = fd
-        self._folder = folder
-        #: which file this is (see KnownPart)
-        self.identity = identity
 
     @classmethod
     def create(cls, path: str, size: int, *, folder: JobFolder | None = None) -> PositionalPart:
@@ -997,15 +1000,6 @@ class PositionalPart:
             raise disk_error(exc, path) from exc
         return cls(path, fd, folder, identity)
 
-    def _fileno(self) -> int:
-        if self._fd is None:
-            raise ValueError("the part file is closed")
-        return self._fd
-
-    def fileno(self) -> int:
-        """The open file (for calls that must not go through its path)."""
-        return self._fileno()
-
     def write_at(self, chunks: list[bytes], offset: int) -> int:
         """Write ``chunks`` back to back from ``offset``; return the end offset."""
         fd = self._fileno()
@@ -1032,21 +1026,7 @@ class PositionalPart:
 
         Raises :class:`PartFileLost` if the file is no longer at its name.
         """
-        fd = self._fileno()
-        try:
-            full_fsync(fd)
-            check_in_place(fd, self.path, self._folder)
-        except OSError as exc:
-            raise disk_error(exc, self.path) from exc
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    @property
-    def closed(self) -> bool:
-        return self._fd is None
+        self._sync_in_place()
 
 
 def preallocate(fd: int, size: int) -> None:
