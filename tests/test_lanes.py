@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from drayman.queue.blocking import BlockingLane, run_blocking
+from drayman.queue.durable import FolderSyncs, sync_folder
 from drayman.queue.folder import JobFolder
-from drayman.queue.partfile import FolderSyncs, sync_folder
 
 
 async def test_the_lane_returns_results_and_raises_errors_in_the_caller() -> None:

@@ -1,6 +1,6 @@
-"""drayman.queue.partfile and .folder on their own: the durable flush each OS
-gets, the no-overwrite finish and its fallbacks, and what a reopened .part is
-trusted for."""
+"""drayman.queue's file modules on their own: the durable flush each OS gets
+(durable, folder), the no-overwrite finish and its fallbacks (finish), and what
+a reopened .part is trusted for (partfile, partcheck)."""
 
 from __future__ import annotations
 
@@ -13,21 +13,13 @@ import pytest
 
 from conftest import DIR_FD, make_symlink
 from drayman.errors import FolderEscape
+from drayman.queue import durable, finish
 from drayman.queue import folder as folder_module
-from drayman.queue import partfile
-from drayman.queue.folder import JobFolder, can_open_folders
-from drayman.queue.partfile import (
-    KnownPart,
-    PartFile,
-    PartNotOurs,
-    copy_name,
-    data_sync_for,
-    finish_interrupted,
-    fsync_dir,
-    place_final,
-    rename_no_replace,
-    tail_digest,
-)
+from drayman.queue.durable import data_sync_for
+from drayman.queue.finish import copy_name, finish_interrupted, place_final, rename_no_replace
+from drayman.queue.folder import JobFolder, can_open_folders, fsync_dir
+from drayman.queue.partcheck import KnownPart, PartNotOurs, tail_digest
+from drayman.queue.partfile import PartFile
 
 # -- 7. durable flush, per OS ------------------------------------------------------------
 
@@ -55,8 +47,8 @@ def test_macos_flushes_through_the_drive_cache_with_f_fullfsync(
     monkeypatch.setattr(os, "fsync", fake_fsync)
     sync = data_sync_for("darwin")
     sync(7)
-    assert calls == [("fcntl", 7, partfile.F_FULLFSYNC)]
-    assert partfile.F_FULLFSYNC == 51  # <sys/fcntl.h> on macOS
+    assert calls == [("fcntl", 7, durable.F_FULLFSYNC)]
+    assert durable.F_FULLFSYNC == 51  # <sys/fcntl.h> on macOS
 
 
 def test_macos_falls_back_to_fsync_where_f_fullfsync_is_refused(
@@ -137,7 +129,7 @@ def test_place_final_never_overwrites(
     if code is not None:
         refuse_links(monkeypatch, code)
     if not renameat2:  # an OS or file system without RENAME_NOREPLACE: check, then rename
-        monkeypatch.setattr(partfile, "_renameat2_noreplace", lambda src, dst, fd: False)
+        monkeypatch.setattr(finish, "_renameat2_noreplace", lambda src, dst, fd: False)
     with pytest.raises(FileExistsError):
         place_final(part, final)
     assert Path(final).read_bytes() == b"precious"
@@ -160,7 +152,7 @@ def test_rename_no_replace_refuses_an_existing_name_atomically(tmp_path: Path) -
     (tmp_path / "a").write_bytes(b"a")
     (tmp_path / "b").write_bytes(b"b")
     # Linux: renameat2(RENAME_NOREPLACE) on a file system that has it
-    assert partfile._renameat2_noreplace(str(tmp_path / "a"), str(tmp_path / "c"), None)
+    assert finish._renameat2_noreplace(str(tmp_path / "a"), str(tmp_path / "c"), None)
     with pytest.raises(FileExistsError):
         rename_no_replace(str(tmp_path / "c"), str(tmp_path / "b"))
     assert (tmp_path / "b").read_bytes() == b"b"

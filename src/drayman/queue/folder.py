@@ -42,6 +42,18 @@ def can_open_folders(platform: str = sys.platform) -> bool:
     return platform != "win32"
 
 
+def fsync_dir(path: str, *, platform: str = sys.platform) -> None:
+    """Make a rename in ``path`` durable. Windows cannot open folders: skipped there
+    (NTFS journals the rename itself)."""
+    if not can_open_folders(platform):
+        return
+    fd = os.open(path, os.O_RDONLY | _DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _is_link(info: os.stat_result) -> bool:
     """A symbolic link, or a Windows junction/mount point (reparse point)."""
     attributes = getattr(info, "st_file_attributes", 0)
@@ -170,11 +182,7 @@ class JobFolder:
         if self.fd is not None:
             os.fsync(self.fd)
             return
-        fd = os.open(self.path, os.O_RDONLY | _DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(self.path, platform=platform)
 
     def statvfs_free(self) -> int:
         """Bytes a normal user may still write in this folder."""
@@ -188,3 +196,10 @@ class JobFolder:
             os.close(self.fd)
             # not None: that would switch to path mode; -1 makes a late call fail (EBADF)
             self.fd = -1
+
+
+def locate(path: str, folder: JobFolder | None) -> tuple[str, int | None]:
+    """(name for the ``os`` call, its ``dir_fd``) of ``path``: inside ``folder`` when given."""
+    if folder is None:
+        return path, None
+    return folder.at(os.path.basename(path)), folder.fd

@@ -1,12 +1,17 @@
-"""The ``.part`` file: large writes off the event loop, fsync, and the finish rename.
+"""The ``.part`` file: large writes off the event loop, and fsync beside them.
 
-Every blocking call runs on the blocking lane (:mod:`.blocking`), one hop
-per MiB-scale block; the optional sha256 is updated in the same hop, so
-hashing costs no second pass over the file and no time on the event loop.
+A single stream appends to a :class:`PartFile` (one write in flight, one
+fsync beside it); a segmented download writes in place into a preallocated
+:class:`PositionalPart`. Every blocking call runs on the blocking lane
+(:mod:`.blocking`), one hop per MiB-scale block; the optional sha256 is
+updated in the same hop, so hashing costs no second pass over the file and
+no time on the event loop.
 
-Every function takes the file's full path (for messages) and, optionally, the
+Files are named by their full path (for messages) and, optionally, the
 job's open :class:`~drayman.queue.folder.JobFolder`: then the file is reached
 relative to that open directory, never through a path a link could redirect.
+What a reopened file is trusted for is :mod:`.partcheck`'s; how a finished
+one gets its name, :mod:`.finish`'s.
 """
 
 from __future__ import annotations
@@ -17,34 +22,31 @@ import errno
 import hashlib
 import os
 import stat
-import sys
 import threading
-import weakref
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from drayman.errors import PartFileLost, PermanentError
+from drayman.errors import PermanentError
 from drayman.faults import crash_point
-from drayman.jobs import PART_SUFFIX
 from drayman.queue.blocking import run_blocking, start_blocking
-from drayman.queue.folder import JobFolder, can_open_folders
+from drayman.queue.durable import full_fsync
+from drayman.queue.folder import JobFolder, locate
+from drayman.queue.partcheck import (
+    TAIL_BYTES,
+    KnownPart,
+    PartNotOurs,
+    check_in_place,
+    digest,
+    hash_prefix,
+    identity_of,
+    read_tail,
+    trusted_length,
+)
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
-_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-_READ_BLOCK = 4 * 1024 * 1024
 _HAVE_WRITEV = hasattr(os, "writev")
 _IOV_MAX = 512
-#: bytes before the durable offset whose digest is kept with it (see KnownPart)
-TAIL_BYTES = 64 * 1024
-#: fcntl command for a flush through the drive's cache; the value macOS uses
-F_FULLFSYNC = 51
-#: link() errors meaning "no hard links here" (FAT, exFAT, some network shares)
-_NO_HARD_LINKS = frozenset(
-    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
-)
 
 
 def disk_error(exc: OSError, path: str) -> PermanentError:
@@ -69,288 +71,6 @@ def disk_error(exc: OSError, path: str) -> PermanentError:
     return PermanentError(f"cannot write {path}: {reason}")
 
 
-# -- durable flush, per OS -------------------------------------------------------
-
-
-def _full_fsync_darwin(fd: int) -> None:
-    """macOS: plain fsync stops at the drive's cache; F_FULLFSYNC goes through it.
-
-    Some file systems (network shares, FAT on USB) refuse F_FULLFSYNC: then
-    plain fsync is the best there is.
-    """
-    import fcntl
-
-    try:
-        fcntl.fcntl(fd, F_FULLFSYNC)
-        return
-    except OSError:
-        pass
-    os.fsync(fd)
-
-
-def data_sync_for(platform: str) -> Callable[[int], None]:
-    """The call that makes a file's data durable on ``platform`` (``sys.platform``)."""
-    if platform == "darwin":
-        return _full_fsync_darwin
-    # Linux, the BSDs: fsync reaches stable storage. Windows: os.fsync is
-    # _commit, which is FlushFileBuffers.
-    return os.fsync
-
-
-def full_fsync(fd: int) -> None:
-    """Flush a file's data to stable storage, the right way for this OS."""
-    data_sync_for(sys.platform)(fd)
-
-
-def fsync_dir(path: str, *, platform: str = sys.platform) -> None:
-    """Make a rename in ``path`` durable. Windows cannot open folders: skipped there
-    (NTFS journals the rename itself)."""
-    if not can_open_folders(platform):
-        return
-    fd = os.open(path, os.O_RDONLY | _DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# -- coalesced folder fsyncs --------------------------------------------------------
-
-
-class FolderSyncs:
-    """Coalesced folder fsyncs: one fsync of a folder covers every rename made
-    in it before that fsync *started*.
-
-    :meth:`sync` waits for an fsync that starts after the call: if one of the
-    folder is already running (it may have started before our rename), the
-    caller joins the next round, which every caller arriving meanwhile
-    shares. Two hundred files finishing in one folder cost a handful of
-    folder fsyncs, not two hundred, and each caller still returns only once
-    its rename is durable.
-
-    A round fsyncs each distinct directory among its callers' open folders
-    once (told apart by device and inode, so a folder replaced under the
-    same path still gets its own fsync), and each caller gets the outcome
-    of its own folder's fsync.
-    """
-
-    def __init__(self) -> None:
-        #: folders with a round in flight, and the callers waiting for the next
-        self._running: set[str] = set()
-        self._next: dict[str, list[tuple[JobFolder, asyncio.Future[None]]]] = {}
-        #: rounds started (the benchmarks count them)
-        self.count = 0
-
-    async def sync(self, folder: JobFolder) -> None:
-        """Return once ``folder`` was fsynced after this call. Raises OSError."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._next.setdefault(folder.path, []).append((folder, future))
-        if folder.path not in self._running:
-            self._start(folder.path)
-        # shield: one cancelled caller must not cancel the round the others share
-        await asyncio.shield(future)
-
-    def _start(self, key: str) -> None:
-        callers = [(f, future) for f, future in self._next.pop(key) if not future.done()]
-        if not callers:
-            return
-        self._running.add(key)
-        self.count += 1
-        task = start_blocking(_sync_folders, [f for f, _ in callers])
-        task.add_done_callback(lambda done: self._finished(key, callers, done))
-
-    def _finished(
-        self,
-        key: str,
-        callers: list[tuple[JobFolder, asyncio.Future[None]]],
-        done: asyncio.Future[list[OSError | None]],
-    ) -> None:
-        self._running.discard(key)
-        if done.cancelled() or done.exception() is not None:
-            error = done.exception() if not done.cancelled() else None
-            outcomes: list[BaseException | None] = [
-                error or OSError(errno.EIO, "the folder fsync did not run")
-            ] * len(callers)
-        else:
-            outcomes = list(done.result())
-        for (_, future), outcome in zip(callers, outcomes, strict=True):
-            if future.done():
-                continue
-            if outcome is None:
-                future.set_result(None)
-            else:
-                future.set_exception(outcome)
-        if key in self._next:
-            self._start(key)
-
-
-def _sync_folders(folders: list[JobFolder]) -> list[OSError | None]:
-    """fsync each distinct directory once; the outcome for each folder, in order."""
-    outcomes: dict[object, OSError | None] = {}
-    result: list[OSError | None] = []
-    for folder in folders:
-        try:
-            info = os.fstat(folder.fd) if folder.fd is not None else os.stat(folder.path)
-            identity: object = (info.st_dev, info.st_ino)
-        except OSError:
-            identity = id(folder)  # let its own fsync say what is wrong
-        if identity not in outcomes:
-            try:
-                folder.sync()
-                outcomes[identity] = None
-            except OSError as exc:
-                outcomes[identity] = exc
-        result.append(outcomes[identity])
-    return result
-
-
-_FOLDER_SYNCS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FolderSyncs] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def folder_syncs() -> FolderSyncs:
-    """The running loop's :class:`FolderSyncs`, shared by all its transfers."""
-    loop = asyncio.get_running_loop()
-    syncs = _FOLDER_SYNCS.get(loop)
-    if syncs is None:
-        syncs = _FOLDER_SYNCS[loop] = FolderSyncs()
-    return syncs
-
-
-async def sync_folder(folder: JobFolder) -> None:
-    """fsync ``folder`` (coalesced with other transfers' finishes in it). Raises OSError."""
-    await folder_syncs().sync(folder)
-
-
-# -- knowing our own file ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KnownPart:
-    """What the database remembers about a job's ``.part`` file.
-
-    ``identity`` says *which* file it is (device and inode), ``tail`` what its
-    last :data:`TAIL_BYTES` before the durable offset were. Together they tell
-    our file (perhaps cut short, or grown by writes after the last checkpoint)
-    from another file put at its name, and a copy of ours (a folder moved to
-    another drive and back) from a stranger. Either may be unknown (None).
-    """
-
-    identity: str | None = None
-    tail: str | None = None
-
-
-class PartNotOurs(Exception):
-    """A file at the ``.part`` name is not the one we wrote: it is left alone."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(f"{path} is not the partial file drayman wrote")
-        self.path = path
-
-
-def identity_of(fd: int, info: os.stat_result) -> str:
-    """Which file this is: device, inode and, where the OS tells, birth time.
-
-    Device and inode alone are not enough: a file deleted and another one
-    created at its name often gets the freed inode number back. Its birth
-    time is new, though.
-    """
-    born = _birth_time_ns(fd, info)
-    return f"{info.st_dev}:{info.st_ino}:{'-' if born is None else born}"
-
-
-_statx: Any = None
-
-
-def _birth_time_ns(fd: int, info: os.stat_result) -> int | None:
-    if sys.platform.startswith("linux"):
-        return _statx_birth_time_ns(fd)
-    born = getattr(info, "st_birthtime_ns", None)  # macOS, BSD; Windows on 3.12+
-    if born is None and hasattr(info, "st_birthtime"):
-        born = int(info.st_birthtime * 1e9)
-    if born is None and sys.platform == "win32":
-        born = info.st_ctime_ns  # the creation time on Windows
-    return None if born is None else int(born)
-
-
-def _statx_birth_time_ns(fd: int) -> int | None:
-    """statx(2)'s btime (os.stat has none on Linux); None where unsupported."""
-    global _statx
-    import ctypes
-    import struct
-
-    if _statx is None:
-        try:
-            _statx = ctypes.CDLL(None, use_errno=True).statx
-        except (AttributeError, OSError):  # a C library without statx (glibc < 2.28)
-            _statx = False
-    if _statx is False:
-        return None
-    at_empty_path, statx_btime = 0x1000, 0x800
-    buffer = ctypes.create_string_buffer(256)  # struct statx is 256 bytes
-    if _statx(fd, b"", at_empty_path, statx_btime, buffer) != 0:
-        return None
-    (mask,) = struct.unpack_from("I", buffer, 0)
-    if not mask & statx_btime:
-        return None
-    seconds, nanoseconds = struct.unpack_from("qI", buffer, 80)  # stx_btime
-    return int(seconds) * 1_000_000_000 + int(nanoseconds)
-
-
-def _pread(fd: int, length: int, offset: int) -> bytes:
-    """os.pread, or seek-read-seek back where there is none (Windows). Used
-    only where no write runs on the same file at the same time."""
-    if hasattr(os, "pread"):
-        return os.pread(fd, length, offset)
-    position = os.lseek(fd, 0, os.SEEK_CUR)  # pragma: no cover - Windows
-    try:
-        os.lseek(fd, offset, os.SEEK_SET)
-        return os.read(fd, length)
-    finally:
-        os.lseek(fd, position, os.SEEK_SET)
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:32]
-
-
-def _read_tail(fd: int, offset: int) -> bytes | None:
-    """The :data:`TAIL_BYTES` before ``offset``; None if the file is shorter."""
-    start = max(offset - TAIL_BYTES, 0)
-    data = _pread(fd, offset - start, start)
-    return data if len(data) == offset - start else None
-
-
-def tail_digest(fd: int, offset: int) -> str | None:
-    """A digest of the :data:`TAIL_BYTES` before ``offset`` in the file (None at 0)."""
-    if offset <= 0:
-        return None
-    data = _read_tail(fd, offset)
-    # "short" is never equal to a digest: the file is shorter than offset
-    return "short" if data is None else _digest(data)
-
-
-def check_in_place(fd: int, path: str, folder: JobFolder | None) -> None:
-    """Raise :class:`PartFileLost` unless ``path`` still names the open file ``fd``.
-
-    On POSIX an open file outlives its name: with its folder deleted (or
-    its drive unmounted) every write still "succeeds" into an inode no
-    one can reach. Checked at every checkpoint, so the database never
-    commits bytes that went nowhere, and a job never "finishes" there.
-    """
-    name, dir_fd = _where(path, folder)
-    here = os.fstat(fd)
-    try:
-        there = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        if folder is not None:
-            folder.verify()
-    except FileNotFoundError:
-        raise PartFileLost(path=path) from None
-    if here.st_nlink == 0 or (here.st_dev, here.st_ino) != (there.st_dev, there.st_ino):
-        raise PartFileLost(path=path)
-
-
 def _refuse_link(name: str, dir_fd: int | None) -> None:
     """Raise ELOOP if ``name`` is a symbolic link (for where O_NOFOLLOW is missing)."""
     try:
@@ -365,13 +85,6 @@ def _is_the_file_at(opened: os.stat_result, name: str, dir_fd: int | None) -> bo
     """Whether the open file is the one at ``name`` itself, not one a link there points to."""
     there = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     return (opened.st_dev, opened.st_ino) == (there.st_dev, there.st_ino)
-
-
-def _where(path: str, folder: JobFolder | None) -> tuple[str, int | None]:
-    """(name for the os call, dir_fd) of ``path``, inside ``folder`` when given."""
-    if folder is None:
-        return path, None
-    return folder.at(os.path.basename(path)), folder.fd
 
 
 class _OpenPart:
@@ -490,7 +203,7 @@ class PartFile(_OpenPart):
         folder: JobFolder | None,
         known: KnownPart | None,
     ) -> PartFile:
-        name, dir_fd = _where(path, folder)
+        name, dir_fd = locate(path, folder)
         flags = os.O_RDWR | _NOFOLLOW | _BINARY
         created = create
         try:
@@ -518,13 +231,13 @@ class PartFile(_OpenPart):
                 # no open folder (Windows): the path was checked before this
                 # open, so check it again after, before a byte is written
                 cls._check_after_open(folder, name, created)
-            trusted, found = cls._trusted_length(fd, info, offset, created, known, path)
+            trusted, found = trusted_length(fd, info, offset, created, known, path)
             if info.st_size != trusted:
                 os.ftruncate(fd, trusted)
             os.lseek(fd, trusted, os.SEEK_SET)
             hasher = hashlib.sha256() if want_hash else None
             if hasher is not None and trusted:
-                cls._hash_prefix(fd, trusted, hasher)
+                hash_prefix(fd, trusted, hasher)
         except OSError as exc:
             os.close(fd)
             raise disk_error(exc, path) from exc
@@ -537,7 +250,7 @@ class PartFile(_OpenPart):
         part.synced_tail = (trusted, known.tail if known and trusted == offset else None)
         if trusted:
             try:
-                tail = _read_tail(fd, trusted)
+                tail = read_tail(fd, trusted)
             except OSError as exc:
                 part.close()
                 raise disk_error(exc, path) from exc
@@ -554,45 +267,6 @@ class PartFile(_OpenPart):
                 with contextlib.suppress(OSError):
                     os.unlink(name)
             raise
-
-    @staticmethod
-    def _trusted_length(
-        fd: int,
-        info: os.stat_result,
-        offset: int,
-        created: bool,
-        known: KnownPart | None,
-        path: str,
-    ) -> tuple[int, str]:
-        """How much of the file to keep, and what was found, in words."""
-        size = info.st_size
-        if created:
-            return 0, "the partial file was missing; starting from byte 0" if offset else ""
-        known = known or KnownPart()
-        same_file = known.identity is None or known.identity == identity_of(fd, info)
-        # the tail digest is checked whenever the file reaches the offset
-        tail_ok: bool | None = None
-        if known.tail is not None and offset and size >= offset:
-            tail_ok = tail_digest(fd, offset) == known.tail
-        if not same_file:
-            if tail_ok:
-                return offset, "the partial file was replaced by a copy of itself; resuming"
-            raise PartNotOurs(path)
-        if tail_ok is False:
-            return 0, "the partial file was changed; starting from byte 0"
-        if size < offset:
-            return size, f"the partial file was cut short at {size} bytes; resuming from there"
-        return offset, ""
-
-    @staticmethod
-    def _hash_prefix(fd: int, length: int, hasher: Any) -> None:
-        position = 0
-        while position < length:
-            block = _pread(fd, min(_READ_BLOCK, length - position), position)
-            if not block:
-                raise OSError(errno.EIO, "the partial file shrank while it was being read")
-            hasher.update(block)
-            position += len(block)
 
     def restart(self) -> None:
         """Cut the file to zero for a download from byte 0 (blocking; tiny)."""
@@ -662,7 +336,7 @@ class PartFile(_OpenPart):
         if offset <= 0 or size < want:
             return None  # unknown (not after open(): it reads the tail it starts at)
         data = b"".join(views)
-        return _digest(data[len(data) - want :])
+        return digest(data[len(data) - want :])
 
     async def write(self, chunks: list[bytes]) -> None:
         """Start writing ``chunks``; returns once the *previous* write is done.
@@ -728,200 +402,6 @@ class PartFile(_OpenPart):
         return None if self.hasher is None else self.hasher.hexdigest()
 
 
-def sha256_file(path: str, *, folder: JobFolder | None = None) -> str:
-    """Hash a whole file (only for recovering an interrupted finish)."""
-    hasher = hashlib.sha256()
-    name, dir_fd = _where(path, folder)
-    fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
-    try:
-        PartFile._hash_prefix(fd, os.fstat(fd).st_size, hasher)
-    finally:
-        os.close(fd)
-    return hasher.hexdigest()
-
-
-# -- the finish: give the file its name, never over another file ------------------------
-
-
-def place_final(part_path: str, final_path: str, *, folder: JobFolder | None = None) -> None:
-    """Give the finished ``.part`` its final name without ever overwriting a file.
-
-    A hard link fails if the name exists, atomically; the ``.part`` name is
-    removed afterwards. A crash in between leaves both names on one inode,
-    which :func:`finish_interrupted` recognises. File systems without hard
-    links (FAT, some network shares) get a rename that refuses an existing
-    name (atomically where the OS can: Linux renameat2, Windows rename).
-    Where link or rename answer EXDEV (another device: some network and
-    union file systems), the file is copied into the folder, fsynced, and
-    that copy is renamed into place the same way.
-    """
-    part, dir_fd = _where(part_path, folder)
-    final, _ = _where(final_path, folder)
-    try:
-        os.link(part, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        if exc.errno == errno.EXDEV:
-            _copy_into_place(part_path, final_path, folder)
-            return
-        if exc.errno not in _NO_HARD_LINKS:
-            raise
-        try:
-            rename_no_replace(part, final, dir_fd)
-        except OSError as rename_error:
-            if rename_error.errno != errno.EXDEV:
-                raise
-            _copy_into_place(part_path, final_path, folder)
-        return
-    crash_point("finish.after-link")
-    os.unlink(part, dir_fd=dir_fd)
-    crash_point("finish.after-unlink")
-
-
-def _renameat2_noreplace(src: str, dst: str, dir_fd: int | None) -> bool:
-    """Linux's atomic no-overwrite rename; False where the kernel or the file
-    system does not offer it (then the caller checks, then renames)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):  # a C library older than glibc 2.28, musl < 1.2.?
-        return False
-    at = -100 if dir_fd is None else dir_fd  # AT_FDCWD
-    rename_noreplace = 1
-    result = renameat2(at, os.fsencode(src), at, os.fsencode(dst), rename_noreplace)
-    if result == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), dst)
-
-
-def rename_no_replace(src: str, dst: str, dir_fd: int | None = None) -> None:
-    """Rename ``src`` to ``dst`` in one folder; FileExistsError if ``dst`` exists."""
-    if _renameat2_noreplace(src, dst, dir_fd):
-        return
-    try:
-        os.stat(dst, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        pass
-    else:
-        raise FileExistsError(errno.EEXIST, "file exists", dst)
-    # os.rename, not os.replace: on Windows it refuses an existing name itself
-    os.rename(src, dst, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-
-
-def copy_name(final_path: str) -> str:
-    """Where the other-device fallback copies a file before naming it."""
-    return final_path + ".copy" + PART_SUFFIX
-
-
-def _copy_into_place(part_path: str, final_path: str, folder: JobFolder | None) -> None:
-    copy_path = copy_name(final_path)
-    part, dir_fd = _where(part_path, folder)
-    copy, _ = _where(copy_path, folder)
-    final, _ = _where(final_path, folder)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY
-    try:
-        target = os.open(copy, flags, 0o666, dir_fd=dir_fd)
-    except FileExistsError:
-        # a copy a crash left half done: the name is ours (.copy.part of our file)
-        info = os.stat(copy, dir_fd=dir_fd, follow_symlinks=False)
-        if not stat.S_ISREG(info.st_mode):
-            raise
-        os.unlink(copy, dir_fd=dir_fd)
-        target = os.open(copy, flags, 0o666, dir_fd=dir_fd)
-    try:
-        source = os.open(part, os.O_RDONLY | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
-        try:
-            while block := os.read(source, _READ_BLOCK):
-                view = memoryview(block)
-                while view:
-                    view = view[os.write(target, view) :]
-        finally:
-            os.close(source)
-        full_fsync(target)
-    except BaseException:
-        os.close(target)
-        with contextlib.suppress(OSError):
-            os.unlink(copy, dir_fd=dir_fd)
-        raise
-    os.close(target)
-    crash_point("finish.after-copy")
-    try:
-        os.link(copy, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
-    except FileExistsError:
-        os.unlink(copy, dir_fd=dir_fd)
-        raise
-    except OSError as exc:
-        if exc.errno not in _NO_HARD_LINKS and exc.errno != errno.EXDEV:
-            raise
-        try:
-            rename_no_replace(copy, final, dir_fd)
-        except FileExistsError:
-            os.unlink(copy, dir_fd=dir_fd)
-            raise
-    else:
-        os.unlink(copy, dir_fd=dir_fd)
-    crash_point("finish.after-link")
-    os.unlink(part, dir_fd=dir_fd)
-    crash_point("finish.after-unlink")
-
-
-def _same_content(first: int, second: int, size: int) -> bool:
-    position = 0
-    while position < size:
-        length = min(_READ_BLOCK, size - position)
-        block = _pread(first, length, position)
-        if not block or block != _pread(second, length, position):
-            return False
-        position += len(block)
-    return True
-
-
-def finish_interrupted(
-    part_path: str, final_path: str, size: int, *, folder: JobFolder | None = None
-) -> bool:
-    """Did a crash interrupt :func:`place_final` after the data was complete?
-
-    True when the final file is in place with ``size`` bytes and the ``.part``
-    is gone, is the same file (a hard link left by a crash), or holds the
-    same bytes (a copy left by the other-device fallback); a leftover
-    ``.part`` is then removed.
-    """
-    part, dir_fd = _where(part_path, folder)
-    final, _ = _where(final_path, folder)
-    try:
-        final_info = os.stat(final, dir_fd=dir_fd, follow_symlinks=False)
-    except OSError:
-        return False
-    if final_info.st_size != size or not stat.S_ISREG(final_info.st_mode):
-        return False
-    try:
-        part_info = os.stat(part, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return True
-    same = (part_info.st_dev, part_info.st_ino) == (final_info.st_dev, final_info.st_ino)
-    if not same and stat.S_ISREG(part_info.st_mode) and part_info.st_size == size:
-        first = os.open(part, os.O_RDONLY | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
-        try:
-            second = os.open(final, os.O_RDONLY | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
-            try:
-                same = _same_content(first, second, size)
-            finally:
-                os.close(second)
-        finally:
-            os.close(first)
-    if same:
-        os.unlink(part, dir_fd=dir_fd)
-        return True
-    return False
-
-
 #: positional writes exist (not on Windows): segmented downloads need them
 HAVE_PWRITE = hasattr(os, "pwrite")
 _HAVE_PWRITEV = hasattr(os, "pwritev")
@@ -985,7 +465,7 @@ class PositionalPart(_OpenPart):
 
     @classmethod
     def _open(cls, path: str, folder: JobFolder | None) -> PositionalPart:
-        name, dir_fd = _where(path, folder)
+        name, dir_fd = locate(path, folder)
         try:
             fd = os.open(name, os.O_RDWR | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
         except OSError as exc:

@@ -63,7 +63,8 @@ from drayman.headers import (
 )
 from drayman.jobs import Job
 from drayman.queue.neterrors import http_error, network_error
-from drayman.queue.partfile import HAVE_PWRITE, PartNotOurs, PositionalPart
+from drayman.queue.partcheck import PartNotOurs
+from drayman.queue.partfile import HAVE_PWRITE, PositionalPart
 from drayman.queue.stall import SpeedWatch
 from drayman.rules import connection_limit
 from drayman.storage import SegmentRecord

@@ -14,7 +14,7 @@ The sequence, and why it is in this order:
 5. Finish: fsync, check length and sha256, link to the final name (never
    over an existing file), fsync the folder, mark the job done. A crash
    between any two of these steps is recognised by the next run
-   (:func:`~drayman.queue.partfile.finish_interrupted`).
+   (:func:`~drayman.queue.finish.finish_interrupted`).
 
 Every file operation goes through the job's open folder
 (:mod:`drayman.queue.folder`), so nothing is written outside the folder the
@@ -61,19 +61,12 @@ from drayman.jobs import PART_SUFFIX, Job
 from drayman.names import next_free_name, pick_filename
 from drayman.queue import segmented
 from drayman.queue.blocking import run_blocking
+from drayman.queue.durable import sync_folder
+from drayman.queue.finish import finish_interrupted, place_final, rename_no_replace, sha256_file
 from drayman.queue.folder import JobFolder
 from drayman.queue.neterrors import http_error, network_error
-from drayman.queue.partfile import (
-    KnownPart,
-    PartFile,
-    PartNotOurs,
-    disk_error,
-    finish_interrupted,
-    place_final,
-    rename_no_replace,
-    sha256_file,
-    sync_folder,
-)
+from drayman.queue.partcheck import KnownPart, PartNotOurs
+from drayman.queue.partfile import PartFile, disk_error
 from drayman.queue.partrecord import (
     PartRecord,
     database_id,

@@ -456,7 +456,7 @@ class JobStore:
         """Record the durable offset. Call only after the bytes are fsynced.
 
         ``part_tail`` is the digest of the bytes just before it (see
-        :class:`drayman.queue.partfile.KnownPart`); None when not known.
+        :class:`drayman.queue.partcheck.KnownPart`); None when not known.
         """
         params = {
             "id": job_id,
