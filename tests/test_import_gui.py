@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import lock_holder_pid, start_cli, stop_engine, wait_until
 from drayman.batch import parse_import
 from drayman.jobs import JobState, NewJob
 from drayman.storage import JobStore
+from drayman.ui import import_dialog
 from drayman.ui.app import Session
 from drayman.ui.import_dialog import Column, ImportDialog, ImportModel, Mark
 from drayman.ui.jobs_model import Column as JobColumn
@@ -488,6 +491,39 @@ def test_file_menu_has_add_import_settings_and_quit(
             await session.close()
 
     run(qloop, scenario())
+
+
+def test_closing_the_window_ends_every_task_of_an_open_preview(
+    qloop: asyncio.AbstractEventLoop,
+    db_path: Path,
+    downloads: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No task outlives the session (and its loop): none is left "destroyed but pending"."""
+    looking = asyncio.Event()
+
+    async def slow_disk(jobs: Sequence[NewJob]) -> list[bool]:
+        looking.set()
+        await asyncio.Event().wait()  # a network drive that never answers
+        return [False] * len(jobs)
+
+    monkeypatch.setattr(import_dialog, "files_on_disk", slow_disk)
+    listing = tmp_path / "list.txt"
+    listing.write_text("http://127.0.0.1:9/a\nhttp://127.0.0.1:9/b\n")
+
+    async def scenario() -> list[asyncio.Task[Any]]:
+        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
+        try:
+            dialog = await preview_of(window, listing)
+            await until(looking.is_set, what="the plan looking at the disk")
+            assert dialog.pending() > 0
+        finally:
+            window.close()
+            await session.close()
+        return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    assert run(qloop, scenario()) == []
 
 
 def test_the_settings_dialog_keeps_the_import_template(

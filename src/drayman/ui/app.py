@@ -116,12 +116,21 @@ class Session:
 
     async def close(self) -> None:
         """Checkpoint every transfer and let go of the database, within a bound."""
-        if self._watch is not None:
-            self._watch.cancel()
-        if self._prune is not None:
-            self._prune.cancel()
+        watching = [task for task in (self._watch, self._prune) if task is not None]
+        for task in watching:
+            task.cancel()
         if self.window is not None:
             self.window.stop_thumbnails()
+        try:
+            # what the window started ends before the database goes away: a task
+            # still waiting on it then would never end. Bounded on its own, so
+            # that the engine's checkpoints below always get their time
+            async with asyncio.timeout(SHUTDOWN_SECONDS):
+                if self.window is not None:
+                    await self.window.settle()
+                await asyncio.gather(*watching, return_exceptions=True)
+        except TimeoutError:
+            log.warning("the window's tasks took longer than %s s to end", SHUTDOWN_SECONDS)
         try:
             async with asyncio.timeout(SHUTDOWN_SECONDS):
                 if self.thumbnails is not None:

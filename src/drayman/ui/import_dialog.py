@@ -31,6 +31,7 @@ from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.templates import FIELDS
 from drayman.ui.jobs_model import ThumbnailRole
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets, Signal
+from drayman.ui.tasks import BackgroundTasks
 from drayman.ui.thumbnails import ThumbnailImages
 from drayman.ui.widgets import ThumbnailDelegate
 from drayman.units import human_size
@@ -367,9 +368,11 @@ class ImportDialog(QtWidgets.QDialog):
         self.source = source
         self.bad: list[BadEntry] = list(result.bad)
         self.setWindowTitle(self.tr("Import {0}").format(source))
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks(self._task_done)
         self._generation = 0
-        self._adding = False
+        #: the add under way (None: none); closing the dialog lets it finish
+        self._adding: asyncio.Task[Any] | None = None
+        self._closed = False
         #: the last plan's problem (a bad template or folder), None when fine
         self.plan_error: str | None = None
         self.planned = asyncio.Event()
@@ -517,13 +520,9 @@ class ImportDialog(QtWidgets.QDialog):
     # -- background work ----------------------------------------------------------
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
+        return self._tasks.start(coroutine)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
         error = None if task.cancelled() else task.exception()
         if isinstance(error, DraymanError):  # the database went away, say
             self._show_error(str(error))
@@ -627,7 +626,7 @@ class ImportDialog(QtWidgets.QDialog):
         self.status.setText(" · ".join(parts))
         self.download_button.setText(self.tr("Download %n", "", checked))
         self.download_button.setEnabled(
-            checked > 0 and self.plan_error is None and not self._adding
+            checked > 0 and self.plan_error is None and self._adding is None
         )
 
     def _show_error(self, message: str) -> None:
@@ -655,7 +654,7 @@ class ImportDialog(QtWidgets.QDialog):
 
     def accept(self) -> None:
         """Add the ticked entries in one transaction; the dialog closes when they are in."""
-        if self._adding:
+        if self._adding is not None:
             return
         rows = self.model.checked_rows()
         if not rows:
@@ -664,9 +663,10 @@ class ImportDialog(QtWidgets.QDialog):
         if self.plan_error is not None:
             self._show_error(self.plan_error)
             return
-        self._adding = True
         self.download_button.setEnabled(False)
-        self._spawn(self._add(rows, self.folder.text().strip(), self.template.text().strip()))
+        self._adding = self._spawn(
+            self._add(rows, self.folder.text().strip(), self.template.text().strip())
+        )
 
     async def _add(self, rows: Sequence[Row], folder: str, template: str) -> None:
         try:
@@ -677,40 +677,44 @@ class ImportDialog(QtWidgets.QDialog):
                 numbers=[row.number for row in rows],
             )
         except DraymanError as exc:  # a bad folder, a locked database: say so, keep the list
-            self._adding = False
+            self._adding = None
             self._show_error(str(exc))
             self._show_status()
             return
         self.added_ids = ids
         self.added.emit(ids)
-        self._adding = False
+        self._adding = None
         super().accept()
 
     def reject(self) -> None:
-        if self._adding:
+        if self._adding is not None:
             return  # the transaction is under way; it either lands whole or not at all
         super().reject()
 
     def done(self, result: int) -> None:
-        current = asyncio.current_task() if _loop_running() else None
-        for task in list(self._tasks):
-            if task is not current:
-                task.cancel()
+        self._closed = True
+        self._tasks.cancel()
         self.images.cancel()
         self._replan_timer.stop()
         super().done(result)
 
+    async def shut(self) -> None:
+        """Close for good (the window is going away); return once none of the
+        dialog's tasks runs any more, thumbnails included.
+
+        An add under way is let finish first: the user asked for it, and it
+        lands whole or not at all.
+        """
+        if self._adding is not None:
+            await asyncio.wait([self._adding])
+        if not self._closed:
+            self.done(QtWidgets.QDialog.DialogCode.Rejected)
+        await self._tasks.wait()
+        await self.images.wait()
+
     def pending(self) -> int:
         """Background tasks and thumbnails still under way (tests and the benchmark)."""
         return len(self._tasks) + self.images.pending()
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _target(job: NewJob, base: str) -> tuple[str, str]:

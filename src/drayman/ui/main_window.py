@@ -27,6 +27,7 @@ from drayman.ui.import_dialog import LIST_EXTENSIONS, ImportDialog, read_list_fi
 from drayman.ui.jobs_model import Column, JobIdRole, JobsFilter, JobsModel, state_name
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from drayman.ui.settings import Settings, SettingsDialog
+from drayman.ui.tasks import BackgroundTasks
 from drayman.ui.thumbnails import ThumbnailImages
 from drayman.ui.widgets import ProgressDelegate, Sparkline, ThumbnailDelegate
 from drayman.units import human_size
@@ -62,7 +63,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle("drayman")
         self.setAcceptDrops(True)
         self.resize(1100, 640)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks(self._command_done)
         self._reload = asyncio.Event()
         self._reload.set()
         self.last_error: str | None = None
@@ -482,6 +483,15 @@ class MainWindow(QtWidgets.QMainWindow):
             with contextlib.suppress(RuntimeError):  # already deleted by Qt
                 dialog.images.cancel()
 
+    async def settle(self) -> None:
+        """Close the preview, if one is open, and return once no thumbnail task
+        (the table's or the preview's) nor any task of the preview runs: the
+        window is going away, and the database with it."""
+        dialog = self.import_dialog
+        if dialog is not None:
+            await dialog.shut()
+        await self.thumbs.wait()
+
     def _imported(self, dialog: ImportDialog) -> None:
         """The folder and template used last are the next defaults."""
         folder = dialog.folder.text().strip()
@@ -496,13 +506,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def run(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
         """Run a command on the loop; expected errors become a message box."""
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._command_done)
-        return task
+        return self._tasks.start(coroutine)
 
     def _command_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
         self._reload.set()
         if task.cancelled():
             return

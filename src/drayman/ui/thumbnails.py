@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.rules import Rule
 from drayman.ui.qt import Qt, QtCore, QtGui, Signal
+from drayman.ui.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,8 @@ class ThumbnailImages(QtCore.QObject):
         #: the rest wait here, where a row scrolled into view can jump the line
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._pump: asyncio.Task[None] | None = None
+        #: every task above, until it has ended (a cancelled one too: see wait())
+        self._running = BackgroundTasks()
         self._placeholder = placeholder(self.size)
         self._done: list[str] = []
         self._flush = QtCore.QTimer(self)
@@ -161,7 +164,7 @@ class ThumbnailImages(QtCore.QObject):
                 return
         self._queued[url] = _Request(url, tuple(headers), given_for)
         if self._pump is None or self._pump.done():
-            self._pump = asyncio.ensure_future(self._look_in_cache())
+            self._pump = self._running.start(self._look_in_cache())
 
     def pixmap(self, url: str | None) -> QtGui.QPixmap:
         """The image once loaded, else the placeholder. (GUI thread only.)"""
@@ -202,7 +205,7 @@ class ThumbnailImages(QtCore.QObject):
         # image, another already waits for the freed connection slot
         while self._waiting and len(self._tasks) < 2 * self.fetcher.concurrency:
             url, request = self._waiting.popitem(last=False)
-            self._tasks[url] = asyncio.ensure_future(self._fetch(request))
+            self._tasks[url] = self._running.start(self._fetch(request))
 
     def _read_cached(self, urls: Sequence[str]) -> dict[str, QtGui.QImage | None]:
         """(Worker thread.) The cached ones among ``urls``, decoded; a cached file
@@ -256,16 +259,17 @@ class ThumbnailImages(QtCore.QObject):
 
     def cancel(self) -> None:
         """Drop every pending request (the view closed); the fetcher stays open."""
-        if self._pump is not None:
-            self._pump.cancel()
-        for task in list(self._tasks.values()):
-            task.cancel()
+        self._running.cancel()
         self._tasks.clear()
         self._queued.clear()
         self._looking.clear()
         self._waiting.clear()
         self._flush.stop()
         self._done.clear()
+
+    async def wait(self) -> None:
+        """Return once every task started for a thumbnail has ended (after :meth:`cancel`)."""
+        await self._running.wait()
 
 
 @dataclass(frozen=True)
