@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +60,20 @@ def write_list(path: Path, items: Sequence[dict[str, Any]]) -> Path:
     return path
 
 
-async def open_session(db_path: Path, cache: Path, downloads: Path) -> tuple[Session, MainWindow]:
-    session = Session(db_path, settings_file(db_path), thumbnail_cache=cache)
+@contextlib.asynccontextmanager
+async def opened(
+    db_path: Path, tmp_path: Path, downloads: Path
+) -> AsyncIterator[tuple[Session, MainWindow]]:
+    """The window as the app opens it (thumbnails cached under tmp_path), closed as it closes."""
+    session = Session(db_path, settings_file(db_path), thumbnail_cache=tmp_path / "thumbs")
     window = await session.open()
-    window.default_folder = str(downloads)
-    window.show()
-    return session, window
+    try:
+        window.default_folder = str(downloads)
+        window.show()
+        yield session, window
+    finally:
+        window.close()
+        await session.close()
 
 
 async def preview_of(window: MainWindow, path: Path) -> ImportDialog:
@@ -77,6 +86,17 @@ async def preview_of(window: MainWindow, path: Path) -> ImportDialog:
     dialog = window.import_dialog
     assert dialog is not None
     return dialog
+
+
+def thumbnails_only(server: LoopbackServer, path: Path, count: int, *, delay: float) -> Path:
+    """A list of ``count`` entries whose thumbnails come slowly; their videos are never fetched."""
+    for n in range(count):
+        server.add(f"/t/{n}.png", png(n), delay=delay)
+    entries = [
+        {"url": f"http://127.0.0.1:9/v/{n}", "thumbnail": server.url(f"/t/{n}.png")}
+        for n in range(count)
+    ]
+    return write_list(path, entries)
 
 
 def thumbnail_requests(server: LoopbackServer) -> int:
@@ -109,8 +129,7 @@ def test_500_entries_load_thumbnails_progressively_and_add_only_the_ticked(
     wanted = [n for n in range(count) if n % 10 == 3][1:]  # Author 3, less the first
 
     async def scenario() -> None:
-        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
-        try:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
             # a timer that must keep firing while the thumbnails load
             events: list[str | int] = []
             ticker = QtCore.QTimer()
@@ -185,9 +204,6 @@ def test_500_entries_load_thumbnails_progressively_and_add_only_the_ticked(
             await until(lambda: again.model.count(Mark.ON_DISK) == 49, what="disk marks")
             assert len(again.model.checked_rows()) == count - 49  # duplicates start unticked
             again.reject()
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
     files = sorted(str(p.relative_to(downloads)) for p in downloads.rglob("*") if p.is_file())
@@ -236,10 +252,9 @@ def test_broken_thumbnails_show_the_placeholder_and_bad_entries_are_listed(
     listing = write_list(tmp_path / "mixed.json", items)
 
     async def scenario() -> None:
-        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
-        assert session.thumbnails is not None
-        session.thumbnails.max_bytes = 200_000
-        try:
+        async with opened(db_path, tmp_path, downloads) as (session, window):
+            assert session.thumbnails is not None
+            session.thumbnails.max_bytes = 200_000
             dialog = await preview_of(window, listing)
             assert len(dialog.model.rows) == 6
             assert dialog.bad_list.isVisible()
@@ -273,9 +288,6 @@ def test_broken_thumbnails_show_the_placeholder_and_bad_entries_are_listed(
                 return all((j := window.model.job(i)) and j.state == JobState.DONE for i in ids)
 
             await until(all_done, timeout=60, what="downloads")
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
     for n in range(6):
@@ -293,21 +305,12 @@ def test_closing_the_preview_cancels_pending_thumbnails(
     http_server: LoopbackServer,
 ) -> None:
     count = 200
-    for n in range(count):
-        http_server.add(f"/t/{n}.png", png(n), delay=0.05)
-    listing = write_list(
-        tmp_path / "list.json",
-        [
-            {"url": f"http://127.0.0.1:9/v/{n}", "thumbnail": http_server.url(f"/t/{n}.png")}
-            for n in range(count)
-        ],
-    )
+    listing = thumbnails_only(http_server, tmp_path / "list.json", count, delay=0.05)
 
     async def scenario() -> None:
-        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
-        fetcher = session.thumbnails
-        assert fetcher is not None
-        try:
+        async with opened(db_path, tmp_path, downloads) as (session, window):
+            fetcher = session.thumbnails
+            assert fetcher is not None
             dialog = await preview_of(window, listing)
             got: list[str] = []
             dialog.images.ready.connect(got.extend)
@@ -322,9 +325,6 @@ def test_closing_the_preview_cancels_pending_thumbnails(
             assert await fetcher.fetch(http_server.url("/probe")) == b"x"
             assert thumbnail_requests(http_server) == sent
             assert await window.queue.jobs() == []  # a closed preview adds nothing
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -337,19 +337,10 @@ def test_rows_scrolled_into_view_get_their_thumbnails_first(
     http_server: LoopbackServer,
 ) -> None:
     count = 400
-    for n in range(count):
-        http_server.add(f"/t/{n}.png", png(n), delay=0.2)
-    listing = write_list(
-        tmp_path / "list.json",
-        [
-            {"url": f"http://127.0.0.1:9/v/{n}", "thumbnail": http_server.url(f"/t/{n}.png")}
-            for n in range(count)
-        ],
-    )
+    listing = thumbnails_only(http_server, tmp_path / "list.json", count, delay=0.2)
 
     async def scenario() -> None:
-        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
-        try:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
             dialog = await preview_of(window, listing)
             dialog.table.scrollToBottom()
             last = http_server.url(f"/t/{count - 1}.png")
@@ -357,9 +348,6 @@ def test_rows_scrolled_into_view_get_their_thumbnails_first(
             # it jumped the line: the middle of the list is still waiting
             assert not dialog.images.known(http_server.url(f"/t/{count // 2}.png"))
             dialog.reject()
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -395,8 +383,7 @@ def test_dropping_a_list_opens_the_preview_and_one_url_the_add_dialog(
     movie.write_bytes(b"\x00\x01")
 
     async def scenario() -> None:
-        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
-        try:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
             mime = QtCore.QMimeData()
             mime.setUrls([QtCore.QUrl.fromLocalFile(str(listing))])
             drop(window, mime)
@@ -452,9 +439,6 @@ def test_dropping_a_list_opens_the_preview_and_one_url_the_add_dialog(
             assert window.last_error is not None
             assert "cannot read gone.json" in window.last_error
             assert await window.queue.jobs() == []
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -472,8 +456,7 @@ def test_file_menu_has_add_import_settings_and_quit(
     qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
-        try:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
             [file_menu, *_] = [a.menu() for a in window.menuBar().actions() if a.menu()]
             texts = [a.text() for a in file_menu.actions() if not a.isSeparator()]
             assert texts == ["Add…", "Import…", "Paste URLs", "Settings…", "Quit"]
@@ -486,9 +469,6 @@ def test_file_menu_has_add_import_settings_and_quit(
             await until(lambda: window.import_dialog is not None, what="the preview")
             assert window.import_dialog is not None
             assert [r.title for r in window.import_dialog.model.rows] == ["A", "B"]
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -513,14 +493,10 @@ def test_closing_the_window_ends_every_task_of_an_open_preview(
     listing.write_text("http://127.0.0.1:9/a\nhttp://127.0.0.1:9/b\n")
 
     async def scenario() -> list[asyncio.Task[Any]]:
-        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
-        try:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
             dialog = await preview_of(window, listing)
             await until(looking.is_set, what="the plan looking at the disk")
             assert dialog.pending() > 0
-        finally:
-            window.close()
-            await session.close()
         return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
 
     assert run(qloop, scenario()) == []
@@ -530,15 +506,11 @@ def test_the_settings_dialog_keeps_the_import_template(
     qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
-        try:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
             window.settings = dataclasses.replace(window.settings, import_template="{title}.{ext}")
             dialog = window.open_settings()
             dialog.accept()
             assert window.settings.import_template == "{title}.{ext}"
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -572,9 +544,8 @@ def test_the_job_table_loads_thumbnails_of_visible_rows_only(
     asyncio.run(fill())
 
     async def scenario() -> None:
-        session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
-        window.resize(900, 500)
-        try:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
+            window.resize(900, 500)
             await until(lambda: window.model.rowCount() == count, what="rows")
             await until(lambda: not window.table.isColumnHidden(JobColumn.THUMB), what="column")
             first = http_server.url("/t/0.png")
@@ -586,9 +557,6 @@ def test_the_job_table_loads_thumbnails_of_visible_rows_only(
             window.table.scrollToBottom()
             await until(lambda: window.thumbs.loaded(last), what="the last row's thumbnail")
             assert thumbnail_requests(http_server) < 120
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -628,8 +596,7 @@ def test_a_viewer_loads_thumbnails_with_its_own_session_and_the_other_engine_dow
         )
 
         async def scenario() -> None:
-            session, window = await open_session(db_path, tmp_path / "thumbs", downloads)
-            try:
+            async with opened(db_path, tmp_path, downloads) as (session, window):
                 assert session.engine is None  # a viewer: the other process downloads
                 dialog = await preview_of(window, listing)
                 urls = [http_server.url(f"/t/{n}.png") for n in range(3)]
@@ -643,9 +610,6 @@ def test_a_viewer_loads_thumbnails_with_its_own_session_and_the_other_engine_dow
                     return all((j := window.model.job(i)) and j.state == JobState.DONE for i in ids)
 
                 await until(all_done, timeout=60, what="downloads by the other engine")
-            finally:
-                window.close()
-                await session.close()
 
         run(qloop, scenario())
     finally:
