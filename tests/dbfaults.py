@@ -5,11 +5,14 @@
 - :func:`small_disk` mounts a small tmpfs for the test (see
   :mod:`filesystems`) and :func:`fill_disk` fills it.
 - :func:`file_state` and :func:`job_row` look at a database without
-  changing it.
+  changing it; :func:`held_and_checkpointed` waits for a download to stop
+  at a hold point with some bytes recorded.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import hashlib
 import os
@@ -18,6 +21,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +31,16 @@ from drayman.queue.engine import EngineConfig
 from drayman.queue.retry import RetryPolicy
 from drayman.queue.transfer import TransferConfig
 from filesystems import Mounts
+from httpserver import LoopbackServer
 
 __all__ = [
     "LockHolder",
     "fault_config",
     "file_state",
     "fill_disk",
+    "held_and_checkpointed",
     "job_row",
+    "lock_held",
     "logged",
     "mode_of",
     "small_disk",
@@ -84,6 +91,16 @@ class LockHolder:
         self.release()
 
 
+@contextlib.asynccontextmanager
+async def lock_held(db_path: Path) -> AsyncIterator[LockHolder]:
+    """:class:`LockHolder` for async code: taken and let go in a thread (both wait)."""
+    holder = await asyncio.to_thread(LockHolder, db_path)
+    try:
+        yield holder
+    finally:
+        await asyncio.to_thread(holder.release)
+
+
 def file_state(path: Path) -> tuple[str, str | None, list[str]]:
     """Hashes of the file and its -wal (its last commits), and the names beside
     it: to prove nothing was touched. (The -shm is only an index SQLite rebuilds.)"""
@@ -105,6 +122,14 @@ def job_row(db_path: Path, job_id: int) -> dict[str, Any]:
         conn.close()
     assert row is not None, f"no job {job_id}"
     return dict(row)
+
+
+def held_and_checkpointed(
+    server: LoopbackServer, path: str, offset: int, db_path: Path, job_id: int
+) -> Callable[[], bool]:
+    """For a wait: the answer for ``path`` is held at ``offset``, and the job has
+    recorded some bytes (so its ``.part`` is open and written)."""
+    return lambda: server.held_at(path) == offset and job_row(db_path, job_id)["bytes_done"] > 0
 
 
 def mode_of(path: Path) -> int:

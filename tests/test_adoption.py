@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import async_wait_until, make_symlink, run_cli, start_cli, wait_until
-from dbfaults import fault_config, file_state, job_row
+from dbfaults import fault_config, file_state, held_and_checkpointed, job_row
 from drayman.jobs import JobState
 from drayman.queue.engine import Engine
 from drayman.queue.partrecord import (
@@ -114,11 +114,11 @@ async def test_the_record_follows_the_durable_offset_and_leaves_with_the_part(
     async with Engine(db_path, fault_config()) as engine:
         [job_id] = await engine.queue.add([http_server.url("/r.bin")], dest_dir=downloads)
 
-        def checkpointed() -> bool:
-            row = job_row(db_path, job_id)
-            return http_server.held_at("/r.bin") == 2 * MiB and row["bytes_done"] > 0
-
-        await async_wait_until(checkpointed, timeout=30, what="checkpoints")
+        await async_wait_until(
+            held_and_checkpointed(http_server, "/r.bin", 2 * MiB, db_path, job_id),
+            timeout=30,
+            what="checkpoints",
+        )
         found = read_record(str(part))
         assert found is not None
         record, part_size = found

@@ -37,7 +37,9 @@ from dbfaults import (
     fault_config,
     file_state,
     fill_disk,
+    held_and_checkpointed,
     job_row,
+    lock_held,
     logged,
     mode_of,
 )
@@ -112,16 +114,12 @@ async def test_engine_downloads_on_while_the_database_is_locked_and_catches_up(
     async with Engine(db_path, fault_config()) as engine:
         [job_id] = await engine.queue.add([http_server.url("/big.bin")], dest_dir=downloads)
         await async_wait_until(
-            lambda: (
-                http_server.held_at("/big.bin") == 1 * MiB
-                and job_row(db_path, job_id)["bytes_done"] > 0
-            ),
+            held_and_checkpointed(http_server, "/big.bin", 1 * MiB, db_path, job_id),
             timeout=30,
             what="a first checkpoint",
         )
         before = job_row(db_path, job_id)["bytes_done"]
-        holder = await asyncio.to_thread(LockHolder, db_path)
-        try:
+        async with lock_held(db_path):
             http_server.release_hold("/big.bin")
             await async_wait_until(
                 lambda: (
@@ -136,8 +134,6 @@ async def test_engine_downloads_on_while_the_database_is_locked_and_catches_up(
             assert locked_row["state"] == "running"
             assert engine.active_ids == [job_id]  # the transfer goes on
             assert part.stat().st_size >= 2 * MiB  # the bytes are kept on disk
-        finally:
-            await asyncio.to_thread(holder.release)
         http_server.release_hold("/big.bin")
         await async_wait_until(
             lambda: (
@@ -170,16 +166,12 @@ async def test_a_lock_over_the_finish_requeues_the_job_which_resumes_from_its_sa
     async with Engine(db_path, fault_config()) as engine:
         [job_id] = await engine.queue.add([http_server.url("/end.bin")], dest_dir=downloads)
         await async_wait_until(
-            lambda: (
-                http_server.held_at("/end.bin") == 1 * MiB
-                and job_row(db_path, job_id)["bytes_done"] > 0
-            ),
+            held_and_checkpointed(http_server, "/end.bin", 1 * MiB, db_path, job_id),
             timeout=30,
             what="a first checkpoint",
         )
         before = job_row(db_path, job_id)["bytes_done"]
-        holder = await asyncio.to_thread(LockHolder, db_path)
-        try:
+        async with lock_held(db_path):
             http_server.release_hold("/end.bin")
             # every byte arrives; the last checkpoint and the "done" cannot be written
             await async_wait_until(
@@ -190,8 +182,6 @@ async def test_a_lock_over_the_finish_requeues_the_job_which_resumes_from_its_sa
             row = job_row(db_path, job_id)
             assert (row["state"], row["bytes_done"], row["attempts"]) == ("running", before, 0)
             assert not (downloads / "end.bin").exists()  # not renamed without a record
-        finally:
-            await asyncio.to_thread(holder.release)
         await asyncio.wait_for(engine.wait_idle(), 30)
         done = await engine.queue.get(job_id)
     assert done.state == JobState.DONE and done.attempts == 0
@@ -548,9 +538,7 @@ async def test_engine_waits_out_a_full_disk_under_the_database_and_fails_no_job(
         await asyncio.wait_for(engine.wait_idle(), 30)
         [job_id] = await engine.queue.add([http_server.url("/big.bin")], dest_dir=downloads)
         await async_wait_until(
-            lambda: (
-                http_server.held_at("/big.bin") == 1 * MiB and job_row(db, job_id)["bytes_done"] > 0
-            ),
+            held_and_checkpointed(http_server, "/big.bin", 1 * MiB, db, job_id),
             timeout=30,
             what="a first checkpoint",
         )

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from conftest import async_wait_until, run_cli, start_cli, wait_until
-from dbfaults import LockHolder, job_row, logged
+from dbfaults import held_and_checkpointed, job_row, lock_held, logged
 from drayman.jobs import Job, JobState, NewJob
 from drayman.queue.engine import Engine, EngineConfig
 from drayman.queue.retry import RetryPolicy
@@ -588,15 +588,11 @@ async def test_segments_download_on_while_the_database_is_locked_and_catch_up(
     async with Engine(db_path, config) as engine:
         [job_id] = await engine.queue.add([http_server.url("/lock.bin")], dest_dir=downloads)
         await async_wait_until(
-            lambda: (
-                http_server.held_at("/lock.bin") == 3 * MiB
-                and job_row(db_path, job_id)["bytes_done"] > 0
-            ),
+            held_and_checkpointed(http_server, "/lock.bin", 3 * MiB, db_path, job_id),
             timeout=30,
             what="a first checkpoint",
         )
-        holder = await asyncio.to_thread(LockHolder, db_path)
-        try:
+        async with lock_held(db_path):
             http_server.release_hold("/lock.bin")
             await async_wait_until(
                 lambda: (
@@ -609,8 +605,6 @@ async def test_segments_download_on_while_the_database_is_locked_and_catch_up(
             # the bytes after the first hold arrived, but none was recorded
             assert job_row(db_path, job_id)["bytes_done"] <= 3 * MiB
             assert engine.active_ids == [job_id]  # the transfer goes on
-        finally:
-            await asyncio.to_thread(holder.release)
         await async_wait_until(
             # (a held connection keeps its last, partial block until more comes)
             lambda: job_row(db_path, job_id)["bytes_done"] >= 3 * MiB + 512 * KiB - 64 * KiB,
@@ -682,10 +676,7 @@ async def test_a_folder_gone_under_a_segmented_download_fails_it_and_finishes_no
     async with Engine(db_path, seg_config(split=2, min_segment=MiB)) as engine:
         [job_id] = await engine.queue.add([http_server.url("/gone.bin")], dest_dir=folder)
         await async_wait_until(
-            lambda: (
-                http_server.held_at("/gone.bin") == MiB + 512 * KiB
-                and job_row(db_path, job_id)["bytes_done"] > 0
-            ),
+            held_and_checkpointed(http_server, "/gone.bin", MiB + 512 * KiB, db_path, job_id),
             timeout=30,
             what="both connections running, a checkpoint made",
         )
