@@ -610,18 +610,9 @@ async def test_a_fat_file_system_without_hard_links_finishes_without_overwriting
     probe.unlink()
 
     body, other = make_body(MiB, seed=41), make_body(300 * KiB, seed=42)
-    http_server.add("/fat.bin", body)
-    http_server.add("/taken.bin", other)
-    # a job whose finish was interrupted, and a file that took its name meanwhile
-    taken = await seed_interrupted_job(
-        db_path, fat, http_server, "/taken.bin", name="taken.bin", bytes_done=len(other)
+    done, renamed = await finish_beside_a_taken_name(
+        db_path, fat, http_server, ("fat.bin", body), ("taken.bin", other)
     )
-    (fat / "taken.bin.part").write_bytes(other)
-    (fat / "taken.bin").write_bytes(b"precious")
-    async with Engine(db_path, fast_config()) as engine:
-        [fresh] = await engine.queue.add([http_server.url("/fat.bin")], dest_dir=fat)
-        await run_until_idle(engine)
-        done, renamed = await engine.queue.get(fresh), await engine.queue.get(taken)
     assert done.state == JobState.DONE, done.error
     assert renamed.state == JobState.DONE, renamed.error
     assert (fat / "fat.bin").read_bytes() == body
@@ -629,6 +620,29 @@ async def test_a_fat_file_system_without_hard_links_finishes_without_overwriting
     assert renamed.final_path == str(fat / "taken (1).bin")
     assert (fat / "taken (1).bin").read_bytes() == other
     assert files_in(fat) == ["fat.bin", "taken (1).bin", "taken.bin"]
+
+
+async def finish_beside_a_taken_name(
+    db_path: Path,
+    folder: Path,
+    server: LoopbackServer,
+    fresh: tuple[str, bytes],
+    taken: tuple[str, bytes],
+) -> tuple[Job, Job]:
+    """Two jobs finish in ``folder``: a fresh download, and one whose finish was
+    interrupted while a file (b"precious") took its name. Returns both, done or not."""
+    server.add("/" + fresh[0], fresh[1])
+    name, other = taken
+    server.add("/" + name, other)
+    taken_id = await seed_interrupted_job(
+        db_path, folder, server, "/" + name, name=name, bytes_done=len(other)
+    )
+    (folder / (name + ".part")).write_bytes(other)
+    (folder / name).write_bytes(b"precious")
+    async with Engine(db_path, fast_config()) as engine:
+        [fresh_id] = await engine.queue.add([server.url("/" + fresh[0])], dest_dir=folder)
+        await run_until_idle(engine)
+        return await engine.queue.get(fresh_id), await engine.queue.get(taken_id)
 
 
 def refuse_links(monkeypatch: pytest.MonkeyPatch, code: int) -> None:
@@ -650,18 +664,10 @@ async def test_finish_without_link_never_overwrites_and_leaves_no_copy(
     code: int,
 ) -> None:
     body, other = make_body(MiB, seed=43), make_body(200 * KiB, seed=44)
-    http_server.add("/d.bin", body)
-    http_server.add("/t.bin", other)
-    taken = await seed_interrupted_job(
-        db_path, downloads, http_server, "/t.bin", name="t.bin", bytes_done=len(other)
-    )
-    (downloads / "t.bin.part").write_bytes(other)
-    (downloads / "t.bin").write_bytes(b"precious")
     refuse_links(monkeypatch, code)
-    async with Engine(db_path, fast_config()) as engine:
-        [fresh] = await engine.queue.add([http_server.url("/d.bin")], dest_dir=downloads)
-        await run_until_idle(engine)
-        done, renamed = await engine.queue.get(fresh), await engine.queue.get(taken)
+    done, renamed = await finish_beside_a_taken_name(
+        db_path, downloads, http_server, ("d.bin", body), ("t.bin", other)
+    )
     assert done.state == JobState.DONE, done.error
     assert renamed.state == JobState.DONE, renamed.error
     assert (downloads / "d.bin").read_bytes() == body
