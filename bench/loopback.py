@@ -1,72 +1,67 @@
-"""An aiohttp server on 127.0.0.1, in a thread of the benchmark's own process.
+"""An aiohttp server on 127.0.0.1 whose every GET goes to one handler, for the benchmarks.
 
 The benchmarks in this folder need servers whose behaviour they control
 (endless files, counting what was sent); nginx serves the shared download
-benchmark (../shared/bench).
+benchmark (../shared/bench). The thread and event loop it runs on are the
+tests' loopback server's (tests/httpserver.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from httpserver import BackgroundServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class ThreadServer:
-    """``ThreadServer(handler).start()``; every GET goes to ``handler``."""
+class ThreadServer(BackgroundServer):
+    """``ThreadServer(handler).start()``; every GET goes to ``handler``.
+
+    ``background``, if given, runs on the server's loop while it serves.
+    """
 
     def __init__(
         self, handler: Handler, *, background: Callable[[], Awaitable[None]] | None = None
-    ):
+    ) -> None:
+        super().__init__("127.0.0.1", 0)
         self.handler = handler
         self.background = background
-        self.port = 0
+        #: requests answered so far
         self.requests = 0
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._error: BaseException | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
-
-    def start(self) -> ThreadServer:
-        threading.Thread(target=self._serve, name="bench-server", daemon=True).start()
-        if not self._ready.wait(30):
-            raise RuntimeError("the loopback server did not start")
-        if self._error is not None:
-            raise RuntimeError("the loopback server failed to start") from self._error
-        return self
+        return f"{self.base_url}/{path.lstrip('/')}"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         return await self.handler(request)
 
-    def _serve(self) -> None:
-        loop = self._loop = asyncio.new_event_loop()
-        tasks: list[asyncio.Task[None]] = []
+    async def _start_site(self) -> None:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        if self.background is not None:
+            self._tasks.append(asyncio.create_task(self.background()))
 
-        async def setup() -> None:
-            app = web.Application()
-            app.router.add_get("/{tail:.*}", self._handle)
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-            await site.start()
-            server = site._server
-            assert server is not None
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-            if self.background is not None:
-                tasks.append(asyncio.create_task(self.background()))
-
-        try:
-            loop.run_until_complete(setup())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        loop.run_forever()
+    async def _shutdown(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()

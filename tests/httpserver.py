@@ -28,6 +28,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 __all__ = [
+    "BackgroundServer",
     "Faults",
     "Hook",
     "LoopbackServer",
@@ -219,7 +220,7 @@ def _parse_range(value: str, size: int) -> tuple[int, int] | str | None:
     return start, min(end, size - 1)
 
 
-class _BackgroundServer:
+class BackgroundServer:
     """A server on its own thread and event loop; subclasses start and stop the site."""
 
     def __init__(self, host: str, port: int) -> None:
@@ -306,7 +307,7 @@ class _BackgroundServer:
         return self.base_url + path
 
 
-class LoopbackServer(_BackgroundServer):
+class LoopbackServer(BackgroundServer):
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -656,7 +657,7 @@ def response_head(status: int = 200, headers: dict[str, str] | None = None) -> b
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-class RawServer(_BackgroundServer):
+class RawServer(BackgroundServer):
     """A TCP server whose ``handler`` writes whatever bytes a test wants.
 
     For faults an HTTP server library will not produce: bytes past the
