@@ -5,20 +5,15 @@ xvfb-run -a -s "-screen 0 1280x900x24" python docs/make_import_screenshot.py [--
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
-import sys
-import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+import shot
 
-from drayman.ui.app import Session, install_translator, make_loop  # noqa: E402
-from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets  # noqa: E402
-from httpserver import LoopbackServer  # noqa: E402
+from drayman.ui.app import Session
+from drayman.ui.qt import Qt, QtCore, QtGui
+from httpserver import LoopbackServer
 
 SHOWS = [
     ("Ann Example", "Ridge Walks", 205),
@@ -27,6 +22,8 @@ SHOWS = [
     ("Ben Sample", "Kitchen Lab", 35),
     ("Cleo Demo", "Night Trains", 250),
 ]
+
+HERE = shot.HERE
 
 
 def thumbnail(n: int, show: str, hue: int) -> bytes:
@@ -109,20 +106,5 @@ async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
     await session.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", default=str(HERE / "import.png"))
-    parser.add_argument("--lang", default="en", help="en or zh_CN")
-    args = parser.parse_args()
-    app = QtWidgets.QApplication(sys.argv[:1])
-    install_translator(app, args.lang)
-    app.setQuitOnLastWindowClosed(False)
-    loop = make_loop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as tmp, LoopbackServer() as server:
-        loop.run_until_complete(scene(Path(args.out), Path(tmp), server))
-    print(args.out, os.path.getsize(args.out), "bytes")
-
-
 if __name__ == "__main__":
-    main()
+    shot.main(scene, HERE / "import.png")
