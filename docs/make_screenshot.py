@@ -46,7 +46,12 @@ async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
             continue
         size = 60_000 if n in (2, 6, 10) else 48_000_000
         server.add(
-            f"/v/{name}", make_body(size, seed=n), rate=None if size < 100_000 else 3_000_000
+            f"/v/{name}",
+            make_body(size, seed=n),
+            rate=None if size < 100_000 else 3_000_000,
+            # the pace is per answer: one connection per file keeps the big
+            # ones running (and pausable) when the picture is taken
+            extra_headers={"Accept-Ranges": "none"},
         )
     ids = await queue.add(
         [server.url(f"/v/{quote(name)}") for name in names], dest_dir=folder / "Downloads"
