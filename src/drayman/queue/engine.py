@@ -86,7 +86,6 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribers: list[Subscriber] = []
         self._changes: list[JobChange] = []
-        self._failed_during_run = 0
         #: commands given through self.queue so far (see _on_change)
         self._changes_seen = 0
         #: the stored global speed limit last applied
@@ -455,17 +454,7 @@ class Engine:
             retry_after = exc.retry_after if isinstance(exc, TransferError) else None
             delay = policy.delay(attempts, retry_after)
             log.info("job %d: %s; retrying in %.0f s", job.id, message, delay)
-            at: float | None = None
-
-            def requeue() -> Awaitable[bool]:
-                nonlocal at
-                at = self._clock() + delay
-                return store.requeue(job.id, error=message, attempts=attempts, next_attempt_at=at)
-
-            if await self._write_until_stored(job.id, requeue):
-                self._changes.append(
-                    JobChange(job.id, JobState.QUEUED, error=message, next_attempt_at=at)
-                )
+            await self._requeue(job.id, message, attempts, delay)
         else:
             if transient:
                 message = f"{message} (gave up after {attempts} attempts)"
@@ -473,24 +462,28 @@ class Engine:
             if await self._write_until_stored(
                 job.id, lambda: store.fail(job.id, error=message, attempts=attempts)
             ):
-                self._failed_during_run += 1
                 self._changes.append(JobChange(job.id, JobState.FAILED, error=message))
 
     async def _after_db_error(self, job: Job, exc: EnvironmentProblem) -> None:
         """Put the job back in the queue, as it was, once the database takes writes."""
-        store = self.queue.store
         message = " ".join(str(exc).split())
         log.warning("job %d: %s; it will resume from its last recorded offset", job.id, message)
+        await self._requeue(job.id, message, job.attempts, self.config.retry.delay(1))
+
+    async def _requeue(self, job_id: int, message: str, attempts: int, delay: float) -> None:
+        """Back to the queue, due ``delay`` seconds after the write finally lands."""
         at: float | None = None
 
         def requeue() -> Awaitable[bool]:
             nonlocal at
-            at = self._clock() + self.config.retry.delay(1)
-            return store.requeue(job.id, error=message, attempts=job.attempts, next_attempt_at=at)
+            at = self._clock() + delay
+            return self.queue.store.requeue(
+                job_id, error=message, attempts=attempts, next_attempt_at=at
+            )
 
-        if await self._write_until_stored(job.id, requeue):
+        if await self._write_until_stored(job_id, requeue):
             self._changes.append(
-                JobChange(job.id, JobState.QUEUED, error=message, next_attempt_at=at)
+                JobChange(job_id, JobState.QUEUED, error=message, next_attempt_at=at)
             )
 
     async def _write_until_stored(self, job_id: int, write: Callable[[], Awaitable[bool]]) -> bool:
