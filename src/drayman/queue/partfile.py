@@ -426,7 +426,7 @@ class PositionalPart(_OpenPart):
         reserved with posix_fallocate where the file system can, so a full
         disk shows now rather than half way, else the file is extended sparse.
         """
-        part = cls._open(path, folder)
+        part, _ = cls._open(path, folder)
         try:
             preallocate(part._fileno(), size)
         except OSError as exc:
@@ -445,7 +445,7 @@ class PositionalPart(_OpenPart):
         another program's file is left alone.
         """
         try:
-            part = cls._open(path, folder)
+            part, info = cls._open(path, folder)
         except PermanentError as exc:
             if isinstance(exc.__cause__, FileNotFoundError):
                 return None
@@ -453,18 +453,14 @@ class PositionalPart(_OpenPart):
         if identity is not None and part.identity != identity:
             part.close()
             raise PartNotOurs(path)
-        try:
-            right_size = os.fstat(part._fileno()).st_size == size
-        except OSError as exc:
-            part.close()
-            raise disk_error(exc, path) from exc
-        if not right_size:
+        if info.st_size != size:
             part.close()
             return None
         return part
 
     @classmethod
-    def _open(cls, path: str, folder: JobFolder | None) -> PositionalPart:
+    def _open(cls, path: str, folder: JobFolder | None) -> tuple[PositionalPart, os.stat_result]:
+        """Open the regular file at ``path`` (never through a link), and its stat."""
         name, dir_fd = locate(path, folder)
         try:
             fd = os.open(name, os.O_RDWR | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
@@ -478,7 +474,7 @@ class PositionalPart(_OpenPart):
         except OSError as exc:
             os.close(fd)
             raise disk_error(exc, path) from exc
-        return cls(path, fd, folder, identity)
+        return cls(path, fd, folder, identity), info
 
     def write_at(self, chunks: list[bytes], offset: int) -> int:
         """Write ``chunks`` back to back from ``offset``; return the end offset."""

@@ -39,9 +39,6 @@ DEFAULT_BUSY_TIMEOUT = 10.0
 #: the environment variable that overrides :data:`DEFAULT_BUSY_TIMEOUT` (seconds)
 BUSY_TIMEOUT_ENV = "DRAYMAN_BUSY_TIMEOUT"
 
-#: SQLite's journals beside the database; they belong to it (see ``_prepare``)
-JOURNAL_SUFFIXES = ("-wal", "-shm", "-journal")
-
 #: less free space than this under a failed write means the disk is full
 _NEARLY_FULL = 256 * 1024
 
