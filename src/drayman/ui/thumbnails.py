@@ -142,9 +142,6 @@ class ThumbnailImages(QtCore.QObject):
     def loaded(self, url: str) -> bool:
         return self._images.get(url) is not None
 
-    def failed(self, url: str) -> bool:
-        return url in self._images and self._images[url] is None
-
     def pending(self) -> int:
         return len(self._queued) + len(self._looking) + len(self._waiting) + len(self._tasks)
 
