@@ -23,7 +23,6 @@ from typing import Any
 
 from drayman.batch import BadEntry, Entry, ImportResult, parse_import
 from drayman.errors import BadInput, DraymanError
-from drayman.inputs import validate_folder
 from drayman.jobs import NewJob
 from drayman.names import filename_from_url
 from drayman.queue.jobqueue import JobQueue, expected_name, files_on_disk
@@ -576,14 +575,12 @@ class ImportDialog(QtWidgets.QDialog):
                 numbers=[row.number for row in rows],
             )
             on_disk = await files_on_disk(jobs)
-            # the folder as plan() saw it, to show targets relative to it
-            base = await asyncio.to_thread(validate_folder, folder)
         except BadInput as exc:
             self._plan_failed(generation, str(exc))
             return
         if generation != self._generation:
             return  # the fields changed meanwhile; a newer plan is on its way
-        targets = [_target(job, base) for job in jobs]
+        targets = [_target(job) for job in jobs]
         self.model.set_plan(targets, on_disk)
         self.plan_error = None
         self._show_example()
@@ -717,11 +714,12 @@ class ImportDialog(QtWidgets.QDialog):
         return len(self._tasks) + self.images.pending()
 
 
-def _target(job: NewJob, base: str) -> tuple[str, str]:
+def _target(job: NewJob) -> tuple[str, str]:
     """(path relative to the chosen folder, full path) of a planned job."""
     full = os.path.join(job.dest_dir, expected_name(job))
     try:
-        relative = os.path.relpath(full, base)
+        # the folder as plan() checked it (it is every job's base_dir)
+        relative = os.path.relpath(full, job.base_dir or job.dest_dir)
     except ValueError:  # another drive on Windows: a folder from a per-host rule
         relative = full
     return relative, full
