@@ -19,8 +19,10 @@ import os
 import re
 import shlex
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -124,22 +126,25 @@ def _normalize(sql: str | None) -> str:
     return " ".join((sql or "").split())
 
 
-def _schema(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
-    rows = conn.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-    ).fetchall()
+#: every table, index and trigger, less SQLite's own
+_SCHEMA_SQL = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+
+
+def _schema_of(rows: Iterable[Any]) -> dict[tuple[str, str], str]:
+    """(type, name) -> its SQL, white space folded: two schemas compare as dicts."""
     return {(str(kind), str(name)): _normalize(sql) for kind, name, sql in rows}
+
+
+def _schema(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    return _schema_of(conn.execute(_SCHEMA_SQL).fetchall())
 
 
 async def expected_schema(version: int) -> dict[tuple[str, str], str]:
     """The schema our migrations build up to ``version``."""
     async with aiosqlite.connect(":memory:", isolation_level=None) as conn:
         await migrate(conn, target=version)
-        async with conn.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-        ) as cursor:
-            rows = await cursor.fetchall()
-    return {(str(kind), str(name)): _normalize(sql) for kind, name, sql in rows}
+        async with conn.execute(_SCHEMA_SQL) as cursor:
+            return _schema_of(await cursor.fetchall())
 
 
 def _schema_problems(
