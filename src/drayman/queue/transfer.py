@@ -207,7 +207,13 @@ def create_session(
 
 
 class Transfer:
-    """Download one job. :meth:`run` returns when the job is done, or raises."""
+    """Download one job. :meth:`run` returns when the job is done, or raises.
+
+    Its other public methods (:meth:`request`, :meth:`open_folder`,
+    :meth:`commit_progress`, :meth:`finish_in_place`, ...) are what a
+    segmented download (:mod:`.segmented`) borrows from the single stream it
+    grows out of; the rest is private to this class.
+    """
 
     def __init__(
         self,
