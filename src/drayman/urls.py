@@ -34,10 +34,11 @@ def _shown(url: str) -> str:
 def validate_url(text: str) -> str:
     """Return ``text`` stripped if it is an absolute http(s) URL with a host."""
     if not isinstance(text, str):
-        raise InvalidURL(reason="not a URL", url=str(text))
+        raise InvalidURL(reason="not a URL", url=_shown(str(text)))
     url = text.strip()
     if not url:
-        raise InvalidURL(reason="not a URL", url=text)
+        # blank: what is quoted is whitespace, but still no more than any URL
+        raise InvalidURL(reason="not a URL", url=_shown(text))
     if len(url) > MAX_URL_LENGTH:
         raise InvalidURL(
             reason=f"too long (more than {MAX_URL_LENGTH} characters)", url=_shown(url[:80])
