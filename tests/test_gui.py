@@ -13,6 +13,7 @@ import pytest
 
 from conftest import async_wait_until
 from drayman.jobs import Job, JobState, NewJob
+from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import EngineSnapshot, JobProgress
 from drayman.storage import JobStore
 from drayman.ui.app import Session, make_loop
@@ -365,14 +366,18 @@ def test_move_up_raises_priority_and_the_engine_starts_it_first(
         http_server.add(f"/{name}", name.encode() * 1000)
 
     async def scenario() -> None:
+        # queued and paused before any engine runs: one started meanwhile
+        # would send the first request before the pause lands
+        queue = await JobQueue.open(db_path)
+        ids = await queue.add(
+            [http_server.url(f"/{n}") for n in ("a", "b", "c")], dest_dir=downloads
+        )
+        await queue.pause(ids)
+        await queue.close()
         session = Session(db_path, settings_file(db_path))
         window = await session.open()
         try:
             assert session.engine is not None
-            ids = await window.queue.add(
-                [http_server.url(f"/{n}") for n in ("a", "b", "c")], dest_dir=downloads
-            )
-            await window.queue.pause(ids)
             await until(lambda: window.model.rowCount() == 3, what="rows")
             select(window, ids[2])
             window.up_action.trigger()
