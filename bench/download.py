@@ -83,7 +83,7 @@ def main() -> int:
     parser.add_argument("--shared-bench", help="folder of the shared harness (run.py)")
     parser.add_argument("--workloads", default="W1,W2,W3,W4")
     parser.add_argument(
-        "--clients", default="curl,aria2c-x1,drayman,drayman-asyncio", help="comma list"
+        "--clients", default="curl,curl-fsync,aria2c-x8,drayman,drayman-asyncio", help="comma list"
     )
     parser.add_argument("--resume-clients", default="curl -C -,drayman")
     parser.add_argument("--runs", type=int, default=3)

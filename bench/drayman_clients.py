@@ -24,7 +24,19 @@ def _commands(prefix: str = "") -> dict[str, str]:
     }
 
 
+#: curl, then an fsync of every file it wrote (coreutils ``sync FILE...``):
+#: the durability drayman's "done" includes, which curl's own rows do not pay
+CURL = "curl -sS --fail --no-progress-meter"
+CURL_FSYNC = {
+    "single": f"{CURL} -o {{out_dir}}/{{name}} {{url}} && sync {{out_dir}}/{{name}}",
+    "multi": f"{CURL} --parallel --parallel-max 16 --output-dir {{out_dir}} --remote-name-all "
+    "-K {curl_config} && sync {out_dir}/*",
+    "version": "curl --version | head -1",
+    "note": "curl, then fsync of each file it wrote",
+}
+
 CLIENTS = {
+    "curl-fsync": CURL_FSYNC,
     # uvloop when installed (the "fast" extra), as a user gets it
     "drayman": _commands(),
     # the standard asyncio loop, for comparison (and what Windows runs)
