@@ -375,6 +375,23 @@ async def test_after_a_drip_the_download_resumes_on_a_new_connection(
         assert second.headers.get("If-Range") == ETAG  # resumed, not restarted
 
 
+async def test_a_server_that_drips_on_every_attempt_fails_the_job_in_the_end(
+    db_path: Path, downloads: Path
+) -> None:
+    """Each attempt brings a few bytes, which used to count as progress and reset
+    the attempts: the job retried forever. Slow attempts count; the bytes stay."""
+    body = make_body(64 * KiB, seed=4)
+    with RawServer(dripping(body)) as server:
+        cfg = config(attempts=3, read_timeout=30, min_speed=1024, min_speed_time=0.3)
+        [job] = await download(db_path, [server.url("/forever.bin")], downloads, cfg)
+        assert len(server.requests) == 3
+    assert job.state == JobState.FAILED
+    assert_one_line(job, "too slow:", "gave up after 3 attempts")
+    assert job.bytes_done > 0  # kept for a later retry
+    part = downloads / "forever.bin.part"
+    assert part.read_bytes()[: job.bytes_done] == body[: job.bytes_done]
+
+
 async def test_a_server_dripping_its_headers_is_cut_off(db_path: Path, downloads: Path) -> None:
     """Each byte resets the read timeout; the deadline for the whole head does not reset."""
 

@@ -125,6 +125,14 @@ class TransientError(TransferError):
     transient = True
 
 
+class TooSlow(TransientError):
+    """a temporary network or server problem: too slow: {speed}/s for {seconds:.0f} s (the minimum is {minimum}/s)"""
+
+    # An attempt cut short for slowness counts against the job's attempts even
+    # if it brought bytes: a server that drips forever would otherwise reset
+    # the count on every attempt and keep the job retrying for good.
+
+
 class PermanentError(TransferError):
     """{detail}"""
 

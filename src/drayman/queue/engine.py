@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import aiohttp
 
-from drayman.errors import DraymanError, EnvironmentProblem, TransferError
+from drayman.errors import DraymanError, EnvironmentProblem, TooSlow, TransferError
 from drayman.jobs import Job, JobState
 from drayman.queue.jobqueue import SPEED_SETTING, JobQueue
 from drayman.queue.lock import EngineLock
@@ -446,7 +446,10 @@ class Engine:
 
     async def _after_failure(self, job: Job, transfer: Transfer, exc: DraymanError) -> None:
         store = self.queue.store
-        attempts = 1 if transfer.made_progress else job.attempts + 1
+        # progress starts the count again, unless the attempt was cut for
+        # being too slow: a drip brings a few bytes every time, forever
+        progressed = transfer.made_progress and not isinstance(exc, TooSlow)
+        attempts = 1 if progressed else job.attempts + 1
         message = " ".join(str(exc).split())
         policy = self.config.retry
         transient = isinstance(exc, TransferError) and exc.transient

@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 
-from drayman.errors import TransientError
+from drayman.errors import TooSlow
 from drayman.units import human_size
 
 #: samples kept per period: the window slides in steps of period / _STEPS
@@ -29,7 +29,7 @@ _STEPS = 8
 
 
 class SpeedWatch:
-    """``received(n)`` after every read; raises :class:`TransientError` when too slow.
+    """``received(n)`` after every read; raises :class:`~drayman.errors.TooSlow` when too slow.
 
     ``min_speed`` 0 (or ``period`` 0) turns the watch off. The speed is judged
     only once the watch has run for a whole ``period`` (of time that counts),
@@ -99,10 +99,7 @@ class SpeedWatch:
         span = now - self._base_time
         if span >= self.period and self._received - self._base_bytes < self.min_speed * span:
             speed = (self._received - self._base_bytes) / span
-            raise TransientError(
-                detail=f"too slow: {human_size(speed)}/s for {span:.0f} s "
-                f"(the minimum is {human_size(self.min_speed)}/s)"
-            )
+            raise TooSlow(speed=human_size(speed), seconds=span, minimum=human_size(self.min_speed))
 
     def _slide(self, now: float) -> None:
         """Take a sample; keep exactly one at or before the window's start."""
