@@ -182,6 +182,44 @@ def test_bad_urls_stay_in_the_dialog_with_a_plain_message(
     run(qloop, scenario())
 
 
+def test_the_add_dialog_can_skip_the_certificate_check_of_a_trusted_server(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, https_server: LoopbackServer
+) -> None:
+    """The window's answer to "does not verify; ... --insecure": a box to tick."""
+    body = make_body(200_000, seed=8)
+    https_server.add("/nas.bin", body)
+    https_server.add("/other.bin", body)
+
+    async def scenario() -> None:
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            for path, insecure in (("/other.bin", False), ("/nas.bin", True)):
+                dialog = window.open_add_dialog()
+                dialog.urls.setPlainText(https_server.url(path))
+                dialog.folder.setText(str(downloads))
+                dialog.insecure.setChecked(insecure)
+                dialog.accept()
+                assert not dialog.isVisible(), dialog.error.text()
+            await until(lambda: window.model.rowCount() == 2, what="two rows")
+            by_path = {
+                job.url.rsplit("/", 1)[1]: job.id
+                for job in map(window.model.job_at, range(window.model.rowCount()))
+            }
+            checked, trusted = by_path["other.bin"], by_path["nas.bin"]
+            await until(lambda: state_of(window, trusted) == JobState.DONE, what="done")
+            await until(lambda: state_of(window, checked) == JobState.FAILED, what="failed")
+            failed = window.model.job(checked)
+            assert failed is not None and "does not verify" in (failed.error or "")
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())
+    assert (downloads / "nas.bin").read_bytes() == body
+    assert not (downloads / "other.bin").exists()
+
+
 def test_a_pause_from_another_process_shows_and_close_leaves_jobs_resumable(
     qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:

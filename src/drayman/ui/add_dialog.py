@@ -19,6 +19,8 @@ class AddRequest:
     name: str | None
     headers: list[str]
     sha256: str | None
+    #: skip TLS certificate checks for these URLs' hosts (``add --insecure``)
+    insecure: bool = False
 
 
 def _lines(text: str) -> list[str]:
@@ -46,12 +48,18 @@ class AddDialog(CheckedDialog[AddRequest]):
         self.headers.setMaximumHeight(80)
         self.sha256 = QtWidgets.QLineEdit()
         self.sha256.setPlaceholderText(self.tr("Optional"))
+        # the answer to "the TLS certificate of HOST does not verify" for a
+        # server the user trusts (a NAS, a router): an explicit choice per add
+        self.insecure = QtWidgets.QCheckBox(
+            self.tr("Do not check these servers' TLS certificates (only for servers you trust)")
+        )
         form = QtWidgets.QFormLayout()
         form.addRow(self.tr("URLs"), self.urls)
         form.addRow(self.tr("Folder"), folder_row)
         form.addRow(self.tr("File name"), self.name)
         form.addRow(self.tr("Headers"), self.headers)
         form.addRow(self.tr("SHA-256"), self.sha256)
+        form.addRow("", self.insecure)
         self.finish(form)
         self.resize(560, 420)
 
@@ -87,7 +95,9 @@ class AddDialog(CheckedDialog[AddRequest]):
             if len(urls) > 1:
                 raise BadInput(self.tr("A checksum can only be given for a single URL."))
             sha = validate_sha256(sha)
-        return AddRequest(urls, self.folder.text().strip(), name, headers, sha)
+        return AddRequest(
+            urls, self.folder.text().strip(), name, headers, sha, self.insecure.isChecked()
+        )
 
 
 __all__ = ["AddDialog", "AddRequest"]

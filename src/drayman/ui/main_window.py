@@ -341,6 +341,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 name=request.name,
                 headers=request.headers,
                 sha256=request.sha256,
+                insecure=request.insecure,
             )
         )
 

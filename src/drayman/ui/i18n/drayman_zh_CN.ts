@@ -3,78 +3,84 @@
 <context>
     <name>AddDialog</name>
     <message>
-        <location filename="../add_dialog.py" line="33" />
+        <location filename="../add_dialog.py" line="35" />
         <source>Add downloads</source>
+        <extracomment>skip TLS certificate checks for these URLs' hosts (``add --insecure``)</extracomment>
         <translation>添加下载</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="35" />
+        <location filename="../add_dialog.py" line="37" />
         <source>One URL per line</source>
         <translation>每行一个网址</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="37" />
+        <location filename="../add_dialog.py" line="39" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="43" />
+        <location filename="../add_dialog.py" line="45" />
         <source>From the server (single URL only)</source>
         <translation>由服务器决定（仅限单个网址）</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="48" />
+        <location filename="../add_dialog.py" line="50" />
         <source>Optional</source>
         <translation>可选</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="50" />
+        <location filename="../add_dialog.py" line="54" />
+        <source>Do not check these servers' TLS certificates (only for servers you trust)</source>
+        <translation>不检查这些服务器的 TLS 证书（仅用于您信任的服务器）</translation>
+    </message>
+    <message>
+        <location filename="../add_dialog.py" line="57" />
         <source>URLs</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="51" />
-        <location filename="../add_dialog.py" line="60" />
+        <location filename="../add_dialog.py" line="58" />
+        <location filename="../add_dialog.py" line="68" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="52" />
+        <location filename="../add_dialog.py" line="59" />
         <source>File name</source>
         <translation>文件名</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="53" />
+        <location filename="../add_dialog.py" line="60" />
         <source>Headers</source>
         <translation>请求头</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="54" />
+        <location filename="../add_dialog.py" line="61" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="69" />
+        <location filename="../add_dialog.py" line="77" />
         <source>Enter at least one URL.</source>
         <translation>请至少输入一个网址。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="74" />
+        <location filename="../add_dialog.py" line="82" />
         <source>Line {0}: {1}</source>
         <translation>第 {0} 行：{1}</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="76" />
+        <location filename="../add_dialog.py" line="84" />
         <source>Choose a folder.</source>
         <translation>请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="80" />
+        <location filename="../add_dialog.py" line="88" />
         <source>A file name can only be given for a single URL.</source>
         <translation>只有单个网址时才能指定文件名。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="88" />
+        <location filename="../add_dialog.py" line="96" />
         <source>A checksum can only be given for a single URL.</source>
         <translation>只有单个网址时才能指定校验和。</translation>
     </message>
@@ -88,123 +94,123 @@
         <translation>导入 {0}</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="387" />
+        <location filename="../import_dialog.py" line="389" />
         <source>Browse…</source>
-        <extracomment>the last plan's problem (a bad template or folder), None when fine</extracomment>
+        <extracomment>the add under way (None: none); closing the dialog lets it finish the last plan's problem (a bad template or folder), None when fine</extracomment>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="393" />
+        <location filename="../import_dialog.py" line="395" />
         <source>Names from the server</source>
         <translation>使用服务器提供的文件名</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="395" />
+        <location filename="../import_dialog.py" line="397" />
         <source>Fields: {0}. A / makes a subfolder; empty: names from the server.</source>
         <translation>可用字段：{0}。/ 表示子文件夹；留空则使用服务器提供的文件名。</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="402" />
-        <location filename="../import_dialog.py" line="647" />
+        <location filename="../import_dialog.py" line="404" />
+        <location filename="../import_dialog.py" line="644" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="403" />
+        <location filename="../import_dialog.py" line="405" />
         <source>Template</source>
         <translation>命名模板</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="407" />
+        <location filename="../import_dialog.py" line="409" />
         <source>Filter by title, author or URL</source>
         <translation>按标题、作者或网址筛选</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="410" />
+        <location filename="../import_dialog.py" line="412" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="411" />
+        <location filename="../import_dialog.py" line="413" />
         <source>None</source>
         <translation>全不选</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="412" />
+        <location filename="../import_dialog.py" line="414" />
         <source>Invert</source>
         <translation>反选</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="418" />
+        <location filename="../import_dialog.py" line="420" />
         <source>Tick:</source>
         <translation>勾选：</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="465" />
+        <location filename="../import_dialog.py" line="468" />
         <source>These cannot be imported ({0}); the others can:</source>
         <translation>以下条目无法导入（{0} 个），其余条目可以导入：</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="500" />
+        <location filename="../import_dialog.py" line="503" />
         <source>{0}: 1 entry</source>
         <translation>{0}：1 个条目</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="502" />
+        <location filename="../import_dialog.py" line="505" />
         <source>{0}: {1} entries</source>
         <translation>{0}：{1} 个条目</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="504" />
+        <location filename="../import_dialog.py" line="507" />
         <source>, {0} bad</source>
         <translation>，{0} 个有误</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="532" />
+        <location filename="../import_dialog.py" line="531" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="568" />
+        <location filename="../import_dialog.py" line="567" />
         <source>Choose a folder.</source>
         <translation>请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="608" />
+        <location filename="../import_dialog.py" line="605" />
         <source>Example: {0}</source>
         <translation>示例：{0}</translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="616" />
+        <location filename="../import_dialog.py" line="613" />
         <source>%n of {0} selected</source>
         <translation>
             <numerusform>已选 %n 个（共 {0} 个）</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="620" />
+        <location filename="../import_dialog.py" line="617" />
         <source>%n already in the queue</source>
         <translation>
             <numerusform>%n 个已在队列中</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="623" />
+        <location filename="../import_dialog.py" line="620" />
         <source>%n already on disk</source>
         <translation>
             <numerusform>%n 个已在磁盘上</numerusform></translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="625" />
+        <location filename="../import_dialog.py" line="622" />
         <source>{0} free in the folder</source>
         <translation>文件夹所在磁盘剩余 {0}</translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="627" />
+        <location filename="../import_dialog.py" line="624" />
         <source>Download %n</source>
         <translation>
             <numerusform>下载 %n 个</numerusform></translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="661" />
+        <location filename="../import_dialog.py" line="658" />
         <source>Tick at least one entry.</source>
         <translation>请至少勾选一个条目。</translation>
     </message>
@@ -344,260 +350,260 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="121" />
+        <location filename="../main_window.py" line="122" />
         <source>Search name or URL</source>
         <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue) one fetcher (and its disk cache and request bound) for the table and imports</extracomment>
         <translation>搜索名称或网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="126" />
+        <location filename="../main_window.py" line="127" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="127" />
+        <location filename="../main_window.py" line="128" />
         <source>Active</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="128" />
+        <location filename="../main_window.py" line="129" />
         <source>Queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="129" />
+        <location filename="../main_window.py" line="130" />
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="130" />
+        <location filename="../main_window.py" line="131" />
         <source>Done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="131" />
+        <location filename="../main_window.py" line="132" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="201" />
+        <location filename="../main_window.py" line="202" />
         <source>Jobs</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="204" />
+        <location filename="../main_window.py" line="205" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="207" />
+        <location filename="../main_window.py" line="208" />
         <source>Import…</source>
         <translation>导入…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="209" />
+        <location filename="../main_window.py" line="210" />
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="210" />
+        <location filename="../main_window.py" line="211" />
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="211" />
+        <location filename="../main_window.py" line="212" />
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="212" />
+        <location filename="../main_window.py" line="213" />
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="214" />
+        <location filename="../main_window.py" line="215" />
         <source>Move up</source>
         <translation>上移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="217" />
+        <location filename="../main_window.py" line="218" />
         <source>Move down</source>
         <translation>下移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="221" />
+        <location filename="../main_window.py" line="222" />
         <source>Pause all</source>
         <translation>全部暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="224" />
+        <location filename="../main_window.py" line="225" />
         <source>Resume all</source>
         <translation>全部继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="226" />
+        <location filename="../main_window.py" line="227" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="228" />
+        <location filename="../main_window.py" line="229" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="231" />
+        <location filename="../main_window.py" line="232" />
         <source>Copy URL</source>
         <translation>复制网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="234" />
+        <location filename="../main_window.py" line="235" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="237" />
+        <location filename="../main_window.py" line="238" />
         <source>Paste URLs</source>
         <translation>粘贴网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="244" />
+        <location filename="../main_window.py" line="245" />
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="250" />
+        <location filename="../main_window.py" line="251" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="258" />
+        <location filename="../main_window.py" line="259" />
         <source>&amp;Jobs</source>
         <translation>任务(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="314" />
+        <location filename="../main_window.py" line="315" />
         <source>Remove downloads</source>
         <translation>移除下载</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="315" />
+        <location filename="../main_window.py" line="316" />
         <source>Remove %n job(s) from the list?</source>
         <translation>
             <numerusform>从列表中移除 %n 个任务？</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="316" />
+        <location filename="../main_window.py" line="317" />
         <source>Also delete their files</source>
         <translation>同时删除文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="380" />
+        <location filename="../main_window.py" line="382" />
         <source>Pasted text</source>
         <translation>粘贴的文本</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="398" />
+        <location filename="../main_window.py" line="400" />
         <source>{0} is not a list of downloads (.txt, .json, .jsonl or .csv).</source>
         <translation>{0} 不是下载列表（.txt、.json、.jsonl 或 .csv）。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="405" />
+        <location filename="../main_window.py" line="407" />
         <source>Dropped links</source>
         <translation>拖入的链接</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="412" />
+        <location filename="../main_window.py" line="414" />
         <source>Import a list of downloads</source>
         <translation>导入下载列表</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="416" />
+        <location filename="../main_window.py" line="418" />
         <source>Lists of downloads (*.txt *.json *.jsonl *.ndjson *.csv)</source>
         <translation>下载列表 (*.txt *.json *.jsonl *.ndjson *.csv)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="417" />
+        <location filename="../main_window.py" line="419" />
         <source>All files (*)</source>
         <translation>所有文件 (*)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="451" />
+        <location filename="../main_window.py" line="453" />
         <source>… and %n more</source>
         <translation>
             <numerusform>……另有 %n 个</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="453" />
+        <location filename="../main_window.py" line="455" />
         <source>{0}: nothing to import.</source>
         <translation>{0}：没有可导入的条目。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="512" />
+        <location filename="../main_window.py" line="524" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="571" />
+        <location filename="../main_window.py" line="583" />
         <source>Speed: {0}/s</source>
         <translation>速度：{0}/秒</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="584" />
+        <location filename="../main_window.py" line="596" />
         <source>{0} failed: {1}</source>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="592" />
+        <location filename="../main_window.py" line="604" />
         <source>All downloads have finished.</source>
         <translation>全部下载已完成。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="623" />
+        <location filename="../main_window.py" line="635" />
         <source>active {0} · queued {1} · paused {2} · done {3} · failed {4}</source>
         <translation>下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · 失败 {4}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="636" />
+        <location filename="../main_window.py" line="648" />
         <source>Select a job to see its details.</source>
         <translation>选择一个任务以查看详情。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="640" />
+        <location filename="../main_window.py" line="652" />
         <source>URL</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="641" />
+        <location filename="../main_window.py" line="653" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="642" />
+        <location filename="../main_window.py" line="654" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="643" />
+        <location filename="../main_window.py" line="655" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="644" />
+        <location filename="../main_window.py" line="656" />
         <source>ETag</source>
         <translation>ETag</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="645" />
+        <location filename="../main_window.py" line="657" />
         <source>Last-Modified</source>
         <translation>最后修改</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="646" />
+        <location filename="../main_window.py" line="658" />
         <source>Attempts</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="647" />
+        <location filename="../main_window.py" line="659" />
         <source>Last error</source>
         <translation>最近的错误</translation>
     </message>
@@ -605,13 +611,13 @@
 <context>
     <name>Session</name>
     <message>
-        <location filename="../app.py" line="77" />
+        <location filename="../app.py" line="79" />
         <source>Viewer of the engine in process {0}</source>
         <extracomment>how long closing the window may take to checkpoint every transfer where thumbnails are kept (default: the user cache folder)</extracomment>
         <translation>查看进程 {0} 中的下载引擎</translation>
     </message>
     <message>
-        <location filename="../app.py" line="82" />
+        <location filename="../app.py" line="84" />
         <source>Downloading (own engine)</source>
         <translation>正在下载（本窗口的引擎）</translation>
     </message>
@@ -688,7 +694,7 @@
 <context>
     <name>window</name>
     <message>
-        <location filename="../app.py" line="148" />
+        <location filename="../app.py" line="159" />
         <source>Downloading in the background</source>
         <translation>正在后台下载</translation>
     </message>

@@ -27,6 +27,9 @@ ZH_CN = {
     "File name": "文件名",
     "Headers": "请求头",
     "SHA-256": "SHA-256",
+    "Do not check these servers' TLS certificates (only for servers you trust)": (
+        "不检查这些服务器的 TLS 证书（仅用于您信任的服务器）"
+    ),
     "Enter at least one URL.": "请至少输入一个网址。",
     "Line {0}: {1}": "第 {0} 行：{1}",
     "Choose a folder.": "请选择文件夹。",
