@@ -328,6 +328,7 @@ def test_settings_apply_live_and_persist(
             dialog.max_speed.setText("1.5M")
             dialog.concurrency.setValue(2)
             dialog.max_attempts.setValue(3)
+            dialog.split.setValue(2)
             dialog.folder.setText(str(downloads))
             dialog.accept()
             assert not dialog.isVisible()
@@ -335,6 +336,7 @@ def test_settings_apply_live_and_persist(
             config = session.engine.config
             assert (config.concurrency, config.max_speed) == (2, 1536 * 1024)
             assert config.retry.max_attempts == 3
+            assert config.transfer.split == 2
             assert window.default_folder == str(downloads)
         finally:
             window.close()
@@ -343,6 +345,7 @@ def test_settings_apply_live_and_persist(
     run(qloop, scenario())
     reloaded = Session(db_path, settings_file(db_path)).settings
     assert (reloaded.concurrency, reloaded.max_speed, reloaded.max_attempts) == (2, 1536 * 1024, 3)
+    assert reloaded.split == 2
     assert reloaded.default_folder == str(downloads)
 
 

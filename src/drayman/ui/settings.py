@@ -19,6 +19,8 @@ class Settings:
     max_speed: int = 0
     read_timeout: float = 60.0
     max_attempts: int = 8
+    #: connections per large file when the server allows ranges (1 = never split)
+    split: int = 8
     default_folder: str = ""
     #: "system" (follow the locale), "en" or "zh_CN"
     language: str = "system"
@@ -36,7 +38,7 @@ class Settings:
             per_host=self.per_host,
             max_speed=self.max_speed,
             retry=replace(base.retry, max_attempts=self.max_attempts),
-            transfer=replace(base.transfer, read_timeout=self.read_timeout),
+            transfer=replace(base.transfer, read_timeout=self.read_timeout, split=self.split),
         )
 
 
@@ -77,6 +79,10 @@ class SettingsDialog(CheckedDialog[Settings]):
         self.max_speed.setPlaceholderText(self.tr("No limit (e.g. 2M, 500k)"))
         self.read_timeout = self._spin(int(current.read_timeout), 5, 3600)
         self.max_attempts = self._spin(current.max_attempts, 1, 100)
+        self.split = self._spin(current.split, 1, 16)
+        self.split.setToolTip(
+            self.tr("Large files are fetched over this many connections when the server allows it")
+        )
         self.folder = QtWidgets.QLineEdit(current.default_folder)
         self.language = QtWidgets.QComboBox()
         for code, label in (
@@ -92,6 +98,7 @@ class SettingsDialog(CheckedDialog[Settings]):
         form.addRow(self.tr("Speed limit"), self.max_speed)
         form.addRow(self.tr("Stalled after (s)"), self.read_timeout)
         form.addRow(self.tr("Attempts before failing"), self.max_attempts)
+        form.addRow(self.tr("Connections per file"), self.split)
         form.addRow(self.tr("Default folder"), self.folder)
         form.addRow(self.tr("Language (after a restart)"), self.language)
         self.notifications = QtWidgets.QCheckBox(self.tr("Tell me when downloads finish or fail"))
@@ -123,6 +130,7 @@ class SettingsDialog(CheckedDialog[Settings]):
             max_speed=parse_rate(speed_text) if speed_text else 0,
             read_timeout=float(self.read_timeout.value()),
             max_attempts=self.max_attempts.value(),
+            split=self.split.value(),
             default_folder=self.folder.text().strip(),
             language=str(self.language.currentData()),
             notifications=self.notifications.isChecked(),

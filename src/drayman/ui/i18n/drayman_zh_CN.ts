@@ -625,68 +625,78 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings.py" line="69" />
+        <location filename="../settings.py" line="71" />
         <source>Settings</source>
-        <extracomment>bytes per second for all downloads (0 = no limit) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used)</extracomment>
+        <extracomment>bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used)</extracomment>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="77" />
+        <location filename="../settings.py" line="79" />
         <source>No limit (e.g. 2M, 500k)</source>
         <translation>不限速（例如 2M、500k）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="83" />
+        <location filename="../settings.py" line="84" />
+        <source>Large files are fetched over this many connections when the server allows it</source>
+        <translation>服务器允许时，大文件通过这么多个连接下载</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="89" />
         <source>As the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="90" />
+        <location filename="../settings.py" line="96" />
         <source>Downloads at once</source>
         <translation>同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="91" />
+        <location filename="../settings.py" line="97" />
         <source>At once per host</source>
         <translation>每个主机同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="92" />
+        <location filename="../settings.py" line="98" />
         <source>Speed limit</source>
         <translation>限速</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="93" />
+        <location filename="../settings.py" line="99" />
         <source>Stalled after (s)</source>
         <translation>无响应判定（秒）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="94" />
+        <location filename="../settings.py" line="100" />
         <source>Attempts before failing</source>
         <translation>失败前的尝试次数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="95" />
+        <location filename="../settings.py" line="101" />
+        <source>Connections per file</source>
+        <translation>每个文件的连接数</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="102" />
         <source>Default folder</source>
         <translation>默认文件夹</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="96" />
+        <location filename="../settings.py" line="103" />
         <source>Language (after a restart)</source>
         <translation>界面语言（重启后生效）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="97" />
+        <location filename="../settings.py" line="104" />
         <source>Tell me when downloads finish or fail</source>
         <translation>下载完成或失败时通知我</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="99" />
+        <location filename="../settings.py" line="106" />
         <source>Closing the window keeps downloading</source>
         <translation>关闭窗口后继续下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="101" />
+        <location filename="../settings.py" line="108" />
         <source>Start in the tray</source>
         <translation>启动时最小化到托盘</translation>
     </message>

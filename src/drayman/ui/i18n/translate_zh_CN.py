@@ -27,6 +27,10 @@ ZH_CN = {
     "File name": "文件名",
     "Headers": "请求头",
     "SHA-256": "SHA-256",
+    "Connections per file": "每个文件的连接数",
+    "Large files are fetched over this many connections when the server allows it": (
+        "服务器允许时，大文件通过这么多个连接下载"
+    ),
     "Do not check these servers' TLS certificates (only for servers you trust)": (
         "不检查这些服务器的 TLS 证书（仅用于您信任的服务器）"
     ),
