@@ -111,8 +111,10 @@ class MainWindow(QtWidgets.QMainWindow):
             (Column.SPEED, 90),
             (Column.ETA, 60),
             (Column.STATE, 80),
-            (Column.ATTEMPTS, 150),
-            (Column.FOLDER, 170),
+            (Column.ATTEMPTS, 140),
+            (Column.FOLDER, 150),
+            # the date in full ("2026-11-25 17:54"): elided, it says nothing
+            (Column.ADDED, self.fontMetrics().horizontalAdvance("2026-12-31 23:59") + 16),
         ):
             self.table.setColumnWidth(column, width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
