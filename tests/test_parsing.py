@@ -394,4 +394,7 @@ def test_retry_policy_backoff() -> None:
         assert ceiling / 2 <= delay <= ceiling
     assert policy.delay(1, retry_after=120) == 120
     assert policy.delay(1, retry_after=10**9) == policy.max_retry_after
+    # a Retry-After date already past: now, and said as "0 s", not "-0 s"
+    assert f"{policy.delay(1, retry_after=-0.0):.0f}" == "0"
+    assert policy.delay(1, retry_after=-5) == 0
     assert not policy.exhausted(2) and policy.exhausted(3)

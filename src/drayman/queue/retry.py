@@ -13,7 +13,8 @@ class RetryPolicy:
     ``attempts`` counts consecutive failed attempts that made no progress: an
     attempt that delivered new bytes resets it, so a flaky server that drops
     the connection every few hundred MiB never exhausts a big download, while
-    one that never delivers fails after ``max_attempts``.
+    one that never delivers fails after ``max_attempts`` (so does one that
+    drips: an attempt cut for being too slow counts, see the engine).
     """
 
     max_attempts: int = 8
@@ -27,7 +28,8 @@ class RetryPolicy:
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt number ``attempts + 1``."""
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
+            # a date in the past (or -0.0) means now: 0.0, never "-0 s" in the log
+            return min(retry_after, self.max_retry_after) if retry_after > 0 else 0.0
         ceiling = min(self.max_delay, self.base_delay * 2.0 ** max(attempts - 1, 0))
         # "equal jitter": at least half the backoff, so retries really spread
         # out, but never zero, so a dead server is not hammered
