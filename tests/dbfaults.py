@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import errno
 import hashlib
+import logging
 import os
 import shutil
 import sqlite3
@@ -172,6 +173,17 @@ def fault_config() -> EngineConfig:
         poll_interval=0.05,
         progress_interval=0.05,
     )
+
+
+@pytest.fixture
+def quick_lock(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> pytest.LogCaptureFixture:
+    """A lock held by another process is given up on after 0.3 s, not 10, and
+    the engine's INFO lines are captured: what the lock tests wait on."""
+    monkeypatch.setenv("DRAYMAN_BUSY_TIMEOUT", "0.3")
+    caplog.set_level(logging.INFO, logger="drayman")
+    return caplog
 
 
 def logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:

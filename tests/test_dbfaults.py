@@ -102,12 +102,9 @@ async def test_engine_downloads_on_while_the_database_is_locked_and_catches_up(
     db_path: Path,
     downloads: Path,
     http_server: LoopbackServer,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    quick_lock: pytest.LogCaptureFixture,
 ) -> None:
     """Checkpoints that hit the lock fail quietly; the bytes stay; nothing is fetched twice."""
-    monkeypatch.setenv("DRAYMAN_BUSY_TIMEOUT", "0.3")
-    caplog.set_level(logging.INFO, logger="drayman")
     body = make_body(6 * MiB)
     http_server.add("/big.bin", body, hold_at=[1 * MiB, 3 * MiB, 4 * MiB])
     part = downloads / "big.bin.part"
@@ -124,7 +121,7 @@ async def test_engine_downloads_on_while_the_database_is_locked_and_catches_up(
             await async_wait_until(
                 lambda: (
                     http_server.held_at("/big.bin") == 3 * MiB
-                    and logged(caplog, "cannot record progress")
+                    and logged(quick_lock, "cannot record progress")
                 ),
                 timeout=30,
                 what="a checkpoint to meet the lock",
@@ -149,18 +146,15 @@ async def test_engine_downloads_on_while_the_database_is_locked_and_catches_up(
     assert (done.state, done.attempts, done.error) == (JobState.DONE, 0, None)
     assert (downloads / "big.bin").read_bytes() == body
     assert len(http_server.requests_for("/big.bin")) == 1  # never restarted
-    assert logged(caplog, "progress recorded again")
+    assert logged(quick_lock, "progress recorded again")
 
 
 async def test_a_lock_over_the_finish_requeues_the_job_which_resumes_from_its_safe_offset(
     db_path: Path,
     downloads: Path,
     http_server: LoopbackServer,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    quick_lock: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv("DRAYMAN_BUSY_TIMEOUT", "0.3")
-    caplog.set_level(logging.INFO, logger="drayman")
     body = make_body(3 * MiB)
     resource = http_server.add("/end.bin", body, hold_at=[1 * MiB])
     async with Engine(db_path, fault_config()) as engine:
@@ -175,7 +169,7 @@ async def test_a_lock_over_the_finish_requeues_the_job_which_resumes_from_its_sa
             http_server.release_hold("/end.bin")
             # every byte arrives; the last checkpoint and the "done" cannot be written
             await async_wait_until(
-                lambda: logged(caplog, "cannot record its state yet"),
+                lambda: logged(quick_lock, "cannot record its state yet"),
                 timeout=30,
                 what="the engine to wait for the database",
             )

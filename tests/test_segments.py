@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import logging
 import os
 import shutil
 import sqlite3
@@ -576,12 +575,9 @@ async def test_segments_download_on_while_the_database_is_locked_and_catch_up(
     db_path: Path,
     downloads: Path,
     http_server: LoopbackServer,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    quick_lock: pytest.LogCaptureFixture,
 ) -> None:
     """Checkpoints that meet another process's lock fail quietly; nothing is lost or refetched."""
-    monkeypatch.setenv("DRAYMAN_BUSY_TIMEOUT", "0.3")
-    caplog.set_level(logging.INFO, logger="drayman")
     body = make_body(4 * MiB)
     # two segments of 2 MiB that are never split again; the second one pauses
     # twice (paced, so the first answer is closed at 2 MiB long before 3 MiB)
@@ -599,7 +595,7 @@ async def test_segments_download_on_while_the_database_is_locked_and_catch_up(
             await async_wait_until(
                 lambda: (
                     http_server.held_at("/lock.bin") == 3 * MiB + 512 * KiB
-                    and logged(caplog, "cannot record progress")
+                    and logged(quick_lock, "cannot record progress")
                 ),
                 timeout=30,
                 what="a checkpoint to meet the lock",
@@ -619,7 +615,7 @@ async def test_segments_download_on_while_the_database_is_locked_and_catch_up(
     assert (done.state, done.attempts, done.error) == (JobState.DONE, 0, None)
     assert sha((downloads / "lock.bin").read_bytes()) == sha(body)
     assert len(http_server.requests_for("/lock.bin")) == 2  # never restarted
-    assert logged(caplog, "progress recorded again")
+    assert logged(quick_lock, "progress recorded again")
 
 
 async def test_a_lost_database_adopts_only_the_durable_prefix_of_a_segmented_part(
