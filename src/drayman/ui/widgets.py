@@ -32,7 +32,9 @@ class ProgressDelegate(QtWidgets.QStyledItemDelegate):
         bar.progress = int(max(0.0, min(1.0, float(fraction))) * 1000)
         bar.text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         bar.textVisible = True
-        bar.state = option.state
+        # Qt 6 took the orientation out of the option: without this flag the
+        # style draws a vertical bar, filling the cell from the bottom up
+        bar.state = option.state | QtWidgets.QStyle.StateFlag.State_Horizontal
         style = option.widget.style() if option.widget else QtWidgets.QApplication.style()
         style.drawControl(QtWidgets.QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
