@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+from pathlib import Path
 from typing import Any
 
+from PySide6 import QtTest
+
+from drayman.jobs import JobState
+from drayman.queue.jobqueue import JobQueue
+from drayman.ui.app import Session
+from drayman.ui.icons import app_icon
 from drayman.ui.jobs_model import ProgressRole
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from drayman.ui.widgets import ProgressDelegate
+from test_gui import qloop, run, settings_file, state_of, until
+from test_import_gui import find_add_dialog
+
+__all__ = ["qloop"]  # the fixture, shared with test_gui.py
 
 
 def paint_progress(fraction: float, size: QtCore.QSize) -> QtGui.QImage:
@@ -46,3 +59,91 @@ def test_progress_bars_fill_from_left_to_right(qapp: Any) -> None:
     assert max(xs) < size.width() * 0.35, (min(xs), max(xs))
     assert min(xs) < size.width() * 0.1
     assert max(ys) - min(ys) >= size.height() * 0.6, (min(ys), max(ys))
+
+
+def test_the_app_has_an_icon_and_the_tray_a_menu_and_a_word_when_the_window_hides(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
+) -> None:
+    pixmap = app_icon().pixmap(32, 32)
+    assert not pixmap.isNull()
+    image = pixmap.toImage()
+    assert any(image.pixelColor(x, 16).alpha() > 0 for x in range(32)), "a blank icon"
+
+    async def scenario() -> None:
+        queue = await JobQueue.open(db_path)
+        ids = await queue.add(["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"], dest_dir=downloads)
+        await queue.pause(ids[1:])
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            assert window.windowIcon().cacheKey() == app_icon().cacheKey()
+            labels = [a.text() for a in window.tray_menu.actions() if not a.isSeparator()]
+            assert labels == ["Show drayman", "Pause all", "Resume all", "Quit"]
+            # the tray where the platform has one (a real X session); offscreen has none
+            window.tray = QtWidgets.QSystemTrayIcon(app_icon(), window)
+            window.settings = dataclasses.replace(window.settings, close_to_tray=True)
+            window.show()
+            window.close()
+            assert not window.isVisible()
+            assert "keeps downloading in the tray" in (window.last_notification or "")
+            window.last_notification = None
+            window.tray_menu.actions()[0].trigger()  # Show
+            assert window.isVisible()
+            window.close()
+            assert window.last_notification is None  # told once, not every time
+            pause_all = next(a for a in window.tray_menu.actions() if a.text() == "Pause all")
+            pause_all.trigger()
+            await until(
+                lambda: all(state_of(window, i) == JobState.PAUSED for i in ids), what="paused"
+            )
+        finally:
+            window.quit()
+            await session.close()
+            await queue.close()
+
+    run(qloop, scenario())
+
+
+def test_ctrl_v_at_start_pastes_urls_and_an_active_filter_shows_its_way_out(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
+) -> None:
+    async def scenario() -> None:
+        queue = await JobQueue.open(db_path)
+        ids = await queue.add(["http://127.0.0.1:9/a.bin"], dest_dir=downloads)
+        await queue.pause(ids)
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            window.show()
+            window.activateWindow()
+            await until(lambda: window.model.rowCount() == 1, what="the row")
+            await until(lambda: QtWidgets.QApplication.focusWidget() is not None, what="focus")
+            assert QtWidgets.QApplication.focusWidget() is window.table
+            QtWidgets.QApplication.clipboard().setText("http://127.0.0.1:9/pasted.iso")
+            QtTest.QTest.keyClick(
+                QtWidgets.QApplication.focusWidget(),
+                Qt.Key.Key_V,
+                Qt.KeyboardModifier.ControlModifier,
+            )
+            await until(lambda: find_add_dialog(window) is not None, what="the Add dialog")
+            dialog = find_add_dialog(window)
+            assert dialog.urls.toPlainText() == "http://127.0.0.1:9/pasted.iso"
+            dialog.reject()
+            assert window.search.text() == ""
+            assert not window.filter_chip.isVisible()
+            # a filter typed on purpose hides rows, and says so
+            QtTest.QTest.keyClicks(window.search, "zzz")
+            assert window.proxy.rowCount() == 0
+            assert window.filter_chip.isVisible()
+            assert "“zzz”" in window.filter_chip.text() and "0 of 1" in window.filter_chip.text()
+            QtTest.QTest.mouseClick(window.filter_chip, Qt.MouseButton.LeftButton)
+            assert window.search.text() == "" and window.proxy.rowCount() == 1
+            assert not window.filter_chip.isVisible()
+            window.group.setCurrentIndex(window.group.findData("failed"))
+            assert "Failed" in window.filter_chip.text()
+        finally:
+            window.quit()
+            await session.close()
+            await queue.close()
+
+    run(qloop, scenario())

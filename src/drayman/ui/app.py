@@ -22,6 +22,7 @@ from drayman.private import make_private_dirs, open_private
 from drayman.queue.engine import Engine
 from drayman.queue.jobqueue import JobQueue
 from drayman.queue.thumbnails import ThumbnailFetcher
+from drayman.ui.icons import app_icon
 from drayman.ui.main_window import MainWindow, default_folder
 from drayman.ui.qt import QtCore, QtWidgets
 from drayman.ui.settings import Settings, load, save
@@ -156,7 +157,7 @@ async def _run(db_path: str) -> int:
     assert isinstance(app, QtWidgets.QApplication)
     app.lastWindowClosed.connect(closed.set)
     if session.settings.start_minimized and window.tray is not None:
-        window.tray.showMessage("drayman", window.tr("Downloading in the background"))
+        window.hide_to_tray()
     else:
         window.show()
     await closed.wait()
@@ -203,6 +204,8 @@ def main(db_path: str | os.PathLike[str]) -> int:
         else QtWidgets.QApplication(sys.argv[:1])
     )
     app.setApplicationName("drayman")
+    app.setDesktopFileName("drayman")  # the desktop entry shipped in drayman/ui/icons
+    app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # the loop decides when to quit, after checkpoints
     install_translator(app, load(QtCore.QSettings("drayman", "drayman"), "").language)
     log_path = _log_to_file()

@@ -23,6 +23,7 @@ from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import EngineSnapshot
 from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.ui.add_dialog import AddDialog, AddRequest
+from drayman.ui.icons import app_icon
 from drayman.ui.import_dialog import LIST_EXTENSIONS, ImportDialog, read_list_file
 from drayman.ui.jobs_model import Column, JobIdRole, JobsFilter, JobsModel, state_name
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
@@ -61,6 +62,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.default_folder = default_folder
         self.poll_interval = poll_interval
         self.setWindowTitle("drayman")
+        self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.resize(1100, 640)
         self._tasks = BackgroundTasks(self._command_done)
@@ -162,21 +164,68 @@ class MainWindow(QtWidgets.QMainWindow):
         layout.addWidget(splitter)
         self.setCentralWidget(central)
 
+        # the table has the focus at start: Ctrl+V then pastes URLs (the
+        # search box would take it, and filter every download out of sight)
+        self.table.setFocus()
+
+        # an active filter stays in sight, with its way out
+        self.filter_chip = QtWidgets.QToolButton()
+        self.filter_chip.setAutoRaise(True)
+        self.filter_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.filter_chip.setToolTip(self.tr("Show every download"))
+        self.filter_chip.clicked.connect(self.clear_filter)
+        self.filter_chip.hide()
+        self.search.textChanged.connect(self._show_filter)
+        self.group.currentIndexChanged.connect(self._show_filter)
+        self.proxy.rowsInserted.connect(self._show_filter)
+        self.proxy.rowsRemoved.connect(self._show_filter)
+        self.proxy.modelReset.connect(self._show_filter)
+
         self.speed_label = QtWidgets.QLabel()
         self.counts_label = QtWidgets.QLabel()
         self.engine_label = QtWidgets.QLabel(engine_note)
         status = self.statusBar()
         status.addWidget(self.speed_label)
         status.addWidget(self.counts_label, 1)
+        status.addPermanentWidget(self.filter_chip)
         status.addPermanentWidget(self.engine_label)
         self.model.countsChanged.connect(self._show_counts)
         self.model.countsChanged.connect(self._show_thumbnail_column)
         self._make_actions()
+        self.tray_menu = self._make_tray_menu()
         self.tray: QtWidgets.QSystemTrayIcon | None = None
+        #: whether the user was told that downloads go on in the tray
+        self.told_about_tray = False
         if QtWidgets.QSystemTrayIcon.isSystemTrayAvailable():
-            self.tray = QtWidgets.QSystemTrayIcon(self.windowIcon(), self)
-            self.tray.activated.connect(self._bring_back)
+            self.tray = QtWidgets.QSystemTrayIcon(app_icon(), self)
+            self.tray.setToolTip("drayman")
+            self.tray.setContextMenu(self.tray_menu)
+            self.tray.activated.connect(self._tray_activated)
             self.tray.show()
+
+    def _make_tray_menu(self) -> QtWidgets.QMenu:
+        """The tray icon's right-click menu: the way back, and the whole queue's switches."""
+        menu = QtWidgets.QMenu(self)
+        show = menu.addAction(self.tr("Show drayman"))
+        show.triggered.connect(lambda _=False: self._bring_back())
+        menu.setDefaultAction(show)
+        menu.addSeparator()
+        menu.addAction(self.pause_all_action)
+        menu.addAction(self.resume_all_action)
+        menu.addSeparator()
+        menu.addAction(self.quit_action)
+        return menu
+
+    def _tray_activated(self, reason: QtWidgets.QSystemTrayIcon.ActivationReason) -> None:
+        # a left click (or double click) toggles; the right click opens the menu itself
+        if reason in (
+            QtWidgets.QSystemTrayIcon.ActivationReason.Trigger,
+            QtWidgets.QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            if self.isVisible() and not self.isMinimized():
+                self.hide()
+            else:
+                self._bring_back()
 
     # -- actions ---------------------------------------------------------------------
 
@@ -608,7 +657,22 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _bring_back(self, *_: object) -> None:
         self.showNormal()
+        self.raise_()
         self.activateWindow()
+
+    def hide_to_tray(self) -> None:
+        """Hide the window; downloads go on, and the first time the user is told where."""
+        self.hide()
+        if self.told_about_tray:
+            return
+        self.told_about_tray = True
+        message = self.tr(
+            "drayman keeps downloading in the tray. Click its icon to bring the window "
+            "back; right-click it to quit."
+        )
+        self.last_notification = message
+        if self.tray is not None:
+            self.tray.showMessage("drayman", message, app_icon(), 10_000)
 
     def notify(self, message: str) -> None:
         """A notification (tray balloon where there is a tray) and the status bar."""
@@ -619,13 +683,38 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if self.tray is not None and self.settings.close_to_tray and not self._quitting:
-            self.hide()  # downloads go on; the tray icon brings the window back
+            self.hide_to_tray()  # downloads go on; the tray icon brings the window back
             event.ignore()
             return
         self.stop_thumbnails()
         super().closeEvent(event)
 
     # -- status and details -----------------------------------------------------------------
+
+    def filter_text(self) -> str:
+        """What the search box and the state filter hide, in words ("" when nothing)."""
+        parts = []
+        text = self.search.text().strip()
+        if text:
+            parts.append(f"“{text}”")
+        if self.group.currentData() != "all":
+            parts.append(self.group.currentText())
+        if not parts:
+            return ""
+        return self.tr("filter: {0} · {1} of {2} shown").format(
+            ", ".join(parts), self.proxy.rowCount(), self.model.rowCount()
+        )
+
+    def _show_filter(self, *_: object) -> None:
+        text = self.filter_text()
+        self.filter_chip.setText(f"{text}  ✕" if text else "")
+        self.filter_chip.setVisible(bool(text))
+
+    def clear_filter(self) -> None:
+        """Show every download again: no search text, every state."""
+        self.search.clear()
+        self.group.setCurrentIndex(0)
+        self.table.setFocus()
 
     def _show_thumbnail_column(self, *_: object) -> None:
         hidden = not self.model.has_thumbnails
