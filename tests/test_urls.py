@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from conftest import PROPERTY_DEADLINE
+from conftest import MEGABYTE, PROPERTY_DEADLINE, assert_linear
 from drayman.errors import BadInput, InvalidURL
-from drayman.urls import MAX_URL_LENGTH, host_of, origin, redact_url, same_origin, validate_url
+from drayman.urls import (
+    _SECRET_PARAM,
+    MAX_URL_LENGTH,
+    host_of,
+    origin,
+    redact_password,
+    redact_url,
+    same_origin,
+    validate_url,
+)
 
 PROPERTY = settings(max_examples=300, deadline=PROPERTY_DEADLINE)
 
@@ -217,7 +229,6 @@ def test_redact_url_hides_credential_query_values(url: str, redacted: str) -> No
 
 
 def test_redact_password_keeps_the_query() -> None:
-    from drayman.urls import redact_password
 
     url = "https://u:pw@h/x?X-Amz-Signature=abc"
     assert redact_password(url) == "https://u:***@h/x?X-Amz-Signature=abc"
@@ -271,6 +282,63 @@ def test_redact_url_hides_any_password(password: str, tail: str) -> None:
 @given(st.text())
 def test_redact_url_never_raises(text: str) -> None:
     assert isinstance(redact_url(text), str)
+
+
+def _redact_url_as_before(url: str) -> str:
+    """The quadratic redaction that was replaced: the reference for its output."""
+    shown = redact_password(url)
+    query_at = shown.find("?")
+    if query_at < 0:
+        return shown
+    fragment_at = shown.find("#", query_at)
+    end = len(shown) if fragment_at < 0 else fragment_at
+
+    def hide(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"{name}=***" if _SECRET_PARAM.search(unquote(name)) else match.group(0)
+
+    query = re.sub(r"([^&;=]*)=([^&;]*)", hide, shown[query_at + 1 : end])
+    return shown[: query_at + 1] + query + shown[end:]
+
+
+#: queries built from what the redaction looks at: separators, "=", "%",
+#: parts of secret names, a fragment, a password
+_QUERY_TEXT = st.lists(
+    st.sampled_from(["&", ";", "=", "?", "#", "%", "%3D", "%26", "token", "sig", "key", "_", "a"])
+    | st.text(max_size=3),
+    max_size=30,
+).map("".join)
+
+
+@PROPERTY
+@given(
+    st.sampled_from(["https://h.example/f", "http://u:pw@h/x", "", "x://[", "?"]),
+    _QUERY_TEXT,
+)
+def test_redaction_is_unchanged_by_the_linear_rewrite(head: str, query: str) -> None:
+    url = f"{head}?{query}"
+    assert redact_url(url) == _redact_url_as_before(url)
+
+
+@pytest.mark.parametrize(
+    ("text", "check"),
+    [
+        # the issue's own input: 300,000 characters, every part without "="
+        ("±?욄" * 100_000, lambda out: out == "±?욄" * 100_000),
+        # a megabyte query without "=": one part the old pattern rescanned from each position
+        ("https://h/f?" + "a" * MEGABYTE, lambda out: out.endswith("a" * 1000)),
+        # a megabyte of secret parameters: every value hidden
+        ("https://h/f?" + "token=x&" * (MEGABYTE // 8), lambda out: "=x" not in out),
+        # a megabyte-long secret name and value
+        ("https://h/f?" + "key" + "_" * MEGABYTE + "=v", lambda out: out.endswith("=***")),
+        # a megabyte of "=" in one part: the value is everything after the first
+        ("https://h/f?sig" + "=" * MEGABYTE, lambda out: out.endswith("sig=***")),
+    ],
+    ids=["no-equals", "one-long-part", "many-secrets", "long-name", "many-equals"],
+)
+def test_redaction_is_linear_on_a_megabyte(text: str, check: object) -> None:
+    out = assert_linear(redact_url, text)
+    assert isinstance(out, str) and callable(check) and check(out)
 
 
 #: long runs of what URL parsing and the password redaction backtrack on

@@ -91,7 +91,10 @@ _SECRET_PARAM = re.compile(
     r"|(?:^|[-_.])key(?:$|[-_.])|^sig$|^policy$",
     re.IGNORECASE,
 )
-_QUERY_PART = re.compile(r"([^&;=]*)=([^&;]*)")
+#: the query splits into parameters at "&" and ";" (the separators are kept);
+#: judging each part on its own is linear, where one pattern searched over the
+#: whole query restarted at every character of a part without "=" (quadratic)
+_QUERY_SEPARATOR = re.compile(r"([&;])")
 
 
 def redact_url(url: str) -> str:
@@ -108,11 +111,14 @@ def redact_url(url: str) -> str:
     fragment_at = shown.find("#", query_at)
     end = len(shown) if fragment_at < 0 else fragment_at
 
-    def hide(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return f"{name}=***" if _SECRET_PARAM.search(unquote(name)) else match.group(0)
+    parts = _QUERY_SEPARATOR.split(shown[query_at + 1 : end])
+    return shown[: query_at + 1] + "".join(map(_hide_secret, parts)) + shown[end:]
 
-    return shown[: query_at + 1] + _QUERY_PART.sub(hide, shown[query_at + 1 : end]) + shown[end:]
+
+def _hide_secret(part: str) -> str:
+    """``name=value`` with the value hidden when the name says it is a credential."""
+    name, equals, _ = part.partition("=")
+    return f"{name}=***" if equals and _SECRET_PARAM.search(unquote(name)) else part
 
 
 def has_userinfo(url: str) -> bool:
