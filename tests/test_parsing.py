@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import PROPERTY_DEADLINE
+from conftest import MEGABYTE, PROPERTY_DEADLINE, assert_linear
 from drayman.errors import InvalidHeader, InvalidRate, InvalidURL
 from drayman.headers import (
     ContentRange,
@@ -310,6 +310,13 @@ def test_parse_rate(text: str, rate: int) -> None:
 def test_parse_rate_rejects(text: str) -> None:
     with pytest.raises(InvalidRate):
         parse_rate(text)
+
+
+def test_a_rate_with_a_megabyte_of_spaces_is_judged_in_linear_time() -> None:
+    # two "\s*" around an optional unit backtracked over every split of the run
+    assert assert_linear(parse_rate, " 2" + " " * MEGABYTE + "k ") == 2048
+    with pytest.raises(InvalidRate):
+        assert_linear(parse_rate, "2" + " " * MEGABYTE + "x")
 
 
 class FakeClock:
