@@ -11,6 +11,7 @@ from aiohttp.client_reqrep import ConnectionKey, RequestInfo
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from conftest import MEGABYTE, assert_linear
 from drayman.errors import PermanentError, TransientError
 from drayman.queue.neterrors import network_error
 
@@ -93,3 +94,21 @@ def test_network_errors_are_one_plain_line_without_the_url(
     message = str(error)
     assert message.endswith(text), message
     assert "\n" not in message and "s3cret" not in message and "aaaa" not in message
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        # a megabyte of spaces and no offending bytes: the old split pattern
+        # started a ":?\s*" scan of the whole run from each of its spaces
+        ("bad" + " " * MEGABYTE + "header", "bad"),
+        ("bad:" + " " * MEGABYTE + "b'x'", "bad"),
+        ("bad::  bytearray(b'\\x00')", "bad"),
+    ],
+    ids=["spaces-no-bytes", "spaces-then-bytes", "bytearray"],
+)
+def test_a_server_message_is_cut_in_linear_time(message: str, shown: str) -> None:
+    error = response_error(http_exceptions.BadHttpMessage(message))
+    text = str(assert_linear(lambda _: network_error(error, read_timeout=60), message))
+    assert "\n" not in text and len(text) < 300
+    assert f"the server's answer is not valid HTTP: {shown}" in text

@@ -32,6 +32,7 @@ from drayman.headers import parse_retry_after
 INSECURE_HINT = "if you trust the server, add the job (or a rule) with --insecure"
 
 _PRINTABLE = re.compile(r"[^\x20-\x7e]")
+_OFFENDING_BYTES = re.compile(r"(?:bytearray\()?b['\"]")
 #: statuses that say "not now" rather than "never"
 _TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509})
 
@@ -39,8 +40,12 @@ _TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509})
 def _clean(text: str, limit: int = 80) -> str:
     """One short printable line: server-controlled text is cut and stripped."""
     first = text.strip().splitlines()[0] if text.strip() else ""
-    # aiohttp appends the offending bytes (b'...', bytearray(b'...')): drop them
-    first = re.split(r":?\s*(?:bytearray\()?b['\"]", first, maxsplit=1)[0]
+    # aiohttp appends the offending bytes (b'...', bytearray(b'...')): drop them.
+    # Found as a literal, then the ": " before it trimmed: a pattern starting
+    # with ":?\s*" rescanned a long run of spaces from each of its positions.
+    offending = _OFFENDING_BYTES.search(first)
+    if offending:
+        first = first[: offending.start()].rstrip().removesuffix(":")
     first = _PRINTABLE.sub("?", first).strip().rstrip(":").strip()
     return first if len(first) <= limit else first[:limit] + "..."
 
