@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from conftest import PROPERTY_DEADLINE
+from conftest import MEGABYTE, PROPERTY_DEADLINE, assert_linear
 from drayman.errors import InvalidHeader
 from drayman.headers import (
     SENSITIVE_HEADERS,
@@ -663,6 +663,38 @@ def test_no_parser_is_slow_on_long_repetitive_input(text: str) -> None:
     assert is_strong_etag(text) in (True, False)
     with contextlib.suppress(InvalidHeader):
         assert parse_request_header(text)[0]
+
+
+#: a megabyte header value of each shape a parser could rescan
+_MEGABYTE_VALUES = {
+    "spaces-after-semicolon": "attachment;" + " " * MEGABYTE + "x",
+    "unclosed-quotes": "attachment" + ';a="' * (MEGABYTE // 4),
+    "escaped-quotes": 'attachment;filename="' + '\\"' * (MEGABYTE // 2),
+    "parameters-without-value": "attachment" + ";a=" * (MEGABYTE // 3),
+    "ext-value-quotes": "attachment;filename*=utf-8'" + "'" * MEGABYTE,
+    "range-spaces": "bytes" + " " * MEGABYTE + "0-1/2",
+    "digits": "1" * MEGABYTE,
+    "date-like": "Fri, " * (MEGABYTE // 5),
+    "etag-quotes": '"' * MEGABYTE,
+    "header-spaces": "X-A:" + " " * MEGABYTE + "v",
+}
+
+
+@pytest.mark.parametrize("value", list(_MEGABYTE_VALUES.values()), ids=list(_MEGABYTE_VALUES))
+def test_every_header_parser_is_linear_on_a_megabyte(value: str) -> None:
+    def parse_all(text: str) -> None:
+        parse_content_disposition_filename(text)
+        for parse in (parse_content_range, content_length):
+            with contextlib.suppress(ValueError):
+                parse(text)
+        parse_retry_after(text, NOW)
+        is_strong_etag(text)
+        with contextlib.suppress(InvalidHeader):
+            parse_request_header(text)
+
+    assert_linear(parse_all, value)
+    name = parse_content_disposition_filename(value)
+    assert name is None or isinstance(name, str)
 
 
 #: HTTP-date look-alikes with numbers out of every range
