@@ -133,6 +133,20 @@ def test_header_values_are_not_in_ls_json(db_path: Path, downloads: Path) -> Non
     assert json.loads(out)[0]["header_names"] == ["Cookie"]
 
 
+def test_ls_json_streams_one_array_across_batches(db_path: Path, downloads: Path) -> None:
+    # 2,500 jobs are three of the listing's 1,000-row batches: one array, every
+    # job once, in queue order, with the bytes json.dumps would have written
+    urls = "".join(f"http://127.0.0.1:9/f{n:04d}.bin\n" for n in range(2500))
+    assert run_cli(db_path, "add", "-i", "-", "-d", str(downloads), input=urls).returncode == 0
+    assert run_cli(db_path, "pause", "7", "2001").returncode == 0
+    out = run_cli(db_path, "ls", "--json").stdout
+    listed = json.loads(out)
+    assert [j["id"] for j in listed] == list(range(1, 2501))
+    assert out == json.dumps(listed, ensure_ascii=False) + "\n"
+    assert [j["id"] for j in ls_json(db_path, "--state", "paused")] == [7, 2001]
+    assert run_cli(db_path, "ls", "--json", "--state", "done").stdout == "[]\n"
+
+
 def test_piped_output_is_utf8_under_a_legacy_code_page(db_path: Path, downloads: Path) -> None:
     # what a Windows pipe gets (the ANSI code page), reproduced here: a title
     # outside it must not cut `ls --json` short

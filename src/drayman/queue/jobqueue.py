@@ -13,7 +13,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from drayman.batch import Entry
 from drayman.errors import BadInput, FolderEscape, UnknownJob
@@ -76,6 +76,12 @@ class JobQueue:
 
     async def jobs(self, state: JobState | None = None) -> list[Job]:
         return await self.store.jobs(state)
+
+    def job_batches(
+        self, state: JobState | None = None, *, batch: int = 1000
+    ) -> AsyncIterator[list[Job]]:
+        """:meth:`jobs` a batch at a time (a listing that never holds the whole table)."""
+        return self.store.job_batches(state, batch=batch)
 
     async def get(self, job_id: int) -> Job:
         return await self.store.get(job_id)

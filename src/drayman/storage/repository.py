@@ -18,7 +18,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from importlib import resources
 from typing import Any, NamedTuple, TypeVar, cast
 
@@ -264,6 +264,32 @@ class JobStore:
         else:
             rows = await self._fetchall("list_jobs_in_state", {"state": state.value})
         return await _to_jobs(rows)
+
+    async def job_batches(
+        self, state: JobState | None = None, *, batch: int = 1000
+    ) -> AsyncIterator[list[Job]]:
+        """The jobs of :meth:`jobs`, ``batch`` at a time, without holding them all.
+
+        One statement stepped across awaits: it holds a read snapshot until the
+        iteration ends, so it suits a connection nothing else writes through
+        meanwhile (``drayman ls --json``); a writer on the same connection would
+        be refused at once instead of waiting (see ``_fetchall``).
+        """
+        if state is None:
+            query, params = Q["list_jobs"], {}
+        else:
+            query, params = Q["list_jobs_in_state"], {"state": state.value}
+        with self._errors():
+            cursor = await self._conn.execute(query, params)
+        try:
+            while True:
+                with self._errors():
+                    rows = await cursor.fetchmany(batch)
+                if not rows:
+                    return
+                yield [_row_to_job(row) for row in rows]
+        finally:
+            await cursor.close()
 
     async def jobs_updated_since(self, since: float) -> list[Job]:
         """Jobs written at or after ``since`` (a viewer's incremental refresh)."""
