@@ -120,6 +120,10 @@ class Mounts:
     def remount(self, path: Path, *, read_only: bool) -> None:
         _run("mount", "-o", "remount," + ("ro" if read_only else "rw"), str(path))
 
+    def resize(self, path: Path, size: int) -> None:
+        """Give the tmpfs at ``path`` ``size`` bytes: space freed, for real."""
+        _run("mount", "-o", f"remount,size={size}", str(path))
+
     def shut_down(self, path: Path) -> None:
         """Make the ext4 at ``path`` behave like an unplugged drive (EIO from now on)."""
         import fcntl  # Linux only, like the rest of this module
