@@ -143,6 +143,13 @@ class RestartRequired(TransferError):
     transient = True
 
 
+class RangesIgnored(RestartRequired):
+    """the server does not honour range requests ({detail}); starting again from byte 0 over one connection"""
+
+    # A 200 (or a wrong range) answered a range request: the segments cannot be
+    # completed, so the transfer starts once more from byte 0 as a single stream.
+
+
 class FolderEscape(PermanentError):
     """refusing to write in {path}: {part!r} is a symbolic link (or junction) that could lead out of {base}"""
 

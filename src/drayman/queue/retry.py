@@ -11,7 +11,8 @@ class RetryPolicy:
     """Exponential backoff with jitter, honouring the server's Retry-After.
 
     ``attempts`` counts consecutive failed attempts that made no progress: an
-    attempt that delivered new bytes resets it, so a flaky server that drops
+    attempt that left more of the file recorded than it found resets it (bytes
+    fetched again after a restart from byte 0 do not), so a flaky server that drops
     the connection every few hundred MiB never exhausts a big download, while
     one that never delivers fails after ``max_attempts`` (so does one that
     drips: an attempt cut for being too slow counts, see the engine).

@@ -16,7 +16,12 @@ one preallocated ``.part``. The rules of a single stream hold per segment:
 - A 200 to a range request means the server ignores ranges: that connection
   is closed and no more ranges are asked for. The connection holding the
   whole body (the first of a fresh download) carries on through the
-  segments nobody fetches, so the file still arrives over one connection.
+  segments nobody fetches, so the file still arrives over one connection;
+  until the first range request is answered it waits at the end of its
+  segment rather than leave the next one to an answer that may never come.
+  Segments no connection can complete (a resume, or a later range answered
+  200) end the download with :class:`RangesIgnored`: the transfer starts
+  once more from byte 0 over one connection, never a loop of restarts.
 - Extra connections start only once one range request was answered
   correctly, so a server without ranges costs one wasted request, not seven.
 - On resume, each unfinished segment is asked for from its durable end; a
@@ -50,6 +55,7 @@ import aiohttp
 from drayman.errors import (
     FolderEscape,
     PartFileLost,
+    RangesIgnored,
     RestartRequired,
     TransferError,
     TransientError,
@@ -91,6 +97,8 @@ def connections_for(transfer: Transfer, response: aiohttp.ClientResponse, total:
     """
     config = transfer.config
     if total is None or config.split < 2 or not HAVE_PWRITE or response.status not in (200, 206):
+        return 1
+    if transfer.single_stream:  # the server ignored a range request of this transfer
         return 1
     left = total - _first_byte(response)
     if left < config.split_min_size or validator_of(transfer.job) is None:
@@ -270,6 +278,9 @@ class SegmentedDownload:
         self._workers: set[asyncio.Task[None]] = set()
         self._primary: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        #: set when a segment is let go of, ranges are proven, or a connection
+        #: failed: what a stream waiting at the end of its segment waits for
+        self._changed = asyncio.Event()
         self._due = asyncio.Event()
         self._stopping = False
         #: the .part is not at its name any more (or its folder leads elsewhere):
@@ -279,13 +290,15 @@ class SegmentedDownload:
         #: executor calls on the file still running (the fd outlives them all)
         self._io: set[asyncio.Future[Any]] = set()
         self._saved = [SegmentRecord(s.start, s.end, s.written) for s in segments]
-        self._committed = self._best = sum(s.written - s.start for s in segments)
+        self._committed = sum(s.written - s.start for s in segments)
         #: bytes the last checkpoint tried to record (it may have met a locked database)
         self._tried = self._committed
         self._prefix = _durable_prefix(self._saved)
         self._step = transfer.checkpoint_step(total)
         self._errors_left = 3 * self.limit
         self._last_error: BaseException | None = None
+        #: how the server showed that it ignores ranges (once ranges_ok is False)
+        self._ignored = ""
 
     # -- the whole download ------------------------------------------------------
 
@@ -348,6 +361,9 @@ class SegmentedDownload:
                     self._after_error(error)
             self._fill()
         if any(s.written < s.end for s in self.segments):
+            if not self.ranges_ok:
+                # what is left can only come over one connection, from byte 0
+                raise RangesIgnored(detail=self._ignored)
             if self._last_error is not None:
                 raise self._last_error
             raise RestartRequired(detail="the server stopped answering range requests")
@@ -355,10 +371,11 @@ class SegmentedDownload:
     def _after_error(self, error: BaseException) -> None:
         """A connection failed: carry on without it, or end the download."""
         job_id = self.transfer.job.id
+        self._changed.set()
         if isinstance(error, _RangesIgnored):
             log.info("job %d: %s; no more connections", job_id, error)
             self.ranges_ok = False
-            self._last_error = RestartRequired(detail=str(error))
+            self._ignored = str(error)
         elif isinstance(error, _Refused):
             if not self._workers:
                 raise error.error
@@ -445,6 +462,32 @@ class SegmentedDownload:
         del self.segments[index]
         return True
 
+    async def _carry_on(self, segment: _Segment, stream_end: int, watch: SpeedWatch) -> bool:
+        """At the end of ``segment``: absorb the next one, or False to stop here.
+
+        Before any range request was answered, the next segment may be held
+        by the one asking: wait for its answer. A 206 proves ranges (stop
+        here, it fetches that segment); anything else lets the segment go,
+        and this stream, which may be the only one the server will give,
+        carries on through it.
+        """
+        while True:
+            self._changed.clear()
+            if self._absorb(segment, stream_end):
+                return True
+            index = self.segments.index(segment) + 1
+            waiting = (
+                not self.proven
+                and self.ranges_ok
+                and index < len(self.segments)
+                and self.segments[index].busy
+                and self.segments[index].end <= stream_end
+            )
+            if not waiting:
+                return False
+            with watch.paused():  # the server is not slow: we hold back
+                await self._changed.wait()
+
     # -- one connection ------------------------------------------------------------------
 
     async def _work(self, segment: _Segment, response: aiohttp.ClientResponse | None) -> None:
@@ -476,6 +519,7 @@ class SegmentedDownload:
         if not self.proven:
             self.proven = True
             self._wake.set()
+            self._changed.set()
         return response, last + 1
 
     def _check(self, response: aiohttp.ClientResponse, first: int, last: int) -> None:
@@ -523,7 +567,9 @@ class SegmentedDownload:
         # a slow connection hands its bytes to the disk on the checkpoint clock too
         flush_at = time.monotonic() + every
         try:
-            while segment.received < segment.end or self._absorb(segment, stream_end):
+            while segment.received < segment.end or await self._carry_on(
+                segment, stream_end, watch
+            ):
                 chunk = await content.readany()
                 if not chunk:
                     break
@@ -532,7 +578,7 @@ class SegmentedDownload:
                 watch.received(read)
                 while chunk:
                     room = segment.end - segment.received
-                    if room <= 0 and not self._absorb(segment, stream_end):
+                    if room <= 0 and not await self._carry_on(segment, stream_end, watch):
                         break  # the rest belongs to another connection's segment
                     room = segment.end - segment.received
                     piece, chunk = (chunk, b"") if len(chunk) <= room else _cut(chunk, room)
@@ -595,6 +641,7 @@ class SegmentedDownload:
         self.transfer.progress.position -= segment.received - segment.written
         segment.received = segment.written
         segment.busy = False
+        self._changed.set()
 
     # -- durability --------------------------------------------------------------------
 
@@ -634,9 +681,7 @@ class SegmentedDownload:
             if not await self.transfer.commit_progress(saving, strict=strict):
                 return
             self._saved, self._committed = records, done
-            if done > self._best:
-                self._best = done
-                self.transfer.made_progress = True
+            self.transfer.note_progress(done)
 
     def _track(self, future: asyncio.Future[Any]) -> None:
         self._io.add(future)

@@ -44,6 +44,7 @@ from drayman.errors import (
     InvalidCAFile,
     PartFileLost,
     PermanentError,
+    RangesIgnored,
     RestartRequired,
     TransferError,
     TransientError,
@@ -236,8 +237,14 @@ class Transfer:
         self.job_limiter = TokenBucket(job.max_speed or 0)
         self.clock = clock
         self.progress = TransferProgress(job)
-        #: this attempt moved the durable offset forward (resets the attempt count)
+        #: this attempt made durable more of the file than the job had when it
+        #: began (resets the attempt count); bytes fetched again after a restart
+        #: from byte 0 are not progress, or a restart every attempt never ends
         self.made_progress = False
+        self._high = job.bytes_done
+        #: the server ignored a range request: the rest of this transfer uses
+        #: one connection (no segments), from byte 0
+        self.single_stream = False
         self._part: PartFile | None = None
         #: the job's folder, open (see drayman.queue.folder)
         self._folder: JobFolder | None = None
@@ -266,6 +273,8 @@ class Transfer:
                 await self._attempt_or_adopt()
             except RestartRequired as exc:
                 log.info("job %d: %s", self.job.id, exc)
+                if isinstance(exc, RangesIgnored):
+                    self.single_stream = True
                 # one clean start from byte 0; if that changes too, back off
                 await self._attempt(fresh=True)
         except asyncio.CancelledError:
@@ -429,7 +438,9 @@ class Transfer:
             except ValueError as exc:
                 raise PermanentError(detail=f"bad Content-Length: {exc}") from exc
             if offset:
+                # it ignores ranges (at least now): no segments either
                 log.info("job %d: the server sent the whole file; starting from byte 0", job.id)
+                self.single_stream = True
             offset = 0
         else:
             raise http_error(response, self.clock())
@@ -742,8 +753,14 @@ class Transfer:
         if await self.commit_progress(
             self.store.checkpoint(self.job.id, durable, part_tail=tail), strict=strict
         ):
-            self.made_progress = True
+            self.note_progress(durable)
             self._committed = durable
+
+    def note_progress(self, durable: int) -> None:
+        """``durable`` bytes of the file are recorded: progress if more than ever before."""
+        if durable > self._high:
+            self._high = durable
+            self.made_progress = True
 
     async def commit_progress(self, write: Awaitable[None], *, strict: bool) -> bool:
         """Run a checkpoint's database write; False if it could not be recorded.
