@@ -1,4 +1,4 @@
--- user_version 8
+-- user_version 9
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
@@ -8,6 +8,11 @@ CREATE INDEX jobs_retry_due ON jobs (next_attempt_at)
     WHERE state = 'queued' AND next_attempt_at IS NOT NULL;
 -- index jobs_target
 CREATE UNIQUE INDEX jobs_target ON jobs (dest_dir, file_key) WHERE file_key IS NOT NULL;
+-- table job_cookies
+CREATE TABLE job_cookies (
+    job_id  INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    cookies TEXT    NOT NULL
+);
 -- table jobs
 CREATE TABLE jobs (
     id              INTEGER PRIMARY KEY,

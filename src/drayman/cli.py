@@ -170,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
         "wrong name); other hosts a redirect leads to are still checked",
     )
     add.add_argument(
+        "--cookies",
+        metavar="FILE",
+        help="start these jobs with the cookies of FILE, a Netscape cookies.txt (as curl, "
+        "wget and yt-dlp read, and browser extensions export); each cookie goes only to "
+        "the hosts it is for",
+    )
+    add.add_argument(
         "--skip-invalid",
         action="store_true",
         help="add the good entries of -i and report the bad ones (default: add nothing)",
@@ -362,6 +369,7 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
     import dataclasses
 
     from drayman.batch import BadEntry, Entry, parse_import
+    from drayman.cookies import read_cookies_file
     from drayman.inputs import validate_name, validate_sha256
     from drayman.queue.jobqueue import JobQueue
 
@@ -393,6 +401,7 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
             name=validate_name(args.output) if args.output is not None else entries[0].name,
             sha256=validate_sha256(args.sha256) if args.sha256 is not None else entries[0].sha256,
         )
+    cookies = read_cookies_file(args.cookies) if args.cookies is not None else []
     queue = await JobQueue.open(resolve_db(args.db))
     try:
         ids = await queue.add_entries(
@@ -401,6 +410,7 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
             headers=args.header,
             template=args.template,
             insecure=args.insecure,
+            cookies=cookies,
         )
     finally:
         await queue.close()

@@ -60,6 +60,10 @@ class InvalidCAFile(BadInput):
     """cannot use {path} as a certificate authority file (PEM): {reason}"""
 
 
+class InvalidCookieFile(BadInput):
+    """cannot read cookies from {path} (a Netscape cookies.txt): {reason}"""
+
+
 class UnknownJob(BadInput):
     """no job with id {job_id}"""
 

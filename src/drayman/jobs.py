@@ -185,3 +185,5 @@ class NewJob:
     insecure: bool = False
     #: the folder the user chose (dest_dir is inside it); None: dest_dir itself
     base_dir: str | None = None
+    #: the job's first cookies (drayman.cookies JSON), stored apart from the job row
+    cookies: str | None = None

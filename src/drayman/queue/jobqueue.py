@@ -9,6 +9,7 @@ SQLite's data_version).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import stat
@@ -16,6 +17,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from drayman.batch import Entry
+from drayman.cookies import StoredCookie
+from drayman.cookies import dumps as dump_cookies
 from drayman.errors import BadInput, FolderEscape, UnknownJob
 from drayman.inputs import (
     default_download_dir,
@@ -102,11 +105,14 @@ class JobQueue:
         priority: int = 0,
         template: str | None = None,
         insecure: bool = False,
+        cookies: Sequence[StoredCookie] = (),
     ) -> list[int]:
         """Validate everything, then add every URL in one transaction.
 
         ``insecure`` skips TLS certificate checks for the jobs' own hosts
         (``drayman add --insecure``): an explicit choice, never a default.
+        ``cookies`` (from :func:`drayman.cookies.read_cookies_file`) start
+        each job's cookie jar; each goes only to the hosts it was set for.
 
         Raises a :class:`BadInput` subclass and adds nothing if any part is bad.
         """
@@ -132,6 +138,7 @@ class JobQueue:
             priority=priority,
             template=template,
             insecure=insecure,
+            cookies=cookies,
         )
 
     async def add_entries(
@@ -144,10 +151,12 @@ class JobQueue:
         template: str | None = None,
         insecure: bool = False,
         numbers: Sequence[int] | None = None,
+        cookies: Sequence[StoredCookie] = (),
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
-        See :meth:`plan` for how folders, names and headers are chosen.
+        See :meth:`plan` for how folders, names and headers are chosen, and
+        :meth:`add` for ``cookies``.
         """
         new = await self.plan(
             entries,
@@ -158,6 +167,9 @@ class JobQueue:
             insecure=insecure,
             numbers=numbers,
         )
+        if cookies:
+            jar = dump_cookies(cookies)
+            new = [dataclasses.replace(job, cookies=jar) for job in new]
         ids = await self.store.add(new)
         self._changed()
         return ids

@@ -5,6 +5,12 @@ to whatever host a redirect names. Following by hand lets the caller choose
 each hop's headers (credentials only for their origin), refuse https -> http
 like curl's ``--proto-redir``, decide per hop whether its TLS certificate
 must verify (an opt-in covers only the hosts it names), and detect loops.
+
+A job's cookies (:class:`~drayman.queue.cookiejar.JobCookies`) go with each
+hop as its jar allows, and every answer's Set-Cookie goes into the jar, so a
+redirect to the same URL that sets a cookie (a browser check many file hosts
+make) is followed. A loop is the same URL asked again with the same cookies:
+a cookie that changes nothing does not hide it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from urllib.parse import urljoin
 import aiohttp
 
 from drayman.errors import InvalidURL, PermanentError, TransientError
+from drayman.queue.cookiejar import JobCookies
 from drayman.urls import origin, redact_url, validate_url
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -39,6 +46,7 @@ async def get_following_redirects(
     allow_insecure: bool = False,
     verify_for: VerifyFor = _always,
     head_timeout: float | None = None,
+    cookies: JobCookies | None = None,
 ) -> aiohttp.ClientResponse:
     """The first non-redirect answer; :class:`PermanentError` for a bad chain.
 
@@ -46,16 +54,20 @@ async def get_following_redirects(
     headers: the read timeout alone lets a server drip its headers a byte at
     a time forever.
     """
-    seen: set[str] = set()
+    seen: set[tuple[str, str | None]] = set()
     for _ in range(max_redirects + 1):
-        if url in seen:
+        headers = headers_for(url)
+        cookie = None if cookies is None else cookies.header_for(url)
+        if cookie is not None:
+            headers = with_cookie(headers, cookie)
+        if (url, cookie) in seen:
             raise PermanentError(detail=f"redirect loop at {redact_url(url)}")
-        seen.add(url)
+        seen.add((url, cookie))
         try:
             async with asyncio.timeout(head_timeout):
                 response = await session.get(
                     url,
-                    headers=headers_for(url),
+                    headers=headers,
                     allow_redirects=False,
                     timeout=client_timeout,
                     # True: the session's verified context; False: not checked
@@ -67,6 +79,8 @@ async def get_following_redirects(
             raise TransientError(
                 detail=f"the server did not finish its headers within {head_timeout:g} s"
             ) from exc
+        if cookies is not None:
+            cookies.update(response)
         location = response.headers.get("Location")
         if response.status not in REDIRECT_STATUSES or not location:
             return response
@@ -81,3 +95,12 @@ async def get_following_redirects(
             )
         url = target
     raise PermanentError(detail=f"too many redirects (more than {max_redirects})")
+
+
+def with_cookie(headers: list[tuple[str, str]], cookie: str) -> list[tuple[str, str]]:
+    """``headers`` with the jar's cookies: joined to a Cookie header given for
+    this hop (one Cookie header per request, as RFC 6265 asks), else added."""
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == "cookie":
+            return [*headers[:index], (name, f"{value}; {cookie}"), *headers[index + 1 :]]
+    return [*headers, ("Cookie", cookie)]

@@ -62,6 +62,7 @@ from drayman.jobs import PART_SUFFIX, Job
 from drayman.names import next_free_name, pick_filename
 from drayman.queue import segmented
 from drayman.queue.blocking import run_blocking
+from drayman.queue.cookiejar import JobCookies
 from drayman.queue.durable import sync_folder
 from drayman.queue.finish import finish_interrupted, place_final, rename_no_replace, sha256_file
 from drayman.queue.folder import JobFolder
@@ -198,7 +199,8 @@ def create_session(
         read_bufsize=READ_BUFFER,
         # bytes on disk = bytes the server holds: never decode gzip & co
         auto_decompress=False,
-        # a server's cookies must not leak from one job to another
+        # a server's cookies must not leak from one job to another: each
+        # transfer sends its own job's (drayman.queue.cookiejar)
         cookie_jar=aiohttp.DummyCookieJar(),
         # proxies from the environment would send loopback and LAN traffic
         # astray; explicit proxy support is future work
@@ -264,6 +266,8 @@ class Transfer:
         self._keep_record = True
         #: this attempt received the file from byte 0 (a checksum mismatch is final)
         self._from_zero = False
+        #: the job's cookies, read from the database before the first request
+        self.cookies: JobCookies | None = None
 
     # -- the whole download ---------------------------------------------------
 
@@ -366,7 +370,9 @@ class Transfer:
         """GET the job's URL. Redirects are re-followed from the job's URL on
         every resume, so an expired signed link is fetched afresh."""
         job, extra_headers = self.job, list(extra.items())
-        return await get_following_redirects(
+        if self.cookies is None:
+            self.cookies = JobCookies(await self.store.cookies(job.id))
+        response = await get_following_redirects(
             self.session,
             job.url,
             # the job's headers were given for its URL: credentials go to its origin only
@@ -378,7 +384,20 @@ class Transfer:
             client_timeout=request_timeout(self.config),
             verify_for=self._verify_tls,
             head_timeout=head_timeout(self.config),
+            cookies=self.cookies,
         )
+        await self._save_cookies()
+        return response
+
+    async def _save_cookies(self) -> None:
+        """Store the cookies the answers set, before their body is read: a
+        resume after a crash or a restart asks with them."""
+        cookies = self.cookies
+        text = None if cookies is None else cookies.unsaved()
+        if cookies is None or text is None:
+            return
+        await self.store.save_cookies(self.job.id, text)
+        cookies.saved(text)
 
     def _verify_tls(self, url: str) -> bool:
         """Check this hop's certificate, unless the user opted out for its host:

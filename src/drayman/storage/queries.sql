@@ -178,3 +178,12 @@ INSERT INTO segments (job_id, start, stop, durable) VALUES (:job_id, :start, :st
 UPDATE jobs SET state = 'running', updated_at = :now, next_attempt_at = NULL
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'queued'
 RETURNING id;
+
+-- name: get_cookies
+SELECT cookies FROM job_cookies WHERE job_id = :id;
+
+-- name: save_cookies
+-- a job removed meanwhile keeps no cookies (and breaks no foreign key)
+INSERT INTO job_cookies (job_id, cookies)
+SELECT id, :cookies FROM jobs WHERE id = :id
+ON CONFLICT (job_id) DO UPDATE SET cookies = excluded.cookies;

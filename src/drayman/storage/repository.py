@@ -376,9 +376,25 @@ class JobStore:
                 values["id"] = last_id + n
                 values["position"] = last_position + n
             conn.executemany(Q["insert_job"], rows)
+            conn.executemany(
+                Q["save_cookies"],
+                [
+                    {"id": values["id"], "cookies": job.cookies}
+                    for values, job in zip(rows, new_jobs, strict=True)
+                    if job.cookies is not None
+                ],
+            )
             return list(range(last_id + 1, last_id + 1 + len(rows)))
 
         return await self._write(op)
+
+    async def cookies(self, job_id: int) -> str | None:
+        """The job's cookies as stored (drayman.cookies JSON); None if it has none."""
+        row = await self._fetchone("get_cookies", {"id": job_id})
+        return None if row is None else str(row[0])
+
+    async def save_cookies(self, job_id: int, cookies: str) -> None:
+        await self._write(_statement("save_cookies", {"id": job_id, "cookies": cookies}))
 
     async def change_state(
         self,
