@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from conftest import async_wait_until, make_symlink, run_cli, start_cli, wait_until
 from dbfaults import fault_config, file_state, held_and_checkpointed, job_row
 from drayman.jobs import JobState
+from drayman.queue import bootid
 from drayman.queue.engine import Engine
 from drayman.queue.partrecord import (
     PartRecord,
@@ -348,3 +350,73 @@ async def test_a_part_that_is_not_provably_ours_is_left_alone(
     [request] = http_server.requests_for("/clip.bin")
     assert "Range" not in request.headers
     assert real.read_bytes() == before
+
+
+# -- the live part: ranges written, not fsynced, believed on the same boot only ------
+
+
+def test_a_live_part_is_kept_beside_the_offset_and_believed_on_its_boot_only(
+    downloads: Path,
+) -> None:
+    part = downloads / "live.bin.part"
+    part.write_bytes(b"x" * 4096)
+    record = PartRecord(
+        db="d",
+        url="u",
+        etag='"e"',
+        last_modified=None,
+        total=4096,
+        offset=1024,
+        boot="boot-1",
+        written=((0, 2048), (3000, 3500)),
+    )
+    assert write_record(str(part), record)
+    found = read_record(str(part))
+    assert found is not None and found[0] == record
+    assert found[0].live_ranges("boot-1") == ((0, 2048), (3000, 3500))
+    assert found[0].live_ranges("boot-2") == ()  # after a reboot: not a byte of it
+    assert found[0].live_ranges(None) == ()  # a platform that cannot tell: likewise
+    # a record written without it (a single stream's, a restart's) drops it
+    assert write_record(str(part), replace(record, boot=None, written=()))
+    found = read_record(str(part))
+    assert found is not None and found[0].written == () and found[0].boot is None
+
+
+@pytest.mark.parametrize(
+    "written",
+    [[[5, 5]], [[-1, 10]], [[0, 5000]], [[0, 1.5]], [[True, 10]], [[0]], "0-10", [[0, "9"]]],
+)
+def test_a_live_part_that_is_not_sound_makes_the_record_worthless(
+    downloads: Path, written: object
+) -> None:
+    raw = {
+        "v": 1,
+        "db": "d",
+        "url": "u",
+        "etag": '"e"',
+        "last_modified": None,
+        "total": 4096,
+        "offset": 0,
+        "boot": "b",
+        "written": written,
+    }
+    assert PartRecord.decode(json.dumps(raw).encode()) is None
+
+
+def test_boot_id_is_the_kernels_and_a_test_may_fake_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bootid.boot_id.cache_clear()
+    monkeypatch.delenv(bootid.BOOT_ID_ENV, raising=False)
+    try:
+        found = bootid.boot_id()
+        if sys.platform.startswith("linux"):
+            kernel = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+            assert found == f"linux:{kernel}"
+        elif sys.platform in ("darwin", "win32"):
+            assert found
+        bootid.boot_id.cache_clear()
+        monkeypatch.setenv(bootid.BOOT_ID_ENV, "another-boot")
+        assert bootid.boot_id() == "another-boot"
+    finally:
+        bootid.boot_id.cache_clear()

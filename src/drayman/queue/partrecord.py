@@ -13,6 +13,17 @@ every checkpoint:
 - the offset fsynced when the record was written, so, like the database,
   the record never claims bytes the disk may not have.
 
+A segmented download adds a *live* part, rewritten after every write
+returns, with no fsync: the ranges of the file whose writes had returned
+(``written``) and the boot they were written on (``boot``, see
+:mod:`.bootid`). It is a weaker claim than the offset: those bytes are in the
+page cache, so they survive the process (SIGKILL, the OOM killer) but maybe
+not the machine. A resume on the same boot believes it (and fetches only what
+is missing); after a reboot it falls back to the database's fsynced
+segments. The database itself never records more than was fsynced. Every
+record written without it (a single stream's, a restart's) drops the live
+part, so it never outlives the bytes it describes.
+
 Where it lives: an extended attribute (``user.drayman``) on Linux and macOS,
 an NTFS alternate data stream (``NAME.part:drayman``) on Windows. Both travel
 with the file itself: a file another program put at a ``.part`` name has no
@@ -40,7 +51,8 @@ import logging
 import os
 import stat
 import sys
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from drayman.headers import if_range_validator
@@ -82,6 +94,10 @@ class PartRecord:
     last_modified: str | None
     total: int | None
     offset: int
+    #: the boot the live part was written on (None: there is none)
+    boot: str | None = None
+    #: [start, end) ranges whose writes had returned, not fsynced (the live part)
+    written: tuple[tuple[int, int], ...] = ()
 
     @property
     def validator(self) -> str | None:
@@ -89,7 +105,16 @@ class PartRecord:
         return if_range_validator(self.etag, self.last_modified)
 
     def encode(self) -> bytes:
-        return json.dumps({"v": _VERSION, **asdict(self)}, separators=(",", ":")).encode()
+        fields = asdict(self)
+        if self.boot is None:
+            del fields["boot"], fields["written"]
+        return json.dumps({"v": _VERSION, **fields}, separators=(",", ":")).encode()
+
+    def live_ranges(self, boot: str | None) -> tuple[tuple[int, int], ...]:
+        """The written ranges, if they were noted on ``boot`` (this one); else none."""
+        if boot is None or self.boot != boot:
+            return ()
+        return self.written
 
     @classmethod
     def decode(cls, data: bytes) -> PartRecord | None:
@@ -104,6 +129,8 @@ class PartRecord:
                 last_modified=raw["last_modified"],
                 total=raw["total"],
                 offset=raw["offset"],
+                boot=raw.get("boot"),
+                written=_ranges(raw.get("written", [])),
             )
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
@@ -115,9 +142,24 @@ class PartRecord:
             and (record.total is None or (isinstance(record.total, int) and record.total >= 0))
             and isinstance(record.offset, int)
             and record.offset >= 0
+            and isinstance(record.boot, str | None)
+            and (record.total is None or all(b <= record.total for _, b in record.written))
         ):
             return None
         return record
+
+
+def _ranges(raw: Any) -> tuple[tuple[int, int], ...]:
+    """``[[start, end], ...]`` of integers, start < end; ValueError otherwise."""
+    ranges = []
+    for pair in raw:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ValueError("not a range")
+        start, end = pair
+        if type(start) is not int or type(end) is not int or not 0 <= start < end:
+            raise ValueError("not a range")
+        ranges.append((start, end))
+    return tuple(ranges)
 
 
 # -- where the record is kept, per platform --------------------------------------
@@ -199,13 +241,50 @@ def _remove(path: str) -> None:
         os.removexattr(path, ATTRIBUTE, follow_symlinks=False)
 
 
+class LiveNote:
+    """A record with its live part, encoded fast: all but the offsets is fixed.
+
+    A segmented download notes its ranges after every write (hundreds of
+    times a second on a fast link), so the unchanging fields are encoded once.
+    """
+
+    def __init__(self, record: PartRecord, boot: str) -> None:
+        fields = asdict(replace(record, boot=boot))
+        del fields["offset"], fields["written"]
+        head = json.dumps({"v": _VERSION, **fields}, separators=(",", ":"))
+        self._head = head[:-1]  # without its closing brace
+
+    def encode(self, offset: int, written: Iterable[tuple[int, int]]) -> bytes | None:
+        """The record saying ``offset`` (fsynced) and ``written``; None if too big."""
+        ranges = ",".join(f"[{start},{end}]" for start, end in written)
+        data = f'{self._head},"offset":{offset},"written":[{ranges}]}}'.encode()
+        return data if len(data) <= MAX_RECORD else None
+
+
+def write_note(path: str, data: bytes, fd: int) -> bool:
+    """Put an encoded :class:`LiveNote` on the open ``.part``; False if the file
+    system refuses (an older note stays: its claims were true and still are)."""
+    try:
+        _set(path, data, fd)
+    except OSError as exc:
+        log.debug("cannot note progress on %s: %s", path, exc)
+        return False
+    return True
+
+
 def write_record(path: str, record: PartRecord, *, fd: int | None = None) -> bool:
     """Put ``record`` on the ``.part`` at ``path`` (through ``fd``, its open file,
     where the OS can); False where the file system cannot."""
+    data = record.encode()
+    if len(data) > MAX_RECORD:
+        # a download split into very many pieces: its live part is only a hint
+        data = replace(record, boot=None, written=()).encode()
     try:
-        _set(path, record.encode(), fd)
+        _set(path, data, fd)
     except OSError as exc:
         log.debug("cannot keep a record on %s: %s", path, exc)
+        # an older record left in place could vouch for bytes since cut back
+        remove_record(path)
         return False
     return True
 
@@ -214,6 +293,15 @@ def remove_record(path: str) -> None:
     """Take the record off a finished file (best effort: it is only a hint)."""
     with contextlib.suppress(OSError):
         _remove(path)
+
+
+def read_record_at(path: str, fd: int) -> PartRecord | None:
+    """The record of the file open as ``fd`` (at ``path``), if there is a sound one."""
+    try:
+        data = _get(path, fd)
+    except OSError:
+        return None
+    return PartRecord.decode(data) if len(data) <= MAX_RECORD else None
 
 
 def read_record(path: str) -> tuple[PartRecord, int] | None:

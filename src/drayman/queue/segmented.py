@@ -26,6 +26,13 @@ one preallocated ``.part``. The rules of a single stream hold per segment:
   correctly, so a server without ranges costs one wasted request, not seven.
 - On resume, each unfinished segment is asked for from its durable end; a
   ``.part`` that is not exactly the file's size is not trusted.
+- After a crash of the process (not of the machine) more is known: the
+  ``.part``'s record has a live part, rewritten without fsync whenever a
+  write returns, naming the ranges written and the boot (:mod:`.bootid`).
+  On the same boot those bytes are in the page cache, so the resume asks
+  only for what is missing; after a reboot (or with no boot id) it is
+  ignored. Either way the database still holds only fsynced offsets, and
+  every answer is checked as above (If-Range, Content-Range, validators).
 - Work stealing: a connection that finishes its segment splits the largest
   remaining one and fetches its upper half; the connection working on that
   one stops at its new end. No piece is made smaller than ``min_segment``.
@@ -46,7 +53,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,12 +75,16 @@ from drayman.headers import (
     parse_content_range,
 )
 from drayman.jobs import Job
+from drayman.queue.blocking import run_blocking
+from drayman.queue.bootid import boot_id
 from drayman.queue.neterrors import http_error, network_error
 from drayman.queue.partcheck import PartNotOurs
 from drayman.queue.partfile import HAVE_PWRITE, PositionalPart
+from drayman.queue.partrecord import LiveNote, database_id, read_record_at, url_id, write_note
 from drayman.queue.stall import SpeedWatch
 from drayman.rules import connection_limit
 from drayman.storage import SegmentRecord
+from drayman.units import human_size
 
 if TYPE_CHECKING:  # (a name for types only: transfer.py imports this module)
     from drayman.queue.transfer import Transfer
@@ -188,11 +199,21 @@ async def resume(transfer: Transfer) -> bool:
             log.warning("job %d: %s", job.id, exc)
             part = None
         if part is not None:
-            segments = [_Segment(r.start, r.stop, r.durable, r.durable) for r in records]
+            written = await _written_before_crash(transfer, part)
+            segments = _merge(records, written, total)
+            have = sum(s.written - s.start for s in segments)
+            if have > job.bytes_done:
+                log.info(
+                    "job %d: %s written before the crash beyond the last checkpoint; kept",
+                    job.id,
+                    human_size(have - job.bytes_done),
+                )
             transfer.progress.bytes_total = total
-            transfer.progress.position = job.bytes_done
-            connections = max(1, _connection_cap(transfer, total - job.bytes_done))
-            download = SegmentedDownload(transfer, part, total, segments, validator, connections)
+            transfer.progress.position = have
+            connections = max(1, _connection_cap(transfer, total - have))
+            download = SegmentedDownload(
+                transfer, part, total, segments, validator, connections, saved=records
+            )
             await download.run()
             await transfer.finish_in_place(total, fresh=False)
             return True
@@ -202,6 +223,61 @@ async def resume(transfer: Transfer) -> bool:
     await store.save_segments(job.id, [], 0)
     transfer.job = await store.get(job.id)
     return False
+
+
+async def _written_before_crash(
+    transfer: Transfer, part: PositionalPart
+) -> tuple[tuple[int, int], ...]:
+    """The ranges the ``.part``'s live record says were written, if it is believed.
+
+    Only a record of this job's very file (database, URL, validators, size)
+    noted on this boot: its bytes are then in the page cache, though perhaps
+    not on the disk yet.
+    """
+    job, path = transfer.job, part.path
+    record = await run_blocking(read_record_at, path, part.fileno())
+    if (
+        record is None
+        or record.db != database_id(transfer.store.path)
+        or record.url != url_id(job.original_url)
+        or (record.etag, record.last_modified, record.total)
+        != (job.etag, job.last_modified, job.bytes_total)
+    ):
+        return ()
+    ranges = record.live_ranges(boot_id())
+    if record.written and not ranges:
+        log.info("job %d: written on another boot; resuming from the last checkpoint", job.id)
+    return ranges
+
+
+def _merge(
+    records: Sequence[SegmentRecord], written: Iterable[tuple[int, int]], total: int
+) -> list[_Segment]:
+    """Segments tiling [0, total) whose held prefixes are every byte known written:
+    the durable ones of ``records`` and the ranges in ``written``.
+
+    The database's segments keep their bounds (an untouched one is still a
+    connection's work); a written range that starts inside one's missing
+    part splits it there.
+    """
+    spans = sorted(
+        [(r.start, r.durable) for r in records if r.durable > r.start]
+        + [(max(a, 0), min(b, total)) for a, b in written if min(b, total) > max(a, 0)]
+    )
+    held: list[list[int]] = []
+    for start, end in spans:
+        if held and start <= held[-1][1]:
+            held[-1][1] = max(held[-1][1], end)
+        else:
+            held.append([start, end])
+    starts = sorted({r.start for r in records} | {start for start, _ in held} | {0})
+    segments = []
+    for n, start in enumerate(starts):
+        stop = starts[n + 1] if n + 1 < len(starts) else total
+        # each held span starts a segment: only one reaching back to ``start`` covers it
+        end = next((e for s, e in held if s <= start < e), start)
+        segments.append(_Segment(start, stop, min(end, stop), min(end, stop)))
+    return segments
 
 
 def _tiles(records: Iterable[SegmentRecord], total: int) -> bool:
@@ -235,6 +311,9 @@ class _Segment:
     #: [start, written) is in the file (its writes returned)
     written: int
     busy: bool = False
+    #: the end of the writes returned, as the writing thread saw it (ahead of
+    #: ``written`` until the loop hears of it): what the live note claims
+    returned: int = 0
 
 
 class _RangesIgnored(Exception):
@@ -260,7 +339,11 @@ class SegmentedDownload:
         segments: list[_Segment],
         validator: str,
         connections: int,
+        *,
+        saved: Sequence[SegmentRecord] | None = None,
     ) -> None:
+        """``saved``: the segments as the database has them, when ``segments``
+        hold more (bytes written before a crash, not fsynced yet)."""
         self.transfer = transfer
         self.config = transfer.config
         self.part = part
@@ -289,8 +372,12 @@ class SegmentedDownload:
         self._lock = asyncio.Lock()
         #: executor calls on the file still running (the fd outlives them all)
         self._io: set[asyncio.Future[Any]] = set()
-        self._saved = [SegmentRecord(s.start, s.end, s.written) for s in segments]
-        self._committed = sum(s.written - s.start for s in segments)
+        self._saved = (
+            [SegmentRecord(s.start, s.end, s.written) for s in segments]
+            if saved is None
+            else list(saved)
+        )
+        self._committed = sum(r.durable - r.start for r in self._saved)
         #: bytes the last checkpoint tried to record (it may have met a locked database)
         self._tried = self._committed
         self._prefix = _durable_prefix(self._saved)
@@ -299,6 +386,11 @@ class SegmentedDownload:
         self._last_error: BaseException | None = None
         #: how the server showed that it ignores ranges (once ranges_ok is False)
         self._ignored = ""
+        #: the record's live part (ranges written, this boot) goes with every write
+        boot = boot_id()
+        self._note: LiveNote | None = None
+        if boot is not None and transfer.keeps_record:
+            self._note = LiveNote(transfer.record_base(), boot)
 
     # -- the whole download ------------------------------------------------------
 
@@ -626,7 +718,9 @@ class SegmentedDownload:
         if previous is not None:
             await asyncio.shield(previous)
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(None, self.part.write_at, chunks, segment.received - size)
+        future = loop.run_in_executor(
+            None, self._write_noted, segment, chunks, segment.received - size
+        )
         self._track(future)
 
         def returned(done: asyncio.Future[int]) -> None:
@@ -644,6 +738,41 @@ class SegmentedDownload:
         self._changed.set()
 
     # -- durability --------------------------------------------------------------------
+
+    def _write_noted(self, segment: _Segment, chunks: list[bytes], offset: int) -> int:
+        """Write, then note every range written so far (no fsync), in one executor call.
+
+        The note is made in the writing thread, right after the write: it
+        claims what had returned by then (``returned``), this write included.
+        Notes of several connections may land out of order: an older one
+        claims less, never more than is there.
+        """
+        end = self.part.write_at(chunks, offset)
+        segment.returned = max(segment.returned, end)
+        note = self._note
+        if note is not None and not self._halt:
+            data = note.encode(self._prefix, self._written_ranges(returned=True))
+            if data is not None and not write_note(self.part.path, data, self.part.fileno()):
+                self._note = None  # the file system takes no notes
+        return end
+
+    def _written_ranges(self, *, returned: bool = False) -> list[tuple[int, int]]:
+        """[start, written) of every segment, joined where they touch.
+
+        ``returned``: up to what the writing threads saw return (called from
+        one of them: the loop may change the list meanwhile, so a copy is read,
+        and a segment missed only makes the claim smaller).
+        """
+        ranges: list[tuple[int, int]] = []
+        for segment in tuple(self.segments):
+            end = max(segment.written, segment.returned) if returned else segment.written
+            if end <= segment.start:
+                continue
+            if ranges and ranges[-1][1] == segment.start:
+                ranges[-1] = (ranges[-1][0], end)
+            else:
+                ranges.append((segment.start, end))
+        return ranges
 
     async def _checkpoint_loop(self) -> None:
         while not self._stopping:
@@ -675,8 +804,10 @@ class SegmentedDownload:
             prefix = _durable_prefix(records)
             if prefix != self._prefix:
                 # the .part's own record (partrecord.py) can only say "a prefix"
-                await self.transfer.write_record(prefix, fd=self.part.fileno())
+                # durably; its live part goes on saying what else was written
                 self._prefix = prefix
+                live = self._written_ranges() if self._note is not None else []
+                await self.transfer.write_record(prefix, fd=self.part.fileno(), written=live)
             saving = self.transfer.store.save_segments(job_id, records, done)
             if not await self.transfer.commit_progress(saving, strict=strict):
                 return

@@ -62,6 +62,7 @@ from drayman.jobs import PART_SUFFIX, Job
 from drayman.names import next_free_name, pick_filename
 from drayman.queue import segmented
 from drayman.queue.blocking import run_blocking
+from drayman.queue.bootid import boot_id
 from drayman.queue.cookiejar import JobCookies
 from drayman.queue.durable import sync_folder
 from drayman.queue.finish import finish_interrupted, place_final, rename_no_replace, sha256_file
@@ -807,18 +808,28 @@ class Transfer:
             self._db_trouble = None
         return True
 
-    async def write_record(self, offset: int, *, fd: int | None = None) -> None:
-        """Keep the record on the ``.part`` (see :mod:`.partrecord`); never above ``offset``."""
-        job, part_path = self.job, self.job.part_path
+    async def write_record(
+        self,
+        offset: int,
+        *,
+        fd: int | None = None,
+        written: Sequence[tuple[int, int]] = (),
+    ) -> None:
+        """Keep the record on the ``.part`` (see :mod:`.partrecord`); never above ``offset``.
+
+        ``written``: the ranges whose writes returned (not fsynced), kept as
+        the record's live part with this boot's stamp; without them, a live
+        part the record had is dropped.
+        """
+        part_path = self.job.part_path
         if not self._keep_record or part_path is None:
             return
-        record = PartRecord(
-            db=database_id(self.store.path),
-            url=url_id(job.original_url),
-            etag=job.etag,
-            last_modified=job.last_modified,
-            total=job.bytes_total,
+        boot = boot_id() if written else None
+        record = replace(
+            self.record_base(),
             offset=offset,
+            boot=boot,
+            written=tuple(written) if boot is not None else (),
         )
         part = self._part
         # through the open file where the OS can: a path could lead elsewhere
@@ -827,6 +838,23 @@ class Transfer:
         self._keep_record = await run_blocking(
             functools.partial(write_record, part_path, record, fd=fd)
         )
+
+    def record_base(self) -> PartRecord:
+        """The ``.part``'s record as the job stands, at offset 0 (see :mod:`.partrecord`)."""
+        job = self.job
+        return PartRecord(
+            db=database_id(self.store.path),
+            url=url_id(job.original_url),
+            etag=job.etag,
+            last_modified=job.last_modified,
+            total=job.bytes_total,
+            offset=0,
+        )
+
+    @property
+    def keeps_record(self) -> bool:
+        """False once the file system refused the ``.part`` a record."""
+        return self._keep_record
 
     async def _wait_checkpointing(self) -> None:
         running, self._checkpointing = self._checkpointing, None
