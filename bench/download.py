@@ -68,10 +68,16 @@ def ratio_summary(results: Path, reference: str) -> list[str]:
         )
     for r in report.get("resume") or []:
         if r["client"].startswith("drayman"):
+            # where the extra bytes went: sent but never received (socket buffers,
+            # nginx's and ours), received but not kept (read, not yet written or noted)
+            received = r["received_at_kill"]
+            kept = r["file_size"] - r["phase2_wire_bytes"]
             lines.append(
-                f"\nresume ({r['client']}): killed at {r['received_at_kill'] / 1e6:.0f} MB, "
+                f"\nresume ({r['client']}): killed at {received / 1e6:.0f} MB, "
                 f"wire / size {r['wire_over_size']:.3f}, phase 2 {r['phase2']['wall_s']:.1f} s, "
-                f"sha256 {'ok' if r['sha256_ok'] else 'BAD'}"
+                f"sha256 {'ok' if r['sha256_ok'] else 'BAD'}; "
+                f"{(r['phase1_wire_bytes'] - received) / 1e6:.0f} MB sent but not received, "
+                f"{(received - kept) / 1e6:.0f} MB received but not kept"
             )
     return lines
 
