@@ -20,6 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from dbfaults import quick_lock, small_disk  # noqa: F401  (fixtures)
 from filesystems import can_mount, mounts, run_in_namespace  # noqa: F401  (fixtures)
 from httpserver import http_server, https_server, other_server, tls  # noqa: F401  (fixtures)
+from proxyserver import http_proxy, socks_proxy  # noqa: F401  (fixtures)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,6 +57,18 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 def _own_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The user cache folder (thumbnails) of each test is its own, never the user's."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+#: what drayman reads for proxies: a test that wants them sets them itself
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine's proxy variables (a company proxy) never reach a test's engine."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
 
 
 @pytest.fixture

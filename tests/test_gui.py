@@ -435,3 +435,44 @@ def test_move_up_raises_priority_and_the_engine_starts_it_first(
 
     run(qloop, scenario())
     assert next(iter(r.path for r in http_server.requests)) == "/c"
+
+
+def test_the_proxy_setting_applies_live_and_never_shows_its_password(
+    qloop: asyncio.AbstractEventLoop, db_path: Path
+) -> None:
+    secret = "pr0xy-pa55word"
+
+    async def scenario() -> None:
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            assert session.engine is not None
+            assert session.engine.config.transfer.proxy_from_environment
+            dialog = window.open_settings()
+            dialog.proxy_mode.setCurrentIndex(dialog.proxy_mode.findData("manual"))
+            assert dialog.proxy_url.isEnabled()
+            dialog.proxy_url.setText("ftp://nowhere")
+            dialog.accept()
+            assert dialog.isVisible() and "not a proxy" in dialog.error.text()
+            dialog.proxy_url.setText(f"socks5h://ann:{secret}@127.0.0.1:9050")
+            dialog.accept()
+            assert not dialog.isVisible()
+            transfer = session.engine.config.transfer
+            assert transfer.proxy == f"socks5h://ann:{secret}@127.0.0.1:9050"
+            assert transfer.proxy_from_environment
+            # shown again with the password hidden; left as it is, it is kept
+            again = window.open_settings()
+            assert again.proxy_url.text() == "socks5h://ann:***@127.0.0.1:9050"
+            again.accept()
+            assert session.engine.config.transfer.proxy == transfer.proxy
+            off = window.open_settings()
+            off.proxy_mode.setCurrentIndex(off.proxy_mode.findData("direct"))
+            off.accept()
+            transfer = session.engine.config.transfer
+            assert transfer.proxy is None and not transfer.proxy_from_environment
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())
+    assert Session(db_path, settings_file(db_path)).settings.proxy == "direct"

@@ -101,6 +101,31 @@ def _rate(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _proxy(text: str) -> str:
+    from drayman.proxies import SOCKS_HINT, SOCKS_SCHEMES, socks_available, validate_proxy
+
+    try:
+        proxy = validate_proxy(text)
+    except BadInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if proxy.partition("://")[0] in SOCKS_SCHEMES and not socks_available():
+        raise argparse.ArgumentTypeError(SOCKS_HINT)
+    return proxy
+
+
+def _add_proxy_flags(parser: argparse.ArgumentParser, what: str, direct: str) -> None:
+    """``--proxy URL | --no-proxy``, the same on add, run and rules add."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--proxy",
+        type=_proxy,
+        metavar="URL",
+        help=f"{what} through this proxy: http://, https://, socks5:// or socks5h:// "
+        "(the proxy resolves names), with optional user:password@",
+    )
+    group.add_argument("--no-proxy", action="store_true", help=direct)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="drayman",
@@ -175,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start these jobs with the cookies of FILE, a Netscape cookies.txt (as curl, "
         "wget and yt-dlp read, and browser extensions export); each cookie goes only to "
         "the hosts it is for",
+    )
+    _add_proxy_flags(
+        add,
+        "download these jobs",
+        "download these jobs without a proxy, whatever `run` or the environment say",
     )
     add.add_argument(
         "--skip-invalid",
@@ -280,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="the period --min-speed is averaged over (default 60)",
     )
+    _add_proxy_flags(
+        run,
+        "download",
+        "ignore the proxy variables (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY); "
+        "by default they are honoured as curl does",
+    )
     run.add_argument(
         "--ca-file",
         action="append",
@@ -335,6 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--insecure",
         action="store_true",
         help="do not check the TLS certificates of matching hosts",
+    )
+    _add_proxy_flags(
+        rule_add,
+        "reach matching hosts",
+        "reach matching hosts without a proxy, whatever `run` or the environment say",
     )
     rule_ls = rules_sub.add_parser("ls", help="list rules (header values hidden)")
     rule_ls.add_argument("--json", action="store_true")
@@ -411,11 +452,19 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
             template=args.template,
             insecure=args.insecure,
             cookies=cookies,
+            proxy=_proxy_choice(args),
         )
     finally:
         await queue.close()
     out.write("".join(f"{job_id}\n" for job_id in ids))
     return EXIT_OK
+
+
+def _proxy_choice(args: argparse.Namespace) -> str | None:
+    """A job's or a rule's proxy from ``--proxy URL | --no-proxy``; None: neither given."""
+    from drayman.proxies import DIRECT
+
+    return DIRECT if args.no_proxy else args.proxy
 
 
 def _progress_text(job: Job) -> str:
@@ -547,6 +596,8 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             min_speed_time=args.min_speed_time,
             ca_files=tuple(args.ca_file),
             split=args.split,
+            proxy=args.proxy,
+            proxy_from_environment=not args.no_proxy,
         ),
     )
     engine = Engine(resolve_db(args.db), config)
@@ -623,6 +674,7 @@ async def cmd_limit(args: argparse.Namespace, out: TextIO) -> int:
 async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
     from drayman.headers import redact_headers
     from drayman.queue.jobqueue import JobQueue
+    from drayman.urls import redact_password
 
     queue = await JobQueue.open(resolve_db(args.db))
     try:
@@ -634,6 +686,7 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
                 template=args.template,
                 max_connections=args.max_connections,
                 insecure=args.insecure,
+                proxy=_proxy_choice(args),
             )
             out.write(f"{rule_id}\n")
         elif args.rules_command == "rm":
@@ -649,6 +702,7 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
                     "template": r.template,
                     "max_connections": r.max_connections,
                     "insecure": r.insecure,
+                    "proxy": None if r.proxy is None else redact_password(r.proxy),
                 }
                 for r in found
             ]
@@ -658,7 +712,7 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
                 out.write("no rules\n")
             for rule in [] if args.json else public:
                 details = [f"header {h}" for h in rule["headers"]]
-                for key in ("dest_dir", "template", "max_connections"):
+                for key in ("dest_dir", "template", "max_connections", "proxy"):
                     if rule[key] is not None:
                         details.append(f"{key}={rule[key]}")
                 if rule["insecure"]:

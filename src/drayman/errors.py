@@ -64,6 +64,10 @@ class InvalidCookieFile(BadInput):
     """cannot read cookies from {path} (a Netscape cookies.txt): {reason}"""
 
 
+class InvalidProxy(BadInput):
+    """not a proxy ({reason}): {url!r}"""
+
+
 class UnknownJob(BadInput):
     """no job with id {job_id}"""
 

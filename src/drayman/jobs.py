@@ -101,6 +101,8 @@ class Job:
     #: which file the .part is, and a digest of its bytes just before bytes_done
     part_identity: str | None = None
     part_tail: str | None = None
+    #: this job's proxy (a URL, or drayman.proxies.DIRECT for none; None: the run's choice)
+    proxy: str | None = None
 
     @property
     def final_path(self) -> str | None:
@@ -158,6 +160,7 @@ class Job:
             "thumbnail": self.thumbnail_url,
             "max_speed": self.max_speed,
             "insecure": self.insecure,
+            "proxy": None if self.proxy is None else redact_password(self.proxy),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "finished_at": self.finished_at,
@@ -187,3 +190,5 @@ class NewJob:
     base_dir: str | None = None
     #: the job's first cookies (drayman.cookies JSON), stored apart from the job row
     cookies: str | None = None
+    #: the job's proxy (a URL, or drayman.proxies.DIRECT for none; None: the run's choice)
+    proxy: str | None = None

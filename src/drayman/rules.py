@@ -33,6 +33,8 @@ class Rule:
     max_connections: int | None = None
     #: TLS certificates of matching hosts are not checked (an explicit opt-in)
     insecure: bool = False
+    #: the proxy for matching hosts (a URL, or drayman.proxies.DIRECT for none)
+    proxy: str | None = None
 
     def matches(self, host: str) -> bool:
         host = host.lower().rstrip(".")
@@ -100,6 +102,14 @@ def connection_limit(rules: Sequence[Rule], host: str) -> int | None:
 def insecure_for(rules: Sequence[Rule], host: str) -> bool:
     """Whether a rule matching ``host`` opted out of certificate checks."""
     return any(rule.insecure for rule in matching(rules, host))
+
+
+def proxy_for_host(rules: Sequence[Rule], host: str) -> str | None:
+    """The proxy of the most specific rule for ``host`` that names one."""
+    for rule in matching(rules, host):
+        if rule.proxy:
+            return rule.proxy
+    return None
 
 
 def first_setting(rules: Sequence[Rule], host: str, field: str) -> str | None:

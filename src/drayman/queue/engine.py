@@ -21,16 +21,36 @@ from dataclasses import dataclass, field, replace
 
 import aiohttp
 
-from drayman.errors import DraymanError, EnvironmentProblem, TooSlow, TransferError
+from drayman.errors import (
+    DraymanError,
+    EnvironmentProblem,
+    InvalidProxy,
+    TooSlow,
+    TransferError,
+)
 from drayman.jobs import Job, JobState
+from drayman.proxies import ProxyEnvironment, ProxySettings
 from drayman.queue.jobqueue import SPEED_SETTING, JobQueue
 from drayman.queue.lock import EngineLock
 from drayman.queue.progress import EngineSnapshot, JobChange, JobProgress, SpeedMeter
+from drayman.queue.proxyroutes import ProxyRoutes, connector_options
 from drayman.queue.ratelimit import TokenBucket
 from drayman.queue.retry import RetryPolicy
 from drayman.queue.thumbnails import ThumbnailFetcher
-from drayman.queue.transfer import Transfer, TransferConfig, create_session, tls_context
+from drayman.queue.transfer import (
+    Transfer,
+    TransferConfig,
+    create_session,
+    session_limit,
+    tls_context,
+)
 from drayman.rules import Rule, connection_limit
+
+
+def proxy_settings(config: TransferConfig) -> ProxySettings:
+    """The run's proxy choice: ``--proxy`` (or the window's setting), ``--no-proxy``."""
+    return ProxySettings(proxy=config.proxy, use_environment=config.proxy_from_environment)
+
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +98,8 @@ class Engine:
         self._lock = EngineLock(self.db_path)
         self._queue: JobQueue | None = None
         self._session: aiohttp.ClientSession | None = None
+        #: which proxy each request goes through (see drayman.proxies)
+        self._routes: ProxyRoutes | None = None
         self._limiter = TokenBucket(self.config.max_speed)
         self._running: dict[int, _Running] = {}
         self._wake = asyncio.Event()
@@ -110,11 +132,18 @@ class Engine:
         """Take the engine lock, recover from a crash, and start scheduling.
 
         Raises :class:`EngineAlreadyRunning` if another engine holds the lock,
-        :class:`InvalidCAFile` for a bad ``config.transfer.ca_files`` entry.
+        :class:`InvalidCAFile` for a bad ``config.transfer.ca_files`` entry,
+        :class:`InvalidProxy` for a proxy variable that is no proxy URL.
         """
         ca_files = self.config.transfer.ca_files
-        # before anything is opened: a bad CA file leaves nothing to undo
+        # before anything is opened: a bad CA file or proxy variable leaves nothing to undo
         ssl_context = await asyncio.to_thread(tls_context, ca_files) if ca_files else None
+        try:
+            environment = ProxyEnvironment.from_environ(os.environ)
+        except InvalidProxy:
+            if self.config.transfer.proxy_from_environment:
+                raise
+            environment = ProxyEnvironment()  # --no-proxy: a bad variable does not matter
         # open first: it creates the folder and refuses a foreign file
         self._queue = await JobQueue.open(self.db_path)
         try:
@@ -130,6 +159,16 @@ class Engine:
         self._queue.on_change(self._on_change)
         self._session = create_session(
             self.config.transfer, self.config.concurrency, ssl_context=ssl_context
+        )
+        transfer, concurrency = self.config.transfer, self.config.concurrency
+        self._routes = ProxyRoutes(
+            self._session,
+            proxy_settings(transfer),
+            environment,
+            make_session=lambda connector: create_session(
+                transfer, concurrency, connector=connector
+            ),
+            connector_options=connector_options(session_limit(transfer, concurrency), ssl_context),
         )
         self._tasks = [
             asyncio.create_task(self._reconcile_loop(), name="drayman-reconcile"),
@@ -164,6 +203,10 @@ class Engine:
             if still:
                 log.warning("%d transfer(s) did not stop in time: %s", len(still), still)
         self._publish()
+        if self._routes is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await self._routes.close()
         if self._session is not None:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):
@@ -201,6 +244,8 @@ class Engine:
         """Apply new settings live: limits at once, timeouts and retries to new transfers."""
         self.config = replace(config, concurrency=max(config.concurrency, 1))
         self._limiter.set_rate(config.max_speed)
+        if self._routes is not None:
+            self._routes.settings = proxy_settings(config.transfer)
         self._wake.set()
 
     def set_max_speed(self, rate: int) -> None:
@@ -403,6 +448,7 @@ class Engine:
             limiter=self._limiter,
             rules=rules,
             clock=self._clock,
+            routes=self._routes,
         )
         task = asyncio.create_task(self._run_job(job, transfer), name=f"drayman-job-{job.id}")
         self._running[job.id] = _Running(job, transfer, task, SpeedMeter())

@@ -29,6 +29,7 @@ from drayman.inputs import (
 )
 from drayman.jobs import Job, JobState, NewJob
 from drayman.names import EXT_MARK, filename_from_url, finish_name, guess_extension, pick_filename
+from drayman.proxies import DIRECT, validate_proxy
 from drayman.queue.folder import JobFolder
 from drayman.rules import Rule, first_setting, validate_pattern
 from drayman.storage import JobStore
@@ -106,6 +107,7 @@ class JobQueue:
         template: str | None = None,
         insecure: bool = False,
         cookies: Sequence[StoredCookie] = (),
+        proxy: str | None = None,
     ) -> list[int]:
         """Validate everything, then add every URL in one transaction.
 
@@ -113,6 +115,8 @@ class JobQueue:
         (``drayman add --insecure``): an explicit choice, never a default.
         ``cookies`` (from :func:`drayman.cookies.read_cookies_file`) start
         each job's cookie jar; each goes only to the hosts it was set for.
+        ``proxy`` is the jobs' own proxy URL, or :data:`~drayman.proxies.DIRECT`
+        for none whatever the run says (``drayman add --proxy/--no-proxy``).
 
         Raises a :class:`BadInput` subclass and adds nothing if any part is bad.
         """
@@ -139,6 +143,7 @@ class JobQueue:
             template=template,
             insecure=insecure,
             cookies=cookies,
+            proxy=proxy,
         )
 
     async def add_entries(
@@ -152,12 +157,14 @@ class JobQueue:
         insecure: bool = False,
         numbers: Sequence[int] | None = None,
         cookies: Sequence[StoredCookie] = (),
+        proxy: str | None = None,
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
         See :meth:`plan` for how folders, names and headers are chosen, and
-        :meth:`add` for ``cookies``.
+        :meth:`add` for ``cookies`` and ``proxy``.
         """
+        checked = _checked_proxy(proxy)
         new = await self.plan(
             entries,
             dest_dir=dest_dir,
@@ -170,6 +177,8 @@ class JobQueue:
         if cookies:
             jar = dump_cookies(cookies)
             new = [dataclasses.replace(job, cookies=jar) for job in new]
+        if checked is not None:
+            new = [dataclasses.replace(job, proxy=checked) for job in new]
         ids = await self.store.add(new)
         self._changed()
         return ids
@@ -355,10 +364,13 @@ class JobQueue:
         template: str | None = None,
         max_connections: int | None = None,
         insecure: bool = False,
+        proxy: str | None = None,
     ) -> int:
         """Add (or replace) the rule for ``pattern``; everything is checked first.
 
-        ``insecure`` skips TLS certificate checks for the hosts it matches."""
+        ``insecure`` skips TLS certificate checks for the hosts it matches;
+        ``proxy`` (a URL, or :data:`~drayman.proxies.DIRECT`) is their proxy."""
+        checked = _checked_proxy(proxy)
         if template is not None:
             check_template(template)
         if max_connections is not None and max_connections < 1:
@@ -370,6 +382,7 @@ class JobQueue:
             template=template,
             max_connections=max_connections,
             insecure=insecure,
+            proxy=checked,
         )
         self._changed()
         return rule_id
@@ -381,6 +394,13 @@ class JobQueue:
         if not await self.store.remove_rule(id_or_pattern.strip()):
             raise BadInput(f"no rule {id_or_pattern!r}")
         self._changed()
+
+
+def _checked_proxy(proxy: str | None) -> str | None:
+    """A job's or a rule's proxy as stored: a validated URL, DIRECT, or None."""
+    if proxy is None or proxy == DIRECT:
+        return proxy
+    return validate_proxy(proxy)
 
 
 def _files_of(job: Job, delete_files: bool) -> list[str]:

@@ -118,6 +118,43 @@ def network_error(exc: BaseException, *, read_timeout: float) -> TransferError:
     return TransientError(detail=f"network error ({type(exc).__name__})")
 
 
+def proxy_refused(proxy: str) -> str:
+    """What to say when a proxy answers 407 (it wants a user and password, or other ones)."""
+    return (
+        f"the proxy {proxy} answered HTTP 407: it wants a user and password "
+        "(http://user:password@host:port), or the ones given are wrong"
+    )
+
+
+def proxy_error(exc: BaseException, proxy: str) -> TransferError | None:
+    """The :class:`TransferError` for a proxy that failed us; None if ``exc`` is not that.
+
+    ``proxy`` is the proxy as a message may name it (its password hidden).
+    HTTP proxies fail through aiohttp's own exceptions; SOCKS ones through
+    aiohttp-socks' (python-socks' text: a short fixed phrase, never a secret).
+    """
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        text = f"the proxy {proxy} answered HTTP {exc.status}"
+        if exc.status == 407:
+            return PermanentError(detail=proxy_refused(proxy))
+        if exc.status in _TRANSIENT_STATUS:
+            return TransientError(detail=text)
+        return PermanentError(detail=text)
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return TransientError(detail=f"cannot connect to the proxy {proxy}")
+    kind = type(exc)
+    if not kind.__module__.startswith(("aiohttp_socks", "python_socks")):
+        return None
+    if "Timeout" in kind.__name__:
+        return TransientError(detail=f"timed out connecting through the proxy {proxy}")
+    if "Connection" in kind.__name__:
+        return TransientError(detail=f"cannot connect to the proxy {proxy}")
+    reason = _clean(str(exc))
+    if "authentication" in reason.lower():
+        return PermanentError(detail=f"the proxy {proxy} refused its user and password")
+    return TransientError(detail=f"the proxy {proxy} failed: {reason}")
+
+
 def http_error(response: aiohttp.ClientResponse, now: float) -> TransferError:
     """The :class:`TransferError` for an answer that is not the file (a 404, a 503).
 

@@ -23,6 +23,8 @@ import aiohttp
 
 from drayman.errors import InvalidURL, PermanentError, TransientError
 from drayman.queue.cookiejar import JobCookies
+from drayman.queue.neterrors import proxy_error, proxy_refused
+from drayman.queue.proxyroutes import Route, RouteFor
 from drayman.urls import origin, redact_url, validate_url
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -47,12 +49,14 @@ async def get_following_redirects(
     verify_for: VerifyFor = _always,
     head_timeout: float | None = None,
     cookies: JobCookies | None = None,
+    route_for: RouteFor | None = None,
 ) -> aiohttp.ClientResponse:
     """The first non-redirect answer; :class:`PermanentError` for a bad chain.
 
     ``head_timeout`` bounds each hop from connecting to the end of its
     headers: the read timeout alone lets a server drip its headers a byte at
-    a time forever.
+    a time forever. ``route_for`` says how each hop goes (straight or
+    through which proxy; see :mod:`.proxyroutes`): default straight, on ``session``.
     """
     seen: set[tuple[str, str | None]] = set()
     for _ in range(max_redirects + 1):
@@ -63,15 +67,19 @@ async def get_following_redirects(
         if (url, cookie) in seen:
             raise PermanentError(detail=f"redirect loop at {redact_url(url)}")
         seen.add((url, cookie))
+        route = Route(session) if route_for is None else route_for(url)
+        headers = [*headers, *route.request_headers(url)]
         try:
             async with asyncio.timeout(head_timeout):
-                response = await session.get(
+                response = await route.session.get(
                     url,
                     headers=headers,
                     allow_redirects=False,
                     timeout=client_timeout,
                     # True: the session's verified context; False: not checked
                     ssl=verify_for(url),
+                    proxy=route.proxy,
+                    proxy_headers=route.connect_headers(url),
                 )
         except TimeoutError as exc:
             if isinstance(exc, aiohttp.ServerTimeoutError):
@@ -79,6 +87,14 @@ async def get_following_redirects(
             raise TransientError(
                 detail=f"the server did not finish its headers within {head_timeout:g} s"
             ) from exc
+        except Exception as exc:
+            failure = None if route.shown is None else proxy_error(exc, route.shown)
+            if failure is None:
+                raise
+            raise failure from exc
+        if response.status == 407 and route.shown is not None:
+            response.release()  # the proxy's answer, not the server's
+            raise PermanentError(detail=proxy_refused(route.shown))
         if cookies is not None:
             cookies.update(response)
         location = response.headers.get("Location")

@@ -78,6 +78,7 @@ from drayman.queue.partrecord import (
     url_id,
     write_record,
 )
+from drayman.queue.proxyroutes import ProxyRoutes, Route, connector_options
 from drayman.queue.ratelimit import TokenBucket, fit_receive_buffer
 from drayman.queue.redirects import get_following_redirects
 from drayman.queue.stall import SpeedWatch
@@ -125,6 +126,11 @@ class TransferConfig:
     split_min_size: int = 16 * MiB
     #: no segment is made smaller than this, at the start or by work stealing
     min_segment: int = 1 * MiB
+    #: every request through this proxy (run --proxy; NO_PROXY still applies)
+    proxy: str | None = None
+    #: honour the proxy variables (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY);
+    #: False with run --no-proxy
+    proxy_from_environment: bool = True
 
 
 class _PartAdopted(Exception):
@@ -177,21 +183,30 @@ def tls_context(ca_files: Sequence[str] = ()) -> ssl.SSLContext:
     return context
 
 
+def session_limit(config: TransferConfig, connections: int) -> int:
+    """Connections a session may hold: every transfer may hold ``split`` (+1 while
+    one is replaced)."""
+    return max(connections * (config.split + 1), 16)
+
+
 def create_session(
-    config: TransferConfig, connections: int, *, ssl_context: ssl.SSLContext | None = None
+    config: TransferConfig,
+    connections: int,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    connector: aiohttp.BaseConnector | None = None,
 ) -> aiohttp.ClientSession:
     """The one HTTP session the engine shares across transfers.
 
     ``ssl_context`` (see :func:`tls_context`) verifies certificates; without
-    one, aiohttp's default (the system's authorities) does.
+    one, aiohttp's default (the system's authorities) does. ``connector``
+    replaces the plain one (a SOCKS proxy's, see :mod:`.proxyroutes`).
     """
     timeout = request_timeout(config)
-    # every transfer may hold ``split`` connections (+1 while one is replaced)
-    connector = aiohttp.TCPConnector(
-        limit=max(connections * (config.split + 1), 16),
-        limit_per_host=0,
-        ssl=ssl_context if ssl_context is not None else True,
-    )
+    if connector is None:
+        connector = aiohttp.TCPConnector(
+            **connector_options(session_limit(config, connections), ssl_context)  # type: ignore[arg-type]
+        )
     return aiohttp.ClientSession(
         connector=connector,
         timeout=timeout,
@@ -203,8 +218,8 @@ def create_session(
         # a server's cookies must not leak from one job to another: each
         # transfer sends its own job's (drayman.queue.cookiejar)
         cookie_jar=aiohttp.DummyCookieJar(),
-        # proxies from the environment would send loopback and LAN traffic
-        # astray; explicit proxy support is future work
+        # drayman reads the proxy variables itself, per request and as curl
+        # does (drayman.proxies): aiohttp's reading would apply to every hop
         trust_env=False,
         headers={"User-Agent": f"drayman/{__version__}"},
     )
@@ -229,9 +244,12 @@ class Transfer:
         limiter: TokenBucket | None = None,
         rules: Sequence[Rule] = (),
         clock: Callable[[], float] = time.time,
+        routes: ProxyRoutes | None = None,
     ) -> None:
         self.job = job
         self.rules = rules
+        #: which proxy each request goes through (None: always straight)
+        self.routes = routes
         self.store = store
         self.session = session
         self.config = config
@@ -386,6 +404,7 @@ class Transfer:
             verify_for=self._verify_tls,
             head_timeout=head_timeout(self.config),
             cookies=self.cookies,
+            route_for=self._route,
         )
         await self._save_cookies()
         return response
@@ -399,6 +418,12 @@ class Transfer:
             return
         await self.store.save_cookies(self.job.id, text)
         cookies.saved(text)
+
+    def _route(self, url: str) -> Route:
+        """How a request to ``url`` goes: the job's proxy, a rule's, the run's or none."""
+        if self.routes is None:
+            return Route(self.session)
+        return self.routes.route(url, job_proxy=self.job.proxy, rules=self.rules)
 
     def _verify_tls(self, url: str) -> bool:
         """Check this hop's certificate, unless the user opted out for its host:

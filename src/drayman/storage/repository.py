@@ -92,6 +92,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         base_dir=row["base_dir"],
         part_identity=row["part_identity"],
         part_tail=row["part_tail"],
+        proxy=row["proxy"],
     )
 
 
@@ -363,6 +364,7 @@ class JobStore:
                 "name_template": job.name_template,
                 "insecure": int(job.insecure),
                 "base_dir": job.base_dir,
+                "proxy": job.proxy,
                 "now": now,
             }
             for job in new_jobs
@@ -671,6 +673,7 @@ class JobStore:
         template: str | None = None,
         max_connections: int | None = None,
         insecure: bool = False,
+        proxy: str | None = None,
     ) -> int:
         """Add a rule, or replace the one with the same pattern."""
         params = {
@@ -680,6 +683,7 @@ class JobStore:
             "template": template,
             "max_connections": max_connections,
             "insecure": int(insecure),
+            "proxy": proxy,
             "now": self._clock(),
         }
 
@@ -698,6 +702,7 @@ class JobStore:
                 template=row["template"],
                 max_connections=row["max_connections"],
                 insecure=bool(row["insecure"]),
+                proxy=row["proxy"],
             )
             for row in await self._fetchall("list_rules")
         ]

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from drayman.proxies import DIRECT, validate_proxy
 from drayman.queue.engine import EngineConfig
 from drayman.queue.ratelimit import parse_rate
 from drayman.ui.qt import QtCore, QtWidgets
 from drayman.ui.widgets import CheckedDialog
 from drayman.units import human_size
+from drayman.urls import redact_password
+
+#: the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL
+FROM_ENVIRONMENT = ""
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class Settings:
     start_minimized: bool = False
     #: how imported media lists are named (the last one used)
     import_template: str = "{author}/{title}.{ext}"
+    #: FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy)
+    proxy: str = FROM_ENVIRONMENT
 
     def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
         base = base or EngineConfig()
@@ -38,7 +45,13 @@ class Settings:
             per_host=self.per_host,
             max_speed=self.max_speed,
             retry=replace(base.retry, max_attempts=self.max_attempts),
-            transfer=replace(base.transfer, read_timeout=self.read_timeout, split=self.split),
+            transfer=replace(
+                base.transfer,
+                read_timeout=self.read_timeout,
+                split=self.split,
+                proxy=None if self.proxy in (FROM_ENVIRONMENT, DIRECT) else self.proxy,
+                proxy_from_environment=self.proxy != DIRECT,
+            ),
         )
 
 
@@ -84,6 +97,24 @@ class SettingsDialog(CheckedDialog[Settings]):
             self.tr("Large files are fetched over this many connections when the server allows it")
         )
         self.folder = QtWidgets.QLineEdit(current.default_folder)
+        self.proxy_mode = QtWidgets.QComboBox()
+        for mode, label in (
+            (FROM_ENVIRONMENT, self.tr("From the environment (http_proxy, NO_PROXY…)")),
+            (DIRECT, self.tr("No proxy")),
+            ("manual", self.tr("This proxy:")),
+        ):
+            self.proxy_mode.addItem(label, mode)
+        manual = current.proxy not in (FROM_ENVIRONMENT, DIRECT)
+        self.proxy_mode.setCurrentIndex(
+            self.proxy_mode.findData("manual" if manual else current.proxy)
+        )
+        # the password is never shown: it stays as it is while "***" is left in place
+        self.proxy_url = QtWidgets.QLineEdit(redact_password(current.proxy) if manual else "")
+        self.proxy_url.setPlaceholderText("http://proxy:3128, socks5h://127.0.0.1:9050")
+        self.proxy_url.setEnabled(manual)
+        self.proxy_mode.currentIndexChanged.connect(
+            lambda _: self.proxy_url.setEnabled(self.proxy_mode.currentData() == "manual")
+        )
         self.language = QtWidgets.QComboBox()
         for code, label in (
             ("system", self.tr("As the system")),
@@ -100,6 +131,8 @@ class SettingsDialog(CheckedDialog[Settings]):
         form.addRow(self.tr("Attempts before failing"), self.max_attempts)
         form.addRow(self.tr("Connections per file"), self.split)
         form.addRow(self.tr("Default folder"), self.folder)
+        form.addRow(self.tr("Proxy"), self.proxy_mode)
+        form.addRow("", self.proxy_url)
         form.addRow(self.tr("Language (after a restart)"), self.language)
         self.notifications = QtWidgets.QCheckBox(self.tr("Tell me when downloads finish or fail"))
         self.notifications.setChecked(current.notifications)
@@ -111,6 +144,16 @@ class SettingsDialog(CheckedDialog[Settings]):
         form.addRow(self.close_to_tray)
         form.addRow(self.start_minimized)
         self.finish(form)
+
+    def _proxy(self) -> str:
+        mode = str(self.proxy_mode.currentData())
+        if mode != "manual":
+            return mode
+        text = self.proxy_url.text().strip()
+        current = self.current.proxy
+        if current not in (FROM_ENVIRONMENT, DIRECT) and text == redact_password(current):
+            return current  # shown with its password hidden, and left as it was
+        return validate_proxy(text)
 
     @staticmethod
     def _spin(value: int, low: int, high: int) -> QtWidgets.QSpinBox:
@@ -132,6 +175,7 @@ class SettingsDialog(CheckedDialog[Settings]):
             max_attempts=self.max_attempts.value(),
             split=self.split.value(),
             default_folder=self.folder.text().strip(),
+            proxy=self._proxy(),
             language=str(self.language.currentData()),
             notifications=self.notifications.isChecked(),
             close_to_tray=self.close_to_tray.isChecked(),

@@ -350,260 +350,260 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="122" />
+        <location filename="../main_window.py" line="124" />
         <source>Search name or URL</source>
         <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue) one fetcher (and its disk cache and request bound) for the table and imports</extracomment>
         <translation>搜索名称或网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="127" />
+        <location filename="../main_window.py" line="129" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="128" />
+        <location filename="../main_window.py" line="130" />
         <source>Active</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="129" />
+        <location filename="../main_window.py" line="131" />
         <source>Queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="130" />
+        <location filename="../main_window.py" line="132" />
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="131" />
+        <location filename="../main_window.py" line="133" />
         <source>Done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="132" />
+        <location filename="../main_window.py" line="134" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="202" />
+        <location filename="../main_window.py" line="204" />
         <source>Jobs</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="205" />
+        <location filename="../main_window.py" line="207" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="208" />
+        <location filename="../main_window.py" line="210" />
         <source>Import…</source>
         <translation>导入…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="210" />
+        <location filename="../main_window.py" line="212" />
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="211" />
+        <location filename="../main_window.py" line="213" />
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="212" />
+        <location filename="../main_window.py" line="214" />
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="213" />
+        <location filename="../main_window.py" line="215" />
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="215" />
+        <location filename="../main_window.py" line="217" />
         <source>Move up</source>
         <translation>上移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="218" />
+        <location filename="../main_window.py" line="220" />
         <source>Move down</source>
         <translation>下移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="222" />
+        <location filename="../main_window.py" line="224" />
         <source>Pause all</source>
         <translation>全部暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="225" />
+        <location filename="../main_window.py" line="227" />
         <source>Resume all</source>
         <translation>全部继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="227" />
+        <location filename="../main_window.py" line="229" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="229" />
+        <location filename="../main_window.py" line="231" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="232" />
+        <location filename="../main_window.py" line="234" />
         <source>Copy URL</source>
         <translation>复制网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="235" />
+        <location filename="../main_window.py" line="237" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="238" />
+        <location filename="../main_window.py" line="240" />
         <source>Paste URLs</source>
         <translation>粘贴网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="245" />
+        <location filename="../main_window.py" line="247" />
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="251" />
+        <location filename="../main_window.py" line="253" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="259" />
+        <location filename="../main_window.py" line="261" />
         <source>&amp;Jobs</source>
         <translation>任务(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="315" />
+        <location filename="../main_window.py" line="317" />
         <source>Remove downloads</source>
         <translation>移除下载</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="316" />
+        <location filename="../main_window.py" line="318" />
         <source>Remove %n job(s) from the list?</source>
         <translation>
             <numerusform>从列表中移除 %n 个任务？</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="317" />
+        <location filename="../main_window.py" line="319" />
         <source>Also delete their files</source>
         <translation>同时删除文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="382" />
+        <location filename="../main_window.py" line="384" />
         <source>Pasted text</source>
         <translation>粘贴的文本</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="400" />
+        <location filename="../main_window.py" line="402" />
         <source>{0} is not a list of downloads (.txt, .json, .jsonl or .csv).</source>
         <translation>{0} 不是下载列表（.txt、.json、.jsonl 或 .csv）。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="407" />
+        <location filename="../main_window.py" line="409" />
         <source>Dropped links</source>
         <translation>拖入的链接</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="414" />
+        <location filename="../main_window.py" line="416" />
         <source>Import a list of downloads</source>
         <translation>导入下载列表</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="418" />
+        <location filename="../main_window.py" line="420" />
         <source>Lists of downloads (*.txt *.json *.jsonl *.ndjson *.csv)</source>
         <translation>下载列表 (*.txt *.json *.jsonl *.ndjson *.csv)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="419" />
+        <location filename="../main_window.py" line="421" />
         <source>All files (*)</source>
         <translation>所有文件 (*)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="453" />
+        <location filename="../main_window.py" line="455" />
         <source>… and %n more</source>
         <translation>
             <numerusform>……另有 %n 个</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="455" />
+        <location filename="../main_window.py" line="457" />
         <source>{0}: nothing to import.</source>
         <translation>{0}：没有可导入的条目。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="524" />
+        <location filename="../main_window.py" line="526" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="583" />
+        <location filename="../main_window.py" line="585" />
         <source>Speed: {0}/s</source>
         <translation>速度：{0}/秒</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="596" />
+        <location filename="../main_window.py" line="598" />
         <source>{0} failed: {1}</source>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="604" />
+        <location filename="../main_window.py" line="606" />
         <source>All downloads have finished.</source>
         <translation>全部下载已完成。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="635" />
+        <location filename="../main_window.py" line="637" />
         <source>active {0} · queued {1} · paused {2} · done {3} · failed {4}</source>
         <translation>下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · 失败 {4}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="648" />
+        <location filename="../main_window.py" line="650" />
         <source>Select a job to see its details.</source>
         <translation>选择一个任务以查看详情。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="652" />
+        <location filename="../main_window.py" line="654" />
         <source>URL</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="653" />
+        <location filename="../main_window.py" line="655" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="654" />
+        <location filename="../main_window.py" line="656" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="655" />
+        <location filename="../main_window.py" line="657" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="656" />
+        <location filename="../main_window.py" line="658" />
         <source>ETag</source>
         <translation>ETag</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="657" />
+        <location filename="../main_window.py" line="659" />
         <source>Last-Modified</source>
         <translation>最后修改</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="658" />
+        <location filename="../main_window.py" line="660" />
         <source>Attempts</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="659" />
+        <location filename="../main_window.py" line="661" />
         <source>Last error</source>
         <translation>最近的错误</translation>
     </message>
@@ -625,78 +625,98 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings.py" line="71" />
+        <location filename="../settings.py" line="84" />
         <source>Settings</source>
-        <extracomment>bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used)</extracomment>
+        <extracomment>the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used) FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy)</extracomment>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="79" />
+        <location filename="../settings.py" line="92" />
         <source>No limit (e.g. 2M, 500k)</source>
         <translation>不限速（例如 2M、500k）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="84" />
+        <location filename="../settings.py" line="97" />
         <source>Large files are fetched over this many connections when the server allows it</source>
         <translation>服务器允许时，大文件通过这么多个连接下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="89" />
+        <location filename="../settings.py" line="102" />
+        <source>From the environment (http_proxy, NO_PROXY…)</source>
+        <translation>使用环境变量（http_proxy、NO_PROXY…）</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="103" />
+        <source>No proxy</source>
+        <translation>不使用代理</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="104" />
+        <source>This proxy:</source>
+        <translation>使用此代理：</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="120" />
         <source>As the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="96" />
+        <location filename="../settings.py" line="127" />
         <source>Downloads at once</source>
         <translation>同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="97" />
+        <location filename="../settings.py" line="128" />
         <source>At once per host</source>
         <translation>每个主机同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="98" />
+        <location filename="../settings.py" line="129" />
         <source>Speed limit</source>
         <translation>限速</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="99" />
+        <location filename="../settings.py" line="130" />
         <source>Stalled after (s)</source>
         <translation>无响应判定（秒）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="100" />
+        <location filename="../settings.py" line="131" />
         <source>Attempts before failing</source>
         <translation>失败前的尝试次数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="101" />
+        <location filename="../settings.py" line="132" />
         <source>Connections per file</source>
         <translation>每个文件的连接数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="102" />
+        <location filename="../settings.py" line="133" />
         <source>Default folder</source>
         <translation>默认文件夹</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="103" />
+        <location filename="../settings.py" line="134" />
+        <source>Proxy</source>
+        <translation>代理</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="136" />
         <source>Language (after a restart)</source>
         <translation>界面语言（重启后生效）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="104" />
+        <location filename="../settings.py" line="137" />
         <source>Tell me when downloads finish or fail</source>
         <translation>下载完成或失败时通知我</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="106" />
+        <location filename="../settings.py" line="139" />
         <source>Closing the window keeps downloading</source>
         <translation>关闭窗口后继续下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="108" />
+        <location filename="../settings.py" line="141" />
         <source>Start in the tray</source>
         <translation>启动时最小化到托盘</translation>
     </message>
