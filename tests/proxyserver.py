@@ -17,6 +17,7 @@ import base64
 import contextlib
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -62,14 +63,20 @@ class HttpProxy(RawServer):
     ``Proxy-Authorization`` gets a 407.
     """
 
-    def __init__(self, *, credentials: tuple[str, str] | None = None) -> None:
-        super().__init__(self._serve_client)
+    def __init__(
+        self,
+        *,
+        credentials: tuple[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(self._serve_client, ssl_context=ssl_context)
         self.credentials = credentials
         self.names: dict[str, str] = {}
 
     @property
     def proxy_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """http://, or https:// (TLS to the proxy) with an ``ssl_context``."""
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def _authorized(self, header: str | None) -> bool:
         if self.credentials is None:

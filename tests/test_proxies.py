@@ -151,6 +151,26 @@ async def test_https_goes_through_an_http_proxy_in_a_connect_tunnel(
     }
 
 
+async def test_an_https_proxy_is_reached_over_tls(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, tls: TLSFiles
+) -> None:
+    body = make_body(200 * KiB)
+    http_server.add("/t.bin", body)
+    with HttpProxy(ssl_context=tls.server_context()) as proxy:
+        assert proxy.proxy_url.startswith("https://")
+        job = await download(
+            db_path,
+            http_server.url("/t.bin"),
+            downloads,
+            proxy=proxy.proxy_url,
+            ca_files=(str(tls.ca_file),),
+        )
+        through = [(r.method, r.path) for r in proxy.requests]
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / "t.bin").read_bytes() == body
+    assert through == [("GET", http_server.url("/t.bin"))]
+
+
 async def test_a_proxy_password_goes_to_the_proxy_only(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
