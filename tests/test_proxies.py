@@ -380,3 +380,13 @@ async def test_without_the_socks_extra_a_socks_job_fails_with_what_to_install(
     )
     assert job.state == JobState.FAILED
     assert "pip install 'drayman[socks]'" in (job.error or "")
+
+
+async def test_thumbnails_go_the_way_downloads_go(
+    db_path: Path, tmp_path: Path, http_server: LoopbackServer, http_proxy: HttpProxy
+) -> None:
+    http_server.add("/t.png", b"thumb")
+    async with Engine(db_path, fast_config(proxy=http_proxy.proxy_url)) as engine:
+        fetcher = engine.thumbnails(tmp_path / "cache")
+        assert await fetcher.fetch(http_server.url("/t.png")) == b"thumb"
+    assert [(r.method, r.path) for r in http_proxy.requests] == [("GET", http_server.url("/t.png"))]

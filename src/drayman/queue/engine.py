@@ -238,7 +238,7 @@ class Engine:
         """A thumbnail fetcher on the engine's HTTP session (see :mod:`.thumbnails`)."""
         if self._session is None:
             raise RuntimeError("the engine is not started")
-        return ThumbnailFetcher(cache_dir, session=self._session)
+        return ThumbnailFetcher(cache_dir, session=self._session, routes=self._routes)
 
     def reconfigure(self, config: EngineConfig) -> None:
         """Apply new settings live: limits at once, timeouts and retries to new transfers."""

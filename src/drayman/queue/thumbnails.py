@@ -30,6 +30,7 @@ import platformdirs
 from drayman import __version__
 from drayman.errors import DraymanError
 from drayman.queue.neterrors import network_error
+from drayman.queue.proxyroutes import ProxyRoutes, RouteFor
 from drayman.queue.redirects import get_following_redirects
 from drayman.rules import Rule, hop_headers, insecure_for
 from drayman.urls import host_of, redact_url
@@ -59,9 +60,12 @@ class ThumbnailFetcher:
         session: aiohttp.ClientSession | None = None,
         concurrency: int = CONCURRENCY,
         max_bytes: int = MAX_BYTES,
+        routes: ProxyRoutes | None = None,
     ) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self._session = session
+        #: the engine's proxy choice, so thumbnails go the way downloads go
+        self._routes = routes
         self._own_session = session is None
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
@@ -140,6 +144,12 @@ class ThumbnailFetcher:
                 log.info("thumbnail cache not written: %s", exc)
         return data
 
+    def _route_for(self, rules: Sequence[Rule]) -> RouteFor | None:
+        routes = self._routes
+        if routes is None:
+            return None
+        return lambda hop: routes.route(hop, job_proxy=None, rules=rules)
+
     async def _download(
         self,
         url: str,
@@ -156,6 +166,7 @@ class ThumbnailFetcher:
             client_timeout=TIMEOUT,
             # certificates are checked unless a rule opted out for the hop's host
             verify_for=lambda hop: not insecure_for(rules, host_of(hop)),
+            route_for=self._route_for(rules),
         )
         async with response:
             if response.status != 200:
