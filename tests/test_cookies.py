@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import async_wait_until, run_cli
+from conftest import async_wait_until, run_cli, start_cli, wait_until
 from drayman.cookies import StoredCookie, dumps, loads, parse_cookies_txt, read_cookies_file
 from drayman.errors import InvalidCookieFile
 from drayman.jobs import JobState
@@ -201,6 +201,33 @@ async def test_cookies_survive_an_engine_restart_mid_file(
     after = http_server.requests_for("/big.bin")[before:]
     assert after and all(r.headers.get("Cookie") == f"check={SECRET}" for r in after)
     assert all("Range" in r.headers for r in after)
+
+
+def test_cookies_survive_a_sigkilled_engine(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    body = make_body(6 * MiB + 5)
+    url = http_server.url("/k.bin")
+    resource = http_server.add("/k.bin", body, hook=cookie_check(url), rate=2 * MiB)
+    assert run_cli(db_path, "add", url, "-d", str(downloads)).returncode == 0
+    engine = start_cli(db_path, "run", "--until-idle", "--checkpoint-every", "0.1")
+    try:
+        wait_until(
+            lambda: engine.poll() is not None or http_server.bytes_sent.get("/k.bin", 0) > MiB,
+            timeout=30,
+            what="a first MiB",
+        )
+        assert engine.poll() is None, "the download ended before it could be killed"
+    finally:
+        engine.kill()  # SIGKILL; on Windows TerminateProcess, as abrupt
+        engine.wait(timeout=10)
+    before = len(http_server.requests_for("/k.bin"))
+    resource.rate = None
+    final = run_cli(db_path, "run", "--until-idle")
+    assert final.returncode == 0, final.stderr
+    assert (downloads / "k.bin").read_bytes() == body
+    after = http_server.requests_for("/k.bin")[before:]
+    assert after and all(r.headers.get("Cookie") == f"check={SECRET}" for r in after)
 
 
 async def read_job(db_path: Path, job_id: int) -> Any:
