@@ -73,6 +73,39 @@ def test_a_netscape_file_is_read_as_curl_reads_it(tmp_path: Path) -> None:
     ]
 
 
+def test_a_valid_file_reads_as_the_standard_librarys_mozilla_jar_reads_it_but_for_0(
+    tmp_path: Path,
+) -> None:
+    from http.cookiejar import MozillaCookieJar
+
+    future = int(time.time()) + 3600
+    path = tmp_path / "cookies.txt"
+    path.write_text(
+        "# Netscape HTTP Cookie File\n"
+        f".example.com\tTRUE\t/\tTRUE\t{future}\tsid\tabc=def\n"
+        f"#HttpOnly_files.example.org\tFALSE\t/dl\tFALSE\t{future}\ttoken\txyz\n"
+        "host.example.net\tFALSE\t/\tFALSE\t0\tsession\t1\n"
+        "old.example.net\tFALSE\t/\tFALSE\t1000\tgone\t1\n",
+        encoding="utf-8",
+    )
+    reference = MozillaCookieJar()
+    reference.load(str(path), ignore_discard=True)
+    theirs = {
+        (c.name, c.value, c.domain.lstrip("."), c.path, c.secure, c.expires or None)
+        for c in reference
+        if not c.is_expired()
+    }
+    ours = {
+        (c.name, c.value, c.domain, c.path, c.secure, None if c.expires is None else int(c.expires))
+        for c in read_cookies_file(path)
+    }
+    # the one difference: an expiry of 0 is a session cookie to curl and wget
+    # (and here), where the standard library takes it for 1970 and drops it
+    session = ("session", "1", "host.example.net", "/", False, None)
+    assert session in ours and session not in theirs
+    assert ours - {session} == theirs
+
+
 @pytest.mark.parametrize(
     ("line", "reason"),
     [

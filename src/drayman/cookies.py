@@ -87,6 +87,10 @@ def parse_cookies_txt(
     (TRUE/FALSE), path, secure (TRUE/FALSE), expiry (seconds since the
     epoch, 0 = a session cookie), name, value. ``#`` starts a comment, except
     the ``#HttpOnly_`` prefix curl writes before the domain.
+
+    Not :class:`http.cookiejar.MozillaCookieJar`: it takes an expiry of 0
+    for 1970 and drops the session cookies curl and wget write so, wants the
+    "# Netscape HTTP Cookie File" line first, and its errors name no line.
     """
     now = time.time() if now is None else now
     found: list[StoredCookie] = []
