@@ -45,6 +45,7 @@ as for any resume (start, total, validators); a 200 means starting over.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -165,6 +166,7 @@ def _ranges(raw: Any) -> tuple[tuple[int, int], ...]:
 # -- where the record is kept, per platform --------------------------------------
 
 
+@functools.cache
 def _darwin_libc() -> Any:  # pragma: no cover - exercised by the macOS CI workflow
     import ctypes
 
@@ -180,6 +182,14 @@ def _darwin_libc() -> Any:  # pragma: no cover - exercised by the macOS CI workf
     ]
     libc.setxattr.argtypes = [
         ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_uint32,
+        ctypes.c_int,
+    ]
+    libc.fsetxattr.argtypes = [
+        ctypes.c_int,
         ctypes.c_char_p,
         ctypes.c_char_p,
         ctypes.c_size_t,
@@ -205,8 +215,13 @@ def _set(path: str, data: bytes, fd: int | None = None) -> None:
         with open(path + STREAM, "wb") as handle:
             handle.write(data)
     elif sys.platform == "darwin":  # pragma: no cover - exercised by the macOS CI workflow
-        name = ATTRIBUTE.encode()
-        if _darwin_libc().setxattr(os.fsencode(path), name, data, len(data), 0, _XATTR_NOFOLLOW):
+        name, libc = ATTRIBUTE.encode(), _darwin_libc()
+        if fd is not None:
+            # the open file itself, as on Linux: a path could lead elsewhere by now
+            failed = libc.fsetxattr(fd, name, data, len(data), 0, 0)
+        else:
+            failed = libc.setxattr(os.fsencode(path), name, data, len(data), 0, _XATTR_NOFOLLOW)
+        if failed:
             _raise_errno()
     elif fd is not None:
         # the open file itself: its path's folders could have been swapped for links
