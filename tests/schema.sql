@@ -1,4 +1,4 @@
--- user_version 10
+-- user_version 11
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
@@ -48,7 +48,7 @@ CREATE TABLE jobs (
     finished_at     REAL,
     priority        INTEGER NOT NULL DEFAULT 0,
     position        INTEGER NOT NULL DEFAULT 0
-, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT, max_speed INTEGER CHECK (max_speed IS NULL OR max_speed >= 0), insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)), base_dir TEXT, part_identity TEXT, part_tail TEXT, proxy TEXT);
+, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT, max_speed INTEGER CHECK (max_speed IS NULL OR max_speed >= 0), insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)), base_dir TEXT, part_identity TEXT, part_tail TEXT, proxy TEXT, max_filesize INTEGER CHECK (max_filesize IS NULL OR max_filesize >= 1));
 -- table rules
 CREATE TABLE rules (
     id              INTEGER PRIMARY KEY,
@@ -59,7 +59,7 @@ CREATE TABLE rules (
     template        TEXT,
     max_connections INTEGER CHECK (max_connections IS NULL OR max_connections >= 1),
     created_at      REAL    NOT NULL
-, insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)), proxy TEXT);
+, insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)), proxy TEXT, max_filesize INTEGER CHECK (max_filesize IS NULL OR max_filesize >= 1));
 -- table segments
 CREATE TABLE segments (
     job_id  INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,

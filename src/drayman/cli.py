@@ -126,6 +126,15 @@ def _add_proxy_flags(parser: argparse.ArgumentParser, what: str, direct: str) ->
     group.add_argument("--no-proxy", action="store_true", help=direct)
 
 
+def _size(text: str) -> int:
+    from drayman.units import parse_size
+
+    try:
+        return parse_size(text)
+    except BadInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="drayman",
@@ -207,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
         "download these jobs without a proxy, whatever `run` or the environment say",
     )
     add.add_argument(
+        "--max-filesize",
+        type=_size,
+        metavar="SIZE",
+        help="a file larger than SIZE fails, its partial file removed "
+        "(bytes, or k, M, G, 1024-based)",
+    )
+    add.add_argument(
         "--skip-invalid",
         action="store_true",
         help="add the good entries of -i and report the bad ones (default: add nothing)",
@@ -271,6 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="RATE",
         help="total speed limit, bytes/s with optional k, M, G (1024-based)",
+    )
+    run.add_argument(
+        "--max-filesize",
+        type=_size,
+        default=None,
+        metavar="SIZE",
+        help="any file larger than SIZE fails, its partial file removed "
+        "(bytes, or k, M, G, 1024-based; a job's or rule's own limit also applies)",
     )
     run.add_argument(
         "--read-timeout",
@@ -377,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
         "reach matching hosts",
         "reach matching hosts without a proxy, whatever `run` or the environment say",
     )
+    rule_add.add_argument(
+        "--max-filesize",
+        type=_size,
+        metavar="SIZE",
+        help="files from matching hosts larger than SIZE fail (bytes, or k, M, G)",
+    )
     rule_ls = rules_sub.add_parser("ls", help="list rules (header values hidden)")
     rule_ls.add_argument("--json", action="store_true")
     rule_rm = rules_sub.add_parser("rm", help="remove a rule")
@@ -453,6 +483,7 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
             insecure=args.insecure,
             cookies=cookies,
             proxy=_proxy_choice(args),
+            max_filesize=args.max_filesize,
         )
     finally:
         await queue.close()
@@ -598,6 +629,7 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             split=args.split,
             proxy=args.proxy,
             proxy_from_environment=not args.no_proxy,
+            max_filesize=args.max_filesize,
         ),
     )
     engine = Engine(resolve_db(args.db), config)
@@ -687,6 +719,7 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
                 max_connections=args.max_connections,
                 insecure=args.insecure,
                 proxy=_proxy_choice(args),
+                max_filesize=args.max_filesize,
             )
             out.write(f"{rule_id}\n")
         elif args.rules_command == "rm":
@@ -703,6 +736,7 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
                     "max_connections": r.max_connections,
                     "insecure": r.insecure,
                     "proxy": None if r.proxy is None else redact_password(r.proxy),
+                    "max_filesize": r.max_filesize,
                 }
                 for r in found
             ]
@@ -712,7 +746,7 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
                 out.write("no rules\n")
             for rule in [] if args.json else public:
                 details = [f"header {h}" for h in rule["headers"]]
-                for key in ("dest_dir", "template", "max_connections", "proxy"):
+                for key in ("dest_dir", "template", "max_connections", "proxy", "max_filesize"):
                     if rule[key] is not None:
                         details.append(f"{key}={rule[key]}")
                 if rule["insecure"]:

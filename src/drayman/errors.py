@@ -48,6 +48,10 @@ class InvalidRate(BadInput):
     """not a rate (bytes per second, optionally with k, M or G): {text!r}"""
 
 
+class InvalidSize(BadInput):
+    """not a size (bytes, at least 1, optionally with k, M or G): {text!r}"""
+
+
 class InvalidChecksum(BadInput):
     """not a sha256 (64 hexadecimal digits): {text!r}"""
 
@@ -143,6 +147,10 @@ class TooSlow(TransientError):
 
 class PermanentError(TransferError):
     """{detail}"""
+
+
+class TooLarge(PermanentError):
+    """the file is larger than the size limit (max-filesize {limit}): {size}; nothing of it is kept"""
 
 
 class RestartRequired(TransferError):

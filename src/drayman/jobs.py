@@ -103,6 +103,8 @@ class Job:
     part_tail: str | None = None
     #: this job's proxy (a URL, or drayman.proxies.DIRECT for none; None: the run's choice)
     proxy: str | None = None
+    #: a larger file fails the job, its partial file removed (None: no cap of its own)
+    max_filesize: int | None = None
 
     @property
     def final_path(self) -> str | None:
@@ -161,6 +163,7 @@ class Job:
             "max_speed": self.max_speed,
             "insecure": self.insecure,
             "proxy": None if self.proxy is None else redact_password(self.proxy),
+            "max_filesize": self.max_filesize,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "finished_at": self.finished_at,
@@ -192,3 +195,5 @@ class NewJob:
     cookies: str | None = None
     #: the job's proxy (a URL, or drayman.proxies.DIRECT for none; None: the run's choice)
     proxy: str | None = None
+    #: a larger file fails the job (None: no cap of its own)
+    max_filesize: int | None = None

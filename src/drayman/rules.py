@@ -35,6 +35,8 @@ class Rule:
     insecure: bool = False
     #: the proxy for matching hosts (a URL, or drayman.proxies.DIRECT for none)
     proxy: str | None = None
+    #: files from matching hosts larger than this fail (None: no cap)
+    max_filesize: int | None = None
 
     def matches(self, host: str) -> bool:
         host = host.lower().rstrip(".")
@@ -97,6 +99,12 @@ def hop_headers(
 def connection_limit(rules: Sequence[Rule], host: str) -> int | None:
     limits = [r.max_connections for r in matching(rules, host) if r.max_connections]
     return min(limits) if limits else None
+
+
+def size_cap(rules: Sequence[Rule], host: str) -> int | None:
+    """The smallest size cap of the rules matching ``host`` (None: none)."""
+    caps = [r.max_filesize for r in matching(rules, host) if r.max_filesize]
+    return min(caps) if caps else None
 
 
 def insecure_for(rules: Sequence[Rule], host: str) -> bool:

@@ -2,6 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
+from drayman.errors import InvalidSize
+
+#: like a RATE (drayman.queue.ratelimit), without the "/s"
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:i?[bB])?")
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """``"500M"`` -> 524288000 bytes. Suffixes k, M, G are 1024-based; at least 1 byte."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise InvalidSize(text=text)
+    value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if not 1 <= value < 2**63:
+        raise InvalidSize(text=text)
+    return value
+
 
 def human_size(n: float | None) -> str:
     """``1536`` -> ``"1.5 KiB"``; None (unknown) -> ``"?"``."""

@@ -150,6 +150,14 @@ class JobFolder:
             return False
         return True
 
+    def remove_file(self, name: str) -> None:
+        """Remove the regular file ``name``, if there is one: never a link, never a folder."""
+        try:
+            if stat.S_ISREG(self.lstat(name).st_mode):
+                os.unlink(self.at(name), dir_fd=self.fd)
+        except FileNotFoundError:
+            pass
+
     def verify(self) -> None:
         """Raise unless :attr:`path` still leads to this folder, inside the chosen one.
 

@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-import stat
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
@@ -108,6 +107,7 @@ class JobQueue:
         insecure: bool = False,
         cookies: Sequence[StoredCookie] = (),
         proxy: str | None = None,
+        max_filesize: int | None = None,
     ) -> list[int]:
         """Validate everything, then add every URL in one transaction.
 
@@ -117,6 +117,7 @@ class JobQueue:
         each job's cookie jar; each goes only to the hosts it was set for.
         ``proxy`` is the jobs' own proxy URL, or :data:`~drayman.proxies.DIRECT`
         for none whatever the run says (``drayman add --proxy/--no-proxy``).
+        ``max_filesize`` (bytes) fails a job whose file is larger.
 
         Raises a :class:`BadInput` subclass and adds nothing if any part is bad.
         """
@@ -144,6 +145,7 @@ class JobQueue:
             insecure=insecure,
             cookies=cookies,
             proxy=proxy,
+            max_filesize=max_filesize,
         )
 
     async def add_entries(
@@ -158,6 +160,7 @@ class JobQueue:
         numbers: Sequence[int] | None = None,
         cookies: Sequence[StoredCookie] = (),
         proxy: str | None = None,
+        max_filesize: int | None = None,
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
@@ -173,6 +176,7 @@ class JobQueue:
             template=template,
             insecure=insecure,
             numbers=numbers,
+            max_filesize=max_filesize,
         )
         if cookies:
             jar = dump_cookies(cookies)
@@ -193,6 +197,7 @@ class JobQueue:
         template: str | None = None,
         insecure: bool = False,
         numbers: Sequence[int] | None = None,
+        max_filesize: int | None = None,
     ) -> list[NewJob]:
         """The jobs ``add_entries`` would add, without adding them (an import's preview).
 
@@ -205,6 +210,8 @@ class JobQueue:
         """
         if template is not None:
             check_template(template)
+        if max_filesize is not None and max_filesize < 1:
+            raise BadInput("a size limit must be at least 1 byte")
         if numbers is not None and len(numbers) != len(entries):
             raise ValueError("one number per entry")
         # a stat: off the loop, which is the window's thread in the GUI
@@ -258,6 +265,7 @@ class JobQueue:
                     name_template=name_template,
                     insecure=insecure,
                     base_dir=base,
+                    max_filesize=max_filesize,
                 )
             )
         return new
@@ -365,16 +373,20 @@ class JobQueue:
         max_connections: int | None = None,
         insecure: bool = False,
         proxy: str | None = None,
+        max_filesize: int | None = None,
     ) -> int:
         """Add (or replace) the rule for ``pattern``; everything is checked first.
 
         ``insecure`` skips TLS certificate checks for the hosts it matches;
-        ``proxy`` (a URL, or :data:`~drayman.proxies.DIRECT`) is their proxy."""
+        ``proxy`` (a URL, or :data:`~drayman.proxies.DIRECT`) is their proxy;
+        ``max_filesize`` (bytes) fails their jobs whose file is larger."""
         checked = _checked_proxy(proxy)
         if template is not None:
             check_template(template)
         if max_connections is not None and max_connections < 1:
             raise BadInput("a connection limit must be at least 1")
+        if max_filesize is not None and max_filesize < 1:
+            raise BadInput("a size limit must be at least 1 byte")
         rule_id = await self.store.add_rule(
             validate_pattern(pattern),
             headers=parse_headers(headers),
@@ -383,6 +395,7 @@ class JobQueue:
             max_connections=max_connections,
             insecure=insecure,
             proxy=checked,
+            max_filesize=max_filesize,
         )
         self._changed()
         return rule_id
@@ -427,12 +440,7 @@ def _unlink_regular(job: Job, path: str) -> None:
         log.warning("job %d: not deleting %s: %s", job.id, path, exc)
         return
     try:
-        name = folder.at(os.path.basename(path))
-        info = os.stat(name, dir_fd=folder.fd, follow_symlinks=False)
-        if stat.S_ISREG(info.st_mode):
-            os.unlink(name, dir_fd=folder.fd)
-    except FileNotFoundError:
-        pass
+        folder.remove_file(os.path.basename(path))
     finally:
         folder.close()
 

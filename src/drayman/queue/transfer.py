@@ -26,6 +26,7 @@ download into nowhere).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -46,6 +47,7 @@ from drayman.errors import (
     PermanentError,
     RangesIgnored,
     RestartRequired,
+    TooLarge,
     TransferError,
     TransientError,
 )
@@ -82,7 +84,7 @@ from drayman.queue.proxyroutes import ProxyRoutes, Route, connector_options
 from drayman.queue.ratelimit import TokenBucket, fit_receive_buffer
 from drayman.queue.redirects import get_following_redirects
 from drayman.queue.stall import SpeedWatch
-from drayman.rules import Rule, hop_headers, insecure_for
+from drayman.rules import Rule, hop_headers, insecure_for, size_cap
 from drayman.storage import JobStore
 from drayman.units import human_size
 from drayman.urls import host_of
@@ -131,6 +133,9 @@ class TransferConfig:
     #: honour the proxy variables (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY);
     #: False with run --no-proxy
     proxy_from_environment: bool = True
+    #: a larger file fails, its partial file removed (run --max-filesize; None:
+    #: no cap but the job's and its host rules')
+    max_filesize: int | None = None
 
 
 class _PartAdopted(Exception):
@@ -304,6 +309,9 @@ class Transfer:
             # paused, removed or shutting down: keep every byte we have
             await asyncio.shield(self._save())
             raise
+        except TooLarge:
+            await asyncio.shield(self._discard())
+            raise
         except TransferError as exc:
             # a .part that is no longer at its name, or a folder that leads
             # elsewhere: not one more byte goes there
@@ -330,6 +338,8 @@ class Transfer:
 
     async def _attempt(self, *, fresh: bool) -> None:
         job = self.job = await self.store.get(self.job.id)
+        # a cap set since the size was learnt (run --max-filesize, a rule)
+        self._check_size(job.bytes_total)
         if job.file_name is None and not fresh and await self._adopt_part(None, None):
             job = self.job  # a .part named after the URL: the first request is a resume
         # a job left with segments resumes each of them (segmented.py)
@@ -490,6 +500,7 @@ class Transfer:
         else:
             raise http_error(response, self.clock())
 
+        self._check_size(total)
         # before a name is taken or a file created: a refusal leaves nothing
         # behind. A small file's first write tells a full disk as clearly,
         # without a thread hop of its own (thousands of small files add up)
@@ -520,6 +531,20 @@ class Transfer:
         self._committed = self._tried = offset
         await self.write_record(offset)
         return total
+
+    def size_cap(self) -> int | None:
+        """The tightest size cap on this job: its own, the run's, its host rules'."""
+        caps = [self.job.max_filesize, self.config.max_filesize]
+        caps.append(size_cap(self.rules, self.job.host))
+        return min((cap for cap in caps if cap), default=None)
+
+    def _check_size(self, size: int | None, *, streamed: bool = False) -> None:
+        """Raise :class:`TooLarge` if ``size`` bytes are more than the cap allows."""
+        cap = self.size_cap()
+        if size is None or cap is None or size <= cap:
+            return
+        shown = f"over {human_size(cap)} without a length" if streamed else human_size(size)
+        raise TooLarge(limit=human_size(cap), size=shown)
 
     def same_validators(self, etag: str | None, last_modified: str | None) -> bool:
         return validators_agree(self.job.etag, self.job.last_modified, etag, last_modified)
@@ -709,6 +734,8 @@ class Transfer:
         watch = SpeedWatch(config.min_speed, config.min_speed_time)
         sock = _socket_of(response)
         receive_buffer = fit_receive_buffer(sock, self._speed_limit(), None)
+        # a file without a length is capped as it arrives
+        cap = self.size_cap() if total is None else None
         while True:
             # readchunk hands over one socket read as it came; readany joins
             # everything buffered into a new multi-MiB bytes (a copy, and page
@@ -721,6 +748,8 @@ class Transfer:
             # checked before the chunk is kept: not one byte past the total is written
             if total is not None and self._position() + len(chunk) > total:
                 raise TransientError(detail="the server sent more bytes than it announced")
+            if cap is not None and self._position() + len(chunk) > cap:
+                self._check_size(self._position() + len(chunk), streamed=True)
             self._chunks.append(chunk)
             self._buffered += len(chunk)
             self.progress.received += len(chunk)
@@ -922,6 +951,22 @@ class Transfer:
             await self._checkpoint()
         except Exception as exc:
             log.warning("job %d: could not save progress: %s", self.job.id, exc)
+
+    async def _discard(self) -> None:
+        """Remove the ``.part`` and forget its bytes: nothing of a refused file is kept."""
+        with contextlib.suppress(Exception):  # the refusal matters more than a checkpoint
+            await self._wait_checkpointing()
+        self._chunks, self._buffered = [], 0
+        await self.release_part()
+        job = self.job
+        if job.part_path is not None:
+            try:
+                folder = await self.open_folder(create=False)
+                await run_blocking(folder.remove_file, os.path.basename(job.part_path))
+            except (OSError, TransferError) as exc:
+                log.warning("job %d: could not remove %s: %s", job.id, job.part_path, exc)
+        # no offset, no segments: a retry (with a higher cap) starts from byte 0
+        await self.store.save_segments(job.id, [], 0)
 
     # -- what the segments borrow (segmented.py) -----------------------------------
 

@@ -5,10 +5,10 @@
 -- name: insert_job
 INSERT INTO jobs (id, url, original_url, host, dest_dir, requested_name, headers, sha256,
                   state, created_at, updated_at, priority, title, author, thumbnail_url,
-                  name_template, position, insecure, base_dir, proxy)
+                  name_template, position, insecure, base_dir, proxy, max_filesize)
 VALUES (:id, :url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
         'queued', :now, :now, :priority, :title, :author, :thumbnail_url,
-        :name_template, :position, :insecure, :base_dir, :proxy);
+        :name_template, :position, :insecure, :base_dir, :proxy, :max_filesize);
 
 -- name: last_id_and_position
 -- inside the add's write transaction nobody else inserts: ids follow on
@@ -120,12 +120,13 @@ DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids)) RETURNING *;
 
 -- name: insert_rule
 INSERT INTO rules (pattern, headers, dest_dir, template, max_connections, insecure, proxy,
-                   created_at)
-VALUES (:pattern, :headers, :dest_dir, :template, :max_connections, :insecure, :proxy, :now)
+                   max_filesize, created_at)
+VALUES (:pattern, :headers, :dest_dir, :template, :max_connections, :insecure, :proxy,
+        :max_filesize, :now)
 ON CONFLICT (pattern) DO UPDATE SET
     headers = excluded.headers, dest_dir = excluded.dest_dir,
     template = excluded.template, max_connections = excluded.max_connections,
-    insecure = excluded.insecure, proxy = excluded.proxy
+    insecure = excluded.insecure, proxy = excluded.proxy, max_filesize = excluded.max_filesize
 RETURNING id;
 
 -- name: list_rules

@@ -93,6 +93,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         part_identity=row["part_identity"],
         part_tail=row["part_tail"],
         proxy=row["proxy"],
+        max_filesize=row["max_filesize"],
     )
 
 
@@ -365,6 +366,7 @@ class JobStore:
                 "insecure": int(job.insecure),
                 "base_dir": job.base_dir,
                 "proxy": job.proxy,
+                "max_filesize": job.max_filesize,
                 "now": now,
             }
             for job in new_jobs
@@ -674,6 +676,7 @@ class JobStore:
         max_connections: int | None = None,
         insecure: bool = False,
         proxy: str | None = None,
+        max_filesize: int | None = None,
     ) -> int:
         """Add a rule, or replace the one with the same pattern."""
         params = {
@@ -684,6 +687,7 @@ class JobStore:
             "max_connections": max_connections,
             "insecure": int(insecure),
             "proxy": proxy,
+            "max_filesize": max_filesize,
             "now": self._clock(),
         }
 
@@ -703,6 +707,7 @@ class JobStore:
                 max_connections=row["max_connections"],
                 insecure=bool(row["insecure"]),
                 proxy=row["proxy"],
+                max_filesize=row["max_filesize"],
             )
             for row in await self._fetchall("list_rules")
         ]
