@@ -232,6 +232,12 @@ def test_run_until_idle_downloads_and_exit_codes(
     failed = run_cli(db_path, "run", "--until-idle")
     assert failed.returncode == 1
     assert "404" in str(job(db_path, 2)["error"])
+    # a failure left from that run is not this run's: a run that only downloads succeeds
+    http_server.add("/later.bin", body)
+    run_cli(db_path, "add", http_server.url("/later.bin"), "-d", str(downloads))
+    later = run_cli(db_path, "run", "--until-idle")
+    assert later.returncode == 0, later.stderr
+    assert job(db_path, 2)["state"] == "failed" and job(db_path, 3)["state"] == "done"
     # retry brings it back to the queue
     assert run_cli(db_path, "retry", "--failed").returncode == 0
     assert job(db_path, 2)["state"] == "queued" and job(db_path, 2)["attempts"] == 0

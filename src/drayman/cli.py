@@ -665,21 +665,22 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if interrupted:
         print("stopped; progress is saved, `drayman run` resumes", file=sys.stderr)
         return EXIT_INTERRUPTED if args.until_idle else EXIT_OK
-    queue_failed = await _count_failed(resolve_db(args.db))
-    if queue_failed:
-        print(
-            f"{queue_failed} job(s) failed; `drayman ls --state failed` shows why", file=sys.stderr
-        )
+    failed = await _still_failed(resolve_db(args.db), engine.failed_here)
+    if failed:
+        print(f"{failed} job(s) failed; `drayman ls --state failed` shows why", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
-async def _count_failed(db: Path) -> int:
+async def _still_failed(db: Path, ids: set[int]) -> int:
+    """How many of the jobs this run failed are failed still (not retried or removed since)."""
+    if not ids:
+        return 0
     from drayman.queue.jobqueue import JobQueue
 
     queue = await JobQueue.open(db)
     try:
-        return (await queue.counts())[JobState.FAILED]
+        return sum(job.id in ids for job in await queue.jobs(JobState.FAILED))
     finally:
         await queue.close()
 

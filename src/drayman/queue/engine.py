@@ -108,6 +108,9 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribers: list[Subscriber] = []
         self._changes: list[JobChange] = []
+        #: jobs this engine marked failed: what `run --until-idle` answers
+        #: for (failures left by earlier runs are not this run's)
+        self.failed_here: set[int] = set()
         #: commands given through self.queue so far (see _on_change)
         self._changes_seen = 0
         #: the stored global speed limit last applied
@@ -511,6 +514,7 @@ class Engine:
             if await self._write_until_stored(
                 job.id, lambda: store.fail(job.id, error=message, attempts=attempts)
             ):
+                self.failed_here.add(job.id)
                 self._changes.append(JobChange(job.id, JobState.FAILED, error=message))
 
     async def _after_db_error(self, job: Job, exc: EnvironmentProblem) -> None:
