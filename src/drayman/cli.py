@@ -1,4 +1,4 @@
-"""The command line: ``drayman add|ls|pause|resume|retry|rm|run|gui|check``.
+"""The command line: ``drayman add|ls|pause|resume|retry|rm|run|limit|rules|gui|check``.
 
 The names, flags, JSON fields and exit codes here are public interface (see
 DESIGN.md, "Command line contract"). Exit codes: 0 success; 1 jobs failed

@@ -92,6 +92,22 @@ class JobQueue:
     async def counts(self) -> dict[JobState, int]:
         return await self.store.count_by_state()
 
+    async def count(self) -> int:
+        """How many jobs the table holds, in every state."""
+        return await self.store.count()
+
+    async def first_jobs(self, limit: int) -> list[Job]:
+        """The first ``limit`` jobs in queue order (a window paints these first)."""
+        return await self.store.first_jobs(limit)
+
+    async def jobs_updated_since(self, since: float) -> list[Job]:
+        """Jobs changed at or after ``since`` (seconds since the epoch)."""
+        return await self.store.jobs_updated_since(since)
+
+    async def data_version(self) -> int:
+        """A number that changes whenever another connection (another process) commits."""
+        return await self.store.data_version()
+
     # -- commands ------------------------------------------------------------------
 
     async def add(

@@ -30,6 +30,7 @@ from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.templates import FIELDS
 from drayman.ui.jobs_model import ThumbnailRole
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets, Signal
+from drayman.ui.table_model import BatchedTableModel
 from drayman.ui.tasks import BackgroundTasks
 from drayman.ui.thumbnails import ThumbnailImages
 from drayman.ui.widgets import ThumbnailDelegate
@@ -42,8 +43,6 @@ THUMB_SIZE = QtCore.QSize(96, 54)
 #: how long typing in the folder or template field waits before re-planning
 REPLAN_MS = 150
 
-_ROOT = QtCore.QModelIndex()
-ParentIndex = QtCore.QModelIndex | QtCore.QPersistentModelIndex
 Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
 
 
@@ -109,7 +108,7 @@ class Row:
         return entry.title or entry.name or filename_from_url(entry.url) or entry.url
 
 
-class ImportModel(QtCore.QAbstractTableModel):
+class ImportModel(BatchedTableModel):
     """The entries of one list, their check boxes, target paths and marks."""
 
     #: the number of ticked entries changed
@@ -123,7 +122,7 @@ class ImportModel(QtCore.QAbstractTableModel):
         *,
         refresh_hz: float = 4.0,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(Column, HEADERS, "ImportModel", parent, refresh_hz=refresh_hz)
         self.images = images
         self.rows: list[Row] = []
         seen: set[str] = set()
@@ -138,11 +137,6 @@ class ImportModel(QtCore.QAbstractTableModel):
         for index, row in enumerate(self.rows):
             if row.entry.thumbnail:
                 self._rows_of_thumbnail.setdefault(row.entry.thumbnail, []).append(index)
-        self._dirty: set[int] = set()
-        self._timer = QtCore.QTimer(self)
-        self._timer.setInterval(int(1000 / refresh_hz))
-        self._timer.timeout.connect(self.flush)
-        self._timer.start()
 
     # -- feeding ---------------------------------------------------------------
 
@@ -151,7 +145,7 @@ class ImportModel(QtCore.QAbstractTableModel):
         for row, (relative, full), exists in zip(self.rows, targets, on_disk, strict=True):
             row.target, row.full_path = relative, full
             row.marks = (row.marks & ~Mark.ON_DISK) | (Mark.ON_DISK if exists else Mark.NONE)
-        self._dirty.update(range(len(self.rows)))
+        self.mark_changed(range(len(self.rows)))
 
     def set_in_queue(self, urls: set[str]) -> None:
         """Mark (and untick, unless the user chose) entries a job already downloads."""
@@ -160,20 +154,12 @@ class ImportModel(QtCore.QAbstractTableModel):
                 row.marks |= Mark.IN_QUEUE
                 if not row.touched:
                     row.checked = False
-                self._dirty.add(index)
+                self.mark_changed((index,))
         self.checkedChanged.emit()
 
     def thumbnails_ready(self, urls: Iterable[str]) -> None:
         for url in urls:
-            self._dirty.update(self._rows_of_thumbnail.get(url, ()))
-
-    def flush(self) -> None:
-        """One dataChanged over the span of changed rows."""
-        if not self._dirty:
-            return
-        first, last = min(self._dirty), max(self._dirty)
-        self._dirty.clear()
-        self.dataChanged.emit(self.index(first, 0), self.index(last, len(Column) - 1))
+            self.mark_changed(self._rows_of_thumbnail.get(url, ()))
 
     def set_checked(self, rows: Iterable[int], value: bool | None) -> None:
         """Tick (True), untick (False) or invert (None) ``rows``: one repaint."""
@@ -199,19 +185,8 @@ class ImportModel(QtCore.QAbstractTableModel):
 
     # -- QAbstractItemModel ---------------------------------------------------------
 
-    def rowCount(self, parent: ParentIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: ParentIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(Column):
-            return _tr(str(HEADERS[Column(section)]))
-        return None
+    def row_count(self) -> int:
+        return len(self.rows)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         flags = super().flags(index)

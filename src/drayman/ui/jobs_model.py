@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from drayman.jobs import Job, JobState
 from drayman.queue.progress import EngineSnapshot, JobProgress
 from drayman.ui.qt import Qt, QtCore, QtGui
+from drayman.ui.table_model import BatchedTableModel
 from drayman.units import human_duration, human_size
 
 #: the role that gives a column's raw value, for sorting
@@ -57,8 +58,6 @@ HEADERS = {
     Column.PRIORITY: QtCore.QT_TRANSLATE_NOOP("JobsModel", "Priority"),
 }
 
-_ROOT = QtCore.QModelIndex()
-ParentIndex = QtCore.QModelIndex | QtCore.QPersistentModelIndex
 
 STATE_NAMES = {
     JobState.QUEUED: QtCore.QT_TRANSLATE_NOOP("JobState", "queued"),
@@ -94,25 +93,20 @@ def _state_icon(state: JobState) -> QtGui.QIcon:
     return QtGui.QIcon(pixmap)
 
 
-class JobsModel(QtCore.QAbstractTableModel):
+class JobsModel(BatchedTableModel):
     """Rows: job snapshots in queue order. Live progress overlays them."""
 
     #: emitted after a refresh, with counts per state, for the status bar
     countsChanged = QtCore.Signal(dict)
 
     def __init__(self, parent: QtCore.QObject | None = None, *, refresh_hz: float = 4.0) -> None:
-        super().__init__(parent)
+        super().__init__(Column, HEADERS, "JobsModel", parent, refresh_hz=refresh_hz)
         self._jobs: list[Job] = []
         self._row_of: dict[int, int] = {}
         self._live: dict[int, JobProgress] = {}
-        self._dirty: set[int] = set()
         self._icons: dict[JobState, QtGui.QIcon] = {}
         #: whether any job has a thumbnail (the window shows the column then)
         self.has_thumbnails = False
-        self._timer = QtCore.QTimer(self)
-        self._timer.setInterval(int(1000 / refresh_hz))
-        self._timer.timeout.connect(self.flush)
-        self._timer.start()
 
     # -- feeding -------------------------------------------------------------------
 
@@ -128,7 +122,7 @@ class JobsModel(QtCore.QAbstractTableModel):
         elif new_ids == old_ids:
             changed = {row for row, job in enumerate(jobs) if job != self._jobs[row]}
             self._jobs = list(jobs)
-            self._dirty |= changed
+            self.mark_changed(changed)
         else:
             # rows came or went: remove the gone ones, then insert the new ones,
             # so persistent indexes (the selection) follow their jobs
@@ -147,7 +141,7 @@ class JobsModel(QtCore.QAbstractTableModel):
                 self.endInsertRows()
             fresh = {job.id: job for job in jobs}
             self._jobs = [fresh[job.id] for job in self._jobs]
-            self._dirty |= set(range(len(self._jobs)))
+            self.mark_changed(range(len(self._jobs)))
         self._row_of = {job.id: row for row, job in enumerate(self._jobs)}
         self._live = {k: v for k, v in self._live.items() if k in self._row_of}
         self.has_thumbnails = any(job.thumbnail_url for job in self._jobs)
@@ -163,7 +157,7 @@ class JobsModel(QtCore.QAbstractTableModel):
             elif job != self._jobs[row]:
                 self._jobs[row] = job
                 rows.append(row)
-        self._dirty.update(rows)
+        self.mark_changed(rows)
         if added:
             start = len(self._jobs)
             self.beginInsertRows(QtCore.QModelIndex(), start, start + len(added) - 1)
@@ -182,24 +176,14 @@ class JobsModel(QtCore.QAbstractTableModel):
         for job_id in previous | set(self._live):
             row = self._row_of.get(job_id)
             if row is not None:
-                self._dirty.add(row)
+                self.mark_changed((row,))
 
     def thumbnails_ready(self, urls: Iterable[str]) -> None:
         """Repaint the rows whose thumbnail arrived, at the next flush."""
         if not self.has_thumbnails:
             return
         ready = set(urls)
-        self._dirty.update(row for row, job in enumerate(self._jobs) if job.thumbnail_url in ready)
-
-    def flush(self) -> None:
-        """One dataChanged over the span of changed rows."""
-        if not self._dirty:
-            return
-        first, last = min(self._dirty), max(self._dirty)
-        self._dirty.clear()
-        last = min(last, len(self._jobs) - 1)
-        if first <= last:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, len(Column) - 1))
+        self.mark_changed(row for row, job in enumerate(self._jobs) if job.thumbnail_url in ready)
 
     # -- reading -------------------------------------------------------------------
 
@@ -227,19 +211,8 @@ class JobsModel(QtCore.QAbstractTableModel):
 
     # -- QAbstractItemModel ----------------------------------------------------------
 
-    def rowCount(self, parent: ParentIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._jobs)
-
-    def columnCount(self, parent: ParentIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(Column):
-            return QtCore.QCoreApplication.translate("JobsModel", str(HEADERS[Column(section)]))
-        return None
+    def row_count(self) -> int:
+        return len(self._jobs)
 
     def data(
         self,

@@ -594,13 +594,13 @@ class MainWindow(QtWidgets.QMainWindow):
     async def watch(self) -> None:
         """Reload the table whenever it changed, here or in another process."""
         seen = -1
-        store = self.queue.store
+        queue = self.queue
         self.thumbs.rules = await self.queue.rules()  # their headers go to thumbnails too
         # paint the head of a long queue at once; the rest follows below
-        self.model.set_jobs(await store.first_jobs(FIRST_PAGE))
+        self.model.set_jobs(await queue.first_jobs(FIRST_PAGE))
         since: float | None = None
         while True:
-            version = await store.data_version()
+            version = await queue.data_version()
             if self._reload.is_set() or version != seen:
                 self._reload.clear()
                 seen = version
@@ -616,12 +616,12 @@ class MainWindow(QtWidgets.QMainWindow):
     async def _refresh(self, since: float | None) -> float:
         """Read what changed since ``since`` (everything the first time, or when
         rows were removed); return the time to read from next."""
-        store = self.queue.store
+        queue = self.queue
         started = time.time()
         if since is not None:
-            changed = await store.jobs_updated_since(since - 1.0)  # clocks of other processes
+            changed = await queue.jobs_updated_since(since - 1.0)  # clocks of other processes
             self.model.update_jobs(changed)
-            if self.model.rowCount() == await store.count():
+            if self.model.rowCount() == await queue.count():
                 return started
         self.model.set_jobs(await self.queue.jobs())
         return started

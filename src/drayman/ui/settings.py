@@ -15,17 +15,20 @@ from drayman.urls import redact_password
 #: the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL
 FROM_ENVIRONMENT = ""
 
+#: the engine's own defaults (what `drayman run` uses without flags): the window starts from these
+_ENGINE = EngineConfig()
+
 
 @dataclass(frozen=True)
 class Settings:
-    concurrency: int = 4
-    per_host: int = 4
+    concurrency: int = _ENGINE.concurrency
+    per_host: int = _ENGINE.per_host
     #: bytes per second for all downloads (0 = no limit)
-    max_speed: int = 0
-    read_timeout: float = 60.0
-    max_attempts: int = 8
+    max_speed: int = _ENGINE.max_speed
+    read_timeout: float = _ENGINE.transfer.read_timeout
+    max_attempts: int = _ENGINE.retry.max_attempts
     #: connections per large file when the server allows ranges (1 = never split)
-    split: int = 8
+    split: int = _ENGINE.transfer.split
     default_folder: str = ""
     #: "system" (follow the locale), "en" or "zh_CN"
     language: str = "system"
