@@ -30,7 +30,7 @@ import pytest
 
 from drayman.queue.engine import EngineConfig
 from drayman.queue.retry import RetryPolicy
-from drayman.queue.transfer import TransferConfig
+from drayman.queue.transferconfig import TransferConfig
 from filesystems import Mounts
 from httpserver import LoopbackServer
 

@@ -16,7 +16,7 @@ from drayman.errors import PermanentError
 from drayman.jobs import Job, JobState
 from drayman.queue.engine import Engine, EngineConfig
 from drayman.queue.retry import RetryPolicy
-from drayman.queue.transfer import TransferConfig
+from drayman.queue.transferconfig import TransferConfig
 from drayman.storage import JobStore
 from httpserver import LoopbackServer, make_body
 

@@ -32,7 +32,7 @@ from conftest import (
 )
 from drayman.jobs import JobState
 from drayman.queue.jobqueue import JobQueue
-from drayman.queue.transfer import TransferConfig
+from drayman.queue.transferconfig import TransferConfig
 from httpserver import LoopbackServer, loopback_host, make_body
 
 KiB, MiB = 1024, 1024 * 1024

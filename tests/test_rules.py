@@ -11,7 +11,7 @@ import pytest
 from conftest import run_cli
 from drayman.errors import BadInput
 from drayman.queue.engine import Engine, EngineConfig
-from drayman.queue.transfer import TransferConfig
+from drayman.queue.transferconfig import TransferConfig
 from drayman.rules import InvalidRulePattern, Rule, headers_for, validate_pattern
 from httpserver import LoopbackServer, make_body
 

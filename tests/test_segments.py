@@ -25,7 +25,7 @@ from dbfaults import LockHolder, held_and_checkpointed, job_row, lock_held, logg
 from drayman.jobs import Job, JobState, NewJob
 from drayman.queue.engine import Engine, EngineConfig
 from drayman.queue.retry import RetryPolicy
-from drayman.queue.transfer import TransferConfig
+from drayman.queue.transferconfig import TransferConfig
 from drayman.storage import JobStore, SegmentRecord
 from httpserver import LoopbackServer, RecordedRequest, make_body
 

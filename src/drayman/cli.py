@@ -613,7 +613,7 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from drayman.display import make_display
     from drayman.queue.engine import Engine, EngineConfig
     from drayman.queue.retry import RetryPolicy
-    from drayman.queue.transfer import TransferConfig
+    from drayman.queue.transferconfig import TransferConfig
 
     config = EngineConfig(
         concurrency=args.jobs,

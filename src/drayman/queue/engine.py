@@ -36,14 +36,10 @@ from drayman.queue.progress import EngineSnapshot, JobChange, JobProgress, Speed
 from drayman.queue.proxyroutes import ProxyRoutes, connector_options
 from drayman.queue.ratelimit import TokenBucket
 from drayman.queue.retry import RetryPolicy
+from drayman.queue.session import create_session, session_limit, tls_context
 from drayman.queue.thumbnails import ThumbnailFetcher
-from drayman.queue.transfer import (
-    Transfer,
-    TransferConfig,
-    create_session,
-    session_limit,
-    tls_context,
-)
+from drayman.queue.transfer import Transfer
+from drayman.queue.transferconfig import TransferConfig
 from drayman.rules import Rule, connection_limit
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 
-from drayman.jobs import JobState
+from drayman.jobs import Job, JobState
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +58,18 @@ class SpeedMeter:
         first_time, first_bytes = samples[0]
         elapsed = now - first_time
         return (received - first_bytes) / elapsed if elapsed > 0 else 0.0
+
+
+class TransferProgress:
+    """Counters the engine samples a few times a second; updated per block only."""
+
+    __slots__ = ("bytes_total", "file_name", "job_id", "position", "received")
+
+    def __init__(self, job: Job) -> None:
+        self.job_id = job.id
+        self.file_name = job.file_name
+        #: bytes of the file we have (written or buffered)
+        self.position = job.bytes_done
+        self.bytes_total = job.bytes_total
+        #: bytes read from the network by this transfer (for the speed)
+        self.received = 0

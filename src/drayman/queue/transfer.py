@@ -34,15 +34,13 @@ import shutil
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import aiohttp
 
-from drayman import __version__
 from drayman.errors import (
     EnvironmentProblem,
     FolderEscape,
-    InvalidCAFile,
     PartFileLost,
     PermanentError,
     RangesIgnored,
@@ -80,10 +78,13 @@ from drayman.queue.partrecord import (
     url_id,
     write_record,
 )
-from drayman.queue.proxyroutes import ProxyRoutes, Route, connector_options
+from drayman.queue.progress import TransferProgress
+from drayman.queue.proxyroutes import ProxyRoutes, Route
 from drayman.queue.ratelimit import TokenBucket, fit_receive_buffer
 from drayman.queue.redirects import get_following_redirects
+from drayman.queue.session import head_timeout, request_timeout
 from drayman.queue.stall import SpeedWatch
+from drayman.queue.transferconfig import MiB, TransferConfig
 from drayman.rules import Rule, hop_headers, insecure_for, size_cap
 from drayman.storage import JobStore
 from drayman.units import human_size
@@ -91,143 +92,9 @@ from drayman.urls import host_of
 
 log = logging.getLogger(__name__)
 
-MiB = 1024 * 1024
-#: per connection: reading pauses at twice this much unread data. Bigger
-#: buffers bought nothing measurable at loopback speed, and a connection reset
-#: discards what is still buffered (aiohttp raises before handing it over)
-READ_BUFFER = 256 * 1024
-
-
-@dataclass(frozen=True)
-class TransferConfig:
-    #: no byte for this long: the connection is stalled (a transient failure)
-    read_timeout: float = 60.0
-    connect_timeout: float = 30.0
-    #: fewer than min_speed bytes/s over min_speed_time seconds: too slow, a
-    #: transient failure (0 = never). A dripping server defeats read_timeout;
-    #: 1 KiB/s for a minute is far below any working link (a 2G phone gets
-    #: ~10 KiB/s), and a false alarm costs only a reconnect that resumes.
-    min_speed: int = 1024
-    min_speed_time: float = 60.0
-    #: PEM files of certificate authorities to trust besides the system's
-    ca_files: tuple[str, ...] = ()
-    #: fsync + commit the offset at least this often...
-    checkpoint_seconds: float = 2.0
-    #: ...and after this many bytes
-    checkpoint_bytes: int = 256 * MiB
-    #: bytes gathered from the socket before one write to disk
-    block_size: int = 1 * MiB
-    max_redirects: int = 10
-    #: follow a redirect from https to http (curl's --proto-redir refuses it)
-    allow_insecure_redirects: bool = False
-    #: check free space before writing a file of known size
-    check_free_space: bool = True
-    #: connections per file when the server allows ranges (1: never split)
-    split: int = 8
-    #: files (or what is left of them) smaller than this stay on one connection
-    split_min_size: int = 16 * MiB
-    #: no segment is made smaller than this, at the start or by work stealing
-    min_segment: int = 1 * MiB
-    #: every request through this proxy (run --proxy; NO_PROXY still applies)
-    proxy: str | None = None
-    #: honour the proxy variables (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY);
-    #: False with run --no-proxy
-    proxy_from_environment: bool = True
-    #: a larger file fails, its partial file removed (run --max-filesize; None:
-    #: no cap but the job's and its host rules')
-    max_filesize: int | None = None
-
 
 class _PartAdopted(Exception):
     """The job took over a ``.part`` left by an earlier database: ask again, for the rest."""
-
-
-class TransferProgress:
-    """Counters the engine samples a few times a second; updated per block only."""
-
-    __slots__ = ("bytes_total", "file_name", "job_id", "position", "received")
-
-    def __init__(self, job: Job) -> None:
-        self.job_id = job.id
-        self.file_name = job.file_name
-        #: bytes of the file we have (written or buffered)
-        self.position = job.bytes_done
-        self.bytes_total = job.bytes_total
-        #: bytes read from the network by this transfer (for the speed)
-        self.received = 0
-
-
-def request_timeout(config: TransferConfig) -> aiohttp.ClientTimeout:
-    """No total limit (files are big); a silent socket is a stall."""
-    return aiohttp.ClientTimeout(
-        total=None, connect=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
-    )
-
-
-def head_timeout(config: TransferConfig) -> float:
-    """How long one request may take until its headers are in: what an honest
-    server needs to accept the connection and then answer."""
-    return config.connect_timeout + config.read_timeout
-
-
-def tls_context(ca_files: Sequence[str] = ()) -> ssl.SSLContext:
-    """The system's trusted authorities plus ``ca_files``. Blocking: loads files.
-
-    Raises :class:`InvalidCAFile` for a file that is not a PEM certificate.
-    """
-    context = ssl.create_default_context()
-    for path in ca_files:
-        try:
-            context.load_verify_locations(cafile=path)
-        except ssl.SSLError:
-            raise InvalidCAFile(path=path, reason="no certificate could be read from it") from None
-        except (OSError, ValueError) as exc:
-            reason = getattr(exc, "strerror", None) or "unreadable"
-            raise InvalidCAFile(path=path, reason=str(reason).lower()) from None
-    context.set_alpn_protocols(["http/1.1"])
-    return context
-
-
-def session_limit(config: TransferConfig, connections: int) -> int:
-    """Connections a session may hold: every transfer may hold ``split`` (+1 while
-    one is replaced)."""
-    return max(connections * (config.split + 1), 16)
-
-
-def create_session(
-    config: TransferConfig,
-    connections: int,
-    *,
-    ssl_context: ssl.SSLContext | None = None,
-    connector: aiohttp.BaseConnector | None = None,
-) -> aiohttp.ClientSession:
-    """The one HTTP session the engine shares across transfers.
-
-    ``ssl_context`` (see :func:`tls_context`) verifies certificates; without
-    one, aiohttp's default (the system's authorities) does. ``connector``
-    replaces the plain one (a SOCKS proxy's, see :mod:`.proxyroutes`).
-    """
-    timeout = request_timeout(config)
-    if connector is None:
-        connector = aiohttp.TCPConnector(
-            **connector_options(session_limit(config, connections), ssl_context)  # type: ignore[arg-type]
-        )
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=timeout,
-        # the 64 KiB default pauses and resumes the socket after nearly every
-        # read at loopback speed (two epoll_ctl calls each)
-        read_bufsize=READ_BUFFER,
-        # bytes on disk = bytes the server holds: never decode gzip & co
-        auto_decompress=False,
-        # a server's cookies must not leak from one job to another: each
-        # transfer sends its own job's (drayman.queue.cookiejar)
-        cookie_jar=aiohttp.DummyCookieJar(),
-        # drayman reads the proxy variables itself, per request and as curl
-        # does (drayman.proxies): aiohttp's reading would apply to every hop
-        trust_env=False,
-        headers={"User-Agent": f"drayman/{__version__}"},
-    )
 
 
 class Transfer:

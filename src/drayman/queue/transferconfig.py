@@ -1,0 +1,47 @@
+"""A transfer's settings: timeouts, checkpoints, block sizes, segments, caps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    #: no byte for this long: the connection is stalled (a transient failure)
+    read_timeout: float = 60.0
+    connect_timeout: float = 30.0
+    #: fewer than min_speed bytes/s over min_speed_time seconds: too slow, a
+    #: transient failure (0 = never). A dripping server defeats read_timeout;
+    #: 1 KiB/s for a minute is far below any working link (a 2G phone gets
+    #: ~10 KiB/s), and a false alarm costs only a reconnect that resumes.
+    min_speed: int = 1024
+    min_speed_time: float = 60.0
+    #: PEM files of certificate authorities to trust besides the system's
+    ca_files: tuple[str, ...] = ()
+    #: fsync + commit the offset at least this often...
+    checkpoint_seconds: float = 2.0
+    #: ...and after this many bytes
+    checkpoint_bytes: int = 256 * MiB
+    #: bytes gathered from the socket before one write to disk
+    block_size: int = 1 * MiB
+    max_redirects: int = 10
+    #: follow a redirect from https to http (curl's --proto-redir refuses it)
+    allow_insecure_redirects: bool = False
+    #: check free space before writing a file of known size
+    check_free_space: bool = True
+    #: connections per file when the server allows ranges (1: never split)
+    split: int = 8
+    #: files (or what is left of them) smaller than this stay on one connection
+    split_min_size: int = 16 * MiB
+    #: no segment is made smaller than this, at the start or by work stealing
+    min_segment: int = 1 * MiB
+    #: every request through this proxy (run --proxy; NO_PROXY still applies)
+    proxy: str | None = None
+    #: honour the proxy variables (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY);
+    #: False with run --no-proxy
+    proxy_from_environment: bool = True
+    #: a larger file fails, its partial file removed (run --max-filesize; None:
+    #: no cap but the job's and its host rules')
+    max_filesize: int | None = None
