@@ -778,7 +778,7 @@ async def test_a_segmented_part_replaced_by_another_file_is_left_alone(
 
 
 def test_merge_keeps_every_byte_known_written_and_tiles_the_file() -> None:
-    from drayman.queue.segmented import _merge
+    from drayman.queue.segments import merge as _merge
 
     records = [SegmentRecord(0, 100, 30), SegmentRecord(100, 200, 100)]
     records.append(SegmentRecord(200, 300, 250))

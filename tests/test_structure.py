@@ -114,3 +114,13 @@ def test_the_window_reads_jobs_through_the_job_queue_only() -> None:
                 # QSettings objects are called settings stores too: only a queue's counts
                 owner = ast.unparse(node.value)
                 assert "queue" not in owner and "engine" not in owner, (path, ast.unparse(node))
+
+
+def test_no_import_cycle_under_drayman() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_transfer_modules_stay_small() -> None:
+    for name in ("transfer.py", "segmented.py"):
+        lines = len((SRC / "queue" / name).read_text("utf-8").splitlines())
+        assert lines < 500, f"queue/{name} has {lines} lines"

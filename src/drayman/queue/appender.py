@@ -1,0 +1,186 @@
+"""A single stream's ``.part``: chunks gathered into blocks, one write in flight, checkpoints.
+
+The socket's chunks are gathered until a block (``block_size``) is full,
+then handed to the write lane (:class:`.partfile.PartFile`); the next block
+is gathered while it is written. A checkpoint (an fsync, *then* the offset
+committed through the :class:`.landing.Landing`) runs beside the download,
+one at a time, so the database never runs ahead of the disk and the
+download never waits for the disk's flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from drayman.queue.landing import Landing
+from drayman.queue.partcheck import KnownPart, PartNotOurs
+from drayman.queue.partfile import PartFile
+
+log = logging.getLogger(__name__)
+
+
+class PartAppender:
+    """Appends a single stream's bytes to the job's ``.part`` and checkpoints them."""
+
+    def __init__(self, landing: Landing) -> None:
+        self.landing = landing
+        self.part: PartFile | None = None
+        #: chunks read from the socket, not yet handed to the write lane
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        #: file offset after every write handed to the write lane
+        self._queued = landing.job.bytes_done
+        self._checkpointing: asyncio.Task[None] | None = None
+
+    def position(self) -> int:
+        """Bytes of the file we hold: written, being written, or gathered."""
+        return self._queued + self._buffered
+
+    @property
+    def buffered(self) -> int:
+        """Bytes gathered and not yet handed to the write lane."""
+        return self._buffered
+
+    def fd(self) -> int | None:
+        part = self.part
+        return None if part is None or part.closed else part.fileno()
+
+    async def open(self, path: str, offset: int, *, create: bool) -> None:
+        """Open the ``.part`` at what can be trusted of ``offset`` (see PartFile.open).
+
+        A file at the ``.part`` name that is not ours is left alone: the job
+        takes the next free name and starts from byte 0.
+        """
+        landing = self.landing
+        self._chunks, self._buffered = [], 0
+        part = self.part
+        if part is not None and not part.closed and part.path == path and offset == 0:
+            # the server sent the whole file: start over in the file we hold
+            await self.wait_checkpointing()
+            await part.settle()
+            await asyncio.to_thread(part.restart)
+        else:
+            await self.release()
+            job = landing.job
+            folder = await landing.open_folder(create=False)
+            known = KnownPart(identity=job.part_identity, tail=job.part_tail)
+            want_hash = job.sha256 is not None
+            try:
+                part = await PartFile.open(
+                    path, offset, create=create, want_hash=want_hash, folder=folder, known=known
+                )
+            except PartNotOurs as exc:
+                log.warning("job %d: %s; it is left alone, taking another name", job.id, exc)
+                await landing.rename_target(move_part=False)
+                new_path = landing.job.part_path
+                assert new_path is not None
+                part = await PartFile.open(
+                    new_path, 0, create=True, want_hash=want_hash, folder=folder
+                )
+            if part.found:
+                log.info("job %d: %s", job.id, part.found)
+            self.part = part
+            if part.identity != landing.job.part_identity:
+                await landing.store.set_part_identity(job.id, part.identity)
+        self._queued = landing.progress.position = part.offset
+        if part.offset < landing.committed:
+            # what is verifiably there is less than the database says: say so
+            # now, so it never claims bytes the file does not have
+            await landing.set_back(part.offset, self.fd())
+
+    async def release(self) -> None:
+        """Let go of the ``.part`` (a positional one takes over, or another name)."""
+        part, self.part = self.part, None
+        if part is not None:
+            await part.settle()
+            part.close()
+
+    def gather(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._buffered += len(chunk)
+
+    async def flush(self) -> None:
+        """Hand the gathered chunks to the write lane (one write in flight)."""
+        if self._chunks and self.part is not None:
+            # if cancelled before the hand-over, the chunks stay for save()
+            await self.part.write(self._chunks)
+            self._queued += self._buffered
+            self._chunks, self._buffered = [], 0
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def checkpoint_soon(self) -> bool:
+        """Start an fsync + commit beside the download, unless one is running."""
+        running = self._checkpointing
+        if running is not None and not running.done():
+            return False
+        if running is not None and not running.cancelled():
+            error = running.exception()
+            if error is not None:
+                raise error
+        self._checkpointing = asyncio.create_task(self._commit())
+        return True
+
+    async def _commit(self) -> None:
+        assert self.part is not None
+        part = self.part
+        await self.landing.record(await part.sync(), part, strict=False)
+
+    async def wait_checkpointing(self) -> None:
+        running, self._checkpointing = self._checkpointing, None
+        if running is not None:
+            await asyncio.shield(running)
+
+    async def checkpoint(self) -> None:
+        """Finish every write, fsync, then commit: never the other order."""
+        await self.wait_checkpointing()
+        part = self.part
+        if part is None or part.closed:
+            return
+        await self.landing.record(await part.sync(), part)
+
+    async def save(self, *, write: bool = True) -> None:
+        """Keep what we have after an error or a cancellation.
+
+        Commits exactly what is durable: after a write that failed half way
+        (a disk that filled up) that is every byte that landed. Without
+        ``write`` nothing more is written or committed.
+        """
+        part, job_id = self.part, self.landing.job.id
+        if part is None or part.closed:
+            return
+        try:
+            await self.wait_checkpointing()
+        except Exception as exc:  # the job's own error matters more than this one
+            log.warning("job %d: a checkpoint failed: %s", job_id, exc)
+        await part.settle()
+        if not write:
+            return
+        try:
+            await self.flush()
+        except Exception as exc:
+            log.warning("job %d: could not write the last block: %s", job_id, exc)
+        # a write that fails now (the disk is still full) wrote what it could:
+        # the checkpoint below syncs and commits exactly that
+        await part.settle()
+        try:
+            await self.checkpoint()
+        except Exception as exc:
+            log.warning("job %d: could not save progress: %s", job_id, exc)
+
+    async def discard(self) -> None:
+        """Drop what was gathered and let go of the file (it is about to be removed)."""
+        with contextlib.suppress(Exception):  # the refusal matters more than a checkpoint
+            await self.wait_checkpointing()
+        self._chunks, self._buffered = [], 0
+        await self.release()
+
+    async def finish(self, size: int, *, from_zero: bool) -> None:
+        """Write what is gathered, then land the file (:meth:`.Landing.finish`)."""
+        part = self.part
+        assert part is not None
+        await self.flush()
+        await self.wait_checkpointing()
+        await self.landing.finish(part, size, from_zero=from_zero)
