@@ -21,6 +21,7 @@ from dbfaults import quick_lock, small_disk  # noqa: F401  (fixtures)
 from filesystems import can_mount, mounts, run_in_namespace  # noqa: F401  (fixtures)
 from httpserver import http_server, https_server, other_server, tls  # noqa: F401  (fixtures)
 from proxyserver import http_proxy, socks_proxy  # noqa: F401  (fixtures)
+from rpcclient import rpc  # noqa: F401  (fixture)
 
 
 def pytest_configure(config: pytest.Config) -> None:

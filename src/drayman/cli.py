@@ -135,6 +135,12 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port (0-65535; 0 = any free one): {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="drayman",
@@ -347,6 +353,46 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PEM",
         help="also trust the certificate authorities in this PEM file (repeatable), "
         "e.g. a company or home-server CA",
+    )
+    rpc = run.add_argument_group(
+        "aria2 JSON-RPC",
+        "serve aria2's RPC, so browser extensions, AriaNg and aria2 scripts add and "
+        "control downloads (see the README)",
+    )
+    rpc.add_argument(
+        "--rpc-listen-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help="serve it on this port (aria2's is 6800; 0 = any free port, printed)",
+    )
+    rpc.add_argument(
+        "--rpc-secret",
+        default=None,
+        metavar="S",
+        help="the secret clients must send (default: one made on first use and kept in "
+        "your config folder, printed when made)",
+    )
+    rpc.add_argument(
+        "--rpc-listen-all",
+        action="store_true",
+        help="listen on every network interface, not only 127.0.0.1",
+    )
+    rpc.add_argument(
+        "--rpc-allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web page origin that may use the RPC, e.g. https://ariang.example "
+        "(repeatable; browser extensions always may)",
+    )
+    rpc.add_argument(
+        "--rpc-allow-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder clients may download to with their 'dir' option, besides your "
+        "Downloads folder and the folders of rules (repeatable)",
     )
 
     limit = sub.add_parser(
@@ -643,9 +689,16 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt instead
             pass
     await engine.start()
-    if args.max_speed is not None:
-        # stored, like `drayman limit`: later commands can change it live
-        await engine.queue.set_speed_limit(args.max_speed)
+    rpc = None
+    try:
+        if args.max_speed is not None:
+            # stored, like `drayman limit`: later commands can change it live
+            await engine.queue.set_speed_limit(args.max_speed)
+        if args.rpc_listen_port is not None:
+            rpc = await _start_rpc(args, engine, stop.set)
+    except BaseException:
+        await engine.stop()
+        raise
     display = make_display(engine, out)
     interrupted = False
     try:
@@ -658,6 +711,8 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         interrupted = stop.is_set()
     finally:
         display.close_soon()
+        if rpc is not None:
+            await rpc.stop()
         await engine.stop()
         display.close()
         for signum in installed:
@@ -670,6 +725,42 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{failed} job(s) failed; `drayman ls --state failed` shows why", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+async def _start_rpc(args: argparse.Namespace, engine: Any, shutdown: Callable[[], None]) -> Any:
+    """Serve aria2's JSON-RPC on the engine's loop; say where, and the secret if just made."""
+    from drayman.rpc.config import RpcConfig
+    from drayman.rpc.secret import load_or_create_secret, secret_path
+    from drayman.rpc.server import RpcServer
+
+    secret, made = args.rpc_secret, False
+    if secret is not None and not secret.strip():
+        raise BadInput("--rpc-secret: the secret cannot be empty")
+    if secret is None:
+        secret, made = await asyncio.to_thread(load_or_create_secret)
+    config = RpcConfig(
+        port=args.rpc_listen_port,
+        secret=secret,
+        listen_all=args.rpc_listen_all,
+        allowed_origins=tuple(args.rpc_allow_origin),
+        allowed_dirs=tuple(args.rpc_allow_dir),
+    )
+    server = RpcServer(engine, config, on_shutdown=shutdown)
+    await server.start()
+    host = "0.0.0.0" if args.rpc_listen_all else "127.0.0.1"
+    where = f"http://{host}:{server.port}/jsonrpc (and ws://)"
+    if made:
+        # printed this once; it stays in the file for the next runs
+        print(
+            f"drayman: aria2 RPC at {where}; a secret was made for it and kept in "
+            f"{secret_path()}: {secret}",
+            file=sys.stderr,
+        )
+    elif args.rpc_secret is None:
+        print(f"drayman: aria2 RPC at {where}; its secret is in {secret_path()}", file=sys.stderr)
+    else:
+        print(f"drayman: aria2 RPC at {where}", file=sys.stderr)
+    return server
 
 
 async def _still_failed(db: Path, ids: set[int]) -> int:

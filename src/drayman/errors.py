@@ -109,6 +109,10 @@ class EngineAlreadyRunning(EnvironmentProblem):
     """another drayman engine (pid {pid}) is already running on {path}; control it with drayman pause/resume/add, or stop it first"""
 
 
+class RpcListenFailed(EnvironmentProblem):
+    """cannot serve the RPC on {address}: {reason}"""
+
+
 # -- transfer outcomes: the engine turns these into job states --------------
 
 

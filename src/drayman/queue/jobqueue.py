@@ -368,6 +368,14 @@ class JobQueue:
         await self.store.bump_priority(ids, delta)
         self._changed()
 
+    async def put_in_order(self, ids: Sequence[int]) -> None:
+        """Make the waiting jobs ``ids`` start in this order (aria2's changePosition).
+
+        They get priorities len(ids)..1, so they also go before any job of
+        priority 0 (a new one) not listed."""
+        await self.store.put_in_order(ids)
+        self._changed()
+
     async def remove(self, ids: Sequence[int], *, delete_files: bool = False) -> list[Job]:
         """Delete the jobs, all or none; with ``delete_files`` their files too."""
         removed = await self.store.remove(ids)

@@ -139,6 +139,13 @@ DELETE FROM rules WHERE id = :id OR pattern = :pattern RETURNING id;
 UPDATE jobs SET priority = priority + :delta, updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids));
 
+-- name: put_in_order
+-- the first id gets the highest priority, the last 1: they start in this order
+UPDATE jobs SET
+    priority = json_array_length(:ids) - (SELECT key FROM json_each(:ids) WHERE value = jobs.id),
+    updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids));
+
 -- name: first_jobs
 SELECT * FROM jobs ORDER BY position, id LIMIT :limit;
 

@@ -480,6 +480,11 @@ class JobStore:
         params = {"ids": json.dumps(list(ids)), "delta": delta, "now": self._clock()}
         await self._write(_statement("bump_priority", params))
 
+    async def put_in_order(self, ids: Sequence[int]) -> None:
+        """Priorities that make ``ids`` start in this order, before jobs not listed."""
+        params = {"ids": json.dumps(list(ids)), "now": self._clock()}
+        await self._write(_statement("put_in_order", params))
+
     async def claim(self, job_id: int) -> bool:
         """queued -> running, unless someone changed the job meanwhile."""
         return bool(await self.claim_many([job_id]))

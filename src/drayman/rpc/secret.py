@@ -1,0 +1,45 @@
+"""The RPC secret when none is given: made once, kept in the user's config folder.
+
+Browser extensions and AriaNg are set up once with host, port and secret;
+the secret must therefore outlive a run. It is 32 random bytes (URL-safe
+base64), in a file only the user can read; ``drayman run`` prints it the
+time it is made, the window shows it in its settings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from drayman.private import make_private_dirs, open_private
+
+#: the config folder, instead of the platform's (tests, portable installs)
+CONFIG_DIR_ENV = "DRAYMAN_CONFIG_DIR"
+
+
+def secret_path() -> Path:
+    folder = os.environ.get(CONFIG_DIR_ENV)
+    if folder:
+        return Path(folder) / "rpc-secret"
+    import platformdirs
+
+    return platformdirs.user_config_path("drayman", appauthor=False) / "rpc-secret"
+
+
+def load_or_create_secret(path: Path | None = None) -> tuple[str, bool]:
+    """The stored secret, made first if there is none; and whether it was just made."""
+    path = path or secret_path()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            stored = handle.read().strip()
+        if stored:
+            return stored, False
+    except FileNotFoundError:
+        pass
+    make_private_dirs(path.parent)
+    secret = secrets.token_urlsafe(32)
+    fd = open_private(path, os.O_WRONLY | os.O_TRUNC)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    return secret, True
