@@ -56,8 +56,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 @pytest.fixture(autouse=True)
 def _own_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The user cache folder (thumbnails) of each test is its own, never the user's."""
+    """The user cache folder (thumbnails) and config folder (the RPC secret) of each
+    test are its own, never the user's."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("DRAYMAN_CONFIG_DIR", str(tmp_path / "config"))
 
 
 #: what drayman reads for proxies: a test that wants them sets them itself

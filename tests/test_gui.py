@@ -476,3 +476,63 @@ def test_the_proxy_setting_applies_live_and_never_shows_its_password(
 
     run(qloop, scenario())
     assert Session(db_path, settings_file(db_path)).settings.proxy == "direct"
+
+
+def test_the_settings_turn_on_the_aria2_rpc_of_the_windows_engine(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    import socket
+
+    import aiohttp
+
+    from drayman.rpc.secret import secret_path
+
+    body = make_body(200_000, seed=7)
+    http_server.add("/from-browser.bin", body)
+    with socket.socket() as probe:  # a free port, as a user would pick one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    async def scenario() -> None:
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            assert session.rpc is None  # off unless asked
+            dialog = window.open_settings()
+            assert dialog.rpc_secret.text() == ""
+            dialog.folder.setText(str(downloads))
+            dialog.rpc_enabled.setChecked(True)
+            dialog.rpc_port.setValue(port)
+            dialog.accept()
+            await until(lambda: session.rpc is not None, what="the RPC to start")
+            # a secret was made, kept privately, and is shown in the settings now
+            secret = secret_path().read_text().strip()
+            assert secret and window.open_settings().rpc_secret.text() == secret
+            payload = {
+                "jsonrpc": "2.0",
+                "id": "x",
+                "method": "aria2.addUri",
+                "params": [f"token:{secret}", [http_server.url("/from-browser.bin")]],
+            }
+            async with (
+                aiohttp.ClientSession() as client,
+                client.post(f"http://127.0.0.1:{port}/jsonrpc", json=payload) as response,
+            ):
+                gid = (await response.json(content_type=None))["result"]
+            job_id = int(gid[:8], 16)
+            # an ordinary job: in the window's table, downloaded by its engine
+            await until(lambda: state_of(window, job_id) == JobState.DONE, what="done")
+            assert (downloads / "from-browser.bin").read_bytes() == body
+            dialog = window.open_settings()
+            dialog.rpc_enabled.setChecked(False)
+            dialog.accept()
+            await until(lambda: session.rpc is None, what="the RPC to stop")
+        finally:
+            window.close()
+            await session.close()
+
+    run(qloop, scenario())
+    reloaded = Session(db_path, settings_file(db_path)).settings
+    assert (reloaded.rpc_enabled, reloaded.rpc_port) == (False, port)
+    assert reloaded.rpc_secret == ""  # never in the settings file
+    assert "rpc_secret" not in settings_file(db_path).allKeys()

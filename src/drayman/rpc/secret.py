@@ -37,9 +37,15 @@ def load_or_create_secret(path: Path | None = None) -> tuple[str, bool]:
             return stored, False
     except FileNotFoundError:
         pass
-    make_private_dirs(path.parent)
     secret = secrets.token_urlsafe(32)
+    store_secret(secret, path)
+    return secret, True
+
+
+def store_secret(secret: str, path: Path | None = None) -> None:
+    """Keep a secret the user chose (in the window) where ``drayman run`` finds it too."""
+    path = path or secret_path()
+    make_private_dirs(path.parent)
     fd = open_private(path, os.O_WRONLY | os.O_TRUNC)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(secret + "\n")
-    return secret, True

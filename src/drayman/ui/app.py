@@ -13,7 +13,9 @@ import logging
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qasync
 
@@ -26,6 +28,9 @@ from drayman.ui.icons import app_icon
 from drayman.ui.main_window import MainWindow, default_folder
 from drayman.ui.qt import QtCore, QtWidgets
 from drayman.ui.settings import Settings, load, save
+
+if TYPE_CHECKING:
+    from drayman.rpc.server import RpcServer
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,10 @@ class Session:
         self.window: MainWindow | None = None
         self._watch: asyncio.Task[None] | None = None
         self._prune: asyncio.Task[int] | None = None
+        #: aria2's JSON-RPC, when the settings turn it on (own engine only)
+        self.rpc: RpcServer | None = None
+        self._rpc_serving: tuple[object, ...] | None = None
+        self._rpc_lock = asyncio.Lock()
 
     async def open(self) -> MainWindow:
         engine = Engine(self.db_path, self.settings.engine_config())
@@ -103,7 +112,68 @@ class Session:
             self.engine.subscribe(self.window.apply_progress)
             self.queue.on_change(self.window.request_reload)
         self._watch = asyncio.ensure_future(self.window.watch())
+        if self.settings.rpc_enabled and self.engine is not None:
+            # a port in use is a message box, not a window that never opens
+            self.window.run(self.apply_rpc())
         return self.window
+
+    async def apply_rpc(self) -> None:
+        """Start, restart or stop aria2's JSON-RPC to match the settings.
+
+        It runs on the window's own engine, on this loop; a viewer has none
+        (the engine of the other process serves it, if it was asked to).
+        """
+        from drayman.rpc.config import RpcConfig
+        from drayman.rpc.secret import load_or_create_secret, store_secret
+        from drayman.rpc.server import RpcServer
+
+        async with self._rpc_lock:
+            settings = self.settings
+            wanted = (
+                settings.rpc_enabled,
+                settings.rpc_port,
+                settings.rpc_listen_all,
+                settings.rpc_secret,
+                settings.default_folder,
+            )
+            if self.engine is None or wanted == self._rpc_serving:
+                return
+            if self.rpc is not None:
+                await self.rpc.stop()
+                self.rpc, self._rpc_serving = None, None
+            if not settings.rpc_enabled:
+                return
+            secret = settings.rpc_secret
+            if secret:
+                # the one secret `drayman run` uses too, in its private file
+                await asyncio.to_thread(store_secret, secret)
+            else:
+                secret, _ = await asyncio.to_thread(load_or_create_secret)
+                self._show_secret(secret)
+            config = RpcConfig(
+                port=settings.rpc_port,
+                secret=secret,
+                listen_all=settings.rpc_listen_all,
+                default_dir=settings.default_folder or None,
+            )
+            quit_window = self.window.quit if self.window is not None else None
+            server = RpcServer(self.engine, config, on_shutdown=quit_window)
+            await server.start()
+            self.rpc = server
+            self._rpc_serving = (*wanted[:3], secret, wanted[4])
+            if self.window is not None:
+                self.window.statusBar().showMessage(
+                    QtCore.QCoreApplication.translate(
+                        "Session", "aria2 RPC on port {0}: browser extensions can add downloads"
+                    ).format(server.port),
+                    15_000,
+                )
+
+    def _show_secret(self, secret: str) -> None:
+        """The secret made or read for the RPC, shown in the settings from now on."""
+        self.settings = replace(self.settings, rpc_secret=secret)
+        if self.window is not None:
+            self.window.settings = replace(self.window.settings, rpc_secret=secret)
 
     def apply_settings(self, settings: Settings) -> None:
         """Keep the settings and hand the engine its new limits, live."""
@@ -114,6 +184,8 @@ class Session:
         if self.queue is not None and self.window is not None:
             # stored too, so a viewer's limit reaches the engine of another process
             self.window.run(self.queue.set_speed_limit(settings.max_speed))
+            if self.engine is not None:
+                self.window.run(self.apply_rpc())
 
     async def close(self) -> None:
         """Checkpoint every transfer and let go of the database, within a bound."""
@@ -136,6 +208,8 @@ class Session:
             async with asyncio.timeout(SHUTDOWN_SECONDS):
                 if self.thumbnails is not None:
                     await self.thumbnails.close()
+                if self.rpc is not None:
+                    await self.rpc.stop()
                 if self.engine is not None:
                     # shielded: a second close request must not cut the checkpoints short
                     await asyncio.shield(self.engine.stop())

@@ -39,6 +39,14 @@ class Settings:
     import_template: str = "{author}/{title}.{ext}"
     #: FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy)
     proxy: str = FROM_ENVIRONMENT
+    #: serve aria2's JSON-RPC (browser extensions, AriaNg, aria2 scripts)
+    rpc_enabled: bool = False
+    rpc_port: int = 6800
+    #: listen on every interface, not only this computer (127.0.0.1)
+    rpc_listen_all: bool = False
+    #: the RPC secret; kept in its own private file (drayman.rpc.secret), never
+    #: in QSettings, whose file other users of the machine may read
+    rpc_secret: str = ""
 
     def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
         base = base or EngineConfig()
@@ -58,10 +66,16 @@ class Settings:
         )
 
 
+#: settings kept elsewhere than QSettings
+NOT_IN_QSETTINGS = frozenset({"rpc_secret"})
+
+
 def load(store: QtCore.QSettings, default_folder: str) -> Settings:
     values: dict[str, object] = {}
     defaults = Settings(default_folder=default_folder)
     for field in fields(Settings):
+        if field.name in NOT_IN_QSETTINGS:
+            continue
         default = getattr(defaults, field.name)
         raw = store.value(field.name, default)
         try:
@@ -76,6 +90,8 @@ def load(store: QtCore.QSettings, default_folder: str) -> Settings:
 
 def save(store: QtCore.QSettings, settings: Settings) -> None:
     for field in fields(Settings):
+        if field.name in NOT_IN_QSETTINGS:
+            continue
         store.setValue(field.name, getattr(settings, field.name))
     store.sync()
 
@@ -146,6 +162,7 @@ class SettingsDialog(CheckedDialog[Settings]):
         form.addRow(self.notifications)
         form.addRow(self.close_to_tray)
         form.addRow(self.start_minimized)
+        self._rpc_rows(form, current)
         self.finish(form)
 
     def _proxy(self) -> str:
@@ -157,6 +174,29 @@ class SettingsDialog(CheckedDialog[Settings]):
         if current not in (FROM_ENVIRONMENT, DIRECT) and text == redact_password(current):
             return current  # shown with its password hidden, and left as it was
         return validate_proxy(text)
+
+    def _rpc_rows(self, form: QtWidgets.QFormLayout, current: Settings) -> None:
+        """aria2's JSON-RPC: what a browser extension or AriaNg is set up with."""
+        self.rpc_enabled = QtWidgets.QCheckBox(
+            self.tr("Let browser extensions and aria2 tools add downloads (aria2 RPC)")
+        )
+        self.rpc_enabled.setChecked(current.rpc_enabled)
+        self.rpc_port = self._spin(current.rpc_port, 1, 65535)
+        self.rpc_listen_all = QtWidgets.QCheckBox(
+            self.tr("Also from other computers (listen on the network)")
+        )
+        self.rpc_listen_all.setChecked(current.rpc_listen_all)
+        self.rpc_secret = QtWidgets.QLineEdit(current.rpc_secret)
+        self.rpc_secret.setPlaceholderText(self.tr("Made when the RPC is first turned on"))
+        self.rpc_secret.setToolTip(
+            self.tr(
+                "The secret (token) to enter in the extension, with host 127.0.0.1 and the port"
+            )
+        )
+        form.addRow(self.rpc_enabled)
+        form.addRow(self.tr("RPC port"), self.rpc_port)
+        form.addRow(self.tr("RPC secret"), self.rpc_secret)
+        form.addRow(self.rpc_listen_all)
 
     @staticmethod
     def _spin(value: int, low: int, high: int) -> QtWidgets.QSpinBox:
@@ -183,4 +223,8 @@ class SettingsDialog(CheckedDialog[Settings]):
             notifications=self.notifications.isChecked(),
             close_to_tray=self.close_to_tray.isChecked(),
             start_minimized=self.start_minimized.isChecked(),
+            rpc_enabled=self.rpc_enabled.isChecked(),
+            rpc_port=self.rpc_port.value(),
+            rpc_listen_all=self.rpc_listen_all.isChecked(),
+            rpc_secret=self.rpc_secret.text().strip(),
         )
