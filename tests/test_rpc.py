@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -491,3 +492,59 @@ async def test_websocket_from_a_foreign_origin_is_refused(rpc: RpcClient) -> Non
         async with rpc.session.ws_connect(rpc.ws_url, origin="https://evil.example"):
             pass
     assert refused.value.status == 403
+
+
+def test_host_names_let_in() -> None:
+    from drayman.rpc.server import host_allowed
+
+    names = frozenset({"mybox", "mybox.local"})
+    for host in ("127.0.0.1:6800", "127.8.9.1", "[::1]:6800", "localhost", "a.localhost:1", None):
+        assert host_allowed(host, False, names), host
+        assert host_allowed(host, True, names), host
+    for host in (
+        "evil.example",
+        "192.168.1.5:6800",
+        "[fe80::1]",
+        "mybox",
+        "127.0.0.1.evil.example",
+    ):
+        assert not host_allowed(host, False, names), host
+    # listening on the network: addresses and the machine's own names, still no other name
+    for host in ("192.168.1.5:6800", "[fe80::1]:6800", "mybox:6800", "MYBOX.local"):
+        assert host_allowed(host, True, names), host
+    assert not host_allowed("evil.example:6800", True, names)
+
+
+async def test_the_secret_is_never_logged(
+    rpc: RpcClient, http_server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    http_server.add("/l", make_body(KiB))
+    gid = await rpc.call("aria2.addUri", [http_server.url("/l")], {"header": "Cookie: c=1"})
+    await rpc.get("aria2.tellStatus", gid)
+    await rpc.answer("aria2.tellStatus", gid, token="wrong-" + SECRET)
+    await rpc.wait_status(gid, "complete")
+    assert caplog.records  # the engine did log
+    assert SECRET not in caplog.text
+    assert "c=1" not in caplog.text
+    assert SECRET not in repr(rpc.server.config)
+
+
+async def test_rpc_jobs_obey_per_host_rules(
+    rpc: RpcClient, http_server: LoopbackServer, downloads: Path
+) -> None:
+    ruled = downloads / "ruled"
+    await rpc.engine.queue.add_rule(
+        "127.0.0.1", headers=["Referer: https://rule.example/"], dest_dir=ruled
+    )
+    http_server.add("/ruled.bin", make_body(KiB))
+    rpc.server.methods.config = replace(rpc.server.methods.config, default_dir=None)
+    gid = await rpc.call("aria2.addUri", [http_server.url("/ruled.bin")])
+    await rpc.wait_status(gid, "complete")
+    assert (ruled / "ruled.bin").exists()
+    [request] = http_server.requests_for("/ruled.bin")
+    assert request.headers["Referer"] == "https://rule.example/"
+    # and a rule's folder is one a client's dir may name
+    gid = await rpc.call("aria2.addUri", [http_server.url("/ruled.bin")], {"dir": str(ruled / "x")})
+    await rpc.wait_status(gid, "complete")
+    assert (ruled / "x" / "ruled.bin").exists()

@@ -369,7 +369,8 @@ class Aria2Methods:
         default = self.config.default_dir
         if wanted is None or not wanted.strip():
             return default
-        allowed = [default or default_download_dir(), *self.config.allowed_dirs]
+        allowed = [default_download_dir(), *([default] if default else [])]
+        allowed += self.config.allowed_dirs
         allowed += [rule.dest_dir for rule in await self.queue.rules() if rule.dest_dir]
         resolved = await asyncio.to_thread(_folder_allowed, wanted.strip(), allowed)
         if resolved is None:

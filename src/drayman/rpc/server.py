@@ -180,8 +180,10 @@ class RpcServer:
             task.cancel()
         for client in list(self._clients):
             client.writer.cancel()
+            # a client that never answers the close frame does not hold the stop up
             with contextlib.suppress(Exception):
-                await client.ws.close()
+                async with asyncio.timeout(1.0):
+                    await client.ws.close()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         if self._runner is not None:
