@@ -548,3 +548,22 @@ async def test_rpc_jobs_obey_per_host_rules(
     gid = await rpc.call("aria2.addUri", [http_server.url("/ruled.bin")], {"dir": str(ruled / "x")})
     await rpc.wait_status(gid, "complete")
     assert (ruled / "x" / "ruled.bin").exists()
+
+
+async def test_stopped_downloads_listed_are_the_latest_thousand(
+    rpc: RpcClient, http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drayman.rpc import methods
+
+    monkeypatch.setattr(methods, "MAX_RESULTS", 2)
+    http_server.add("/z", make_body(KiB))
+    gids = []
+    for _ in range(3):
+        gids.append(await rpc.call("aria2.addUri", [http_server.url("/z")]))
+        await rpc.wait_status(gids[-1], "complete")
+    listed = [s["gid"] for s in await rpc.call("aria2.tellStopped", 0, 10, ["gid"])]
+    assert listed == gids[1:]
+    stat = await rpc.call("aria2.getGlobalStat")
+    assert (stat["numStopped"], stat["numStoppedTotal"]) == ("2", "3")
+    # the oldest is still there for whoever asks for it by GID
+    assert await rpc.status(gids[0]) == "complete"

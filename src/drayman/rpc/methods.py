@@ -55,6 +55,11 @@ UNSUPPORTED = {
     "aria2.changeUri": "drayman cannot change the URL of a download; remove it and add the new URL",
 }
 
+#: finished, failed and removed downloads listed at most, the most recent
+#: (aria2's --max-download-result): a client polling tellStopped every second
+#: does not read a history of 100,000 jobs every second
+MAX_RESULTS = 1000
+
 #: the states aria2 calls "waiting" (its tellWaiting lists paused ones too)
 WAITING_STATES = (JobState.QUEUED, JobState.PAUSED)
 STOPPED_STATES = (JobState.DONE, JobState.FAILED)
@@ -313,16 +318,14 @@ class Aria2Methods:
 
     async def _waiting(self) -> list[Job]:
         """Queued and paused jobs in the order they will start (aria2's waiting queue)."""
-        jobs = [job for state in WAITING_STATES for job in await self.queue.jobs(state)]
-        jobs.sort(key=lambda job: (-job.priority, job.position, job.id))
-        return jobs
+        return await self.queue.store.waiting()
 
     async def _stopped(self) -> list[tuple[Job, bool]]:
         """Finished, failed and removed jobs, the least recently stopped first."""
-        stopped = [(job, False) for state in STOPPED_STATES for job in await self.queue.jobs(state)]
-        stopped += [(job, True) for job in self.removed.values()]
+        stored = await self.queue.store.latest_stopped(MAX_RESULTS)
+        stopped = [(job, False) for job in stored] + [(job, True) for job in self.removed.values()]
         stopped.sort(key=lambda item: (item[0].finished_at or item[0].updated_at, item[0].id))
-        return stopped
+        return stopped[-MAX_RESULTS:]
 
     # -- adding --------------------------------------------------------------------
 
@@ -513,8 +516,14 @@ class Aria2Methods:
 
     async def tell_waiting(self, params: list[Any]) -> list[dict[str, Any]]:
         offset, num, keys = self._page(params)
-        jobs = await self._waiting()
-        return [self._status(job, keys) for job in _page(jobs, offset, num)]
+        counts = await self.queue.counts()
+        start, stop, backwards = _window(
+            counts[JobState.QUEUED] + counts[JobState.PAUSED], offset, num
+        )
+        jobs = await self.queue.store.waiting(stop - start, start) if stop > start else []
+        if backwards:
+            jobs.reverse()
+        return [self._status(job, keys) for job in jobs]
 
     async def tell_stopped(self, params: list[Any]) -> list[dict[str, Any]]:
         offset, num, keys = self._page(params)
@@ -557,10 +566,12 @@ class Aria2Methods:
 
     async def get_global_option(self, params: list[Any]) -> dict[str, str]:
         config = self.engine.config
+        # the stored limit: the engine applies a new one on its next look
+        stored = await self.queue.speed_limit()
         return {
             "dir": self.config.default_dir or default_download_dir(),
             "max-concurrent-downloads": str(config.concurrency),
-            "max-overall-download-limit": str(self.engine.max_speed),
+            "max-overall-download-limit": str(self.engine.max_speed if stored is None else stored),
             "split": str(config.transfer.split),
             "max-connection-per-server": str(config.transfer.split),
             "continue": "true",
@@ -593,7 +604,7 @@ class Aria2Methods:
             "uploadSpeed": "0",
             "numActive": str(counts[JobState.RUNNING]),
             "numWaiting": str(counts[JobState.QUEUED] + counts[JobState.PAUSED]),
-            "numStopped": str(stopped),
+            "numStopped": str(min(stopped, MAX_RESULTS)),
             "numStoppedTotal": str(stopped),
         }
 
@@ -608,18 +619,25 @@ class Aria2Methods:
         return {"sessionId": self.session_id}
 
 
-def _page(items: Sequence[T], offset: int, num: int) -> list[T]:
-    """aria2's offset/num: a negative offset counts from the end, in reverse order."""
+def _window(size: int, offset: int, num: int) -> tuple[int, int, bool]:
+    """aria2's offset/num over ``size`` items: the range [start, stop), and whether
+    it is given backwards (a negative offset counts from the end, in reverse)."""
     if num <= 0:
-        return []
-    size = len(items)
+        return 0, 0, False
     if offset < 0:
         end = offset + size
         if end < 0:
-            return []
-        start = max(end - (num - 1), 0)
-        return list(reversed(items[start : end + 1]))
-    return list(items[offset : offset + num])
+            return 0, 0, True
+        return max(end - (num - 1), 0), end + 1, True
+    if offset >= size:
+        return 0, 0, False
+    return offset, min(offset + num, size), False
+
+
+def _page(items: Sequence[T], offset: int, num: int) -> list[T]:
+    start, stop, backwards = _window(len(items), offset, num)
+    page = list(items[start:stop])
+    return page[::-1] if backwards else page
 
 
 __all__ = ["NOTIFICATIONS", "WAITING", "Aria2Methods"]

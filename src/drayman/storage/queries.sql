@@ -139,6 +139,18 @@ DELETE FROM rules WHERE id = :id OR pattern = :pattern RETURNING id;
 UPDATE jobs SET priority = priority + :delta, updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids));
 
+-- name: waiting_jobs
+-- aria2's waiting queue: queued and paused, in the order they will start
+SELECT * FROM jobs WHERE state IN ('queued', 'paused')
+ORDER BY priority DESC, position, id LIMIT :limit OFFSET :offset;
+
+-- name: latest_stopped
+-- the most recently finished or failed, least recent first
+SELECT * FROM (
+    SELECT * FROM jobs WHERE state IN ('done', 'failed')
+    ORDER BY coalesce(finished_at, updated_at) DESC, id DESC LIMIT :limit
+) ORDER BY coalesce(finished_at, updated_at), id;
+
 -- name: put_in_order
 -- the first id gets the highest priority, the last 1: they start in this order
 UPDATE jobs SET

@@ -297,6 +297,15 @@ class JobStore:
         """Jobs written at or after ``since`` (a viewer's incremental refresh)."""
         return await _to_jobs(await self._fetchall("jobs_updated_since", {"since": since}))
 
+    async def waiting(self, limit: int | None = None, offset: int = 0) -> list[Job]:
+        """Queued and paused jobs in the order they will start, a page of them."""
+        params = {"limit": -1 if limit is None else limit, "offset": offset}
+        return await _to_jobs(await self._fetchall("waiting_jobs", params))
+
+    async def latest_stopped(self, limit: int) -> list[Job]:
+        """The ``limit`` most recently done or failed jobs, the least recent first."""
+        return await _to_jobs(await self._fetchall("latest_stopped", {"limit": limit}))
+
     async def count(self) -> int:
         row = await self._fetchone("count_jobs")
         return int(row[0]) if row else 0
