@@ -91,14 +91,21 @@ async def test_pause_and_unpause_a_running_download(
     gid = await rpc.call("aria2.addUri", [http_server.url("/big.bin")])
     await async_wait_until(lambda: http_server.held_at("/big.bin") is not None, what="held")
     await rpc.wait_status(gid, "active")
-    [active] = await rpc.call("aria2.tellActive", ["gid", "status", "totalLength"])
-    assert active == {"gid": gid, "status": "active", "totalLength": str(len(body))}
+    wanted = [{"gid": gid, "status": "active", "totalLength": str(len(body))}]
+
+    async def active_with_its_length() -> bool:
+        # the length is known once the engine recorded the server's answer
+        return await rpc.call("aria2.tellActive", ["gid", "status", "totalLength"]) == wanted
+
+    await async_wait_until(active_with_its_length, what="tellActive with the total length")
     assert await rpc.call("aria2.pause", gid) == gid
     assert await rpc.status(gid) == "paused"
     answer = await rpc.answer("aria2.pause", gid)
     assert answer["error"] == {"code": 1, "message": f"GID#{gid} cannot be paused now"}
-    http_server.release_hold("/big.bin")
     assert await rpc.call("aria2.unpause", gid) == gid
+    # released only now: had the held answer gone on before the engine stopped
+    # that transfer, the download could finish while paused (which drayman allows)
+    http_server.release_hold("/big.bin")
     await rpc.wait_status(gid, "complete")
     assert (downloads / "big.bin").read_bytes() == body
 
@@ -110,8 +117,8 @@ async def test_pause_all_and_unpause_all(rpc: RpcClient, http_server: LoopbackSe
     assert await rpc.status(gid) in ("waiting", "active")
     assert await rpc.call("aria2.forcePauseAll") == "OK"
     assert await rpc.status(gid) == "paused"
-    http_server.release_hold("/a")
     assert await rpc.call("aria2.unpauseAll") == "OK"
+    http_server.release_hold("/a")  # after the unpause: see the test above
     await rpc.wait_status(gid, "complete")
 
 
@@ -466,10 +473,11 @@ async def test_websocket_calls_and_notifications(
         await _notifications(ws, [("aria2.onDownloadStart", gid)])
         await ws.send_str(json.dumps(rpc.request("aria2.pause", gid)))
         await _notifications(ws, [("aria2.onDownloadPause", gid)])
-        http_server.release_hold("/w.bin")
         await ws.send_str(json.dumps(rpc.request("aria2.unpause", gid)))
-        seen = await _notifications(ws, [("aria2.onDownloadComplete", gid)])
-        assert ("aria2.onDownloadStart", gid) in seen
+        # started again (released only now, so that it cannot finish while paused)
+        await _notifications(ws, [("aria2.onDownloadStart", gid)])
+        http_server.release_hold("/w.bin")
+        await _notifications(ws, [("aria2.onDownloadComplete", gid)])
         bad = await rpc.call("aria2.addUri", [http_server.url("/nothing-here")])
         await _notifications(ws, [("aria2.onDownloadError", bad)])
         queued = await rpc.call("aria2.addUri", [http_server.url("/w.bin")], {"pause": "true"})

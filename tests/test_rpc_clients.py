@@ -162,9 +162,11 @@ async def test_drayman_run_serves_the_rpc_and_tells_of_cli_pauses(
             assert paused.returncode == 0, paused.stderr
             await notified("aria2.onDownloadPause", gid)
             assert (await call("aria2.tellStatus", gid, ["status"]))["status"] == "paused"
-            http_server.release_hold("/one.bin")
             resumed = await asyncio.to_thread(run_cli, db_path, "resume", str(job_id))
             assert resumed.returncode == 0, resumed.stderr
+            # released after the resume: before it, the held answer could have gone
+            # on before the engine stopped that transfer, finishing it while paused
+            http_server.release_hold("/one.bin")
             await notified("aria2.onDownloadComplete", gid)
             # a job added by the CLI is one the RPC sees finish
             added = await asyncio.to_thread(
