@@ -310,7 +310,7 @@ async def test_remove_then_remove_download_result(
     http_server.add("/r", make_body(KiB))
     gid = await rpc.call("aria2.addUri", [http_server.url("/r")], {"pause": "true"})
     assert await rpc.call("aria2.remove", gid) == gid
-    assert await rpc.engine.queue.store.find(job_id_in(gid)) is None
+    assert await rpc.engine.queue.find(job_id_in(gid)) is None
     status = await rpc.call("aria2.tellStatus", gid, ["status", "errorCode"])
     assert status == {"status": "removed", "errorCode": "31"}
     assert [s["gid"] for s in await rpc.call("aria2.tellStopped", 0, 5, ["gid"])] == [gid]

@@ -108,6 +108,22 @@ class JobQueue:
         """A number that changes whenever another connection (another process) commits."""
         return await self.store.data_version()
 
+    async def find(self, job_id: int) -> Job | None:
+        """The job, or None if there is none with this id."""
+        return await self.store.find(job_id)
+
+    async def ids(self, states: Iterable[JobState] = tuple(JobState)) -> list[int]:
+        """The ids of the jobs in ``states`` (every state by default), in queue order."""
+        return await self.store.ids_in(states)
+
+    async def waiting(self, limit: int | None = None, offset: int = 0) -> list[Job]:
+        """Queued and paused jobs in the order they will start, a page of them."""
+        return await self.store.waiting(limit, offset)
+
+    async def latest_stopped(self, limit: int) -> list[Job]:
+        """The ``limit`` most recently done or failed jobs, the least recent first."""
+        return await self.store.latest_stopped(limit)
+
     # -- commands ------------------------------------------------------------------
 
     async def add(

@@ -74,16 +74,16 @@ class JobEvents:
         self._wake.set()
 
     async def run(self) -> None:
-        store = self.queue.store
+        queue = self.queue
         self._jobs = {job.id: job for job in await self.queue.jobs()}
         since = time.time()
-        seen = await store.data_version()
+        seen = await queue.data_version()
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_interval):
                     await self._wake.wait()
             try:
-                version = await store.data_version()
+                version = await queue.data_version()
                 if not self._wake.is_set() and version == seen:
                     continue
                 self._wake.clear()
@@ -95,10 +95,10 @@ class JobEvents:
                 log.info("RPC notifications wait for the database: %s", exc)
 
     async def _look(self, since: float) -> None:
-        store = self.queue.store
+        queue = self.queue
         # a second back: another process's clock, and writes in the same tick
-        changed = await store.jobs_updated_since(since - 1.0)
-        present = set(await store.ids_in(list(JobState)))
+        changed = await queue.jobs_updated_since(since - 1.0)
+        present = set(await queue.ids())
         for job in changed:
             if job.id not in present:
                 continue

@@ -300,7 +300,7 @@ class Aria2Methods:
         if len(gid) < 16:  # a prefix: aria2 takes any unique one
             known = [gid_of(job) for job in await self.queue.jobs()]
             gid = expand(gid, [*known, *self.removed])
-        job = await self.queue.store.find(job_id_in(gid))
+        job = await self.queue.find(job_id_in(gid))
         if job is not None and gid_of(job) == gid.lower():
             return job, False
         if removed_too and gid.lower() in self.removed:
@@ -318,11 +318,11 @@ class Aria2Methods:
 
     async def _waiting(self) -> list[Job]:
         """Queued and paused jobs in the order they will start (aria2's waiting queue)."""
-        return await self.queue.store.waiting()
+        return await self.queue.waiting()
 
     async def _stopped(self) -> list[tuple[Job, bool]]:
         """Finished, failed and removed jobs, the least recently stopped first."""
-        stored = await self.queue.store.latest_stopped(MAX_RESULTS)
+        stored = await self.queue.latest_stopped(MAX_RESULTS)
         stopped = [(job, False) for job in stored] + [(job, True) for job in self.removed.values()]
         stopped.sort(key=lambda item: (item[0].finished_at or item[0].updated_at, item[0].id))
         return stopped[-MAX_RESULTS:]
@@ -457,7 +457,7 @@ class Aria2Methods:
         return "OK"
 
     async def purge_download_result(self, params: list[Any]) -> str:
-        ids = await self.queue.store.ids_in(STOPPED_STATES)
+        ids = await self.queue.ids(STOPPED_STATES)
         if ids:
             # the rows only: the files stay
             self.cleared.update(gid_of(job) for job in await self.queue.remove(ids))
@@ -520,7 +520,7 @@ class Aria2Methods:
         start, stop, backwards = _window(
             counts[JobState.QUEUED] + counts[JobState.PAUSED], offset, num
         )
-        jobs = await self.queue.store.waiting(stop - start, start) if stop > start else []
+        jobs = await self.queue.waiting(stop - start, start) if stop > start else []
         if backwards:
             jobs.reverse()
         return [self._status(job, keys) for job in jobs]
