@@ -178,9 +178,11 @@ class PartAppender:
         await self.release()
 
     async def finish(self, size: int, *, from_zero: bool) -> None:
-        """Write what is gathered, then land the file (:meth:`.Landing.finish`)."""
+        """Land the file (:meth:`.Landing.finish`), with what is gathered as its last write."""
         part = self.part
         assert part is not None
-        await self.flush()
         await self.wait_checkpointing()
-        await self.landing.finish(part, size, from_zero=from_zero)
+        last, self._chunks = self._chunks, []
+        self._queued += self._buffered
+        self._buffered = 0
+        await self.landing.finish(part, size, from_zero=from_zero, last=last)

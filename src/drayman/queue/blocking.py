@@ -23,6 +23,7 @@ import contextlib
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -56,16 +57,17 @@ class BlockingLane:
         self._threads = 0
         self._waiting = 0
         self._queued = 0
-        self._pid = os.getpid()
+        if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+            # a forked child has none of the parent's threads (once per fork,
+            # not a getpid per call)
+            lane = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _forget_threads(lane()))
 
     def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Call ``fn(*args)`` on a lane thread; the future gives its result or error."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:
-            if self._pid != os.getpid():  # a forked child has none of the parent's threads
-                self._pid, self._threads, self._waiting, self._queued = os.getpid(), 0, 0, 0
-                self._items = queue.SimpleQueue()
             self._items.put((loop, future, fn, args))
             self._queued += 1
             start = self._queued > self._waiting and self._threads < self._max_threads
@@ -103,6 +105,13 @@ class BlockingLane:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_deliver, future, *outcome)
             del future, outcome
+
+
+def _forget_threads(lane: BlockingLane | None) -> None:
+    if lane is not None:
+        lane._lock = threading.Lock()
+        lane._threads, lane._waiting, lane._queued = 0, 0, 0
+        lane._items = queue.SimpleQueue()
 
 
 _LANE = BlockingLane()

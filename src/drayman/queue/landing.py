@@ -84,6 +84,9 @@ class Landing:
         self._keep_record = True
         #: the job's folder, open (see drayman.queue.folder)
         self._folder: JobFolder | None = None
+        #: a name whose adoptable ``.part`` files were looked for and none found
+        self._none_to_adopt: str | None = None
+        self._db_id: str | None = None
 
     def close(self) -> None:
         if self._folder is not None:
@@ -99,8 +102,8 @@ class Landing:
         if self._folder is None:
             job = self.job
             try:
-                self._folder = await asyncio.to_thread(
-                    JobFolder.open, job.chosen_dir, job.dest_dir, create=create
+                self._folder = await run_blocking(
+                    functools.partial(JobFolder.open, job.chosen_dir, job.dest_dir, create=create)
                 )
             except OSError as exc:
                 raise disk_error(exc, exc.filename or job.dest_dir) from exc
@@ -164,15 +167,21 @@ class Landing:
         job = self.job
         headers = response.headers if response is not None else {}
         etag, last_modified = headers.get("ETag"), headers.get("Last-Modified")
+        wanted = self.wanted_name(response)
+        if wanted == self._none_to_adopt:
+            # looked for before the request, under the same name: nothing there
+            return False
         found = await run_blocking(
             functools.partial(
                 find_adoptable,
                 job.dest_dir,
-                self.wanted_name(response),
-                db=database_id(self.store.path),
+                wanted,
+                db=self.database_id(),
                 url=url_id(job.original_url),
             )
         )
+        if not found:
+            self._none_to_adopt = wanted
         for name, record in found:
             if not validators_agree(record.etag, record.last_modified, etag, last_modified) or (
                 total is not None and record.total not in (None, total)
@@ -280,11 +289,17 @@ class Landing:
             functools.partial(write_record, part_path, record, fd=fd)
         )
 
+    def database_id(self) -> str:
+        """The database the ``.part``'s record names (its absolute path, hashed), once."""
+        if self._db_id is None:
+            self._db_id = database_id(self.store.path)
+        return self._db_id
+
     def record_base(self) -> PartRecord:
         """The ``.part``'s record as the job stands, at offset 0 (see :mod:`.partrecord`)."""
         job = self.job
         return PartRecord(
-            db=database_id(self.store.path),
+            db=self.database_id(),
             url=url_id(job.original_url),
             etag=job.etag,
             last_modified=job.last_modified,
@@ -331,24 +346,37 @@ class Landing:
             self._db_trouble = None
         return True
 
-    async def record(self, durable: int, part: PartFile, *, strict: bool = True) -> None:
+    async def record(
+        self, durable: int, part: PartFile, *, strict: bool = True, on_part: bool = False
+    ) -> None:
         """Commit a single stream's fsynced offset: the database never runs ahead of the disk.
 
         A checkpoint beside the download (not ``strict``) that finds the
         database locked or full does not stop the transfer: the recorded
         offset stays an older, safe one, the bytes stay in the ``.part``, and
-        the next checkpoint tries again.
+        the next checkpoint tries again. ``on_part``: the ``.part``'s record
+        of ``durable`` is written already (:meth:`_record_now`).
         """
         if durable <= self.committed:
             return
         self.tried = max(self.tried, durable)
-        await self.write_record(durable, fd=_fd_of(part))
+        if not on_part:
+            await self.write_record(durable, fd=_fd_of(part))
         tail = part.tail_at(durable)
         if await self.commit_progress(
             self.store.checkpoint(self.job.id, durable, part_tail=tail), strict=strict
         ):
             self.note_progress(durable)
             self.committed = durable
+
+    def _record_now(self, durable: int, fd: int | None) -> None:
+        """:meth:`write_record` for a blocking-lane call already running (see :meth:`finish`);
+        what :meth:`record` would write, and only then."""
+        part_path = self.job.part_path
+        if durable <= self.committed or not self._keep_record or part_path is None:
+            return
+        record = replace(self.record_base(), offset=durable)
+        self._keep_record = write_record(part_path, record, fd=fd)
 
     async def set_back(self, offset: int, fd: int | None) -> None:
         """Record ``offset`` though the database held more: the file has only that much."""
@@ -358,16 +386,21 @@ class Landing:
 
     # -- the finish ----------------------------------------------------------------------------
 
-    async def finish(self, part: PartFile, size: int, *, from_zero: bool) -> None:
+    async def finish(
+        self, part: PartFile, size: int, *, from_zero: bool, last: list[bytes] | None = None
+    ) -> None:
         """fsync the ``.part`` -> link it to its name -> fsync the folder -> commit ``done``.
 
-        Every write to ``part`` has returned. ``from_zero``: this attempt
+        ``last``: the file's last chunks, not written yet: written, fsynced
+        and recorded on the ``.part`` in one call. ``from_zero``: this attempt
         received the file from byte 0, so a checksum mismatch is final.
         """
         job = self.job
         assert job.final_path is not None and job.part_path is not None
         # also checks that the .part is still at its name: never finish into nowhere
-        await self.record(await part.sync(), part)
+        fd = _fd_of(part)
+        durable = await part.write_and_sync(last or [], lambda offset: self._record_now(offset, fd))
+        await self.record(durable, part, on_part=True)
         crash_point("finish.after-fsync")
         if part.offset != size:
             raise TransientError(detail=f"the file has {part.offset} bytes, expected {size}")

@@ -309,7 +309,7 @@ class Transfer:
                 next_checkpoint = now + config.checkpoint_seconds
                 # limits change live: checked here, not per chunk
                 receive_buffer = fit_receive_buffer(sock, client.speed_limit(), receive_buffer)
-        await appender.flush()
+        # what is gathered goes with the finish's fsync (one hop to the disk)
         if total is not None and appender.position() != total:
             raise TransientError(
                 detail=f"the connection closed after {appender.position()} of {total} bytes"
