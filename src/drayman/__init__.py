@@ -17,9 +17,10 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from drayman.queue.engine import Engine, EngineConfig
+    from drayman.pages import resolve
     from drayman.queue.jobqueue import JobQueue
 
-__all__ = ["Engine", "EngineConfig", "JobQueue", "__version__"]
+__all__ = ["Engine", "EngineConfig", "JobQueue", "__version__", "resolve"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,6 +29,11 @@ def __getattr__(name: str) -> Any:
         from drayman.queue import engine
 
         return getattr(engine, name)
+    if name == "resolve":
+        # what pages hold (the `pages` extra): drayman.pages.resolve
+        from drayman.pages import resolve
+
+        return resolve
     if name == "JobQueue":
         from drayman.queue.jobqueue import JobQueue
 

@@ -38,6 +38,11 @@ class Entry:
     #: subfolder parts, each already a safe single name
     folder: tuple[str, ...] = ()
     name: str | None = None
+    #: from a resolved page (drayman.pages): its playlist's title, the item's
+    #: position in it (the template's {playlist} and {index}) and its page
+    playlist: str | None = None
+    index: int | None = None
+    page_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -466,6 +466,22 @@ def build_parser() -> argparse.ArgumentParser:
         "recover (exit 3).",
     )
 
+    resolve = sub.add_parser(
+        "resolve",
+        help="list what video, playlist, channel or feed pages hold (adds nothing)",
+        description="Resolve pages with yt-dlp (the `pages` extra: pip install "
+        '"drayman[pages]") into the files drayman would download: one entry per item. '
+        "Adds nothing; `add --resolve` adds them.",
+    )
+    resolve.add_argument("urls", nargs="+", metavar="URL", help="page URLs")
+    resolve.add_argument("--json", action="store_true", help="machine-readable output")
+    resolve.add_argument(
+        "--format",
+        metavar="SEL",
+        help="yt-dlp format selector (default: the best single file a plain download "
+        "can fetch: video with its audio, else audio only)",
+    )
+
     sub.add_parser("gui", help="open the window")
     return parser
 
@@ -849,6 +865,45 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+async def cmd_resolve(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.pages import entries_or_error, resolve
+
+    resolved = await resolve(args.urls, format=args.format)
+    entries = entries_or_error(resolved)
+    for problem in resolved.problems:
+        print(f"drayman: skipped {problem}", file=sys.stderr)
+    if args.json:
+        out.write(json.dumps([e.to_public_dict() for e in entries], ensure_ascii=False) + "\n")
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    from drayman.units import human_duration
+    from drayman.urls import redact_url
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column, justify in (
+        ("#", "right"),
+        ("TITLE", "left"),
+        ("AUTHOR", "left"),
+        ("LENGTH", "right"),
+        ("SIZE", "right"),
+        ("URL", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for entry in entries:
+        table.add_row(
+            str(entry.index),
+            entry.title or "",
+            entry.author or "",
+            human_duration(entry.duration),
+            human_size(entry.filesize),
+            redact_url(entry.url),
+        )
+    Console(file=out, soft_wrap=not out.isatty()).print(table)
+    return EXIT_OK
+
+
 async def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from drayman.storage.check import check_database
 
@@ -868,6 +923,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, i
     "rules": cmd_rules,
     "limit": cmd_limit,
     "check": cmd_check,
+    "resolve": cmd_resolve,
 }
 
 

@@ -1,0 +1,204 @@
+"""Pages in: feeds, video pages, files and a fake video site resolved by the real yt-dlp.
+
+Every page is served from loopback; yt-dlp's own generic extractor reads the
+feed and the video page, the plugin in tests/yt_dlp_plugins the fake site.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import run_cli
+from drayman import pages
+from drayman.errors import BadInput
+from httpserver import LoopbackServer, make_body
+from pagesites import FakeSite, add_feed, add_video_page, plugin_env
+
+
+@pytest.fixture
+def site() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as server:
+        yield server
+
+
+def feed_items(server: LoopbackServer) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "ep1.mp3",
+            "title": "Episode 1: Pilot",
+            "size": 3000,
+            "thumbnail": server.url("/t/1.png"),
+            "duration": "61",
+        },
+        {"name": "ep2.mp3", "title": "Episode 2", "size": 4500},
+    ]
+
+
+def resolve_json(db_path: Path, *urls: str, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    result = run_cli(db_path, "resolve", *urls, "--json", *extra, env=plugin_env())
+    assert result.returncode == 0, result.stderr
+    data: list[dict[str, Any]] = json.loads(result.stdout)
+    return data
+
+
+def test_resolve_lists_a_feeds_items_and_adds_nothing(site: LoopbackServer, db_path: Path) -> None:
+    add_feed(site, "/feed.xml", "Loop Cast", feed_items(site))
+    feed = site.url("/feed.xml")
+
+    entries = resolve_json(db_path, feed)
+
+    assert [(e["title"], e["url"], e["index"]) for e in entries] == [
+        ("Episode 1: Pilot", site.url("/media/ep1.mp3"), 1),
+        ("Episode 2", site.url("/media/ep2.mp3"), 2),
+    ]
+    # no author of their own: the feed's title
+    assert {e["author"] for e in entries} == {"Loop Cast"}
+    assert [e["thumbnail"] for e in entries] == [site.url("/t/1.png"), None]
+    assert {e["page_url"] for e in entries} == {feed}
+    assert entries[0]["duration"] == 61
+    assert {e["playlist"] for e in entries} == {"Loop Cast"}
+    # adds nothing (yt-dlp's generic extractor does look at each file's first bytes)
+    listed = run_cli(db_path, "ls", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+
+
+def test_resolve_reads_a_video_page_and_a_direct_file(site: LoopbackServer, db_path: Path) -> None:
+    body = make_body(7000, seed=5)
+    add_video_page(
+        site, "/watch.html", "A walk in the park", "/v/walk.mp4", body, site.url("/t/w.png")
+    )
+    site.add("/files/raw.mp4", make_body(100, seed=6), content_type="video/mp4")
+
+    page, direct = resolve_json(db_path, site.url("/watch.html"), site.url("/files/raw.mp4"))
+
+    assert page["url"] == site.url("/v/walk.mp4")
+    assert page["title"].startswith("A walk in the park")
+    assert page["thumbnail"] == site.url("/t/w.png")
+    assert page["page_url"] == site.url("/watch.html")
+    assert page["index"] == 1
+    assert "Referer" in page["header_names"]
+    assert direct["url"] == direct["page_url"] == site.url("/files/raw.mp4")
+    assert direct["title"] == "raw" and direct["index"] == 1
+
+
+def test_a_channel_resolves_to_its_videos_with_authors_and_skips_stream_only_ones(
+    site: LoopbackServer, db_path: Path
+) -> None:
+    fake = FakeSite(site)
+    fake.add_video("a1", "First", uploader="Ann", thumbnail=site.url("/t/a1.png"))
+    fake.add_video("a2", "Second")  # no uploader: the channel's
+    fake.add_video("a3", "Live only", hls_only=True)
+    channel = fake.add_channel("ann", "Ann's channel", ["a1", "a2", "a3"], uploader="Ann Example")
+
+    result = run_cli(db_path, "resolve", channel, "--json", env=plugin_env())
+
+    assert result.returncode == 0, result.stderr
+    entries = json.loads(result.stdout)
+    assert [(e["title"], e["author"], e["index"]) for e in entries] == [
+        ("First", "Ann", 1),
+        ("Second", "Ann Example", 2),
+    ]
+    # the single file with sound, not the better picture without it
+    assert entries[0]["url"] == site.url("/fakemedia/a1.mp4?token=t1")
+    assert entries[0]["filesize"] == 5000
+    assert entries[0]["page_url"] == fake.page("a1")
+    assert entries[0]["thumbnail"] == site.url("/t/a1.png")
+    assert entries[0]["header_names"].count("Referer") == 1
+    # one line for the item that exists only as HLS fragments
+    skipped = [line for line in result.stderr.splitlines() if "Live only" in line]
+    assert len(skipped) == 1 and "m3u8_native" in skipped[0]
+
+
+def test_the_readable_table_lists_the_items(site: LoopbackServer, db_path: Path) -> None:
+    add_feed(site, "/feed.xml", "Loop Cast", feed_items(site))
+
+    result = run_cli(db_path, "resolve", site.url("/feed.xml"), env=plugin_env())
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["#", "TITLE", "AUTHOR"]
+    assert "Episode 1: Pilot" in lines[1] and "Loop Cast" in lines[1] and "1:01" in lines[1]
+    assert "Episode 2" in lines[2]
+
+
+@pytest.mark.parametrize("kind", ["missing", "no video"])
+def test_a_page_that_yields_nothing_is_one_line_and_exit_2(
+    kind: str, site: LoopbackServer, db_path: Path
+) -> None:
+    site.add("/empty.html", b"<html><body>nothing here</body></html>", content_type="text/html")
+    url = site.url("/gone.html" if kind == "missing" else "/empty.html")
+
+    result = run_cli(db_path, "resolve", url, "--json", env=plugin_env())
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(f"drayman: error: {url}: ")
+    if kind == "missing":
+        assert "404" in result.stderr
+
+
+def test_a_bad_format_selector_is_bad_input(site: LoopbackServer, db_path: Path) -> None:
+    site.add("/files/raw.mp4", make_body(100), content_type="video/mp4")
+
+    result = run_cli(db_path, "resolve", site.url("/files/raw.mp4"), "--format", "best[[")
+
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_without_yt_dlp_the_page_commands_say_how_to_get_them(
+    tmp_path: Path, db_path: Path
+) -> None:
+    # a yt_dlp that cannot be imported, ahead of the installed one
+    shadow = tmp_path / "shadow"
+    (shadow / "yt_dlp").mkdir(parents=True)
+    (shadow / "yt_dlp" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    env = plugin_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(shadow), env["PYTHONPATH"]])
+
+    result = run_cli(db_path, "resolve", "https://example.org/feed.xml", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        'drayman: error: resolving pages needs yt-dlp: pip install "drayman[pages]"'
+    ]
+
+
+async def test_the_library_streams_entries_and_stops_when_cancelled(
+    site: LoopbackServer,
+) -> None:
+    fake = FakeSite(site)
+    ids = [f"v{n}" for n in range(6)]
+    for n, video_id in enumerate(ids):
+        fake.add_video(video_id, f"Video {n}", uploader="Ann")
+    channel = fake.add_channel("many", "Many", ids, uploader="Ann")
+
+    seen: list[tuple[str | None, int, int | None]] = []
+    resolved = await pages.resolve([channel], on_entry=lambda e, n, t: seen.append((e.title, n, t)))
+    assert [e.title for e in resolved.entries] == [f"Video {n}" for n in range(6)]
+    assert seen == [(f"Video {n}", n + 1, 6) for n in range(6)]
+
+    # cancelled from the first entry on: the worker stops at the next item
+    cancel = threading.Event()
+    got: list[str | None] = []
+
+    def first_then_cancel(entry: pages.PageEntry, found: int, total: int | None) -> None:
+        got.append(entry.title)
+        cancel.set()
+
+    with pytest.raises(pages.ResolveCancelled):
+        pages.resolve_sync([channel], on_entry=first_then_cancel, cancel=cancel)
+    assert got == ["Video 0"]
+
+
+def test_bad_urls_are_refused_before_any_request() -> None:
+    with pytest.raises(BadInput):
+        pages.resolve_sync(["ftp://example.org/feed"])
