@@ -202,3 +202,161 @@ async def test_the_library_streams_entries_and_stops_when_cancelled(
 def test_bad_urls_are_refused_before_any_request() -> None:
     with pytest.raises(BadInput):
         pages.resolve_sync(["ftp://example.org/feed"])
+
+
+# -- add --resolve: jobs through drayman's own engine ---------------------------------
+
+
+def added_ids(result: Any) -> list[int]:
+    assert result.returncode == 0, result.stderr
+    return [int(line) for line in result.stdout.split()]
+
+
+def test_add_resolve_lands_every_item_byte_exact_one_folder_per_author(
+    site: LoopbackServer, db_path: Path, downloads: Path
+) -> None:
+    bodies = add_feed(site, "/feed.xml", "Loop Cast", feed_items(site))
+    walk = make_body(9000, seed=7)
+    add_video_page(site, "/watch.html", "A walk", "/v/walk.mp4", walk, site.url("/t/w.png"))
+    fake = FakeSite(site)
+    first = fake.add_video("b1", "Intro", uploader="Bea")
+    second = fake.add_video("b2", "Outro")
+    channel = fake.add_channel("bea", "Bea's channel", ["b1", "b2"], uploader="Bea B")
+
+    result = run_cli(
+        db_path,
+        "add",
+        "--resolve",
+        site.url("/feed.xml"),
+        site.url("/watch.html"),
+        channel,
+        "-d",
+        str(downloads),
+        "--template",
+        "{author}/{title}.{ext}",
+        env=plugin_env(),
+    )
+    assert len(added_ids(result)) == 5
+
+    run = run_cli(db_path, "run", "--until-idle")
+    assert run.returncode == 0, run.stderr
+    files = {
+        str(p.relative_to(downloads)).replace(os.sep, "/"): p.read_bytes()
+        for p in downloads.rglob("*")
+        if p.is_file()
+    }
+    walk_name = next(name for name in files if name.endswith(".mp4") and "walk" in name)
+    assert files == {
+        "Loop Cast/Episode 1_ Pilot.mp3": bodies["ep1.mp3"],
+        "Loop Cast/Episode 2.mp3": bodies["ep2.mp3"],
+        walk_name: walk,
+        "Bea/Intro.mp4": first,
+        "Bea B/Outro.mp4": second,
+    }
+    jobs = json.loads(run_cli(db_path, "ls", "--json").stdout)
+    assert {j["state"] for j in jobs} == {"done"}
+    assert {j["page_url"] for j in jobs} == {
+        site.url("/feed.xml"),
+        site.url("/watch.html"),
+        fake.page("b1"),
+        fake.page("b2"),
+    }
+    # the format's own headers went with the download
+    (media,) = [r for r in site.requests_for("/fakemedia/b1.mp4") if r.method == "GET"][-1:]
+    assert media.headers["Referer"] == fake.page("b1")
+
+
+def test_playlist_and_index_name_files_of_a_channel(
+    site: LoopbackServer, db_path: Path, downloads: Path
+) -> None:
+    fake = FakeSite(site)
+    bodies = [fake.add_video(f"c{n}", f"Part {n}", uploader="Cy") for n in (1, 2, 3)]
+    channel = fake.add_channel("cy", "Cy: the series", ["c1", "c2", "c3"], uploader="Cy")
+
+    result = run_cli(
+        db_path,
+        "add",
+        "--resolve",
+        channel,
+        "-d",
+        str(downloads),
+        "--template",
+        "{playlist}/{index} {title}.{ext}",
+        env=plugin_env(),
+    )
+    added_ids(result)
+    assert run_cli(db_path, "run", "--until-idle").returncode == 0
+
+    folder = downloads / "Cy_ the series"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "1 Part 1.mp4",
+        "2 Part 2.mp4",
+        "3 Part 3.mp4",
+    ]
+    assert [(folder / f"{n} Part {n}.mp4").read_bytes() for n in (1, 2, 3)] == bodies
+
+
+def test_a_cookie_from_the_page_goes_to_the_media_origin_only(
+    site: LoopbackServer, other_server: LoopbackServer, db_path: Path, downloads: Path
+) -> None:
+    fake = FakeSite(site)
+    body = fake.add_video("k1", "Kept", uploader="Kay", redirect_to=other_server.url("/cdn/k1.mp4"))
+    other_server.add("/cdn/k1.mp4", body, content_type="video/mp4")
+    site.resources["/fakesite/video/k1.json"].extra_headers["Set-Cookie"] = "session=s3cret; Path=/"
+
+    entries = resolve_json(db_path, fake.page("k1"))
+    assert "Cookie" in entries[0]["header_names"]
+    added_ids(
+        run_cli(
+            db_path, "add", "--resolve", fake.page("k1"), "-d", str(downloads), env=plugin_env()
+        )
+    )
+    assert run_cli(db_path, "run", "--until-idle").returncode == 0
+
+    assert (downloads / "k1.mp4").read_bytes() == body
+    asked = [r for r in site.requests_for("/fakemedia/k1.mp4") if r.method == "GET"]
+    assert asked and asked[-1].headers.get("Cookie") == "session=s3cret"
+    redirected = other_server.requests_for("/cdn/k1.mp4")
+    assert redirected and all("Cookie" not in r.headers for r in redirected)
+    listed = run_cli(db_path, "ls", "--json").stdout
+    assert "s3cret" not in listed
+
+
+def test_add_resolve_adds_nothing_when_one_page_yields_nothing(
+    site: LoopbackServer, db_path: Path, downloads: Path
+) -> None:
+    add_feed(site, "/feed.xml", "Loop Cast", feed_items(site))
+
+    result = run_cli(
+        db_path,
+        "add",
+        "--resolve",
+        site.url("/feed.xml"),
+        site.url("/nothing-here.html"),
+        "-d",
+        str(downloads),
+        env=plugin_env(),
+    )
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        line for line in result.stderr.strip().splitlines() if line.startswith("drayman: error: ")
+    ]
+    assert site.url("/nothing-here.html") in result.stderr
+    assert json.loads(run_cli(db_path, "ls", "--json").stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["add", "https://example.org/a", "--format", "best"], "--resolve"),
+        (["add", "--resolve", "https://example.org/p", "-o", "x.mp4"], "--template"),
+        (["add", "--resolve", "https://example.org/p", "--template", "{nope}"], "unknown field"),
+    ],
+)
+def test_add_resolve_refuses_bad_combinations(args: list[str], says: str, db_path: Path) -> None:
+    result = run_cli(db_path, *args)
+
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and says in result.stderr

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from drayman.queue.engine import Engine, EngineConfig
     from drayman.pages import resolve
+    from drayman.queue.engine import Engine, EngineConfig
     from drayman.queue.jobqueue import JobQueue
 
 __all__ = ["Engine", "EngineConfig", "JobQueue", "__version__", "resolve"]

@@ -194,14 +194,22 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--sha256", metavar="HEX", help="expected checksum (single URL only)")
     add.add_argument(
         "--format",
-        choices=["txt", "json", "jsonl", "csv"],
-        help="format of -i (default: from the file name, else guessed from the content)",
+        metavar="FMT|SEL",
+        help="format of -i: txt, json, jsonl or csv (default: from the file name, else "
+        "guessed from the content); with --resolve, yt-dlp's format selector instead "
+        "(default: the best single file: video with its audio, else audio only)",
+    )
+    add.add_argument(
+        "--resolve",
+        action="store_true",
+        help="the URLs are pages (video, playlist, channel, feed): add one job per item "
+        'they hold, resolved with yt-dlp (pip install "drayman[pages]")',
     )
     add.add_argument(
         "--template",
         metavar="TPL",
         help="name files from fields, e.g. '{author}/{title}.{ext}' "
-        "(fields: title, author, name, ext, host, date, index)",
+        "(fields: title, author, name, ext, host, date, index, playlist)",
     )
     add.add_argument(
         "--insecure",
@@ -506,6 +514,13 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
     from drayman.inputs import validate_name, validate_sha256
     from drayman.queue.jobqueue import JobQueue
 
+    if args.resolve:
+        return await _add_resolved(args, out)
+    if args.format is not None and args.format not in LIST_FORMATS:
+        raise BadInput(
+            f"--format {args.format!r}: a list is txt, json, jsonl or csv "
+            "(a yt-dlp format selector goes with --resolve)"
+        )
     entries: list[Entry] = []
     bad: list[BadEntry] = []
     for number, url in enumerate(args.urls, start=1):
@@ -558,6 +573,47 @@ def _proxy_choice(args: argparse.Namespace) -> str | None:
     from drayman.proxies import DIRECT
 
     return DIRECT if args.no_proxy else args.proxy
+
+
+LIST_FORMATS = ("txt", "json", "jsonl", "csv")
+
+
+async def _add_resolved(args: argparse.Namespace, out: TextIO) -> int:
+    """``add --resolve PAGE...``: every page must give entries, or nothing is added."""
+    from drayman.cookies import read_cookies_file
+    from drayman.pages import entries_or_error, resolve
+    from drayman.queue.jobqueue import JobQueue
+    from drayman.templates import check_template
+
+    if args.input is not None:
+        raise BadInput("--resolve takes page URLs as arguments, not -i")
+    if args.output is not None or args.sha256 is not None:
+        raise BadInput("-o and --sha256 apply to a single file, not to pages (use --template)")
+    if not args.urls:
+        raise BadInput("no page URL given")
+    if args.template is not None:
+        check_template(args.template)  # before any page is fetched
+    cookies = read_cookies_file(args.cookies) if args.cookies is not None else []
+    resolved = await resolve(args.urls, format=args.format)
+    entries = entries_or_error(resolved)
+    for problem in resolved.problems:
+        print(f"drayman: skipped {problem}", file=sys.stderr)
+    queue = await JobQueue.open(resolve_db(args.db))
+    try:
+        ids = await queue.add_entries(
+            [entry.to_entry(f"{entry.page_url} item {entry.index}") for entry in entries],
+            dest_dir=args.dir,
+            headers=args.header,
+            template=args.template,
+            insecure=args.insecure,
+            cookies=cookies,
+            proxy=_proxy_choice(args),
+            max_filesize=args.max_filesize,
+        )
+    finally:
+        await queue.close()
+    out.write("".join(f"{job_id}\n" for job_id in ids))
+    return EXIT_OK
 
 
 def _progress_text(job: Job) -> str:

@@ -105,6 +105,8 @@ class Job:
     proxy: str | None = None
     #: a larger file fails the job, its partial file removed (None: no cap of its own)
     max_filesize: int | None = None
+    #: the page the media URL was resolved from (drayman.pages), to resolve again
+    page_url: str | None = None
 
     @property
     def final_path(self) -> str | None:
@@ -160,6 +162,7 @@ class Job:
             "title": self.title,
             "author": self.author,
             "thumbnail": self.thumbnail_url,
+            "page_url": redact_password(self.page_url) if self.page_url else None,
             "max_speed": self.max_speed,
             "insecure": self.insecure,
             "proxy": None if self.proxy is None else redact_password(self.proxy),
@@ -197,3 +200,5 @@ class NewJob:
     proxy: str | None = None
     #: a larger file fails the job (None: no cap of its own)
     max_filesize: int | None = None
+    #: the page the URL was resolved from (drayman.pages)
+    page_url: str | None = None

@@ -18,7 +18,7 @@ from drayman.names import EXT_MARK, finish_name, sanitize_filename
 
 __all__ = ["FIELDS", "InvalidTemplate", "check_template", "finish_name", "split_template"]
 
-FIELDS = ("title", "author", "name", "ext", "host", "date", "index")
+FIELDS = ("title", "author", "name", "ext", "host", "date", "index", "playlist")
 _SEPARATORS = re.compile(r"[/\\]")
 _FORMATTER = string.Formatter()
 

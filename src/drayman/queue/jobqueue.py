@@ -257,7 +257,10 @@ class JobQueue:
                 # a preview of thousands of entries plans on the window's
                 # thread: let it paint between slices
                 await asyncio.sleep(0)
-            index = numbers[position] if numbers is not None else position + 1
+            if numbers is not None:
+                index = numbers[position]
+            else:  # a resolved page's item keeps its place in its playlist
+                index = entry.index if entry.index is not None else position + 1
             own = {n.lower() for n, _ in entry.headers}
             merged = tuple(h for h in common if h[0].lower() not in own) + entry.headers
             if has_userinfo(entry.url) and any(n.lower() == "authorization" for n, _ in merged):
@@ -280,6 +283,7 @@ class JobQueue:
                     "host": host,
                     "date": today,
                     "index": str(index),
+                    "playlist": entry.playlist or "unknown",
                 }
                 subfolders, name_template = split_template(entry_template, values)
                 folders += subfolders
@@ -298,6 +302,7 @@ class JobQueue:
                     insecure=insecure,
                     base_dir=base,
                     max_filesize=max_filesize,
+                    page_url=entry.page_url,
                 )
             )
         return new

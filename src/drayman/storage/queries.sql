@@ -5,10 +5,10 @@
 -- name: insert_job
 INSERT INTO jobs (id, url, original_url, host, dest_dir, requested_name, headers, sha256,
                   state, created_at, updated_at, priority, title, author, thumbnail_url,
-                  name_template, position, insecure, base_dir, proxy, max_filesize)
+                  name_template, position, insecure, base_dir, proxy, max_filesize, page_url)
 VALUES (:id, :url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
         'queued', :now, :now, :priority, :title, :author, :thumbnail_url,
-        :name_template, :position, :insecure, :base_dir, :proxy, :max_filesize);
+        :name_template, :position, :insecure, :base_dir, :proxy, :max_filesize, :page_url);
 
 -- name: last_id_and_position
 -- inside the add's write transaction nobody else inserts: ids follow on

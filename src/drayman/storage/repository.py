@@ -94,6 +94,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         part_tail=row["part_tail"],
         proxy=row["proxy"],
         max_filesize=row["max_filesize"],
+        page_url=row["page_url"],
     )
 
 
@@ -376,6 +377,7 @@ class JobStore:
                 "base_dir": job.base_dir,
                 "proxy": job.proxy,
                 "max_filesize": job.max_filesize,
+                "page_url": job.page_url,
                 "now": now,
             }
             for job in new_jobs
