@@ -459,7 +459,14 @@ def test_file_menu_has_add_import_settings_and_quit(
         async with opened(db_path, tmp_path, downloads) as (_, window):
             [file_menu, *_] = [a.menu() for a in window.menuBar().actions() if a.menu()]
             texts = [a.text() for a in file_menu.actions() if not a.isSeparator()]
-            assert texts == ["Add…", "Import…", "Paste URLs", "Settings…", "Quit"]
+            assert texts == [
+                "Add…",
+                "Import…",
+                "Import from a page…",
+                "Paste URLs",
+                "Settings…",
+                "Quit",
+            ]
             chooser = window.choose_import_file()
             assert chooser.isVisible()
             listing = write_list(tmp_path / "chosen.csv", [])

@@ -263,9 +263,26 @@ def resolve_sync(
         raise PagesUnavailable() from None
     pages = [validate_url(url) for url in urls]
     result = Resolved()
-    for page in pages:
-        _resolve_page(page, format, cancel or threading.Event(), result, on_entry)
+    global _workers
+    with _workers_lock:
+        _workers += 1
+    try:
+        for page in pages:
+            _resolve_page(page, format, cancel or threading.Event(), result, on_entry)
+    finally:
+        with _workers_lock:
+            _workers -= 1
     return result
+
+
+_workers = 0
+_workers_lock = threading.Lock()
+
+
+def workers_running() -> int:
+    """How many resolves are under way in worker threads (a cancelled one ends at its next item)."""
+    with _workers_lock:
+        return _workers
 
 
 def _resolve_page(

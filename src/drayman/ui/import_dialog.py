@@ -21,6 +21,7 @@ from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from drayman import pages
 from drayman.batch import BadEntry, Entry, ImportResult, parse_import
 from drayman.errors import BadInput, DraymanError
 from drayman.jobs import NewJob
@@ -133,6 +134,7 @@ class ImportModel(BatchedTableModel):
                 row.checked = False
             seen.add(entry.url)
             self.rows.append(row)
+        self._seen = seen
         self._rows_of_thumbnail: dict[str, list[int]] = {}
         for index, row in enumerate(self.rows):
             if row.entry.thumbnail:
@@ -140,12 +142,35 @@ class ImportModel(BatchedTableModel):
 
     # -- feeding ---------------------------------------------------------------
 
+    def append(self, entries: Sequence[Entry]) -> None:
+        """More entries at the end (a page being resolved streams them in)."""
+        if not entries:
+            return
+        first = len(self.rows)
+        self.beginInsertRows(QtCore.QModelIndex(), first, first + len(entries) - 1)
+        for offset, entry in enumerate(entries):
+            number = entry.index if entry.index is not None else first + offset + 1
+            row = Row(entry, number)
+            if entry.url in self._seen:
+                row.marks |= Mark.REPEATED
+                row.checked = False
+            self._seen.add(entry.url)
+            self.rows.append(row)
+            if entry.thumbnail:
+                self._rows_of_thumbnail.setdefault(entry.thumbnail, []).append(first + offset)
+        self.endInsertRows()
+        self.checkedChanged.emit()
+
     def set_plan(self, targets: Sequence[tuple[str, str]], on_disk: Sequence[bool]) -> None:
-        """(relative, full) target paths and whether each file exists, per row."""
-        for row, (relative, full), exists in zip(self.rows, targets, on_disk, strict=True):
+        """(relative, full) target paths and whether each file exists, for the first rows.
+
+        Rows appended since the plan began get theirs from the next plan.
+        """
+        rows = self.rows[: len(targets)]
+        for row, (relative, full), exists in zip(rows, targets, on_disk, strict=True):
             row.target, row.full_path = relative, full
             row.marks = (row.marks & ~Mark.ON_DISK) | (Mark.ON_DISK if exists else Mark.NONE)
-        self.mark_changed(range(len(self.rows)))
+        self.mark_changed(range(len(rows)))
 
     def set_in_queue(self, urls: set[str]) -> None:
         """Mark (and untick, unless the user chose) entries a job already downloads."""
@@ -375,7 +400,31 @@ class ImportDialog(QtWidgets.QDialog):
         )
         self.example = QtWidgets.QLabel()
         self.example.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a page (video, playlist, channel, feed) whose items stream into the list
+        self.page = QtWidgets.QLineEdit()
+        self.page.setPlaceholderText(
+            self.tr("A video, playlist, channel or feed page, to add what it holds")
+        )
+        self.page.returnPressed.connect(lambda: self.resolve_page(self.page.text()))
+        self.resolve_button = QtWidgets.QPushButton(self.tr("Resolve"))
+        self.resolve_button.clicked.connect(lambda: self.resolve_page(self.page.text()))
+        self.stop_button = QtWidgets.QPushButton(self.tr("Stop"))
+        self.stop_button.clicked.connect(self.stop_resolving)
+        self.stop_button.setEnabled(False)
+        page_row = QtWidgets.QHBoxLayout()
+        page_row.addWidget(self.page, 1)
+        page_row.addWidget(self.resolve_button)
+        page_row.addWidget(self.stop_button)
+        self.resolve_status = QtWidgets.QLabel()
+        self.resolve_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.resolve_status.setWordWrap(True)
+        #: the page being resolved (None: none)
+        self._resolving: asyncio.Task[Any] | None = None
+        #: set when a resolve ends, however it ends (tests and the benchmark)
+        self.resolved = asyncio.Event()
         form = QtWidgets.QFormLayout()
+        form.addRow(self.tr("Page"), page_row)
+        form.addRow("", self.resolve_status)
         form.addRow(self.tr("Folder"), folder_row)
         form.addRow(self.tr("Template"), self.template)
         form.addRow("", self.example)
@@ -472,15 +521,11 @@ class ImportDialog(QtWidgets.QDialog):
         layout.addWidget(self.buttons)
         self.resize(1000, 680)
 
-        entries = len(self.model.rows)
-        self.summary.setText(
-            (
-                self.tr("{0}: 1 entry").format(source)
-                if entries == 1
-                else self.tr("{0}: {1} entries").format(source, entries)
-            )
-            + (self.tr(", {0} bad").format(len(self.bad)) if self.bad else "")
-        )
+        self._show_summary()
+        if not pages.available():
+            self.page.setEnabled(False)
+            self.resolve_button.setEnabled(False)
+            self.resolve_status.setText(str(pages.PagesUnavailable()))
         self._replan_timer = QtCore.QTimer(self)
         self._replan_timer.setSingleShot(True)
         self._replan_timer.setInterval(REPLAN_MS)
@@ -490,6 +535,102 @@ class ImportDialog(QtWidgets.QDialog):
         self.model.checkedChanged.connect(self._show_status)
         self._show_status()
         self._spawn(self._start())
+
+    def _show_summary(self) -> None:
+        entries = len(self.model.rows)
+        self.summary.setText(
+            (
+                self.tr("{0}: 1 entry").format(self.source)
+                if entries == 1
+                else self.tr("{0}: {1} entries").format(self.source, entries)
+            )
+            + (self.tr(", {0} bad").format(len(self.bad)) if self.bad else "")
+        )
+
+    def _show_bad(self) -> None:
+        if not self.bad:
+            return
+        self.bad_label.setText(
+            self.tr("These cannot be imported ({0}); the others can:").format(len(self.bad))
+        )
+        self.bad_list.setPlainText("\n".join(str(bad) for bad in self.bad))
+        self.bad_label.show()
+        self.bad_list.show()
+
+    # -- resolving a page ------------------------------------------------------------
+
+    def resolve_page(self, url: str) -> asyncio.Task[Any] | None:
+        """Resolve ``url`` in a worker thread; its entries stream into the list."""
+        url = url.strip()
+        if not url or self._closed:
+            return None
+        self.stop_resolving()
+        self.resolved.clear()
+        self.error.hide()
+        self.page.setText(url)
+        self.stop_button.setEnabled(True)
+        self.resolve_status.setText(self.tr("Resolving {0}…").format(url))
+        task = self._spawn(self._resolve(url))
+        self._resolving = task
+        return task
+
+    def stop_resolving(self) -> None:
+        """Stop the resolve under way; the entries found so far stay."""
+        if self._resolving is not None:
+            self._resolving.cancel()
+
+    async def _resolve(self, url: str) -> None:
+        found = 0
+        try:
+
+            def arrived(entry: pages.PageEntry, count: int, total: int | None) -> None:
+                nonlocal found
+                found = count
+                self._add_resolved(entry, count, total)
+
+            result = await pages.resolve([url], on_entry=arrived)
+        except asyncio.CancelledError:
+            if not self._closed:
+                self.resolve_status.setText(self.tr("Stopped after %n entries.", "", found))
+            raise
+        except DraymanError as exc:  # no yt-dlp, a bad URL
+            self.resolve_status.setText(str(exc))
+            return
+        finally:
+            if self._resolving is asyncio.current_task():
+                self._resolving = None
+            if not self._closed:
+                self.stop_button.setEnabled(False)
+            self.resolved.set()
+        skipped = [BadEntry(*_split_problem(p)) for p in result.problems]
+        if skipped:
+            self.bad += skipped
+            self._show_bad()
+        if result.failed_pages:
+            message = str(result.failed_pages[0])
+            self.resolve_status.setText(message)
+            self._show_error(message)
+        else:
+            self.resolve_status.setText(
+                self.tr("%n entries from {0}", "", len(result.entries)).format(url)
+            )
+        self._show_summary()
+        self._spawn(self._mark_in_queue())
+
+    def _add_resolved(self, entry: pages.PageEntry, found: int, total: int | None) -> None:
+        """One entry from the worker, on the loop's thread: a row, its thumbnail, a replan."""
+        if self._closed:
+            return
+        self.model.append([entry.to_entry(f"{entry.page_url} item {entry.index}")])
+        if entry.thumbnail:
+            self.images.request(entry.thumbnail, entry.headers, entry.url)
+        if total:
+            self.resolve_status.setText(self.tr("{0} of {1} entries").format(found, total))
+        else:
+            self.resolve_status.setText(self.tr("%n entries", "", found))
+        self._show_summary()
+        self._show_status()
+        self._replan_timer.start()
 
     # -- background work ----------------------------------------------------------
 
@@ -687,6 +828,15 @@ class ImportDialog(QtWidgets.QDialog):
     def pending(self) -> int:
         """Background tasks and thumbnails still under way (tests and the benchmark)."""
         return len(self._tasks) + self.images.pending()
+
+
+def _split_problem(problem: str) -> tuple[str, str]:
+    """'PAGE item N (title): reason' -> (where, reason)."""
+    where, _, reason = problem.rpartition("): ")
+    if where:
+        return where + ")", reason
+    where, _, reason = problem.partition(": ")
+    return where, reason
 
 
 def _target(job: NewJob) -> tuple[str, str]:

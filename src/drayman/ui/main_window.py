@@ -258,6 +258,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.import_action = self._action(
             self.tr("Import…"), "Ctrl+I", self.choose_import_file, context=False
         )
+        self.page_action = self._action(
+            self.tr("Import from a page…"),
+            "Ctrl+Shift+I",
+            lambda: self.open_page_import(),
+            toolbar=False,
+            context=False,
+        )
         self.pause_action = self._action(self.tr("Pause"), "Ctrl+P", self.pause_selected)
         self.resume_action = self._action(self.tr("Resume"), "Ctrl+R", self.resume_selected)
         self.retry_action = self._action(self.tr("Retry"), None, self.retry_selected)
@@ -302,6 +309,7 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu = self.menuBar().addMenu(self.tr("&File"))
         file_menu.addAction(self.add_action)
         file_menu.addAction(self.import_action)
+        file_menu.addAction(self.page_action)
         file_menu.addAction(self.paste_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
@@ -497,8 +505,19 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self.open_import_dialog(result, source)
 
-    def open_import_dialog(self, result: ImportResult, source: str) -> ImportDialog | None:
-        if not result.entries:
+    def open_page_import(self, url: str = "") -> ImportDialog | None:
+        """File → Import from a page…: the preview, empty, filled by what the page holds."""
+        dialog = self.open_import_dialog(ImportResult(), self.tr("Page"), empty=True)
+        if dialog is not None:
+            dialog.page.setFocus()
+            if url:
+                dialog.resolve_page(url)
+        return dialog
+
+    def open_import_dialog(
+        self, result: ImportResult, source: str, *, empty: bool = False
+    ) -> ImportDialog | None:
+        if not result.entries and not empty:
             lines = [str(bad) for bad in result.bad[:5]]
             if len(result.bad) > 5:
                 lines.append(self.tr("… and %n more", "", len(result.bad) - 5))
