@@ -7,15 +7,19 @@ taken (a progressive audio+video file, or audio only for audio feeds); an
 item that exists only as separate video and audio streams, or only as HLS or
 DASH fragments, is reported and skipped, never half-downloaded.
 
-yt-dlp blocks: :func:`resolve_sync` runs in a worker thread
-(:func:`resolve` wraps it with ``asyncio.to_thread``), reports each entry as
-it is found, and stops at the next entry once cancelled.
+yt-dlp blocks: :func:`resolve_sync` reports each entry as it is found and
+stops at the next entry once cancelled; :func:`resolve`, for event loops
+(the window's), runs it in a child process read by an ``asyncio.to_thread``
+worker (see :mod:`drayman.pages_process`: yt-dlp would otherwise hold the
+GIL the window's loop needs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -130,11 +134,13 @@ OnEntry = Callable[[PageEntry, int, int | None], None]
 
 
 def available() -> bool:
+    """Whether yt-dlp is installed (found, not imported: a window asks this on its thread)."""
+    import importlib.util
+
     try:
-        import yt_dlp  # noqa: F401
-    except ImportError:
+        return importlib.util.find_spec("yt_dlp") is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 def _text(value: Any) -> str | None:
@@ -263,26 +269,9 @@ def resolve_sync(
         raise PagesUnavailable() from None
     pages = [validate_url(url) for url in urls]
     result = Resolved()
-    global _workers
-    with _workers_lock:
-        _workers += 1
-    try:
-        for page in pages:
-            _resolve_page(page, format, cancel or threading.Event(), result, on_entry)
-    finally:
-        with _workers_lock:
-            _workers -= 1
+    for page in pages:
+        _resolve_page(page, format, cancel or threading.Event(), result, on_entry)
     return result
-
-
-_workers = 0
-_workers_lock = threading.Lock()
-
-
-def workers_running() -> int:
-    """How many resolves are under way in worker threads (a cancelled one ends at its next item)."""
-    with _workers_lock:
-        return _workers
 
 
 def _resolve_page(
@@ -372,24 +361,42 @@ async def resolve(
     format: str | None = None,
     on_entry: OnEntry | None = None,
 ) -> Resolved:
-    """:func:`resolve_sync` in a worker thread; cancelling this stops it at the next item.
+    """What ``urls`` hold, resolved by yt-dlp in a child process read by a worker thread.
 
-    ``on_entry`` is called on the event loop's thread (not the worker's).
+    ``on_entry`` is called on the event loop's thread as each entry is found.
+    Cancelling this stops the child at once. Raises as :func:`resolve_sync`.
     """
+    from drayman.pages_process import resolve_in_child
+
+    for url in urls:
+        validate_url(url)
+    if not available():
+        raise PagesUnavailable()
     loop = asyncio.get_running_loop()
     cancel = threading.Event()
+    children: list[subprocess.Popen[str]] = []
 
     def relay(entry: PageEntry, found: int, total: int | None) -> None:
         if on_entry is not None:
             loop.call_soon_threadsafe(on_entry, entry, found, total)
 
     worker = asyncio.ensure_future(
-        asyncio.to_thread(resolve_sync, urls, format=format, on_entry=relay, cancel=cancel)
+        asyncio.to_thread(
+            resolve_in_child,
+            urls,
+            format=format,
+            on_entry=relay,
+            cancel=cancel,
+            started=children.append,
+        )
     )
     try:
         return await asyncio.shield(worker)
     except asyncio.CancelledError:
         cancel.set()
+        for child in children:
+            with contextlib.suppress(OSError):
+                child.kill()
         raise
 
 
