@@ -3,7 +3,7 @@
 Opens the real window (offscreen unless QT_QPA_PLATFORM says otherwise),
 serves the tests' fake video site on loopback (a channel of --items videos,
 each with a thumbnail; yt-dlp reads it through the plugin in
-tests/yt_dlp_plugins), resolves the channel in the import window and
+tests/yt_dlp_plugins) from a process of its own, resolves the channel in the import window and
 measures how late a 10 ms timer fires on the shared qasync loop meanwhile.
 Prints one line: ``items=… resolve_s=… p50_lag_ms=… p99_lag_ms=… max_lag_ms=…
 thumbnails=…``.
@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,10 +42,12 @@ def png(n: int) -> bytes:
     return bytes(buffer.data().data())
 
 
-async def main(args: argparse.Namespace, folder: Path) -> str:
+def serve(items: int) -> None:
+    """The fake site, in a process of its own (as a real site is): prints the channel's URL."""
+    QtGui.QGuiApplication(sys.argv[:1])  # for the PNG encoder
     with LoopbackServer(record=False) as site:
         fake = FakeSite(site)
-        ids = [f"v{n}" for n in range(args.items)]
+        ids = [f"v{n}" for n in range(items)]
         for n, video_id in enumerate(ids):
             site.add(f"/t/{video_id}.png", png(n), content_type="image/png")
             fake.add_video(
@@ -54,38 +57,52 @@ async def main(args: argparse.Namespace, folder: Path) -> str:
                 thumbnail=site.url(f"/t/{video_id}.png"),
                 size=1000,
             )
-        channel = fake.add_channel("big", "Big channel", ids, uploader="Big")
-        session = Session(folder / "jobs.db", thumbnail_cache=folder / "thumbs")
-        window = await session.open()
-        window.default_folder = str(folder / "out")
-        window.show()
-        lags: list[float] = []
-        loop = asyncio.get_running_loop()
-        done = False
+        print(fake.add_channel("big", "Big channel", ids, uploader="Big"), flush=True)
+        sys.stdin.read()  # until the benchmark closes our stdin
 
-        async def measure() -> None:
-            while not done:
-                due = loop.time() + 0.010
-                await asyncio.sleep(0.010)
-                lags.append(max(loop.time() - due, 0.0) * 1000)
 
-        ticker = asyncio.ensure_future(measure())
-        try:
-            started = time.monotonic()
-            dialog = window.open_page_import(channel)
-            assert dialog is not None
-            await dialog.resolved.wait()
-            took = time.monotonic() - started
-            rows = len(dialog.model.rows)
-            thumbs = sum(
-                1 for row in dialog.model.rows if dialog.images.loaded(row.entry.thumbnail or "")
-            )
-            done = True
-            await ticker
-            dialog.reject()
-        finally:
-            window.close()
-            await session.close()
+async def main(args: argparse.Namespace, folder: Path) -> str:
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(args.items)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None and server.stdin is not None
+    channel = server.stdout.readline().strip()
+    session = Session(folder / "jobs.db", thumbnail_cache=folder / "thumbs")
+    window = await session.open()
+    window.default_folder = str(folder / "out")
+    window.show()
+    lags: list[float] = []
+    loop = asyncio.get_running_loop()
+    done = False
+
+    async def measure() -> None:
+        while not done:
+            due = loop.time() + 0.010
+            await asyncio.sleep(0.010)
+            lags.append(max(loop.time() - due, 0.0) * 1000)
+
+    ticker = asyncio.ensure_future(measure())
+    try:
+        started = time.monotonic()
+        dialog = window.open_page_import(channel)
+        assert dialog is not None
+        await dialog.resolved.wait()
+        took = time.monotonic() - started
+        rows = len(dialog.model.rows)
+        thumbs = sum(
+            1 for row in dialog.model.rows if dialog.images.loaded(row.entry.thumbnail or "")
+        )
+        done = True
+        await ticker
+        dialog.reject()
+    finally:
+        window.close()
+        await session.close()
+        server.stdin.close()
+        server.wait()
     lags.sort()
     p99 = lags[min(int(0.99 * len(lags)), len(lags) - 1)]
     return (
@@ -97,7 +114,11 @@ async def main(args: argparse.Namespace, folder: Path) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=500)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        sys.exit(0)
     app = QtWidgets.QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
     loop = make_loop(app)

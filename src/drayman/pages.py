@@ -397,6 +397,11 @@ async def resolve(
         for child in children:
             with contextlib.suppress(OSError):
                 child.kill()
+        # the worker ends as soon as its child is gone: wait for it, so that
+        # whoever cancelled knows nothing of this resolve runs any more
+        await asyncio.wait([worker])
+        if not worker.cancelled():
+            worker.exception()  # ResolveCancelled, expected: retrieved, not logged
         raise
 
 

@@ -106,6 +106,8 @@ def _drive(
         env=_child_environment(),
     )
     started(child)
+    if cancel.is_set():  # cancelled while it started: the canceller may not have seen it
+        child.kill()
     assert child.stdin is not None and child.stdout is not None
     outcome: dict[str, Any] | None = None
     try:

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 THUMB_SIZE = QtCore.QSize(96, 54)
 #: how long typing in the folder or template field waits before re-planning
 REPLAN_MS = 150
+#: how often entries of a page being resolved join the list
+INCOMING_MS = 100
 
 Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
 
@@ -422,6 +424,18 @@ class ImportDialog(QtWidgets.QDialog):
         self._resolving: asyncio.Task[Any] | None = None
         #: set when a resolve ends, however it ends (tests and the benchmark)
         self.resolved = asyncio.Event()
+        # entries from the worker join the list in batches: one insert, one
+        # repaint and one status line per batch, however fast they come
+        self._incoming: list[pages.PageEntry] = []
+        self._progress: tuple[int, int | None] = (0, None)
+        self._incoming_timer = QtCore.QTimer(self)
+        self._incoming_timer.setSingleShot(True)
+        self._incoming_timer.setInterval(INCOMING_MS)
+        self._incoming_timer.timeout.connect(self._flush_incoming)
+        self._resolve_replan = QtCore.QTimer(self)
+        self._resolve_replan.setSingleShot(True)
+        self._resolve_replan.setInterval(1000)
+        self._resolve_replan.timeout.connect(self._start_replan)
         form = QtWidgets.QFormLayout()
         form.addRow(self.tr("Page"), page_row)
         form.addRow("", self.resolve_status)
@@ -580,23 +594,28 @@ class ImportDialog(QtWidgets.QDialog):
             self._resolving.cancel()
 
     async def _resolve(self, url: str) -> None:
-        found = 0
+        found, live = 0, True
         try:
 
             def arrived(entry: pages.PageEntry, count: int, total: int | None) -> None:
                 nonlocal found
-                found = count
-                self._add_resolved(entry, count, total)
+                if live:  # not one queued before a Stop, after it
+                    found = count
+                    self._add_resolved(entry, count, total)
 
             result = await pages.resolve([url], on_entry=arrived)
         except asyncio.CancelledError:
             if not self._closed:
+                self._flush_incoming()
                 self.resolve_status.setText(self.tr("Stopped after %n entries.", "", found))
             raise
         except DraymanError as exc:  # no yt-dlp, a bad URL
             self.resolve_status.setText(str(exc))
             return
         finally:
+            live = False
+            self._incoming_timer.stop()
+            self._flush_incoming()
             if self._resolving is asyncio.current_task():
                 self._resolving = None
             if not self._closed:
@@ -615,22 +634,38 @@ class ImportDialog(QtWidgets.QDialog):
                 self.tr("%n entries from {0}", "", len(result.entries)).format(url)
             )
         self._show_summary()
+        self._resolve_replan.stop()
+        self._start_replan()
         self._spawn(self._mark_in_queue())
 
     def _add_resolved(self, entry: pages.PageEntry, found: int, total: int | None) -> None:
-        """One entry from the worker, on the loop's thread: a row, its thumbnail, a replan."""
+        """One entry from the worker, on the loop's thread: shown with the next batch."""
         if self._closed:
             return
-        self.model.append([entry.to_entry(f"{entry.page_url} item {entry.index}")])
-        if entry.thumbnail:
-            self.images.request(entry.thumbnail, entry.headers, entry.url)
+        self._incoming.append(entry)
+        self._progress = (found, total)
+        if not self._incoming_timer.isActive():
+            self._incoming_timer.start()
+
+    def _flush_incoming(self) -> None:
+        """The entries that came since the last batch: rows, thumbnails, progress."""
+        entries, self._incoming = self._incoming, []
+        if self._closed or not entries:
+            return
+        self.model.append([e.to_entry(f"{e.page_url} item {e.index}") for e in entries])
+        for entry in entries:
+            if entry.thumbnail:
+                self.images.request(entry.thumbnail, entry.headers, entry.url)
+        found, total = self._progress
         if total:
             self.resolve_status.setText(self.tr("{0} of {1} entries").format(found, total))
         else:
             self.resolve_status.setText(self.tr("%n entries", "", found))
         self._show_summary()
         self._show_status()
-        self._replan_timer.start()
+        # target paths for the new rows, at most once a second while they stream
+        if not self._resolve_replan.isActive():
+            self._resolve_replan.start()
 
     # -- background work ----------------------------------------------------------
 
@@ -809,6 +844,8 @@ class ImportDialog(QtWidgets.QDialog):
         self._tasks.cancel()
         self.images.cancel()
         self._replan_timer.stop()
+        self._resolve_replan.stop()
+        self._incoming_timer.stop()
         super().done(result)
 
     async def shut(self) -> None:
