@@ -61,15 +61,7 @@ def serve(items: int) -> None:
         sys.stdin.read()  # until the benchmark closes our stdin
 
 
-async def main(args: argparse.Namespace, folder: Path) -> str:
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(args.items)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdout is not None and server.stdin is not None
-    channel = server.stdout.readline().strip()
+async def main(channel: str, folder: Path) -> str:
     session = Session(folder / "jobs.db", thumbnail_cache=folder / "thumbs")
     window = await session.open()
     window.default_folder = str(folder / "out")
@@ -101,8 +93,6 @@ async def main(args: argparse.Namespace, folder: Path) -> str:
     finally:
         window.close()
         await session.close()
-        server.stdin.close()
-        server.wait()
     lags.sort()
     p99 = lags[min(int(0.99 * len(lags)), len(lags) - 1)]
     return (
@@ -123,5 +113,17 @@ if __name__ == "__main__":
     app.setQuitOnLastWindowClosed(False)
     loop = make_loop(app)
     asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as tmp:
-        print(loop.run_until_complete(main(args, Path(tmp))))
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(args.items)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None and server.stdin is not None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            channel = server.stdout.readline().strip()
+            print(loop.run_until_complete(main(channel, Path(tmp))))
+    finally:
+        server.stdin.close()
+        server.wait()

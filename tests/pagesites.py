@@ -195,6 +195,27 @@ class FakeSite:
             content_type="application/json",
         )
 
+    def expire_after_first(
+        self, video_id: str, new_token: str, new_body: bytes | None = None
+    ) -> None:
+        """The first download of ``video_id`` is the last its link allows: then links
+        are signed with ``new_token`` (and with ``new_body`` the file itself changed)."""
+        path = self.media_path(video_id)
+        replaced = False
+
+        def hook(index: int, request: RecordedRequest) -> dict[str, Any] | None:
+            nonlocal replaced
+            answer = self._check_token(index, request)
+            if index == 0 and answer is None:
+                self.rotate(new_token)
+            elif answer is not None and new_body is not None and not replaced:
+                replaced = True
+                self.server.replace_body(path, new_body)
+                self.bodies[video_id] = new_body
+            return answer
+
+        self.server.resources[path].hook = hook
+
     def _check_token(self, index: int, request: RecordedRequest) -> dict[str, Any] | None:
         token = parse_qs(request.query).get("token", [""])[0]
         with self._lock:

@@ -360,3 +360,93 @@ def test_add_resolve_refuses_bad_combinations(args: list[str], says: str, db_pat
 
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and says in result.stderr
+
+
+# -- expired links: a fresh one from the job's page ------------------------------------
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["same-file", "file-changed"])
+def test_an_expired_link_is_renewed_from_its_page_and_never_spliced(
+    changed: bool, site: LoopbackServer, db_path: Path, downloads: Path
+) -> None:
+    fake = FakeSite(site)
+    size, cut = 3 * 1024 * 1024, 1024 * 1024 + 5
+    # the first answer breaks off after a MiB; by then the link has expired
+    body = fake.add_video(
+        "x1", "Expiring", uploader="Eve", size=size, reset_after=cut, fault_times=1
+    )
+    new_body = make_body(size + 7, seed=4242) if changed else None
+    fake.expire_after_first("x1", "t2", new_body)
+    added_ids(
+        run_cli(
+            db_path, "add", "--resolve", fake.page("x1"), "-d", str(downloads), env=plugin_env()
+        )
+    )
+
+    run = run_cli(db_path, "-v", "run", "--until-idle", env=plugin_env())
+
+    assert run.returncode == 0, run.stderr
+    final = (downloads / "x1.mp4").read_bytes()
+    asked = [(r.query, r.headers.get("Range")) for r in site.requests_for("/fakemedia/x1.mp4")]
+    # the first link; its resume refused (403); the fresh link, resumed from the same offset
+    assert [query for query, _ in asked] == ["token=t1", "token=t1", "token=t2"]
+    assert asked[0][1] is None
+    offset = int(str(asked[1][1]).removeprefix("bytes=").removesuffix("-"))
+    assert 0 < offset <= cut
+    assert asked[2][1] == f"bytes={offset}-"
+    sent = site.bytes_sent["/fakemedia/x1.mp4"]
+    if changed:
+        # another file behind the fresh link: If-Range got a 200, the download began again
+        assert final == new_body
+        assert sent <= cut + len(new_body)
+    else:
+        assert final == body
+        assert sent <= size + cut - offset  # resumed: what was kept was not fetched again
+    (job,) = json.loads(run_cli(db_path, "ls", "--json").stdout)
+    assert job["state"] == "done" and job["url"].endswith("token=t2")
+    assert job["page_url"] == fake.page("x1")
+    assert "fresh link" in run.stderr
+
+
+def test_a_link_that_stays_refused_fails_after_a_few_renewals(
+    site: LoopbackServer, db_path: Path, downloads: Path
+) -> None:
+    fake = FakeSite(site)
+    fake.add_video("y1", "Refused", uploader="Eve")
+    added_ids(
+        run_cli(
+            db_path, "add", "--resolve", fake.page("y1"), "-d", str(downloads), env=plugin_env()
+        )
+    )
+    # every link answers 403 from now on, and the page signs a new one at each read
+    site.resources[fake.media_path("y1")].hook = lambda index, request: {"status": 403}
+    page_json = "/fakesite/video/y1.json"
+
+    def renew(index: int, request: Any) -> None:
+        fake.rotate(f"r{len(site.requests_for(page_json))}")
+        site.resources[page_json].hook = renew
+
+    fake.rotate("t2")
+    site.resources[page_json].hook = renew
+
+    run = run_cli(db_path, "-v", "run", "--until-idle", env=plugin_env())
+
+    assert run.returncode == 1
+    (job,) = json.loads(run_cli(db_path, "ls", "--json").stdout)
+    assert job["state"] == "failed"
+    assert "HTTP 403" in job["error"] and "link still fails" in job["error"]
+    # the page was resolved again a bounded number of times
+    assert len(site.requests_for(page_json)) == 1 + 3
+
+
+def test_a_plain_job_answered_403_fails_as_before(
+    site: LoopbackServer, db_path: Path, downloads: Path
+) -> None:
+    site.add("/plain.bin", make_body(100), status_script=[(403, {})])
+
+    added_ids(run_cli(db_path, "add", site.url("/plain.bin"), "-d", str(downloads)))
+    run = run_cli(db_path, "run", "--until-idle")
+
+    assert run.returncode == 1
+    (job,) = json.loads(run_cli(db_path, "ls", "--json").stdout)
+    assert job["error"] == "the server answered HTTP 403 Forbidden"

@@ -157,6 +157,13 @@ class TooLarge(PermanentError):
     """the file is larger than the size limit (max-filesize {limit}): {size}; nothing of it is kept"""
 
 
+class LinkRefused(PermanentError):
+    """{detail}"""
+
+    # 403 or 410: for a signed media link, usually "this link has expired";
+    # a job resolved from a page gets a fresh one (drayman.queue.refresh)
+
+
 class RestartRequired(TransferError):
     """the remote file changed or cannot be resumed ({detail}); starting again from byte 0"""
 

@@ -25,6 +25,7 @@ from drayman.errors import (
     DraymanError,
     EnvironmentProblem,
     InvalidProxy,
+    LinkRefused,
     TooSlow,
     TransferError,
 )
@@ -35,6 +36,7 @@ from drayman.queue.lock import EngineLock
 from drayman.queue.progress import EngineSnapshot, JobChange, JobProgress, SpeedMeter
 from drayman.queue.proxyroutes import ProxyRoutes, connector_options
 from drayman.queue.ratelimit import TokenBucket
+from drayman.queue.refresh import LinkRefresher
 from drayman.queue.retry import RetryPolicy
 from drayman.queue.session import create_session, session_limit, tls_context
 from drayman.queue.thumbnails import ThumbnailFetcher
@@ -93,6 +95,7 @@ class Engine:
         self._clock = clock
         self._lock = EngineLock(self.db_path)
         self._queue: JobQueue | None = None
+        self._links: LinkRefresher | None = None
         self._session: aiohttp.ClientSession | None = None
         #: which proxy each request goes through (see drayman.proxies)
         self._routes: ProxyRoutes | None = None
@@ -156,6 +159,7 @@ class Engine:
             self._lock.release()
             raise
         self._queue.on_change(self._on_change)
+        self._links = LinkRefresher(self._queue.store)
         self._session = create_session(
             self.config.transfer, self.config.concurrency, ssl_context=ssl_context
         )
@@ -504,6 +508,17 @@ class Engine:
             log.info("job %d: %s; retrying in %.0f s", job.id, message, delay)
             await self._requeue(job.id, message, attempts, delay)
         else:
+            if isinstance(exc, LinkRefused) and job.page_url and self._links is not None:
+                # an expired signed link: its page may give a fresh one
+                why = await self._links.refresh(job)
+                if why is None:
+                    count = self._links.count(job.id)
+                    delay = 0.0 if count <= 1 else policy.delay(count)
+                    await self._requeue(
+                        job.id, f"{message}; a fresh link came from its page", attempts, delay
+                    )
+                    return
+                message = f"{message}; {why}"
             if transient:
                 message = f"{message} (gave up after {attempts} attempts)"
             log.info("job %d failed: %s", job.id, message)

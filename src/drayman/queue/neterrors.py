@@ -25,7 +25,7 @@ import ssl
 import aiohttp
 from aiohttp import http_exceptions
 
-from drayman.errors import PermanentError, TransferError, TransientError
+from drayman.errors import LinkRefused, PermanentError, TransferError, TransientError
 from drayman.headers import parse_retry_after
 
 #: what a user can do about a certificate drayman refuses
@@ -35,6 +35,8 @@ _PRINTABLE = re.compile(r"[^\x20-\x7e]")
 _OFFENDING_BYTES = re.compile(r"(?:bytearray\()?b['\"]")
 #: statuses that say "not now" rather than "never"
 _TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509})
+#: what an expired signed link answers (a page's job resolves its page again)
+_REFUSED_STATUS = frozenset({403, 410})
 
 
 def _clean(text: str, limit: int = 80) -> str:
@@ -167,4 +169,6 @@ def http_error(response: aiohttp.ClientResponse, now: float) -> TransferError:
     text = f"the server answered HTTP {status}" + (f" {shown}" if shown else "")
     if status in _TRANSIENT_STATUS:
         return TransientError(detail=text, retry_after=retry_after)
+    if status in _REFUSED_STATUS:
+        return LinkRefused(detail=text, status=status)
     return PermanentError(detail=text)

@@ -102,6 +102,12 @@ SET state = 'queued', error = :error, attempts = :attempts,
     next_attempt_at = :next_attempt_at, updated_at = :now
 WHERE id = :id AND state = 'running';
 
+-- name: set_link
+-- a fresh media URL for an expired one, resolved again from the job's page;
+-- original_url stays: it names the download its .part belongs to
+UPDATE jobs SET url = :url, host = :host, headers = :headers, updated_at = :now
+WHERE id = :id AND state = 'running';
+
 -- name: fail_job
 UPDATE jobs
 SET state = 'failed', error = :error, attempts = :attempts,

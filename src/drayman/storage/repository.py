@@ -565,6 +565,17 @@ class JobStore:
 
         await self._write(op)
 
+    async def set_link(self, job_id: int, url: str, headers: Sequence[tuple[str, str]]) -> bool:
+        """A running job's fresh media URL and headers (its page gave them again)."""
+        params = {
+            "id": job_id,
+            "url": url,
+            "host": host_of(url),
+            "headers": json.dumps([list(h) for h in headers]),
+            "now": self._clock(),
+        }
+        return await self._write(lambda conn: conn.execute(Q["set_link"], params).rowcount == 1)
+
     async def record_remote(
         self,
         job_id: int,
