@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from conftest import run_cli
-from drayman import pages
+from drayman import pages, resolver
 from drayman.errors import BadInput
 from httpserver import LoopbackServer, make_body
 from pagesites import FakeSite, add_feed, add_video_page, plugin_env
@@ -182,7 +182,9 @@ async def test_the_library_streams_entries_and_stops_when_cancelled(
     channel = fake.add_channel("many", "Many", ids, uploader="Ann")
 
     seen: list[tuple[str | None, int, int | None]] = []
-    resolved = await pages.resolve([channel], on_entry=lambda e, n, t: seen.append((e.title, n, t)))
+    resolved = await resolver.resolve(
+        [channel], on_entry=lambda e, n, t: seen.append((e.title, n, t))
+    )
     assert [e.title for e in resolved.entries] == [f"Video {n}" for n in range(6)]
     assert seen == [(f"Video {n}", n + 1, 6) for n in range(6)]
 

@@ -7,7 +7,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from drayman import pages_process
+from drayman import resolver
 from drayman.jobs import JobState
 from drayman.ui.import_dialog import ImportDialog
 from drayman.ui.qt import QtCore
@@ -89,7 +89,7 @@ def test_a_page_streams_into_the_preview_off_the_gui_thread_and_stops(
                 assert not dialog.stop_button.isEnabled()
                 site.release_hold(held)
                 # the worker ends at its next item, and adds nothing more
-                await until(lambda: pages_process.workers_running() == 0, what="the worker's end")
+                await until(lambda: resolver.workers_running() == 0, what="the worker's end")
                 assert len(dialog.model.rows) == 4
                 assert not site.requests_for("/fakesite/video/p5.json")
                 ticker.stop()

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from drayman.pages import resolve
     from drayman.queue.engine import Engine, EngineConfig
     from drayman.queue.jobqueue import JobQueue
+    from drayman.resolver import resolve
 
 __all__ = ["Engine", "EngineConfig", "JobQueue", "__version__", "resolve"]
 
@@ -30,8 +30,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(engine, name)
     if name == "resolve":
-        # what pages hold (the `pages` extra): drayman.pages.resolve
-        from drayman.pages import resolve
+        # what pages hold (the `pages` extra): drayman.resolver.resolve
+        from drayman.resolver import resolve
 
         return resolve
     if name == "JobQueue":

@@ -581,8 +581,9 @@ LIST_FORMATS = ("txt", "json", "jsonl", "csv")
 async def _add_resolved(args: argparse.Namespace, out: TextIO) -> int:
     """``add --resolve PAGE...``: every page must give entries, or nothing is added."""
     from drayman.cookies import read_cookies_file
-    from drayman.pages import entries_or_error, resolve
+    from drayman.pages import entries_or_error
     from drayman.queue.jobqueue import JobQueue
+    from drayman.resolver import resolve
     from drayman.templates import check_template
 
     if args.input is not None:
@@ -922,7 +923,8 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def cmd_resolve(args: argparse.Namespace, out: TextIO) -> int:
-    from drayman.pages import entries_or_error, resolve
+    from drayman.pages import entries_or_error
+    from drayman.resolver import resolve
 
     resolved = await resolve(args.urls, format=args.format)
     entries = entries_or_error(resolved)

@@ -8,18 +8,15 @@ item that exists only as separate video and audio streams, or only as HLS or
 DASH fragments, is reported and skipped, never half-downloaded.
 
 yt-dlp blocks: :func:`resolve_sync` reports each entry as it is found and
-stops at the next entry once cancelled; :func:`resolve`, for event loops
-(the window's), runs it in a child process read by an ``asyncio.to_thread``
-worker (see :mod:`drayman.pages_process`: yt-dlp would otherwise hold the
-GIL the window's loop needs).
+stops at the next entry once cancelled. Event loops (the CLI's, the
+window's, the engine's) use :func:`drayman.resolver.resolve`, which runs it
+in a child process read by an ``asyncio.to_thread`` worker (yt-dlp would
+otherwise hold the GIL the window's loop needs).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +36,6 @@ __all__ = [
     "PagesUnavailable",
     "ResolveCancelled",
     "Resolved",
-    "resolve",
     "resolve_sync",
 ]
 
@@ -353,56 +349,6 @@ def _resolve_page(
     if not found:
         reason = (logger.errors or skipped or ["no downloadable items found"])[0]
         result.failed_pages.append(PageFailed(page=shown, reason=reason))
-
-
-async def resolve(
-    urls: Sequence[str],
-    *,
-    format: str | None = None,
-    on_entry: OnEntry | None = None,
-) -> Resolved:
-    """What ``urls`` hold, resolved by yt-dlp in a child process read by a worker thread.
-
-    ``on_entry`` is called on the event loop's thread as each entry is found.
-    Cancelling this stops the child at once. Raises as :func:`resolve_sync`.
-    """
-    from drayman.pages_process import resolve_in_child
-
-    for url in urls:
-        validate_url(url)
-    if not available():
-        raise PagesUnavailable()
-    loop = asyncio.get_running_loop()
-    cancel = threading.Event()
-    children: list[subprocess.Popen[str]] = []
-
-    def relay(entry: PageEntry, found: int, total: int | None) -> None:
-        if on_entry is not None:
-            loop.call_soon_threadsafe(on_entry, entry, found, total)
-
-    worker = asyncio.ensure_future(
-        asyncio.to_thread(
-            resolve_in_child,
-            urls,
-            format=format,
-            on_entry=relay,
-            cancel=cancel,
-            started=children.append,
-        )
-    )
-    try:
-        return await asyncio.shield(worker)
-    except asyncio.CancelledError:
-        cancel.set()
-        for child in children:
-            with contextlib.suppress(OSError):
-                child.kill()
-        # the worker ends as soon as its child is gone: wait for it, so that
-        # whoever cancelled knows nothing of this resolve runs any more
-        await asyncio.wait([worker])
-        if not worker.cancelled():
-            worker.exception()  # ResolveCancelled, expected: retrieved, not logged
-        raise
 
 
 def entries_or_error(resolved: Resolved) -> list[PageEntry]:

@@ -33,7 +33,7 @@ Resolver = Callable[[Sequence[str]], Awaitable[Resolved]]
 
 
 def _default_resolver(urls: Sequence[str]) -> Awaitable[Resolved]:
-    from drayman.pages import resolve
+    from drayman.resolver import resolve
 
     return resolve(urls)
 

@@ -21,7 +21,7 @@ from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drayman import pages
+from drayman import pages, resolver
 from drayman.batch import BadEntry, Entry, ImportResult, parse_import
 from drayman.errors import BadInput, DraymanError
 from drayman.jobs import NewJob
@@ -603,7 +603,7 @@ class ImportDialog(QtWidgets.QDialog):
                     found = count
                     self._add_resolved(entry, count, total)
 
-            result = await pages.resolve([url], on_entry=arrived)
+            result = await resolver.resolve([url], on_entry=arrived)
         except asyncio.CancelledError:
             if not self._closed:
                 self._flush_incoming()

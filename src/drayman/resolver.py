@@ -1,16 +1,18 @@
-"""The page resolver in a child process, driven from a worker thread.
+"""Pages resolved for an event loop: yt-dlp in a child process, read by a worker thread.
 
 yt-dlp is pure Python and busy while it reads a page: in a thread of the
 window's process it would hold the GIL for most of a long playlist, and the
 window's event loop would wait for it (hundreds of milliseconds at a time).
-So :func:`drayman.pages.resolve` runs :func:`drayman.pages.resolve_sync` in
-``python -m drayman.pages_process``, and a worker thread of ours only reads
+So :func:`resolve` runs :func:`drayman.pages.resolve_sync` in
+``python -m drayman.resolver``, and a worker thread of ours only reads
 its answers: one JSON line per entry as it is found, then the outcome.
 Cancelling kills the child at once, wherever yt-dlp is.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -29,8 +31,10 @@ from drayman.pages import (
     PagesUnavailable,
     ResolveCancelled,
     Resolved,
+    available,
     resolve_sync,
 )
+from drayman.urls import validate_url
 
 _workers = 0
 _workers_lock = threading.Lock()
@@ -97,7 +101,7 @@ def _drive(
     if cancel.is_set():
         raise ResolveCancelled()
     child = subprocess.Popen(
-        [sys.executable, "-m", "drayman.pages_process"],
+        [sys.executable, "-m", "drayman.resolver"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=errors,
@@ -139,6 +143,54 @@ def _drive(
     for page, reason in outcome["failed_pages"]:
         result.failed_pages.append(PageFailed(page=page, reason=reason))
     return result
+
+
+async def resolve(
+    urls: Sequence[str],
+    *,
+    format: str | None = None,
+    on_entry: OnEntry | None = None,
+) -> Resolved:
+    """What ``urls`` hold, resolved by yt-dlp in a child process read by a worker thread.
+
+    ``on_entry`` is called on the event loop's thread as each entry is found.
+    Cancelling this stops the child at once. Raises as :func:`resolve_sync`.
+    """
+    for url in urls:
+        validate_url(url)
+    if not available():
+        raise PagesUnavailable()
+    loop = asyncio.get_running_loop()
+    cancel = threading.Event()
+    children: list[subprocess.Popen[str]] = []
+
+    def relay(entry: PageEntry, found: int, total: int | None) -> None:
+        if on_entry is not None:
+            loop.call_soon_threadsafe(on_entry, entry, found, total)
+
+    worker = asyncio.ensure_future(
+        asyncio.to_thread(
+            resolve_in_child,
+            urls,
+            format=format,
+            on_entry=relay,
+            cancel=cancel,
+            started=children.append,
+        )
+    )
+    try:
+        return await asyncio.shield(worker)
+    except asyncio.CancelledError:
+        cancel.set()
+        for child in children:
+            with contextlib.suppress(OSError):
+                child.kill()
+        # the worker ends as soon as its child is gone: wait for it, so that
+        # whoever cancelled knows nothing of this resolve runs any more
+        await asyncio.wait([worker])
+        if not worker.cancelled():
+            worker.exception()  # ResolveCancelled, expected: retrieved, not logged
+        raise
 
 
 def main() -> int:
