@@ -177,7 +177,8 @@ class FakeSite:
                     "quality": 1,
                     "headers": headers,
                 },
-                # a better picture, without sound: never picked by default
+                # a better picture, without sound, and the sound alone: never
+                # picked by default (drayman does not merge streams)
                 {
                     "id": "video-only-1080",
                     "url": media + "&v=1080",
@@ -185,6 +186,14 @@ class FakeSite:
                     "vcodec": "avc1",
                     "acodec": "none",
                     "quality": 5,
+                },
+                {
+                    "id": "audio-only",
+                    "url": media + "&a=1",
+                    "ext": "m4a",
+                    "vcodec": "none",
+                    "acodec": "mp4a",
+                    "quality": 0,
                 },
             ]
         data = {k: video[k] for k in ("title", "uploader", "thumbnail", "duration")}

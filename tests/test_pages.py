@@ -452,3 +452,28 @@ def test_a_plain_job_answered_403_fails_as_before(
     assert run.returncode == 1
     (job,) = json.loads(run_cli(db_path, "ls", "--json").stdout)
     assert job["error"] == "the server answered HTTP 403 Forbidden"
+
+
+def test_format_picks_yt_dlps_selection_and_separate_streams_are_refused(
+    site: LoopbackServer, db_path: Path
+) -> None:
+    fake = FakeSite(site)
+    fake.add_video("f1", "Formats", uploader="Fay")
+
+    picture = resolve_json(db_path, fake.page("f1"), extra=("--format", "video-only-1080"))
+    merged = run_cli(
+        db_path,
+        "resolve",
+        fake.page("f1"),
+        "--json",
+        "--format",
+        "video-only-1080+audio-only",
+        env=plugin_env(),
+    )
+
+    # a single file, picture only: what was asked for
+    assert [e["url"] for e in picture] == [site.url("/fakemedia/f1.mp4?token=t1&v=1080")]
+    # two streams to merge: drayman does not, and says so in one line
+    assert merged.returncode == 2
+    assert merged.stderr.count("\n") == 1
+    assert "separate video and audio streams" in merged.stderr
