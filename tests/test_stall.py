@@ -1,11 +1,14 @@
-"""SpeedWatch (low-speed detection) on a fake clock: no sleeps, exact times."""
+"""SpeedWatch (low-speed detection) on a fake clock: no sleeps, exact times; ReadDeadline
+(the read timeout) on the event loop's own clock, its periods a fraction of a second."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
 from drayman.errors import TransientError
-from drayman.queue.stall import SpeedWatch
+from drayman.queue.stall import ReadDeadline, SpeedWatch
 
 KiB = 1024
 
@@ -100,3 +103,30 @@ def test_memory_stays_bounded_on_a_long_transfer() -> None:
     watch = SpeedWatch(1, 60, clock=clock)
     feed(watch, clock, every=0.01, amount=1 * KiB, until=clock.now + 600)
     assert len(watch._samples) <= 8 + 2
+
+
+# -- ReadDeadline: the read timeout, one timer per period (on the real loop clock) --
+
+
+async def test_a_read_without_a_byte_ends_with_a_timeout_after_fed_bytes() -> None:
+    deadline = ReadDeadline(0.2)
+    fed = 0
+    with pytest.raises(TimeoutError):
+        async with deadline.guard():
+            for _ in range(5):  # bytes keep it alive past the first period
+                await asyncio.sleep(0.1)
+                deadline.fed()
+                fed += 1
+            await asyncio.Event().wait()  # then the server goes silent
+    assert fed == 5
+
+
+async def test_time_held_back_by_drayman_does_not_count() -> None:
+    deadline = ReadDeadline(0.2)
+    async with deadline.guard():
+        with deadline.paused():  # our own speed limit, a wait for our disk
+            await asyncio.sleep(0.5)
+        deadline.fed()
+    # and no deadline at all when the read timeout is 0
+    async with ReadDeadline(0).guard():
+        await asyncio.sleep(0.01)

@@ -14,7 +14,7 @@ from drayman.queue.landing import Landing
 from drayman.queue.proxyroutes import ProxyRoutes, Route
 from drayman.queue.ratelimit import TokenBucket
 from drayman.queue.redirects import get_following_redirects
-from drayman.queue.session import head_timeout, request_timeout
+from drayman.queue.session import download_timeout, head_timeout
 from drayman.rules import Rule, hop_headers, insecure_for, size_cap
 from drayman.units import human_size
 from drayman.urls import host_of
@@ -63,7 +63,7 @@ class JobClient:
             ),
             max_redirects=self.config.max_redirects,
             allow_insecure=self.config.allow_insecure_redirects,
-            client_timeout=request_timeout(self.config),
+            client_timeout=download_timeout(self.config),
             verify_for=self._verify_tls,
             head_timeout=head_timeout(self.config),
             cookies=self.cookies,

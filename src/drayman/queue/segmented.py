@@ -3,7 +3,7 @@
 When the server can resume (a strong validator: a strong ETag, else
 Last-Modified; and a known length) a large file is cut into segments, each
 fetched over its own connection with ``Range: bytes=a-b`` and ``If-Range``
-and written in place (``pwritev`` in the executor, MiB-scale blocks) into
+and written in place (``pwritev`` on the blocking lane, MiB-scale blocks) into
 one preallocated ``.part``. The rules of a single stream hold per segment:
 
 - A checkpoint fsyncs the file, *then* commits every segment's durable end,
@@ -83,7 +83,7 @@ from drayman.queue.segments import (
     validator_of,
 )
 from drayman.queue.segmentwrites import SegmentWrites
-from drayman.queue.stall import SpeedWatch
+from drayman.queue.stall import ReadDeadline, SpeedWatch, held_back
 from drayman.queue.transferconfig import checkpoint_step
 from drayman.storage import SegmentRecord
 
@@ -299,7 +299,9 @@ class SegmentedDownload:
         self.steals += stolen
         return segment
 
-    async def _carry_on(self, segment: Segment, stream_end: int, watch: SpeedWatch) -> bool:
+    async def _carry_on(
+        self, segment: Segment, stream_end: int, watch: SpeedWatch, deadline: ReadDeadline
+    ) -> bool:
         """At the end of ``segment``: absorb the next one, or False to stop here.
 
         Before any range request was answered, the next segment may be held
@@ -322,7 +324,7 @@ class SegmentedDownload:
             )
             if not waiting:
                 return False
-            with watch.paused():  # the server is not slow: we hold back
+            with held_back(watch, deadline):  # the server is not slow: we hold back
                 await self._changed.wait()
 
     # -- one connection ------------------------------------------------------------------
@@ -369,6 +371,7 @@ class SegmentedDownload:
         block, every = config.block_size, config.checkpoint_seconds
         # each connection is judged on its own: one that trickles is retried
         watch = SpeedWatch(config.min_speed, config.min_speed_time)
+        deadline = ReadDeadline(config.read_timeout)
         gathered: list[bytes] = []
         size = 0
         writing: asyncio.Future[int] | None = None
@@ -376,34 +379,41 @@ class SegmentedDownload:
         # a slow connection hands its bytes to the disk on the checkpoint clock too
         flush_at = time.monotonic() + every
         try:
-            while segment.received < segment.end or await self._carry_on(
-                segment, stream_end, watch
-            ):
-                chunk = await content.readany()
-                if not chunk:
-                    break
-                read = len(chunk)
-                progress.received += read
-                watch.received(read)
-                while chunk:
-                    room = segment.end - segment.received
-                    if room <= 0 and not await self._carry_on(segment, stream_end, watch):
-                        break  # the rest belongs to another connection's segment
-                    room = segment.end - segment.received
-                    piece, chunk = (chunk, b"") if len(chunk) <= room else _cut(chunk, room)
-                    gathered.append(piece)
-                    size += len(piece)
-                    segment.received += len(piece)
-                    progress.position += len(piece)
-                if client.limited():
-                    with watch.paused():  # our own speed limit is not the server being slow
-                        await client.throttle(read)
-                if size >= block or (size and time.monotonic() >= flush_at):
-                    writing = await self.writes.write(segment, gathered, size, writing)
-                    gathered, size = [], 0
-                    flush_at = time.monotonic() + every
-                if progress.position - self.writes.tried >= self._step:
-                    self._due.set()
+            # no byte for read_timeout while reading: a stalled connection
+            async with deadline.guard():
+                while segment.received < segment.end or await self._carry_on(
+                    segment, stream_end, watch, deadline
+                ):
+                    chunk = await content.readany()
+                    if not chunk:
+                        break
+                    deadline.fed()
+                    read = len(chunk)
+                    progress.received += read
+                    watch.received(read)
+                    while chunk:
+                        room = segment.end - segment.received
+                        if room <= 0 and not await self._carry_on(
+                            segment, stream_end, watch, deadline
+                        ):
+                            break  # the rest belongs to another connection's segment
+                        room = segment.end - segment.received
+                        piece, chunk = (chunk, b"") if len(chunk) <= room else _cut(chunk, room)
+                        gathered.append(piece)
+                        size += len(piece)
+                        segment.received += len(piece)
+                        progress.position += len(piece)
+                    if client.limited():
+                        # our own speed limit is not the server being slow
+                        with held_back(watch, deadline):
+                            await client.throttle(read)
+                    if size >= block or (size and time.monotonic() >= flush_at):
+                        with deadline.paused():  # waiting for our disk, not the server
+                            writing = await self.writes.write(segment, gathered, size, writing)
+                        gathered, size = [], 0
+                        flush_at = time.monotonic() + every
+                    if progress.position - self.writes.tried >= self._step:
+                        self._due.set()
             if segment.received < segment.end:
                 # only an early end of the answer leaves the loop before the segment's end
                 raise TransientError(detail="the connection closed in the middle of a segment")

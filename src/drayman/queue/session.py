@@ -31,6 +31,18 @@ def request_timeout(config: TransferConfig) -> aiohttp.ClientTimeout:
     )
 
 
+def download_timeout(config: TransferConfig) -> aiohttp.ClientTimeout:
+    """A download's request: no total limit, and no read timeout of aiohttp's own.
+
+    Its headers are bounded by :func:`head_timeout`, its body by a
+    :class:`.stall.ReadDeadline` in the receive loop: aiohttp would re-arm a
+    timer at every socket read, the deadline once per ``read_timeout``.
+    """
+    return aiohttp.ClientTimeout(
+        total=None, connect=None, sock_connect=config.connect_timeout, sock_read=None
+    )
+
+
 def head_timeout(config: TransferConfig) -> float:
     """How long one request may take until its headers are in: what an honest
     server needs to accept the connection and then answer."""

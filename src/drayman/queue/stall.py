@@ -1,4 +1,10 @@
-"""Low-speed detection: a connection that trickles is as stuck as a silent one.
+"""Stall and low-speed detection: a connection that trickles is as stuck as a silent one.
+
+A :class:`ReadDeadline` ends a body read that got no byte for the read
+timeout. aiohttp's own ``sock_read`` timeout does the same by re-arming a
+timer at every socket read (a ``call_at`` and a cancel, hundreds of
+thousands of times for a big file); the deadline arms one timer per timeout
+period and, when it fires, looks when the last byte came.
 
 The read timeout (aiohttp's ``sock_read``) only catches a connection that
 sends *nothing* for that long; a server that drips one byte a second resets
@@ -16,10 +22,11 @@ its connections its own.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from drayman.errors import TooSlow
 from drayman.units import human_size
@@ -109,3 +116,74 @@ class SpeedWatch:
         while len(samples) > 1 and samples[1][0] <= now - self.period:
             samples.popleft()
         self._base_time, self._base_bytes = samples[0]
+
+
+class ReadDeadline:
+    """Inside :meth:`guard`, no byte for ``seconds`` (``fed`` not called) raises TimeoutError.
+
+    Time inside :meth:`paused` (drayman's own speed limit, a segment waiting
+    for another connection's answer) does not count: aiohttp's timeout too
+    stops while the socket is not read. ``seconds`` None or 0: no deadline.
+    """
+
+    __slots__ = ("_handle", "_last", "_loop", "_paused", "_scope", "seconds")
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds or 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._scope: asyncio.Timeout | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._last = 0.0
+        self._paused = 0
+
+    @contextlib.asynccontextmanager
+    async def guard(self) -> AsyncIterator[None]:
+        """The reads inside raise TimeoutError after ``seconds`` without a byte."""
+        if not self.seconds:
+            yield
+            return
+        loop = self._loop = asyncio.get_running_loop()
+        self._last = loop.time()
+        async with asyncio.timeout(None) as scope:
+            self._scope = scope
+            self._handle = loop.call_at(self._last + self.seconds, self._check)
+            try:
+                yield
+            finally:
+                self._handle.cancel()
+                self._scope = None
+
+    def fed(self) -> None:
+        """A byte came (call it for every chunk read)."""
+        if self._loop is not None:
+            self._last = self._loop.time()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Time inside this block does not count toward the deadline."""
+        self._paused += 1
+        try:
+            yield
+        finally:
+            self._paused -= 1
+            self.fed()
+
+    def _check(self) -> None:
+        loop, scope = self._loop, self._scope
+        if loop is None or scope is None:
+            return
+        now = loop.time()
+        if self._paused:
+            self._last = now
+        due = self._last + self.seconds
+        if now >= due:
+            scope.reschedule(now)  # the read in progress ends with TimeoutError
+        else:
+            self._handle = loop.call_at(due, self._check)
+
+
+@contextlib.contextmanager
+def held_back(watch: SpeedWatch, deadline: ReadDeadline) -> Iterator[None]:
+    """Drayman, not the server, holds the transfer here: neither clock runs."""
+    with watch.paused(), deadline.paused():
+        yield

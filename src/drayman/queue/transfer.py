@@ -59,7 +59,7 @@ from drayman.queue.progress import TransferProgress
 from drayman.queue.proxyroutes import ProxyRoutes
 from drayman.queue.ratelimit import TokenBucket, fit_receive_buffer
 from drayman.queue.segmentresume import resume as resume_segments
-from drayman.queue.stall import SpeedWatch
+from drayman.queue.stall import ReadDeadline, SpeedWatch, held_back
 from drayman.queue.transferconfig import MiB, TransferConfig, checkpoint_step
 from drayman.rules import Rule
 from drayman.storage import JobStore
@@ -275,40 +275,45 @@ class Transfer:
         next_checkpoint = time.monotonic() + config.checkpoint_seconds
         content = response.content
         watch = SpeedWatch(config.min_speed, config.min_speed_time)
+        deadline = ReadDeadline(config.read_timeout)
         sock = _socket_of(response)
         receive_buffer = fit_receive_buffer(sock, client.speed_limit(), None)
         # a file without a length is capped as it arrives
         cap = client.size_cap() if total is None else None
-        while True:
-            # readchunk hands over one socket read as it came; readany joins
-            # everything buffered into a new multi-MiB bytes (a copy, and page
-            # faults for each fresh allocation)
-            chunk, at_chunk_end = await content.readchunk()
-            if not chunk:
-                if at_chunk_end:  # an empty piece at a chunked-encoding boundary
-                    continue
-                break
-            size = len(chunk)
-            # checked before the chunk is kept: not one byte past the total is written
-            if total is not None and appender.position() + size > total:
-                raise TransientError(detail="the server sent more bytes than it announced")
-            if cap is not None and appender.position() + size > cap:
-                client.check_size(appender.position() + size, streamed=True)
-            appender.gather(chunk)
-            progress.received += size
-            progress.position += size
-            watch.received(size)
-            if client.limited():
-                with watch.paused():  # our own speed limit is not the server being slow
-                    await client.throttle(size)
-            now = time.monotonic()
-            due = now >= next_checkpoint or appender.position() - landing.tried >= step
-            if appender.buffered >= config.block_size or due:
-                await appender.flush()
-            if due and appender.checkpoint_soon():
-                next_checkpoint = now + config.checkpoint_seconds
-                # limits change live: checked here, not per chunk
-                receive_buffer = fit_receive_buffer(sock, client.speed_limit(), receive_buffer)
+        async with deadline.guard():  # no byte for read_timeout: a stalled connection
+            while True:
+                # readchunk hands over one socket read as it came; readany joins
+                # everything buffered into a new multi-MiB bytes (a copy, and page
+                # faults for each fresh allocation)
+                chunk, at_chunk_end = await content.readchunk()
+                if not chunk:
+                    if at_chunk_end:  # an empty piece at a chunked-encoding boundary
+                        continue
+                    break
+                deadline.fed()
+                size = len(chunk)
+                # checked before the chunk is kept: not one byte past the total is written
+                if total is not None and appender.position() + size > total:
+                    raise TransientError(detail="the server sent more bytes than it announced")
+                if cap is not None and appender.position() + size > cap:
+                    client.check_size(appender.position() + size, streamed=True)
+                appender.gather(chunk)
+                progress.received += size
+                progress.position += size
+                watch.received(size)
+                if client.limited():
+                    # our own speed limit is not the server being slow
+                    with held_back(watch, deadline):
+                        await client.throttle(size)
+                now = time.monotonic()
+                due = now >= next_checkpoint or appender.position() - landing.tried >= step
+                if appender.buffered >= config.block_size or due:
+                    with deadline.paused():  # waiting for our disk, not the server
+                        await appender.flush()
+                if due and appender.checkpoint_soon():
+                    next_checkpoint = now + config.checkpoint_seconds
+                    # limits change live: checked here, not per chunk
+                    receive_buffer = fit_receive_buffer(sock, client.speed_limit(), receive_buffer)
         # what is gathered goes with the finish's fsync (one hop to the disk)
         if total is not None and appender.position() != total:
             raise TransientError(
