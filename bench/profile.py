@@ -78,15 +78,15 @@ def drayman(*args: str) -> list[str]:
     return [sys.executable, "-m", "drayman", *args]
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall and user+sys CPU seconds of ``command`` and its children."""
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall, user and sys CPU seconds of ``command`` and its children."""
     start = time.monotonic()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - start
     if status != 0:
         raise SystemExit(f"{' '.join(command)} exited {status}")
-    return wall, usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_utime, usage.ru_stime
 
 
 def one_run(workload: str, ports: dict[str, str], args: argparse.Namespace, raw: Path | None):
@@ -169,21 +169,28 @@ def main() -> int:
     args = parser.parse_args()
     args.extra = args.run_args.split()
     ports = server()
-    walls, cpus = [], []
+    walls, cpus, users = [], [], []
     for n in range(args.runs):
-        wall, cpu = one_run(args.workload, ports, args, None)
+        wall, user, system = one_run(args.workload, ports, args, None)
         walls.append(wall)
-        cpus.append(cpu)
-        print(f"run {n + 1}: wall {wall:.2f} s, CPU {cpu:.2f} s", flush=True)
+        cpus.append(user + system)
+        users.append(user)
+        print(
+            f"run {n + 1}: wall {wall:.2f} s, CPU {user + system:.2f} s "
+            f"(user {user:.2f}, sys {system:.2f})",
+            flush=True,
+        )
     if args.runs:
         print(
             f"{args.workload}: median wall {statistics.median(walls):.2f} s, "
-            f"median CPU {statistics.median(cpus):.2f} s (min {min(cpus):.2f}, max {max(cpus):.2f})"
+            f"median CPU {statistics.median(cpus):.2f} s "
+            f"(min {min(cpus):.2f}, max {max(cpus):.2f}), "
+            f"median user {statistics.median(users):.2f} s"
         )
     if args.py_spy:
         raw = Path(args.raw or tempfile.mktemp(suffix=".txt"))
-        wall, cpu = one_run(args.workload, ports, args, raw)
-        print(f"py-spy run: wall {wall:.2f} s, CPU {cpu:.2f} s (py-spy's own included)")
+        wall, user, system = one_run(args.workload, ports, args, raw)
+        print(f"py-spy run: wall {wall:.2f} s, CPU {user + system:.2f} s (py-spy's included)")
         summarise(raw, args.top)
     return 0
 
