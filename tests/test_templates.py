@@ -123,3 +123,13 @@ def test_an_imported_folder_and_name_stay_inside_or_the_entry_is_bad(
         return
     [entry] = result.entries
     assert_inside([*entry.folder, *([entry.name] if entry.name else [])])
+
+
+def test_a_folder_level_of_empty_fields_is_left_out_never_named_unknown() -> None:
+    folders, name = split_template("{author}/{date} {author}/{title}.{ext}", {"title": "Two"})
+    assert folders == []
+    folders, _ = split_template("{author}/{title}.{ext}", {"title": "Two", "author": ""})
+    assert folders == []
+    assert name.startswith("Two.")
+    folders, _ = split_template("{author}/fixed/{title}.{ext}", {"title": "T", "author": "Ann"})
+    assert folders == ["Ann", "fixed"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from drayman.ui.jobs_model import ProgressRole
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from drayman.ui.widgets import ProgressDelegate
 from test_gui import qloop, run, settings_file, state_of, until
-from test_import_gui import find_add_dialog
+from test_import_gui import find_add_dialog, opened, preview_of
 
 __all__ = ["qloop"]  # the fixture, shared with test_gui.py
 
@@ -145,5 +147,41 @@ def test_ctrl_v_at_start_pastes_urls_and_an_active_filter_shows_its_way_out(
             window.quit()
             await session.close()
             await queue.close()
+
+    run(qloop, scenario())
+
+
+def test_pasted_plain_urls_go_to_the_folder_itself_and_an_empty_field_makes_no_folder(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, tmp_path: Path
+) -> None:
+    media = tmp_path / "list.json"
+    media.write_text(
+        json.dumps(
+            [
+                {"url": "http://127.0.0.1:9/v/1.mp4", "title": "One", "author": "Ann"},
+                {"url": "http://127.0.0.1:9/v/2.mp4", "title": "Two"},  # no author
+            ]
+        )
+    )
+
+    async def scenario() -> None:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
+            QtWidgets.QApplication.clipboard().setText(
+                "http://127.0.0.1:9/a/big.iso\nhttp://127.0.0.1:9/b/small.dat"
+            )
+            window.paste_action.trigger()
+            await until(lambda: window.import_dialog is not None, what="the preview")
+            dialog = window.import_dialog
+            assert dialog is not None
+            assert dialog.template.text() == ""  # named by their server
+            await asyncio.wait_for(dialog.planned.wait(), 20)
+            assert [row.target for row in dialog.model.rows] == ["big.iso", "small.dat"]
+            await dialog.shut()
+            dialog = await preview_of(window, media)
+            assert dialog.template.text() == "{author}/{title}.{ext}"
+            await asyncio.wait_for(dialog.planned.wait(), 20)
+            targets = [row.target for row in dialog.model.rows]
+            assert targets == [os.path.join("Ann", "One.mp4"), "Two.mp4"], targets
+            await dialog.shut()
 
     run(qloop, scenario())

@@ -60,13 +60,28 @@ def _value(text: str) -> str:
 
 
 def split_template(template: str, values: Mapping[str, str]) -> tuple[list[str], str]:
-    """Expand every field but ``{ext}``: (sanitized subfolders, file-name template)."""
+    """Expand every field but ``{ext}``: (sanitized subfolders, file-name template).
+
+    A folder level whose fields are all empty is left out: ``{author}/`` for
+    an entry without an author files it in the folder itself, never in a
+    made-up "unknown" or "_" folder.
+    """
     check_template(template)
     filled = {field: _value(values.get(field) or "") for field in FIELDS if field != "ext"}
     filled["ext"] = EXT_MARK
     parts = _SEPARATORS.split(template)
-    folders = [sanitize_filename(_FORMATTER.vformat(part, (), filled)) for part in parts[:-1]]
+    folders = [
+        sanitize_filename(_FORMATTER.vformat(part, (), filled))
+        for part in parts[:-1]
+        if not _all_empty(part, filled)
+    ]
     return folders, _FORMATTER.vformat(parts[-1], (), filled)
+
+
+def _all_empty(part: str, filled: Mapping[str, str]) -> bool:
+    """Whether ``part`` has fields and every one of them is empty."""
+    names = [field for _, field, _, _ in _FORMATTER.parse(part) if field is not None]
+    return bool(names) and not any(filled[name] for name in names)
 
 
 def folder_for(base: str, subfolders: list[str]) -> str:

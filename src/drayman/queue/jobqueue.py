@@ -278,7 +278,8 @@ class JobQueue:
                 stem = os.path.splitext(url_name)[0]
                 values = {
                     "title": entry.title or entry.name or stem or "untitled",
-                    "author": entry.author or "unknown",
+                    # empty: a folder level made of it is left out
+                    "author": entry.author or "",
                     "name": os.path.splitext(entry.name or url_name)[0] or "download",
                     "host": host,
                     "date": today,

@@ -525,13 +525,16 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.tr("{0}: nothing to import.").format(source) + "\n\n" + "\n".join(lines)
             )
             return None
+        # the media template (author, title) is for lists that carry those
+        # fields; plain URLs are named by their server, in the folder itself
+        media = any(entry.title or entry.author for entry in result.entries)
         dialog = ImportDialog(
             self.queue,
             self.fetcher,
             result,
             source=source,
             folder=self.default_folder,
-            template=self.settings.import_template,
+            template=self.settings.import_template if media else "",
             parent=self,
         )
         dialog.added.connect(lambda _: self._imported(dialog))
@@ -566,7 +569,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _imported(self, dialog: ImportDialog) -> None:
         """The folder and template used last are the next defaults."""
         folder = dialog.folder.text().strip()
-        template = dialog.template.text().strip()
+        # a list of plain URLs has no template: the media one stays for the next list
+        template = dialog.template.text().strip() or self.settings.import_template
         if folder != self.default_folder or template != self.settings.import_template:
             self._settings_chosen(
                 dataclasses.replace(self.settings, default_folder=folder, import_template=template)
