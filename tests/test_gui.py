@@ -388,11 +388,19 @@ def test_failures_and_the_end_of_a_batch_are_announced(
                 ),
                 what="a notice",
             )
-            await until(
-                lambda: window.last_notification == "All downloads have finished.",
-                what="the end of the batch",
-            )
-            assert window.statusBar().currentMessage() == "All downloads have finished."
+            summary = "Downloads have finished: 1 done, 1 failed."
+            await until(lambda: window.last_notification == summary, what="the end of the batch")
+            assert window.statusBar().currentMessage() == summary
+            # the failed row is a click away: the red count in the status bar
+            assert 'href="failed"' in window.counts_label.text()
+            window.counts_label.linkActivated.emit("failed")
+            assert window.group.currentData() == "failed"
+            assert window.proxy.rowCount() == 1
+            assert window.proxy.index(0, Column.NAME).data() == "gone.bin"
+            http_server.add("/again.bin", b"fine")
+            await window.queue.add([http_server.url("/again.bin")], dest_dir=downloads)
+            summary = "All downloads have finished: 1 done."
+            await until(lambda: window.last_notification == summary, what="the next batch")
         finally:
             window.close()
             await session.close()

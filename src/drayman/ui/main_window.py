@@ -25,7 +25,14 @@ from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.ui.add_dialog import AddDialog, AddRequest
 from drayman.ui.icons import app_icon
 from drayman.ui.import_dialog import LIST_EXTENSIONS, ImportDialog, read_list_file
-from drayman.ui.jobs_model import Column, JobIdRole, JobsFilter, JobsModel, state_name
+from drayman.ui.jobs_model import (
+    STATE_COLORS,
+    Column,
+    JobIdRole,
+    JobsFilter,
+    JobsModel,
+    state_name,
+)
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from drayman.ui.settings import Settings, SettingsDialog
 from drayman.ui.tasks import BackgroundTasks
@@ -71,6 +78,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_error: str | None = None
         self.last_notification: str | None = None
         self._batch_may_be_over = False
+        #: jobs that ended since the last "finished" notice: the batch it sums up
+        self._batch_done: set[int] = set()
+        self._batch_failed: set[int] = set()
 
         self.model = JobsModel(self)
         self.proxy = JobsFilter(self)
@@ -183,6 +193,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.speed_label = QtWidgets.QLabel()
         self.counts_label = QtWidgets.QLabel()
+        # the failed count is a link to the failed rows
+        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label.linkActivated.connect(self.show_group)
         self.engine_label = QtWidgets.QLabel(engine_note)
         status = self.statusBar()
         status.addWidget(self.speed_label)
@@ -668,6 +681,13 @@ class MainWindow(QtWidgets.QMainWindow):
                 job = self.model.job(change.job_id)
                 name = job.display_name if job else str(change.job_id)
                 self.notify(self.tr("{0} failed: {1}").format(name, change.error or ""))
+        for change in snapshot.changes:
+            if change.state == JobState.DONE:
+                self._batch_done.add(change.job_id)
+                self._batch_failed.discard(change.job_id)
+            elif change.state == JobState.FAILED:
+                self._batch_failed.add(change.job_id)
+                self._batch_done.discard(change.job_id)
         if any(c.state in (JobState.DONE, JobState.FAILED) for c in snapshot.changes):
             # decided after the next reload, when the table shows the end states
             self._batch_may_be_over = True
@@ -675,8 +695,22 @@ class MainWindow(QtWidgets.QMainWindow):
     def _check_batch_over(self) -> None:
         counts = self.model.counts()
         if self._batch_may_be_over and not counts[JobState.QUEUED] and not counts[JobState.RUNNING]:
-            self.notify(self.tr("All downloads have finished."))
+            self.notify(self.batch_summary(len(self._batch_done), len(self._batch_failed)))
+            self._batch_done.clear()
+            self._batch_failed.clear()
         self._batch_may_be_over = False
+
+    def batch_summary(self, done: int, failed: int) -> str:
+        """The end of a batch in words: what came, and what did not."""
+        if not failed:
+            return self.tr("All downloads have finished: %n done.", "", done)
+        return self.tr("Downloads have finished: {0} done, {1} failed.").format(done, failed)
+
+    def show_group(self, group: str) -> None:
+        """Filter the table to one state group ("failed", ...), as the combo box does."""
+        index = self.group.findData(group)
+        if index >= 0:
+            self.group.setCurrentIndex(index)
 
     def _bring_back(self, *_: object) -> None:
         self.showNormal()
@@ -745,13 +779,20 @@ class MainWindow(QtWidgets.QMainWindow):
             self.table.setColumnHidden(Column.THUMB, hidden)
 
     def _show_counts(self, counts: dict[JobState, int]) -> None:
+        failed = self.tr("failed {0}").format(counts[JobState.FAILED])
+        if counts[JobState.FAILED]:
+            # red, and a click away from the failed rows
+            failed = (
+                f'<a href="failed" style="color: {STATE_COLORS[JobState.FAILED]}; '
+                f'font-weight: bold">{_escape(failed)}</a>'
+            )
         self.counts_label.setText(
-            self.tr("active {0} · queued {1} · paused {2} · done {3} · failed {4}").format(
+            self.tr("active {0} · queued {1} · paused {2} · done {3} · {4}").format(
                 counts[JobState.RUNNING],
                 counts[JobState.QUEUED],
                 counts[JobState.PAUSED],
                 counts[JobState.DONE],
-                counts[JobState.FAILED],
+                failed,
             )
         )
 
