@@ -179,7 +179,7 @@ async def test_read_only_destination_fails_that_job_only(
     read_only = mounts.tmpfs("ro", MiB, read_only=True)
     http_server.add("/a.bin", make_body(100 * KiB))
     http_server.add("/b.bin", make_body(100 * KiB, seed=3))
-    template = "{author}/{name}.{ext}" if where == "template subfolder" else None
+    template = "{host}/{name}.{ext}" if where == "template subfolder" else None
     async with Engine(db_path, fast_config()) as engine:
         [stuck] = await engine.queue.add(
             [http_server.url("/a.bin")], dest_dir=read_only, template=template

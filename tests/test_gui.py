@@ -199,8 +199,8 @@ def test_the_add_dialog_can_skip_the_certificate_check_of_a_trusted_server(
                 dialog.urls.setPlainText(https_server.url(path))
                 dialog.folder.setText(str(downloads))
                 dialog.insecure.setChecked(insecure)
-                dialog.accept()
-                assert not dialog.isVisible(), dialog.error.text()
+                dialog.accept()  # closes once the folder is known to take files
+                await until(lambda d=dialog: not d.isVisible(), what=dialog.error.text())
             await until(lambda: window.model.rowCount() == 2, what="two rows")
             by_path = {
                 job.url.rsplit("/", 1)[1]: job.id

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6 import QtTest
 
 from drayman.jobs import JobState
@@ -183,5 +184,48 @@ def test_pasted_plain_urls_go_to_the_folder_itself_and_an_empty_field_makes_no_f
             targets = [row.target for row in dialog.model.rows]
             assert targets == [os.path.join("Ann", "One.mp4"), "Two.mp4"], targets
             await dialog.shut()
+
+    run(qloop, scenario())
+
+
+@pytest.mark.parametrize("bad", ["file in the way", "read-only"])
+def test_a_folder_that_cannot_take_files_is_said_in_the_dialog_and_never_remembered(
+    qloop: asyncio.AbstractEventLoop,
+    db_path: Path,
+    downloads: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    bad: str,
+) -> None:
+    if bad == "read-only":
+        mounts = request.getfixturevalue("mounts")
+        folder = mounts.tmpfs("ro", 1024 * 1024, read_only=True) / "sub"
+    else:
+        (tmp_path / "notes.txt").write_text("a file, not a folder")
+        folder = tmp_path / "notes.txt" / "sub"
+    (tmp_path / "list.txt").write_text("http://127.0.0.1:9/x.bin\nhttp://127.0.0.1:9/y.bin\n")
+
+    async def scenario() -> None:
+        async with opened(db_path, tmp_path, downloads) as (session, window):
+            dialog = window.open_add_dialog("http://127.0.0.1:9/a.bin")
+            dialog.folder.setText(str(folder))
+            dialog.accept()
+            await until(lambda: dialog.error.isVisible(), what="the folder's problem")
+            assert dialog.isVisible()
+            assert str(tmp_path) in dialog.error.text()
+            assert await window.queue.jobs() == []
+            # a folder that works is taken, and only then remembered
+            dialog.folder.setText(str(downloads / "new"))
+            dialog.accept()
+            await until(lambda: window.model.rowCount() == 1, what="the job")
+            assert window.default_folder == str(downloads / "new")
+            assert session.settings.default_folder == str(downloads / "new")
+            # the import preview says it too, and its button stays off
+            preview = await preview_of(window, tmp_path / "list.txt")
+            preview.folder.setText(str(folder))
+            await until(lambda: preview.plan_error is not None, what="the plan's problem")
+            assert not preview.download_button.isEnabled()
+            assert window.default_folder == str(downloads / "new")
+            await preview.shut()
 
     run(qloop, scenario())

@@ -36,6 +36,24 @@ def validate_folder(folder: str | os.PathLike[str]) -> str:
     return os.path.normpath(os.fspath(path))
 
 
+def check_writable_folder(folder: str | os.PathLike[str]) -> str:
+    """``folder`` (absolute), or :class:`BadInput` when files cannot be made there.
+
+    A folder that does not exist yet is judged by the nearest one that does
+    (drayman creates the rest). Disk I/O: call it off the window's thread.
+    """
+    path = Path(validate_folder(folder))
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise BadInput(f"not a folder: {os.fspath(existing)}")
+    # access() says EROFS for a read-only file system, even to root
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot save files in {os.fspath(path)}: permission denied or read-only")
+    return os.fspath(path)
+
+
 def parse_headers(headers: Iterable[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     parsed = []
     for header in headers:

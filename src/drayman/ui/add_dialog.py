@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from drayman.errors import BadInput
 from drayman.headers import parse_request_header
-from drayman.inputs import validate_name, validate_sha256
+from drayman.inputs import check_writable_folder, validate_name, validate_sha256
 from drayman.ui.qt import QtWidgets
 from drayman.ui.widgets import CheckedDialog
 from drayman.urls import validate_url
@@ -62,6 +63,8 @@ class AddDialog(CheckedDialog[AddRequest]):
         form.addRow("", self.insecure)
         self.finish(form)
         self.resize(560, 420)
+        #: the folder check under way (it runs off the window's thread)
+        self.checking: asyncio.Task[None] | None = None
 
     def _browse(self) -> None:
         chosen = QtWidgets.QFileDialog.getExistingDirectory(
@@ -69,6 +72,29 @@ class AddDialog(CheckedDialog[AddRequest]):
         )
         if chosen:
             self.folder.setText(chosen)
+
+    def accept(self) -> None:
+        """Check the form, then (off the window's thread) that the folder takes files."""
+        try:
+            request = self.validate()
+        except BadInput as exc:
+            self.show_problem(str(exc))
+            return
+        if self.checking is None:
+            self.buttons.setEnabled(False)
+            self.checking = asyncio.ensure_future(self._check_folder(request))
+
+    async def _check_folder(self, request: AddRequest) -> None:
+        try:
+            await asyncio.to_thread(check_writable_folder, request.folder)
+        except BadInput as exc:
+            self.show_problem(str(exc))
+            return
+        finally:
+            self.checking = None
+            self.buttons.setEnabled(True)
+        self.value = request
+        QtWidgets.QDialog.accept(self)
 
     def validate(self) -> AddRequest:
         """The request, or :class:`BadInput` naming the first problem."""

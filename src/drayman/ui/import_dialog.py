@@ -24,6 +24,7 @@ from typing import Any
 from drayman import pages, resolver
 from drayman.batch import BadEntry, Entry, ImportResult, parse_import
 from drayman.errors import BadInput, DraymanError
+from drayman.inputs import check_writable_folder
 from drayman.jobs import NewJob
 from drayman.names import filename_from_url
 from drayman.queue.jobqueue import JobQueue, expected_name, files_on_disk
@@ -726,6 +727,8 @@ class ImportDialog(QtWidgets.QDialog):
                 numbers=[row.number for row in rows],
             )
             on_disk = await files_on_disk(jobs)
+            # a folder that cannot take files is said here, not by every job failing
+            await asyncio.to_thread(check_writable_folder, folder)
         except BadInput as exc:
             self._plan_failed(generation, str(exc))
             return

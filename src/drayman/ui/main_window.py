@@ -401,21 +401,24 @@ class MainWindow(QtWidgets.QMainWindow):
         return dialog
 
     def _add(self, request: AddRequest | None) -> None:
-        if request is None:
-            return
-        if request.folder != self.default_folder:
-            # the folder picked last is the next default, kept in the settings
-            self._settings_chosen(dataclasses.replace(self.settings, default_folder=request.folder))
-        self.run(
-            self.queue.add(
-                request.urls,
-                dest_dir=request.folder,
-                name=request.name,
-                headers=request.headers,
-                sha256=request.sha256,
-                insecure=request.insecure,
-            )
+        if request is not None:
+            self.run(self._add_request(request))
+
+    async def _add_request(self, request: AddRequest) -> None:
+        await self.queue.add(
+            request.urls,
+            dest_dir=request.folder,
+            name=request.name,
+            headers=request.headers,
+            sha256=request.sha256,
+            insecure=request.insecure,
         )
+        self.remember_folder(request.folder)
+
+    def remember_folder(self, folder: str) -> None:
+        """A folder that took downloads is the next default, kept in the settings."""
+        if folder and folder != self.default_folder:
+            self._settings_chosen(dataclasses.replace(self.settings, default_folder=folder))
 
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.settings, self)

@@ -153,11 +153,15 @@ class CheckedDialog(QtWidgets.QDialog, Generic[T]):
     def validate(self) -> T:
         raise NotImplementedError
 
+    def show_problem(self, message: str) -> None:
+        """The one plain-words line under the form."""
+        self.error.setText(message)
+        self.error.show()
+
     def accept(self) -> None:
         try:
             self.value = self.validate()
         except BadInput as exc:
-            self.error.setText(str(exc))
-            self.error.show()
+            self.show_problem(str(exc))
             return
         super().accept()
