@@ -16,7 +16,7 @@ from drayman.jobs import JobState
 from drayman.queue.jobqueue import JobQueue
 from drayman.ui.app import Session
 from drayman.ui.icons import app_icon
-from drayman.ui.jobs_model import ProgressRole
+from drayman.ui.jobs_model import Column, ProgressRole
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from drayman.ui.widgets import ProgressDelegate
 from test_gui import qloop, run, settings_file, state_of, until
@@ -227,5 +227,51 @@ def test_a_folder_that_cannot_take_files_is_said_in_the_dialog_and_never_remembe
             assert not preview.download_button.isEnabled()
             assert window.default_folder == str(downloads / "new")
             await preview.shut()
+
+    run(qloop, scenario())
+
+
+def test_columns_fit_the_window_and_are_remembered_and_priority_shows_when_used(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
+            window.resize(1100, 640)
+            await until(lambda: window.table.viewport().width() > 0, what="the layout")
+            table, header = window.table, window.table.horizontalHeader()
+            # an empty list: no horizontal scroll bar, the date whole
+            assert not table.horizontalScrollBar().isVisible()
+            assert table.horizontalScrollBar().maximum() == 0
+            date = window.fontMetrics().horizontalAdvance("2026-12-31 23:59")
+            assert table.columnWidth(Column.ADDED) > date
+            assert table.isColumnHidden(Column.PRIORITY)
+            # maximised, the spare width goes to the name and the error
+            narrow = {c: table.columnWidth(c) for c in Column}
+            window.resize(1900, 900)
+            await until(lambda: header.length() >= table.viewport().width() - 2, what="a relayout")
+            assert table.columnWidth(Column.NAME) > narrow[Column.NAME]
+            assert table.columnWidth(Column.ATTEMPTS) > narrow[Column.ATTEMPTS]
+            for fitted in (Column.SIZE, Column.STATE, Column.FOLDER, Column.ADDED):
+                assert table.columnWidth(fitted) == narrow[fitted], fitted
+            assert not table.horizontalScrollBar().isVisible()
+            # the priority column shows once a job has one
+            ids = await window.queue.add(["http://127.0.0.1:9/a.bin"], dest_dir=downloads)
+            await window.queue.pause(ids)
+            await until(lambda: window.model.rowCount() == 1, what="the row")
+            assert table.isColumnHidden(Column.PRIORITY)
+            window.table.selectRow(0)
+            window.up_action.trigger()
+            await until(lambda: not table.isColumnHidden(Column.PRIORITY), what="priority")
+            # widths and sort order are kept for the next run
+            table.setColumnWidth(Column.FOLDER, 333)
+            table.sortByColumn(Column.SIZE, Qt.SortOrder.DescendingOrder)
+
+        async with opened(db_path, tmp_path, downloads) as (_, window):
+            header = window.table.horizontalHeader()
+            assert window.table.columnWidth(Column.FOLDER) == 333
+            assert header.sortIndicatorSection() == Column.SIZE
+            assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+            await until(lambda: window.model.rowCount() == 1, what="the row")
+            await until(lambda: not window.table.isColumnHidden(Column.PRIORITY), what="priority")
 
     run(qloop, scenario())

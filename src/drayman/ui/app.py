@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: where the job table's column widths, order and sort are kept between runs
+HEADER_KEY = "window/table_header"
 #: how long closing the window may take to checkpoint every transfer
 SHUTDOWN_SECONDS = 5.0
 
@@ -108,6 +110,7 @@ class Session:
             apply_settings=self.apply_settings,
             thumbnails=self.thumbnails,
         )
+        self.window.restore_header(self.store.value(HEADER_KEY))
         if self.engine is not None:
             self.engine.subscribe(self.window.apply_progress)
             self.queue.on_change(self.window.request_reload)
@@ -194,6 +197,8 @@ class Session:
             task.cancel()
         if self.window is not None:
             self.window.stop_thumbnails()
+            self.store.setValue(HEADER_KEY, self.window.header_state())
+            self.store.sync()
         try:
             # what the window started ends before the database goes away: a task
             # still waiting on it then would never end. Bounded on its own, so

@@ -107,6 +107,8 @@ class JobsModel(BatchedTableModel):
         self._icons: dict[JobState, QtGui.QIcon] = {}
         #: whether any job has a thumbnail (the window shows the column then)
         self.has_thumbnails = False
+        #: whether any job has a priority of its own (the window shows the column then)
+        self.has_priorities = False
 
     # -- feeding -------------------------------------------------------------------
 
@@ -145,6 +147,7 @@ class JobsModel(BatchedTableModel):
         self._row_of = {job.id: row for row, job in enumerate(self._jobs)}
         self._live = {k: v for k, v in self._live.items() if k in self._row_of}
         self.has_thumbnails = any(job.thumbnail_url for job in self._jobs)
+        self.has_priorities = any(job.priority for job in self._jobs)
         self.countsChanged.emit(self.counts())
 
     def update_jobs(self, changed: Sequence[Job]) -> None:
@@ -167,6 +170,7 @@ class JobsModel(BatchedTableModel):
             self.endInsertRows()
         if rows or added:
             self.has_thumbnails = self.has_thumbnails or any(j.thumbnail_url for j in changed)
+            self.has_priorities = any(job.priority for job in self._jobs)
             self.countsChanged.emit(self.counts())
 
     def apply_progress(self, snapshot: EngineSnapshot) -> None:

@@ -113,22 +113,9 @@ class MainWindow(QtWidgets.QMainWindow):
             Column.THUMB, ThumbnailDelegate(self.thumbs, self.table)
         )
         self.table.setColumnHidden(Column.THUMB, True)
+        self.table.setColumnHidden(Column.PRIORITY, True)  # until a job has a priority
         self.table.setAlternatingRowColors(True)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in (
-            (Column.THUMB, self.thumbs.size.width() + 8),
-            (Column.NAME, 300),
-            (Column.SIZE, 80),
-            (Column.PROGRESS, 130),
-            (Column.SPEED, 90),
-            (Column.ETA, 60),
-            (Column.STATE, 80),
-            (Column.ATTEMPTS, 140),
-            (Column.FOLDER, 150),
-            # the date in full ("2026-11-25 17:54"): elided, it says nothing
-            (Column.ADDED, self.fontMetrics().horizontalAdvance("2026-12-31 23:59") + 16),
-        ):
-            self.table.setColumnWidth(column, width)
+        self._size_columns()
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.selectionModel().selectionChanged.connect(self._show_details)
 
@@ -776,10 +763,61 @@ class MainWindow(QtWidgets.QMainWindow):
         self.group.setCurrentIndex(0)
         self.table.setFocus()
 
+    def _size_columns(self) -> None:
+        """Name and error take the spare width; the rest fit what they show.
+
+        Widths come from the font, never from measuring rows (a queue of
+        100,000 jobs would be read for it), and no column stretches into
+        a horizontal scroll bar.
+        """
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        metrics = self.fontMetrics()
+        pad = 2 * self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_HeaderMargin) + 16
+
+        def fit(*samples: str) -> int:
+            return max(metrics.horizontalAdvance(text) for text in samples) + pad
+
+        header_text = {c: str(self.model.headerData(c, Qt.Orientation.Horizontal)) for c in Column}
+        states = [state_name(state) for state in JobState]
+        widths = {
+            Column.THUMB: self.thumbs.size.width() + 8,
+            Column.SIZE: fit(header_text[Column.SIZE], "999.9 MiB"),
+            Column.PROGRESS: fit(header_text[Column.PROGRESS], "100.0%") + 40,
+            Column.SPEED: fit(header_text[Column.SPEED], "999.9 MiB/s"),
+            Column.ETA: fit(header_text[Column.ETA], "99:59:59"),
+            Column.STATE: fit(header_text[Column.STATE], *states) + 16,  # and its dot
+            Column.FOLDER: fit(header_text[Column.FOLDER], "~/Downloads/Something"),
+            # the date in full ("2026-11-25 17:54"): elided, it says nothing
+            Column.ADDED: fit(header_text[Column.ADDED], "2026-12-31 23:59"),
+            Column.PRIORITY: fit(header_text[Column.PRIORITY], "+99"),
+        }
+        for column, width in widths.items():
+            header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(column, width)
+        for column in (Column.NAME, Column.ATTEMPTS):
+            header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(metrics.horizontalAdvance("ETA") + pad // 2)
+
+    def header_state(self) -> QtCore.QByteArray:
+        """Column widths, order and sort, to keep between runs."""
+        return self.table.horizontalHeader().saveState()
+
+    def restore_header(self, state: QtCore.QByteArray | bytes | None) -> None:
+        """Columns as the user left them; the thumbnail and priority columns
+        still show only when some job has one."""
+        header = self.table.horizontalHeader()
+        if state and header.restoreState(QtCore.QByteArray(state)):
+            header.setStretchLastSection(False)
+            self._show_thumbnail_column()
+
     def _show_thumbnail_column(self, *_: object) -> None:
-        hidden = not self.model.has_thumbnails
-        if self.table.isColumnHidden(Column.THUMB) != hidden:
-            self.table.setColumnHidden(Column.THUMB, hidden)
+        for column, shown in (
+            (Column.THUMB, self.model.has_thumbnails),
+            (Column.PRIORITY, self.model.has_priorities),
+        ):
+            if self.table.isColumnHidden(column) == shown:
+                self.table.setColumnHidden(column, not shown)
 
     def _show_counts(self, counts: dict[JobState, int]) -> None:
         failed = self.tr("failed {0}").format(counts[JobState.FAILED])
