@@ -19,7 +19,8 @@ from drayman.ui.icons import app_icon
 from drayman.ui.jobs_model import Column, ProgressRole
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from drayman.ui.widgets import ProgressDelegate
-from test_gui import qloop, run, settings_file, state_of, until
+from httpserver import LoopbackServer, make_body
+from test_gui import qloop, run, select, settings_file, state_of, until
 from test_import_gui import find_add_dialog, opened, preview_of
 
 __all__ = ["qloop"]  # the fixture, shared with test_gui.py
@@ -275,3 +276,78 @@ def test_columns_fit_the_window_and_are_remembered_and_priority_shows_when_used(
             await until(lambda: not window.table.isColumnHidden(Column.PRIORITY), what="priority")
 
     run(qloop, scenario())
+
+
+class Opened(QtCore.QObject):
+    """Stands in for the desktop's file opener: QDesktopServices hands it the URLs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    @QtCore.Slot(QtCore.QUrl)
+    def open(self, url: QtCore.QUrl) -> None:
+        self.urls.append(url.toLocalFile())
+
+
+def test_the_habits_of_every_file_manager_enter_space_and_a_menu_that_makes_sense(
+    qloop: asyncio.AbstractEventLoop,
+    db_path: Path,
+    downloads: Path,
+    tmp_path: Path,
+    http_server: LoopbackServer,
+) -> None:
+    http_server.add("/done.bin", b"done" * 100)
+    http_server.add("/wait.bin", make_body(4 * 1024 * 1024), rate=256 * 1024)
+    opener = Opened()
+    QtGui.QDesktopServices.setUrlHandler("file", opener, "open")
+
+    async def scenario() -> None:
+        queue = await JobQueue.open(db_path)
+        [paused] = await queue.add([http_server.url("/wait.bin")], dest_dir=downloads)
+        await queue.pause([paused])
+        [done] = await queue.add([http_server.url("/done.bin")], dest_dir=downloads)
+        await queue.close()
+        async with opened(db_path, tmp_path, downloads) as (_, window):
+            await until(lambda: state_of(window, done) == JobState.DONE, what="done")
+            menu = window.context_menu()
+            assert [a.text() for a in menu.actions()[:2]] == ["Open file", "Open folder"]
+            # a done row: Pause makes no sense, Open file does; Enter opens it
+            select(window, done)
+            assert not window.pause_action.isEnabled() and not window.resume_action.isEnabled()
+            assert window.open_action.isEnabled() and window.remove_action.isEnabled()
+            window.table.setFocus()
+            QtTest.QTest.keyClick(window.table, Qt.Key.Key_Return)
+            assert opener.urls == [str(downloads / "done.bin")]
+            # a paused row: Space resumes it, Space again pauses it
+            window.table.clearSelection()
+            select(window, paused)
+            assert window.resume_action.isEnabled() and not window.open_action.isEnabled()
+            QtTest.QTest.keyClick(window.table, Qt.Key.Key_Space)
+            await until(lambda: state_of(window, paused) != JobState.PAUSED, what="resumed")
+            await until(lambda: window.pause_action.isEnabled(), what="Pause enabled")
+            QtTest.QTest.keyClick(window.table, Qt.Key.Key_Space)
+            await until(lambda: state_of(window, paused) == JobState.PAUSED, what="paused")
+            # the search box still takes spaces
+            QtTest.QTest.keyClicks(window.search, "a b")
+            assert window.search.text() == "a b"
+            window.clear_filter()
+            assert window.remove_action.shortcut() == QtGui.QKeySequence(Qt.Key.Key_Delete)
+            # Remove finished: the done row goes, its file stays
+            window.remove_finished_action.trigger()
+            await until(lambda: window.model.job(done) is None, what="the done row gone")
+            assert window.model.job(paused) is not None
+            assert (downloads / "done.bin").read_bytes() == b"done" * 100
+            # Tab leaves the Add dialog's URL box
+            dialog = window.open_add_dialog()
+            dialog.activateWindow()
+            dialog.urls.setFocus()
+            QtTest.QTest.keyClick(dialog.urls, Qt.Key.Key_Tab)
+            assert dialog.urls.toPlainText() == ""
+            assert dialog.focusWidget() is dialog.folder
+            dialog.reject()
+
+    try:
+        run(qloop, scenario())
+    finally:
+        QtGui.QDesktopServices.unsetUrlHandler("file")

@@ -36,6 +36,7 @@ class AddDialog(CheckedDialog[AddRequest]):
         self.setWindowTitle(self.tr("Add downloads"))
         self.urls = QtWidgets.QPlainTextEdit(urls)
         self.urls.setPlaceholderText(self.tr("One URL per line"))
+        self.urls.setTabChangesFocus(True)  # Tab goes on to the folder, as in any form
         self.folder = QtWidgets.QLineEdit(folder)
         browse = QtWidgets.QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse)
@@ -47,6 +48,7 @@ class AddDialog(CheckedDialog[AddRequest]):
         self.headers = QtWidgets.QPlainTextEdit()
         self.headers.setPlaceholderText("Referer: https://…\nUser-Agent: …\nCookie: …")
         self.headers.setMaximumHeight(80)
+        self.headers.setTabChangesFocus(True)
         self.sha256 = QtWidgets.QLineEdit()
         self.sha256.setPlaceholderText(self.tr("Optional"))
         # the answer to "the TLS certificate of HOST does not verify" for a

@@ -116,8 +116,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.table.setColumnHidden(Column.PRIORITY, True)  # until a job has a priority
         self.table.setAlternatingRowColors(True)
         self._size_columns()
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.selectionModel().selectionChanged.connect(self._show_details)
+        self.table.selectionModel().selectionChanged.connect(self._enable_actions)
+        # double-click or Enter: a done file opens, any other row shows its details
+        self.table.activated.connect(self._activated)
 
         self.search = QtWidgets.QLineEdit()
         self.search.setPlaceholderText(self.tr("Search name or URL"))
@@ -150,7 +154,7 @@ class MainWindow(QtWidgets.QMainWindow):
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.group)
-        splitter = QtWidgets.QSplitter(Qt.Orientation.Vertical)
+        self.splitter = splitter = QtWidgets.QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(details_box)
         splitter.setStretchFactor(0, 4)
@@ -238,14 +242,14 @@ class MainWindow(QtWidgets.QMainWindow):
         toolbar: bool = True,
         context: bool = True,
     ) -> QtGui.QAction:
+        # ``context``: kept for the call sites' readability; the context menu
+        # is built in _context_menu, file actions first
         action = QtGui.QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QtGui.QKeySequence(shortcut))
         action.triggered.connect(lambda _=False: handler())
         if toolbar:
             self.toolbar.addAction(action)
-        if context:
-            self.table.addAction(action)
         self.addAction(action)
         return action
 
@@ -289,6 +293,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.copy_action = self._action(
             self.tr("Copy URL"), QtGui.QKeySequence.StandardKey.Copy, self.copy_urls, toolbar=False
         )
+        # Space toggles, as in every download manager; only while the table
+        # has the focus, so the search box still takes spaces
+        self.toggle_action = QtGui.QAction(self.tr("Pause or resume"), self.table)
+        self.toggle_action.setShortcut(QtGui.QKeySequence(Qt.Key.Key_Space))
+        self.toggle_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.toggle_action.triggered.connect(lambda _=False: self.toggle_selected())
+        self.table.addAction(self.toggle_action)
+        self.remove_finished_action = self._action(
+            self.tr("Remove finished"), None, self.remove_finished, toolbar=False, context=False
+        )
         self.settings_action = self._action(
             self.tr("Settings…"), "Ctrl+,", self.open_settings, context=False
         )
@@ -329,11 +343,54 @@ class MainWindow(QtWidgets.QMainWindow):
         for action in (
             self.pause_all_action,
             self.resume_all_action,
-            self.open_action,
+            self.remove_finished_action,
+        ):
+            jobs_menu.addAction(action)
+        jobs_menu.addSeparator()
+        for action in (self.open_action, self.folder_action, self.copy_action):
+            jobs_menu.addAction(action)
+        self._enable_actions()
+
+    def context_menu(self) -> QtWidgets.QMenu:
+        """The table's right-click menu: the file first, then the job."""
+        menu = QtWidgets.QMenu(self)
+        for group in (
+            (self.open_action, self.folder_action, self.copy_action),
+            (self.pause_action, self.resume_action, self.retry_action),
+            (self.up_action, self.down_action),
+            (self.remove_action,),
+        ):
+            if not menu.isEmpty():
+                menu.addSeparator()
+            menu.addActions(list(group))
+        return menu
+
+    def _context_menu(self, position: QtCore.QPoint) -> None:
+        menu = self.context_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def _enable_actions(self, *_: object) -> None:
+        """Only what makes sense for the selection can be clicked (no Pause on a done row)."""
+        jobs = self._selected_jobs()
+        states = {job.state for job in jobs}
+        self.pause_action.setEnabled(bool(states & {JobState.QUEUED, JobState.RUNNING}))
+        self.resume_action.setEnabled(JobState.PAUSED in states)
+        self.retry_action.setEnabled(JobState.FAILED in states)
+        self.open_action.setEnabled(
+            any(job.state == JobState.DONE and job.final_path for job in jobs)
+        )
+        for action in (
+            self.remove_action,
+            self.up_action,
+            self.down_action,
             self.folder_action,
             self.copy_action,
         ):
-            jobs_menu.addAction(action)
+            action.setEnabled(bool(jobs))
+        self.toggle_action.setEnabled(
+            bool(states & {JobState.QUEUED, JobState.RUNNING, JobState.PAUSED})
+        )
 
     def quit(self) -> None:
         """Close for good, even when closing normally keeps downloading in the tray."""
@@ -360,6 +417,36 @@ class MainWindow(QtWidgets.QMainWindow):
         ids = [i for i in self.selected_ids() if (job := self.model.job(i)) and job.state in states]
         if ids:
             self.run(command(ids))
+
+    def toggle_selected(self) -> None:
+        """Space: pause what runs or waits, resume what is paused."""
+        jobs = self._selected_jobs()
+        active = [j.id for j in jobs if j.state in (JobState.QUEUED, JobState.RUNNING)]
+        if active:
+            self.run(self.queue.pause(active))
+        else:
+            paused = [j.id for j in jobs if j.state == JobState.PAUSED]
+            if paused:
+                self.run(self.queue.resume(paused))
+
+    def remove_finished(self) -> None:
+        """Take the done downloads off the list; their files stay."""
+        done = [self.model.job_at(row) for row in range(self.model.rowCount())]
+        ids = [job.id for job in done if job.state == JobState.DONE]
+        if ids:
+            self.run(self.queue.remove(ids))
+
+    def _activated(self, index: QtCore.QModelIndex) -> None:
+        job = self.model.job(int(index.data(JobIdRole)))
+        if job is None:
+            return
+        if job.state == JobState.DONE and job.final_path:
+            self.open_file()
+            return
+        sizes = self.splitter.sizes()
+        if len(sizes) == 2 and sizes[1] == 0:  # the details pane was dragged shut
+            self.splitter.setSizes([sizes[0] * 3 // 4, sizes[0] // 4])
+        self._show_details()
 
     def _prioritize(self, delta: int) -> None:
         ids = self.selected_ids()
@@ -632,6 +719,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 seen = version
                 since = await self._refresh(since)
                 self._show_details()
+                self._enable_actions()
                 self._check_batch_over()
             try:
                 async with asyncio.timeout(self.poll_interval):
