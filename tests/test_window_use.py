@@ -14,9 +14,11 @@ from PySide6 import QtTest
 
 from drayman.jobs import JobState
 from drayman.queue.jobqueue import JobQueue
+from drayman.queue.progress import EngineSnapshot, JobProgress
 from drayman.ui.app import Session
 from drayman.ui.icons import app_icon
 from drayman.ui.jobs_model import Column, ProgressRole
+from drayman.ui.main_window import MainWindow
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from drayman.ui.widgets import ProgressDelegate
 from httpserver import LoopbackServer, make_body
@@ -351,3 +353,43 @@ def test_the_habits_of_every_file_manager_enter_space_and_a_menu_that_makes_sens
         run(qloop, scenario())
     finally:
         QtGui.QDesktopServices.unsetUrlHandler("file")
+
+
+def test_the_speed_graph_is_the_selected_downloads_own_or_the_total_named_so(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
+) -> None:
+    async def scenario() -> None:
+        queue = await JobQueue.open(db_path)
+        busy, idle = await queue.add(
+            ["http://127.0.0.1:9/busy.bin", "http://127.0.0.1:9/idle.bin"], dest_dir=downloads
+        )
+        await queue.pause([busy, idle])
+        window = MainWindow(queue, engine_note="", default_folder=str(downloads))
+        watching = asyncio.ensure_future(window.watch())
+        try:
+            await until(lambda: window.model.rowCount() == 2, what="the rows")
+            for speed in (100.0, 200.0, 300.0):
+                busy_progress = JobProgress(busy, "busy.bin", 10, 1000, speed)
+                window.apply_progress(EngineSnapshot((busy_progress,), (), speed + 1))
+            # nothing selected: the total, named as the total
+            assert window.sparkline.title == "Total speed"
+            assert list(window.sparkline.samples) == [101.0, 201.0, 301.0]
+            select(window, busy)
+            assert window.sparkline.title == "Speed of busy.bin"
+            assert list(window.sparkline.samples) == [100.0, 200.0, 300.0]
+            # a download that never ran has no history, not another one's
+            window.table.clearSelection()
+            select(window, idle)
+            assert window.sparkline.title == "Speed of idle.bin"
+            assert list(window.sparkline.samples) == []
+            window.apply_progress(EngineSnapshot((busy_progress,), (), 7.0))
+            assert list(window.sparkline.samples) == []
+            window.table.clearSelection()
+            assert window.sparkline.title == "Total speed"
+            assert list(window.sparkline.samples)[-1] == 7.0
+        finally:
+            watching.cancel()
+            window.close()
+            await queue.close()
+
+    run(qloop, scenario())

@@ -8,6 +8,7 @@ their errors come back as message boxes in plain words.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import logging
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 #: rows shown before the whole table is read (first paint of a 100,000-job queue)
 FIRST_PAGE = 500
+#: downloads whose speed history is kept (the most recently active ones)
+SPEED_HISTORIES = 200
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -146,6 +149,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.details.setWordWrap(True)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.sparkline = Sparkline()
+        #: the last minute of each download's speed (the most recent ones), and the total's
+        self.speed_history: collections.OrderedDict[int, collections.deque[float]] = (
+            collections.OrderedDict()
+        )
+        self.total_history: collections.deque[float] = collections.deque(
+            maxlen=self.sparkline.samples.maxlen
+        )
         details_box = QtWidgets.QWidget()
         details_layout = QtWidgets.QVBoxLayout(details_box)
         details_layout.addWidget(self.details, 1)
@@ -749,9 +759,31 @@ class MainWindow(QtWidgets.QMainWindow):
         self.speed_label.setText(speed)
         if self.tray is not None:
             self.tray.setToolTip(f"drayman — {speed}")
+        self._record_speeds(snapshot)
+        self._show_sparkline()
+
+    def _record_speeds(self, snapshot: EngineSnapshot) -> None:
+        self.total_history.append(snapshot.total_speed)
+        for progress in snapshot.active:
+            history = self.speed_history.pop(progress.job_id, None)
+            if history is None:
+                history = collections.deque(maxlen=self.sparkline.samples.maxlen)
+            history.append(progress.speed)
+            self.speed_history[progress.job_id] = history  # most recent last
+        while len(self.speed_history) > SPEED_HISTORIES:
+            self.speed_history.popitem(last=False)
+
+    def _show_sparkline(self) -> None:
+        """One download's own speed when one is selected, else the total, named as such."""
         ids = self.selected_ids()
-        live = self.model.live(ids[0]) if len(ids) == 1 else None
-        self.sparkline.add(live.speed if live else 0.0)
+        job = self.model.job(ids[0]) if len(ids) == 1 else None
+        if job is None:
+            self.sparkline.show_samples(self.tr("Total speed"), self.total_history)
+        else:
+            self.sparkline.show_samples(
+                self.tr("Speed of {0}").format(job.display_name),
+                self.speed_history.get(job.id, ()),
+            )
 
     def _notify_changes(self, snapshot: EngineSnapshot) -> None:
         for change in snapshot.changes:
@@ -929,9 +961,10 @@ class MainWindow(QtWidgets.QMainWindow):
         ids = self.selected_ids()
         job = self.model.job(ids[0]) if len(ids) == 1 else None
         if job is None:
-            self.details.setText(self.tr("Select a job to see its details."))
-            self.sparkline.clear()
+            self.details.setText(self.tr("Select a download to see its details."))
+            self._show_sparkline()
             return
+        self._show_sparkline()
         rows = [
             (self.tr("URL"), job.url),
             (self.tr("File"), job.final_path or "—"),

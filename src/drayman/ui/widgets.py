@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 from drayman.errors import BadInput
@@ -89,15 +90,20 @@ class ThumbnailDelegate(QtWidgets.QStyledItemDelegate):
 
 
 class Sparkline(QtWidgets.QWidget):
-    """The last minute of a speed, drawn with QPainter."""
+    """The last minute of a speed, drawn with QPainter, with what it is the speed of."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, seconds: int = 60) -> None:
         super().__init__(parent)
         self.samples: collections.deque[float] = collections.deque(maxlen=seconds * 4)
+        #: whose speed this is ("Total speed", "Speed of big.iso"), drawn in the corner
+        self.title = ""
         self.setMinimumHeight(48)
 
-    def add(self, value: float) -> None:
-        self.samples.append(value)
+    def show_samples(self, title: str, samples: Iterable[float]) -> None:
+        """Show ``samples`` (oldest first) as the speed of ``title``."""
+        self.title = title
+        self.samples.clear()
+        self.samples.extend(samples)
         self.update()
 
     def clear(self) -> None:
@@ -119,6 +125,13 @@ class Sparkline(QtWidgets.QWidget):
             ]
             painter.setPen(QtGui.QPen(QtGui.QColor("#1f77d0"), 1.5))
             painter.drawPolyline(points)
+        if self.title:
+            painter.setPen(self.palette().color(QtGui.QPalette.ColorRole.PlaceholderText))
+            painter.drawText(
+                rect.adjusted(6, 2, -6, -2),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
+                self.title,
+            )
         painter.end()
 
 
