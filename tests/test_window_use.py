@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from PySide6 import QtTest
 
+from conftest import run_cli
 from drayman.jobs import JobState
 from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import EngineSnapshot, JobProgress
 from drayman.ui.app import Session
 from drayman.ui.icons import app_icon
+from drayman.ui.instance import InstanceServer
 from drayman.ui.jobs_model import Column, ProgressRole
 from drayman.ui.main_window import MainWindow
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
@@ -393,3 +395,47 @@ def test_the_speed_graph_is_the_selected_downloads_own_or_the_total_named_so(
             await queue.close()
 
     run(qloop, scenario())
+
+
+def test_a_second_start_brings_the_open_window_forward_with_its_urls(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
+            instance = InstanceServer(db_path, window)
+            instance.arrived.connect(window.receive_urls)
+            assert instance.listen()
+            window.hide()
+            second = await asyncio.to_thread(
+                run_cli, db_path, "gui", "http://127.0.0.1:9/second.iso", timeout=60
+            )
+            assert second.returncode == 0, second.stderr
+            assert "already open" in second.stderr
+            await until(lambda: find_add_dialog(window) is not None, what="the Add dialog")
+            assert window.isVisible()
+            dialog = find_add_dialog(window)
+            assert dialog.urls.toPlainText() == "http://127.0.0.1:9/second.iso"
+            dialog.reject()
+            # another database is another window
+            other = await asyncio.to_thread(
+                lambda: InstanceServer(tmp_path / "other.db").name != instance.name
+            )
+            assert other
+            instance.close()
+
+    run(qloop, scenario())
+
+
+def test_the_window_without_the_gui_extra_says_how_to_install_it(
+    db_path: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "blocker" / "qasync"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'qasync'\", name='qasync')\n"
+    )
+    path = os.pathsep.join([str(blocker.parent), os.environ.get("PYTHONPATH", "")])
+    result = run_cli(db_path, "gui", env={"PYTHONPATH": path})
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert "qasync" in line and 'pip install "drayman[gui]"' in line

@@ -490,7 +490,13 @@ def build_parser() -> argparse.ArgumentParser:
         "can fetch: video with its audio, else audio only)",
     )
 
-    sub.add_parser("gui", help="open the window")
+    gui = sub.add_parser(
+        "gui",
+        help="open the window (or bring the open one to the front)",
+        description="Open the window. If it is already open on this database, bring it "
+        "to the front instead, handing it any URLs given here.",
+    )
+    gui.add_argument("urls", nargs="*", metavar="URL", help="links to add, as a paste would")
     return parser
 
 
@@ -989,17 +995,26 @@ def gui_main(argv: Sequence[str] | None = None) -> int:
     """``drayman-gui [--db PATH]``: the window."""
     parser = _Parser(prog="drayman-gui", description="The drayman window.")
     parser.add_argument("--db", metavar="PATH", help="the job database (as for drayman)")
+    parser.add_argument("urls", nargs="*", metavar="URL", help="links to add, as a paste would")
     args = parser.parse_args(argv)
-    return _open_window(args.db)
+    return _open_window(args.db, args.urls)
 
 
-def _open_window(db: str | None) -> int:
+def _open_window(db: str | None, urls: Sequence[str] = ()) -> int:
     try:
         from drayman.ui.app import main as window_main
     except ImportError as exc:
-        print(f"drayman: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    return window_main(resolve_db(db))
+        missing = exc.name or getattr(exc.__cause__, "name", None) or "PySide6"
+        if missing.startswith("drayman"):
+            raise  # a fault of drayman's own, not a missing extra
+        # bad input, in effect: the window was asked of an install without it
+        print(
+            f"drayman: error: the window needs the gui extra ({missing} is not installed); "
+            'install it with: pip install "drayman[gui]"',
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    return window_main(resolve_db(db), urls)
 
 
 def _utf8_when_piped() -> None:
@@ -1027,7 +1042,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if args.command == "gui":
-        return _open_window(args.db)
+        return _open_window(args.db, args.urls)
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             return runner.run(COMMANDS[args.command](args, sys.stdout))

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from drayman.queue.engine import Engine
 from drayman.queue.jobqueue import JobQueue
 from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.ui.icons import app_icon
+from drayman.ui.instance import InstanceServer, forward
 from drayman.ui.main_window import MainWindow, default_folder
 from drayman.ui.qt import QtCore, QtWidgets
 from drayman.ui.settings import Settings, load, save
@@ -224,13 +226,19 @@ class Session:
             log.warning("shutdown took longer than %s s", SHUTDOWN_SECONDS)
 
 
-async def _run(db_path: str) -> int:
+async def _run(db_path: str, urls: Sequence[str] = ()) -> int:
     session = Session(db_path)
     try:
         window = await session.open()
     except EnvironmentProblem as exc:
         QtWidgets.QMessageBox.critical(None, "drayman", str(exc))
         return exc.exit_code
+    # a second start brings this window to the front, with its URLs
+    instance = InstanceServer(db_path, window)
+    instance.arrived.connect(window.receive_urls)
+    instance.listen()
+    if urls:
+        window.receive_urls(list(urls))
     closed = asyncio.Event()
     app = QtWidgets.QApplication.instance()
     assert isinstance(app, QtWidgets.QApplication)
@@ -240,6 +248,7 @@ async def _run(db_path: str) -> int:
     else:
         window.show()
     await closed.wait()
+    instance.close()
     await session.close()
     return 0
 
@@ -275,7 +284,8 @@ def make_loop(
     return loop
 
 
-def main(db_path: str | os.PathLike[str]) -> int:
+def main(db_path: str | os.PathLike[str], urls: Sequence[str] = ()) -> int:
+    """Open the window on ``db_path`` (with ``urls`` to add), or hand them to the one open."""
     existing = QtWidgets.QApplication.instance()
     app = (
         existing
@@ -286,6 +296,9 @@ def main(db_path: str | os.PathLike[str]) -> int:
     app.setDesktopFileName("drayman")  # the desktop entry shipped in drayman/ui/icons
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # the loop decides when to quit, after checkpoints
+    if forward(db_path, urls):
+        print("drayman: the window is already open; brought it to the front", file=sys.stderr)
+        return 0
     install_translator(app, load(QtCore.QSettings("drayman", "drayman"), "").language)
     log_path = _log_to_file()
     log.info("window starting; log at %s", log_path)
@@ -293,7 +306,7 @@ def main(db_path: str | os.PathLike[str]) -> int:
     loop = make_loop(app, executor)
     asyncio.set_event_loop(loop)
     try:
-        return int(loop.run_until_complete(_run(os.fspath(db_path))))
+        return int(loop.run_until_complete(_run(os.fspath(db_path), urls)))
     finally:
         # qasync's close can wait on a stuck worker (a dead network drive):
         # everything worth keeping is checkpointed by now, so do not wait

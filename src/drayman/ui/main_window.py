@@ -540,6 +540,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if text.strip():
             self.run(self.import_text(text, self.tr("Pasted text")))
 
+    def receive_urls(self, urls: list[str]) -> None:
+        """Another start of drayman (a second window, a browser's link) asks for the window."""
+        self._bring_back()
+        text = "\n".join(url for url in urls if url.strip())
+        if text:
+            self.run(self.import_text(text, self.tr("Links given to drayman")))
+
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() or event.mimeData().hasText():
             event.acceptProposedAction()
