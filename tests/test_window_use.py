@@ -19,12 +19,12 @@ from drayman.queue.progress import EngineSnapshot, JobProgress
 from drayman.ui.app import Session
 from drayman.ui.icons import app_icon
 from drayman.ui.instance import InstanceServer
-from drayman.ui.jobs_model import Column, ProgressRole
+from drayman.ui.jobs_model import Column, JobsModel, ProgressRole
 from drayman.ui.main_window import MainWindow
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from drayman.ui.widgets import ProgressDelegate
 from httpserver import LoopbackServer, make_body
-from test_gui import qloop, run, select, settings_file, state_of, until
+from test_gui import make_job, qloop, run, select, settings_file, state_of, until
 from test_import_gui import find_add_dialog, opened, preview_of
 
 __all__ = ["qloop"]  # the fixture, shared with test_gui.py
@@ -439,3 +439,60 @@ def test_the_window_without_the_gui_extra_says_how_to_install_it(
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.splitlines()
     assert "qasync" in line and 'pip install "drayman[gui]"' in line
+
+
+def test_the_polish_a_user_notices(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with opened(db_path, tmp_path, downloads) as (_, window):
+            # the empty window says how to start
+            assert window.empty_hint.isVisible()
+            assert "Ctrl+V" in window.empty_hint.text()
+            # toolbar buttons have icons; Help has About
+            for action in (window.add_action, window.pause_action, window.remove_action):
+                assert not action.icon().isNull(), action.text()
+            menus = [a.text() for a in window.menuBar().actions()]
+            assert menus == ["&File", "&Downloads", "&Help"]
+            about = window.show_about()
+            assert "drayman" in about.text() and str(db_path) in about.informativeText()
+            about.close()
+            # the same URL twice: added, with a word
+            for rows in (1, 2):
+                dialog = window.open_add_dialog("http://127.0.0.1:9/twice.iso")
+                dialog.folder.setText(str(downloads))
+                dialog.accept()
+                await until(lambda r=rows: window.model.rowCount() == r, what=f"{rows} rows")
+            await until(lambda: window.last_notification is not None, what="a word")
+            assert "Already in the list" in (window.last_notification or "")
+            assert "twice.iso" in (window.last_notification or "")
+            assert not window.empty_hint.isVisible()
+            window.search.setText("nothing like it")
+            assert window.empty_hint.isVisible() and "filter" in window.empty_hint.text()
+            window.clear_filter()
+            # "Remove 'name'?" for one, "Remove 2 downloads?" for more
+            jobs = [window.model.job_at(row) for row in range(2)]
+            assert window.remove_question(jobs[:1])[0] == "Remove “twice.iso” from the list?"
+            assert window.remove_question(jobs)[0] == "Remove 2 downloads from the list?"
+            # Settings: a Browse button beside the folder, and room for its hints
+            settings = window.open_settings()
+            buttons = [b.text() for b in settings.findChildren(QtWidgets.QPushButton)]
+            assert "Browse…" in buttons
+            hint = settings.max_speed.placeholderText()
+            assert settings.max_speed.width() >= settings.fontMetrics().horizontalAdvance(hint)
+            settings.reject()
+
+    run(qloop, scenario())
+
+
+def test_a_media_rows_name_stays_its_title_when_the_file_gets_its_name(qapp: Any) -> None:
+    model = JobsModel()
+    job = make_job(1, JobState.QUEUED)
+    titled = dataclasses.replace(job, title="Episode 1: Pilot", file_name=None)
+    model.set_jobs([titled])
+    assert model.index(0, Column.NAME).data() == "Episode 1: Pilot"
+    model.set_jobs([dataclasses.replace(titled, file_name="Episode 1_ Pilot.mp4")])
+    assert model.index(0, Column.NAME).data() == "Episode 1: Pilot"
+    plain = dataclasses.replace(job, title=None, file_name="big.iso")
+    model.set_jobs([plain])
+    assert model.index(0, Column.NAME).data() == "big.iso"

@@ -68,6 +68,12 @@ STATE_NAMES = {
 }
 
 
+def row_name(job: Job) -> str:
+    """A row's name: the title of a media job from the start (it does not
+    turn into the file name when the server answers), else the file's name."""
+    return job.title or job.display_name
+
+
 def state_name(state: JobState) -> str:
     return QtCore.QCoreApplication.translate("JobState", str(STATE_NAMES[state]))
 
@@ -265,7 +271,7 @@ class JobsModel(BatchedTableModel):
         self, job: Job, column: Column, live: JobProgress | None, done: int, total: int | None
     ) -> str:
         if column == Column.NAME:
-            return job.display_name
+            return row_name(job)
         if column == Column.SIZE:
             return human_size(total) if total is not None else ""
         if column == Column.PROGRESS:
@@ -298,7 +304,7 @@ class JobsModel(BatchedTableModel):
         if column == Column.THUMB:
             return job.thumbnail_url is not None
         if column == Column.NAME:
-            return job.display_name.casefold()
+            return row_name(job).casefold()
         if column == Column.SIZE:
             return total if total is not None else -1
         if column == Column.PROGRESS:
@@ -363,5 +369,10 @@ class JobsFilter(QtCore.QSortFilterProxyModel):
         if job.state not in self._states:
             return False
         if self._text:
-            return self._text in job.display_name.casefold() or self._text in job.url.casefold()
+            name = row_name(job).casefold()
+            return (
+                self._text in name
+                or self._text in job.display_name.casefold()
+                or (self._text in job.url.casefold())
+            )
         return True

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from drayman import __version__
 from drayman.batch import ImportResult, parse_import
 from drayman.errors import DraymanError
 from drayman.jobs import Job, JobState
@@ -24,7 +25,7 @@ from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import EngineSnapshot
 from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.ui.add_dialog import AddDialog, AddRequest
-from drayman.ui.icons import app_icon
+from drayman.ui.icons import action_icon, app_icon
 from drayman.ui.import_dialog import LIST_EXTENSIONS, ImportDialog, read_list_file
 from drayman.ui.jobs_model import (
     STATE_COLORS,
@@ -32,6 +33,7 @@ from drayman.ui.jobs_model import (
     JobIdRole,
     JobsFilter,
     JobsModel,
+    row_name,
     state_name,
 )
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
@@ -175,6 +177,17 @@ class MainWindow(QtWidgets.QMainWindow):
         layout.addWidget(splitter)
         self.setCentralWidget(central)
 
+        # an empty list says how to start; a filter that hides everything says so
+        self.empty_hint = QtWidgets.QLabel()
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        hint_font = self.empty_hint.font()
+        hint_font.setPointSizeF(hint_font.pointSizeF() * 1.25)
+        self.empty_hint.setFont(hint_font)
+        self.empty_hint.setStyleSheet("color: palette(placeholder-text)")
+        QtWidgets.QVBoxLayout(self.table.viewport()).addWidget(self.empty_hint)
+
         # the table has the focus at start: Ctrl+V then pastes URLs (the
         # search box would take it, and filter every download out of sight)
         self.table.setFocus()
@@ -191,6 +204,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.proxy.rowsInserted.connect(self._show_filter)
         self.proxy.rowsRemoved.connect(self._show_filter)
         self.proxy.modelReset.connect(self._show_filter)
+        self.proxy.layoutChanged.connect(self._show_filter)
 
         self.speed_label = QtWidgets.QLabel()
         self.counts_label = QtWidgets.QLabel()
@@ -206,6 +220,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.countsChanged.connect(self._show_counts)
         self.model.countsChanged.connect(self._show_thumbnail_column)
         self._make_actions()
+        self._show_filter()
         self.tray_menu = self._make_tray_menu()
         self.tray: QtWidgets.QSystemTrayIcon | None = None
         #: whether the user was told that downloads go on in the tray
@@ -264,8 +279,9 @@ class MainWindow(QtWidgets.QMainWindow):
         return action
 
     def _make_actions(self) -> None:
-        self.toolbar = self.addToolBar(self.tr("Jobs"))
+        self.toolbar = self.addToolBar(self.tr("Downloads"))
         self.toolbar.setMovable(False)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.add_action = self._action(
             self.tr("Add…"), "Ctrl+N", self.open_add_dialog, context=False
         )
@@ -339,7 +355,7 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        jobs_menu = self.menuBar().addMenu(self.tr("&Jobs"))
+        jobs_menu = self.menuBar().addMenu(self.tr("&Downloads"))
         for action in (
             self.pause_action,
             self.resume_action,
@@ -359,7 +375,40 @@ class MainWindow(QtWidgets.QMainWindow):
         jobs_menu.addSeparator()
         for action in (self.open_action, self.folder_action, self.copy_action):
             jobs_menu.addAction(action)
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        self.about_action = help_menu.addAction(self.tr("About drayman"))
+        self.about_action.triggered.connect(lambda _=False: self.show_about())
+        for action, icon in (
+            (self.add_action, "add"),
+            (self.import_action, "import"),
+            (self.pause_action, "pause"),
+            (self.resume_action, "resume"),
+            (self.retry_action, "retry"),
+            (self.remove_action, "remove"),
+            (self.pause_all_action, "pause"),
+            (self.resume_all_action, "resume"),
+            (self.settings_action, "settings"),
+            (self.open_action, "open"),
+            (self.folder_action, "folder"),
+        ):
+            action.setIcon(action_icon(icon))
         self._enable_actions()
+
+    def show_about(self) -> QtWidgets.QMessageBox:
+        """Help → About: what drayman is, its version, where its database and log are."""
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle(self.tr("About drayman"))
+        box.setIconPixmap(app_icon().pixmap(64, 64))
+        box.setText(f"<b>drayman {_escape(__version__)}</b>")
+        box.setInformativeText(
+            self.tr(
+                "A download manager that never loses work: every download resumes after a "
+                "pause, a crash or a lost connection.\n\nDatabase: {0}"
+            ).format(self.queue.store.path)
+        )
+        box.setStandardButtons(QtWidgets.QMessageBox.StandardButton.Close)
+        box.open()
+        return box
 
     def context_menu(self) -> QtWidgets.QMenu:
         """The table's right-click menu: the file first, then the job."""
@@ -463,18 +512,36 @@ class MainWindow(QtWidgets.QMainWindow):
         if ids:
             self.run(self.queue.prioritize(ids, delta))
 
+    def remove_question(self, jobs: list[Job]) -> tuple[str, str]:
+        """The remove prompt's question and its check box, naming what goes."""
+        if len(jobs) == 1:
+            return (
+                self.tr("Remove “{0}” from the list?").format(row_name(jobs[0])),
+                self.tr("Also delete its file"),
+            )
+        return (
+            self.tr("Remove %n downloads from the list?", "", len(jobs)),
+            self.tr("Also delete their files"),
+        )
+
     def remove_selected(self) -> None:
-        ids = self.selected_ids()
-        if not ids:
+        jobs = self._selected_jobs()
+        if not jobs:
             return
+        question, also = self.remove_question(jobs)
         box = QtWidgets.QMessageBox(self)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
         box.setWindowTitle(self.tr("Remove downloads"))
-        box.setText(self.tr("Remove %n job(s) from the list?", "", len(ids)))
-        delete = QtWidgets.QCheckBox(self.tr("Also delete their files"))
+        box.setText(question)
+        box.setInformativeText(self.tr("Files stay on the disk unless you tick the box."))
+        # wide enough for its title and a long name (a narrow box had them cut)
+        box.setStyleSheet("QLabel#qt_msgbox_label { min-width: 26em; }")
+        delete = QtWidgets.QCheckBox(also)
         box.setCheckBox(delete)
         box.setStandardButtons(
             QtWidgets.QMessageBox.StandardButton.Ok | QtWidgets.QMessageBox.StandardButton.Cancel
         )
+        ids = [job.id for job in jobs]
         if box.exec() == QtWidgets.QMessageBox.StandardButton.Ok:
             self.run(self.queue.remove(ids, delete_files=delete.isChecked()))
 
@@ -489,6 +556,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.run(self._add_request(request))
 
     async def _add_request(self, request: AddRequest) -> None:
+        already = await self.queue.urls_in_queue(request.urls)
         await self.queue.add(
             request.urls,
             dest_dir=request.folder,
@@ -498,6 +566,11 @@ class MainWindow(QtWidgets.QMainWindow):
             insecure=request.insecure,
         )
         self.remember_folder(request.folder)
+        if already:
+            # added again, as asked; but never without a word
+            self.notify(
+                self.tr("Already in the list, added again: {0}").format(", ".join(sorted(already)))
+            )
 
     def remember_folder(self, folder: str) -> None:
         """A folder that took downloads is the next default, kept in the settings."""
@@ -788,7 +861,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.sparkline.show_samples(self.tr("Total speed"), self.total_history)
         else:
             self.sparkline.show_samples(
-                self.tr("Speed of {0}").format(job.display_name),
+                self.tr("Speed of {0}").format(row_name(job)),
                 self.speed_history.get(job.id, ()),
             )
 
@@ -796,7 +869,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for change in snapshot.changes:
             if change.state == JobState.FAILED:
                 job = self.model.job(change.job_id)
-                name = job.display_name if job else str(change.job_id)
+                name = row_name(job) if job else str(change.job_id)
                 self.notify(self.tr("{0} failed: {1}").format(name, change.error or ""))
         for change in snapshot.changes:
             if change.state == JobState.DONE:
@@ -883,6 +956,16 @@ class MainWindow(QtWidgets.QMainWindow):
         text = self.filter_text()
         self.filter_chip.setText(f"{text}  ✕" if text else "")
         self.filter_chip.setVisible(bool(text))
+        if self.proxy.rowCount():
+            self.empty_hint.hide()
+            return
+        if self.model.rowCount():
+            self.empty_hint.setText(self.tr("No download matches the filter."))
+        else:
+            self.empty_hint.setText(
+                self.tr("Paste a link (Ctrl+V), drop one here, or click Add to start.")
+            )
+        self.empty_hint.show()
 
     def clear_filter(self) -> None:
         """Show every download again: no search text, every state."""

@@ -149,7 +149,12 @@ class SettingsDialog(CheckedDialog[Settings]):
         form.addRow(self.tr("Stalled after (s)"), self.read_timeout)
         form.addRow(self.tr("Attempts before failing"), self.max_attempts)
         form.addRow(self.tr("Connections per file"), self.split)
-        form.addRow(self.tr("Default folder"), self.folder)
+        browse = QtWidgets.QPushButton(self.tr("Browse…"))
+        browse.clicked.connect(self._browse)
+        folder_row = QtWidgets.QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        form.addRow(self.tr("Default folder"), folder_row)
         form.addRow(self.tr("Proxy"), self.proxy_mode)
         form.addRow("", self.proxy_url)
         form.addRow(self.tr("Language (after a restart)"), self.language)
@@ -164,6 +169,19 @@ class SettingsDialog(CheckedDialog[Settings]):
         form.addRow(self.start_minimized)
         self._rpc_rows(form, current)
         self.finish(form)
+        # wide enough for its hints and a real folder path, whatever the language
+        metrics = self.fontMetrics()
+        self.max_speed.setMinimumWidth(
+            metrics.horizontalAdvance(self.max_speed.placeholderText()) + 24
+        )
+        self.folder.setMinimumWidth(metrics.horizontalAdvance("M" * 28))
+
+    def _browse(self) -> None:
+        chosen = QtWidgets.QFileDialog.getExistingDirectory(
+            self, self.tr("Default folder"), self.folder.text()
+        )
+        if chosen:
+            self.folder.setText(chosen)
 
     def _proxy(self) -> str:
         mode = str(self.proxy_mode.currentData())
