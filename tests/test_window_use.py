@@ -15,7 +15,7 @@ from PySide6 import QtTest
 from conftest import run_cli
 from drayman.jobs import JobState
 from drayman.queue.jobqueue import JobQueue
-from drayman.queue.progress import EngineSnapshot, JobProgress
+from drayman.queue.progress import EngineSnapshot, JobChange, JobProgress
 from drayman.ui.app import Session
 from drayman.ui.icons import app_icon
 from drayman.ui.instance import InstanceServer
@@ -496,3 +496,28 @@ def test_a_media_rows_name_stays_its_title_when_the_file_gets_its_name(qapp: Any
     plain = dataclasses.replace(job, title=None, file_name="big.iso")
     model.set_jobs([plain])
     assert model.index(0, Column.NAME).data() == "big.iso"
+
+
+def test_a_restart_from_zero_is_said_in_the_window_and_kept_in_the_details(
+    qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
+) -> None:
+    async def scenario() -> None:
+        queue = await JobQueue.open(db_path)
+        [big] = await queue.add(["http://127.0.0.1:9/big.iso"], dest_dir=downloads)
+        await queue.pause([big])
+        window = MainWindow(queue, engine_note="", default_folder=str(downloads))
+        watching = asyncio.ensure_future(window.watch())
+        try:
+            await until(lambda: window.model.rowCount() == 1, what="the row")
+            note = "the server cannot resume; starting again from 0"
+            change = JobChange(big, JobState.RUNNING, name="big.iso", note=note)
+            window.apply_progress(EngineSnapshot((), (change,), 0.0))
+            assert window.last_notification == f"big.iso: {note}"
+            select(window, big)
+            assert note in window.details.text()
+        finally:
+            watching.cancel()
+            window.close()
+            await queue.close()
+
+    run(qloop, scenario())

@@ -20,13 +20,16 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from drayman import __version__
 from drayman.errors import BadInput, DraymanError, InvalidURL
 from drayman.jobs import Job, JobState
 from drayman.units import human_size
 from drayman.urls import validate_url
+
+if TYPE_CHECKING:
+    from drayman.queue.progress import EngineSnapshot, JobProgress
 
 log = logging.getLogger("drayman")
 
@@ -779,6 +782,8 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         await engine.stop()
         raise
     display = make_display(engine, out)
+    outcome = RunOutcome()
+    unsubscribe = engine.subscribe(outcome.update)
     interrupted = False
     try:
         waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
@@ -794,10 +799,20 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             await rpc.stop()
         await engine.stop()
         display.close()
+        unsubscribe()
         for signum in installed:
             loop.remove_signal_handler(signum)
     if interrupted:
-        print("stopped; progress is saved, `drayman run` resumes", file=sys.stderr)
+        lost = outcome.not_resumable()
+        for name in lost:
+            print(
+                f"{name}: the server cannot resume; the next `drayman run` starts it again from 0",
+                file=sys.stderr,
+            )
+        if lost and len(lost) == len(outcome.running):
+            print("stopped", file=sys.stderr)  # nothing it could promise
+        else:
+            print("stopped; progress is saved, `drayman run` resumes", file=sys.stderr)
         return EXIT_INTERRUPTED if args.until_idle else EXIT_OK
     failed = await _still_failed(resolve_db(args.db), engine.failed_here)
     if failed:
@@ -853,6 +868,26 @@ async def _still_failed(db: Path, ids: set[int]) -> int:
         return sum(job.id in ids for job in await queue.jobs(JobState.FAILED))
     finally:
         await queue.close()
+
+
+class RunOutcome:
+    """What one ``drayman run`` did: each job's last state, and what runs now."""
+
+    def __init__(self) -> None:
+        self.last: dict[int, JobState] = {}
+        self.running: dict[int, JobProgress] = {}
+
+    def update(self, snapshot: EngineSnapshot) -> None:
+        for change in snapshot.changes:
+            self.last[change.job_id] = change.state
+            if change.state != JobState.RUNNING:
+                self.running.pop(change.job_id, None)
+        for progress in snapshot.active:
+            self.running[progress.job_id] = progress
+
+    def not_resumable(self) -> list[str]:
+        """The names of jobs stopped now whose server has shown it cannot resume."""
+        return [p.name or f"job {p.job_id}" for p in self.running.values() if not p.resumable]
 
 
 async def cmd_limit(args: argparse.Namespace, out: TextIO) -> int:

@@ -12,6 +12,8 @@ from drayman.units import human_duration, human_size
 
 
 def describe_change(change: JobChange) -> str:
+    if change.note:
+        return f"{change.name or f'job {change.job_id}'}: {change.note}"
     name = f" {change.name}" if change.name else ""
     if change.state == JobState.RUNNING:
         return f"job {change.job_id} started{name}"
@@ -81,8 +83,11 @@ class RichDisplay:
 
         progress = self.progress
         for change in snapshot.changes:
-            if change.state != JobState.RUNNING:
+            if change.note:
                 progress.console.print(describe_change(change), highlight=False, markup=False)
+            if change.state != JobState.RUNNING:
+                if not change.note:
+                    progress.console.print(describe_change(change), highlight=False, markup=False)
                 task = self._tasks.pop(change.job_id, None)
                 if task is not None:
                     progress.remove_task(TaskID(task))  # type: ignore[arg-type]

@@ -33,7 +33,13 @@ from drayman.jobs import Job, JobState
 from drayman.proxies import ProxyEnvironment, ProxySettings
 from drayman.queue.jobqueue import SPEED_SETTING, JobQueue
 from drayman.queue.lock import EngineLock
-from drayman.queue.progress import EngineSnapshot, JobChange, JobProgress, SpeedMeter
+from drayman.queue.progress import (
+    EngineSnapshot,
+    JobChange,
+    JobProgress,
+    SpeedMeter,
+    TransferProgress,
+)
 from drayman.queue.proxyroutes import ProxyRoutes, connector_options
 from drayman.queue.ratelimit import TokenBucket
 from drayman.queue.refresh import LinkRefresher
@@ -43,6 +49,7 @@ from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.queue.transfer import Transfer
 from drayman.queue.transferconfig import TransferConfig
 from drayman.rules import Rule, connection_limit
+from drayman.units import human_size
 
 
 def proxy_settings(config: TransferConfig) -> ProxySettings:
@@ -78,6 +85,17 @@ class _Running:
     transfer: Transfer
     task: asyncio.Task[None]
     meter: SpeedMeter
+    #: whether the user was told that this transfer started again from byte 0
+    restart_told: bool = False
+
+
+def _started_again(job: Job, progress: TransferProgress) -> bool:
+    """Whether a transfer that had bytes on record threw them away (a server
+    that ignores ranges, a file changed on the server): what it holds is no
+    more than what it received since it began."""
+    if job.bytes_done <= 0 or progress.received <= 0:
+        return False
+    return progress.position - progress.received < job.bytes_done // 2
 
 
 class Engine:
@@ -271,6 +289,8 @@ class Engine:
         for job_id, running in self._running.items():
             progress = running.transfer.progress
             speed = running.meter.sample(now, progress.received)
+            resumable = not running.transfer.single_stream
+            self._tell_restart(running)
             active.append(
                 JobProgress(
                     job_id=job_id,
@@ -278,6 +298,7 @@ class Engine:
                     bytes_done=progress.position,
                     bytes_total=progress.bytes_total,
                     speed=speed,
+                    resumable=resumable,
                 )
             )
         changes, self._changes = tuple(self._changes), []
@@ -289,6 +310,26 @@ class Engine:
                 subscriber(snapshot)
             except Exception:
                 log.exception("a progress subscriber failed")
+
+    def _tell_restart(self, running: _Running) -> None:
+        """Say, once and without -v, that a transfer threw its saved bytes away."""
+        progress = running.transfer.progress
+        if running.restart_told or not _started_again(running.job, progress):
+            return
+        running.restart_told = True
+        if running.transfer.single_stream:
+            why = "the server cannot resume"
+        else:
+            why = "it could not resume"
+        saved = human_size(running.job.bytes_done)
+        self._changes.append(
+            JobChange(
+                running.job.id,
+                JobState.RUNNING,
+                name=progress.file_name,
+                note=f"{why}; starting again from 0 (the {saved} saved before are lost)",
+            )
+        )
 
     async def _progress_loop(self) -> None:
         while True:
@@ -461,7 +502,13 @@ class Engine:
     async def _run_job(self, job: Job, transfer: Transfer) -> None:
         store = self.queue.store
         try:
-            await transfer.run()
+            try:
+                await transfer.run()
+            finally:
+                # a transfer over before the next snapshot still tells its restart
+                running = self._running.get(job.id)
+                if running is not None:
+                    self._tell_restart(running)
             self._changes.append(JobChange(job.id, JobState.DONE, name=transfer.job.file_name))
         except asyncio.CancelledError:
             if self._stopping:

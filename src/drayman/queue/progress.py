@@ -16,6 +16,9 @@ class JobProgress:
     bytes_total: int | None
     #: bytes per second, averaged over the last few seconds
     speed: float
+    #: False once the server has shown it cannot resume (it ignored a range
+    #: request): what is stopped now starts again from byte 0
+    resumable: bool = True
 
     @property
     def eta(self) -> float | None:
@@ -34,6 +37,8 @@ class JobChange:
     name: str | None = None
     error: str | None = None
     next_attempt_at: float | None = None
+    #: something the user should know without -v ("the server cannot resume; ...")
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

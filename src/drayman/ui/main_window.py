@@ -86,6 +86,8 @@ class MainWindow(QtWidgets.QMainWindow):
         #: jobs that ended since the last "finished" notice: the batch it sums up
         self._batch_done: set[int] = set()
         self._batch_failed: set[int] = set()
+        #: what the engine told about a download this session (shown in its details)
+        self.notes: dict[int, str] = {}
 
         self.model = JobsModel(self)
         self.proxy = JobsFilter(self)
@@ -867,6 +869,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _notify_changes(self, snapshot: EngineSnapshot) -> None:
         for change in snapshot.changes:
+            if change.note:
+                # lost progress and the like: said as it happens, kept in the details
+                job = self.model.job(change.job_id)
+                name = row_name(job) if job else change.name or str(change.job_id)
+                self.notes[change.job_id] = change.note
+                self.notify(f"{name}: {change.note}")
             if change.state == JobState.FAILED:
                 job = self.model.job(change.job_id)
                 name = row_name(job) if job else str(change.job_id)
@@ -1065,6 +1073,8 @@ class MainWindow(QtWidgets.QMainWindow):
             (self.tr("Attempts"), str(job.attempts)),
             (self.tr("Last error"), job.error or "—"),
         ]
+        if job.id in self.notes:
+            rows.append((self.tr("Note"), self.notes[job.id]))
         html = "".join(f"<tr><td><b>{k}</b>&nbsp;</td><td>{_escape(v)}</td></tr>" for k, v in rows)
         self.details.setText(f"<table>{html}</table>")
 

@@ -1,0 +1,87 @@
+"""The command line as a new user meets it (issue 18): real subprocesses, loopback servers."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from conftest import POSIX_SIGNALS, run_cli, start_cli, wait_until
+from httpserver import LoopbackServer, make_body
+
+KiB, MiB = 1024, 1024 * 1024
+
+
+def ls_json(db_path: Path) -> list[dict[str, object]]:
+    result = run_cli(db_path, "ls", "--json")
+    assert result.returncode == 0, result.stderr
+    return list(json.loads(result.stdout))
+
+
+def job(db_path: Path, job_id: int) -> dict[str, object]:
+    [found] = [j for j in ls_json(db_path) if j["id"] == job_id]
+    return found
+
+
+def done_bytes(db_path: Path, job_id: int = 1) -> int:
+    return int(str(job(db_path, job_id)["bytes_done"]))
+
+
+@pytest.mark.skipif(
+    not POSIX_SIGNALS, reason="Windows cannot send SIGINT to another process (Ctrl-C is by hand)"
+)
+def test_a_server_that_cannot_resume_is_said_when_it_starts_again_and_at_ctrl_c(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    body = make_body(8 * MiB, seed=12)
+    resource = http_server.add("/big.iso", body, rate=MiB, ignore_range=True)
+    added = run_cli(db_path, "add", http_server.url("/big.iso"), "-d", str(downloads))
+    assert added.returncode == 0
+    first = start_cli(db_path, "run", "--until-idle")
+    wait_until(
+        lambda: int(str(job(db_path, 1)["bytes_done"])) > 0, what="saved progress", timeout=30
+    )
+    saved = int(str(job(db_path, 1)["bytes_done"]))
+    first.send_signal(signal.SIGINT)
+    first.communicate(timeout=10)
+    # the next run asks for the rest, gets the whole file, and says so at once
+    log = tmp_path / "second.log"
+    second = start_cli(db_path, "run", "--until-idle", log=log)
+    told = "big.iso: the server cannot resume; starting again from 0"
+    wait_until(lambda: told in log.read_text(), what="the word about the restart", timeout=30)
+    wait_until(
+        lambda: int(str(job(db_path, 1)["bytes_done"])) not in (0, saved),
+        what="progress",
+        timeout=30,
+    )
+    # now the server has shown it: Ctrl-C promises no resume for it
+    second.send_signal(signal.SIGINT)
+    second.wait(timeout=10)
+    assert second.returncode == 130
+    said = log.read_text()
+    assert "big.iso: the server cannot resume; the next `drayman run` starts it again" in said
+    assert "resumes" not in said
+    resource.rate = None
+    third = run_cli(db_path, "run", "--until-idle")
+    assert third.returncode == 0, third.stderr
+    assert (downloads / "big.iso").read_bytes() == body
+
+
+def test_run_until_idle_exits_by_the_jobs_this_run_finished(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    http_server.add("/ok.bin", make_body(64 * KiB))
+    run_cli(db_path, "add", http_server.url("/gone.bin"), "-d", str(downloads))
+    failed = run_cli(db_path, "run", "--until-idle")
+    assert failed.returncode == 1
+    assert "1 job(s) failed in this run" in failed.stderr
+    # nothing queued: nothing failed in this run
+    idle = run_cli(db_path, "run", "--until-idle")
+    assert idle.returncode == 0, idle.stderr
+    # `add && run --until-idle` succeeds when what it added succeeds
+    run_cli(db_path, "add", http_server.url("/ok.bin"), "-d", str(downloads))
+    ok = run_cli(db_path, "run", "--until-idle")
+    assert ok.returncode == 0, ok.stderr
+    assert [j["state"] for j in ls_json(db_path)] == ["failed", "done"]
