@@ -85,3 +85,19 @@ def test_run_until_idle_exits_by_the_jobs_this_run_finished(
     ok = run_cli(db_path, "run", "--until-idle")
     assert ok.returncode == 0, ok.stderr
     assert [j["state"] for j in ls_json(db_path)] == ["failed", "done"]
+
+
+def test_a_paused_job_leaves_the_live_view_and_the_run_says_why_it_is_idle(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    http_server.add("/slow.bin", make_body(8 * MiB, seed=3), rate=MiB)
+    run_cli(db_path, "add", http_server.url("/slow.bin"), "-d", str(downloads))
+    log = tmp_path / "run.log"
+    engine = start_cli(db_path, "run", "--until-idle", log=log)
+    wait_until(lambda: "job 1 started" in log.read_text(), what="the start", timeout=30)
+    assert run_cli(db_path, "pause", "--all").returncode == 0
+    engine.wait(timeout=30)
+    said = log.read_text()
+    assert engine.returncode == 0, said
+    assert "job 1 paused slow.bin" in said
+    assert "idle: 1 job(s) paused; `drayman resume --all` continues them" in said

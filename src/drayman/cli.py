@@ -814,6 +814,8 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         else:
             print("stopped; progress is saved, `drayman run` resumes", file=sys.stderr)
         return EXIT_INTERRUPTED if args.until_idle else EXIT_OK
+    if args.until_idle:
+        await _say_why_idle(resolve_db(args.db))
     failed = await _still_failed(resolve_db(args.db), engine.failed_here)
     if failed:
         print(f"{failed} job(s) failed; `drayman ls --state failed` shows why", file=sys.stderr)
@@ -870,6 +872,22 @@ async def _still_failed(db: Path, ids: set[int]) -> int:
         await queue.close()
 
 
+async def _say_why_idle(db: Path) -> None:
+    """Idle with paused jobs left is not "all done": say so."""
+    from drayman.queue.jobqueue import JobQueue
+
+    queue = await JobQueue.open(db)
+    try:
+        paused = (await queue.counts())[JobState.PAUSED]
+    finally:
+        await queue.close()
+    if paused:
+        print(
+            f"idle: {paused} job(s) paused; `drayman resume --all` continues them",
+            file=sys.stderr,
+        )
+
+
 class RunOutcome:
     """What one ``drayman run`` did: each job's last state, and what runs now."""
 
@@ -879,8 +897,11 @@ class RunOutcome:
 
     def update(self, snapshot: EngineSnapshot) -> None:
         for change in snapshot.changes:
-            self.last[change.job_id] = change.state
-            if change.state != JobState.RUNNING:
+            if change.removed:
+                self.last.pop(change.job_id, None)
+            else:
+                self.last[change.job_id] = change.state
+            if change.state != JobState.RUNNING or change.removed:
                 self.running.pop(change.job_id, None)
         for progress in snapshot.active:
             self.running[progress.job_id] = progress

@@ -15,6 +15,10 @@ def describe_change(change: JobChange) -> str:
     if change.note:
         return f"{change.name or f'job {change.job_id}'}: {change.note}"
     name = f" {change.name}" if change.name else ""
+    if change.removed:
+        return f"job {change.job_id} removed{name}"
+    if change.state == JobState.PAUSED:
+        return f"job {change.job_id} paused{name}"
     if change.state == JobState.RUNNING:
         return f"job {change.job_id} started{name}"
     if change.state == JobState.DONE:
@@ -85,7 +89,7 @@ class RichDisplay:
         for change in snapshot.changes:
             if change.note:
                 progress.console.print(describe_change(change), highlight=False, markup=False)
-            if change.state != JobState.RUNNING:
+            if change.state != JobState.RUNNING or change.removed:
                 if not change.note:
                     progress.console.print(describe_change(change), highlight=False, markup=False)
                 task = self._tasks.pop(change.job_id, None)

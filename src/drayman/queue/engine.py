@@ -424,9 +424,20 @@ class Engine:
                 if self._running:
                     states = await store.states(self._running)
                     for job_id, running in list(self._running.items()):
-                        if states.get(job_id) != JobState.RUNNING and not running.task.done():
-                            log.info("job %d: %s; stopping", job_id, states.get(job_id, "removed"))
+                        state = states.get(job_id)
+                        if state != JobState.RUNNING and not running.task.done():
+                            log.info("job %d: %s; stopping", job_id, state or "removed")
                             running.task.cancel()
+                            # viewers drop its live bar: paused, not frozen mid-download
+                            name = running.transfer.progress.file_name
+                            self._changes.append(
+                                JobChange(
+                                    job_id,
+                                    state or JobState.RUNNING,
+                                    name=name,
+                                    removed=state is None,
+                                )
+                            )
             except BaseException:
                 self._table_changed = True
                 raise

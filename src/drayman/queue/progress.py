@@ -39,6 +39,8 @@ class JobChange:
     next_attempt_at: float | None = None
     #: something the user should know without -v ("the server cannot resume; ...")
     note: str | None = None
+    #: the job left the list (``state`` is then the last one it had)
+    removed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
