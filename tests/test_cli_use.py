@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,20 @@ def test_a_paused_job_leaves_the_live_view_and_the_run_says_why_it_is_idle(
     assert engine.returncode == 0, said
     assert "job 1 paused slow.bin" in said
     assert "idle: 1 job(s) paused; `drayman resume --all` continues them" in said
+
+
+def test_a_closed_port_fails_after_a_few_quick_retries_in_one_line(
+    db_path: Path, downloads: Path
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/big.iso"
+    assert run_cli(db_path, "add", url, "-d", str(downloads)).returncode == 0
+    result = run_cli(db_path, "run", "--until-idle", timeout=60)
+    assert result.returncode == 1
+    failed = job(db_path, 1)
+    assert failed["state"] == "failed" and failed["attempts"] == 3
+    error = str(failed["error"])
+    assert f"127.0.0.1:{port} refused the connection" in error
+    assert "gave up after 3 attempts" in error and "\n" not in error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import ssl
 
 import aiohttp
@@ -12,8 +14,15 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from conftest import MEGABYTE, assert_linear
-from drayman.errors import PermanentError, TransientError
+from drayman.errors import (
+    ConnectionRefused,
+    NameNotFound,
+    NetworkDown,
+    PermanentError,
+    TransientError,
+)
 from drayman.queue.neterrors import network_error
+from drayman.queue.retry import RetryPolicy
 
 SECRET_URL = URL("https://alice:PW-s3cret@h.example/f?X-Amz-Signature=SIG-s3cret")
 KEY = ConnectionKey("h.example", 443, True, True, None, None, None)
@@ -75,9 +84,33 @@ def certificate_error(message: str) -> aiohttp.ClientConnectorCertificateError:
             "the server closed the connection without answering",
         ),
         (
-            aiohttp.ClientConnectorError(KEY, ConnectionRefusedError(111, "refused")),
+            aiohttp.ClientConnectorError(KEY, ConnectionRefusedError(errno.ECONNREFUSED, "no")),
+            ConnectionRefused,
+            "h.example:443 refused the connection (is the address right, and the server up?)",
+        ),
+        (
+            aiohttp.ClientConnectorError(KEY, OSError(errno.ECONNABORTED, "aborted")),
             TransientError,
             "cannot connect to h.example:443",
+        ),
+        (
+            aiohttp.ClientConnectorError(KEY, OSError(errno.ENETUNREACH, "unreachable")),
+            NetworkDown,
+            "waiting for the network: no route to h.example (is this computer online?)",
+        ),
+        (
+            aiohttp.ClientConnectorDNSError(
+                KEY, socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            ),
+            NameNotFound,
+            "cannot find the server h.example: the name does not exist (a typo in the address?)",
+        ),
+        (
+            aiohttp.ClientConnectorDNSError(
+                KEY, socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+            ),
+            NetworkDown,
+            "waiting for the network: cannot reach a name server to look up h.example",
         ),
         (
             aiohttp.InvalidURL(SECRET_URL),
@@ -112,3 +145,21 @@ def test_a_server_message_is_cut_in_linear_time(message: str, shown: str) -> Non
     text = str(assert_linear(lambda _: network_error(error, read_timeout=60), message))
     assert "\n" not in text and len(text) < 300
     assert f"the server's answer is not valid HTTP: {shown}" in text
+
+
+def test_a_mistyped_host_fails_fast_a_refusal_is_retried_quickly_and_offline_waits_free() -> None:
+    policy = RetryPolicy(max_attempts=8)
+    missing = NameNotFound(host="nonexistent.invalid")
+    refused = ConnectionRefused(host="127.0.0.1", port=9)
+    offline = NetworkDown(detail="no route to h.example (is this computer online?)")
+    flaky = TransientError(detail="the connection broke in the middle of the file")
+    # a name that does not exist: one quick retry, then failed
+    assert not policy.exhausted(1, missing) and policy.exhausted(2, missing)
+    assert policy.delay_after(missing, 1) <= 2.0
+    # a refusal: a few quick retries, not the full backoff of a flaky transfer
+    assert policy.exhausted(3, refused) and not policy.exhausted(2, refused)
+    assert policy.delay_after(refused, 2) <= 2.0 < policy.delay(7)
+    # offline: no attempt spent, however long it lasts
+    assert not policy.spends_attempt(offline) and policy.spends_attempt(flaky)
+    assert policy.delay_after(offline, 0) == policy.network_delay
+    assert not policy.exhausted(7, flaky) and policy.exhausted(8, flaky)

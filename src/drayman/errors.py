@@ -149,6 +149,26 @@ class TooSlow(TransientError):
     # the count on every attempt and keep the job retrying for good.
 
 
+class NameNotFound(TransientError):
+    """cannot find the server {host}: the name does not exist (a typo in the address?)"""
+
+    # retried once, quickly (a resolver can be briefly wrong), then failed:
+    # a mistyped host is not a flaky transfer
+
+
+class ConnectionRefused(TransientError):
+    """{host}:{port} refused the connection (is the address right, and the server up?)"""
+
+    # retried a few times quickly (a server restarting), not with the full backoff
+
+
+class NetworkDown(TransientError):
+    """waiting for the network: {detail}"""
+
+    # the machine is offline (no route, no DNS server): the job waits without
+    # spending attempts, so a queue left overnight survives a dropped Wi-Fi
+
+
 class PermanentError(TransferError):
     """{detail}"""
 

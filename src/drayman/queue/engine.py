@@ -556,13 +556,17 @@ class Engine:
         # progress starts the count again, unless the attempt was cut for
         # being too slow: a drip brings a few bytes every time, forever
         progressed = transfer.made_progress and not isinstance(exc, TooSlow)
-        attempts = 1 if progressed else job.attempts + 1
-        message = " ".join(str(exc).split())
         policy = self.config.retry
+        if progressed:
+            attempts = 1
+        elif policy.spends_attempt(exc):
+            attempts = job.attempts + 1
+        else:
+            attempts = job.attempts  # offline: waiting costs the job nothing
+        message = " ".join(str(exc).split())
         transient = isinstance(exc, TransferError) and exc.transient
-        if transient and not policy.exhausted(attempts):
-            retry_after = exc.retry_after if isinstance(exc, TransferError) else None
-            delay = policy.delay(attempts, retry_after)
+        if transient and not policy.exhausted(attempts, exc):
+            delay = policy.delay_after(exc, attempts)
             log.info("job %d: %s; retrying in %.0f s", job.id, message, delay)
             await self._requeue(job.id, message, attempts, delay)
         else:

@@ -19,13 +19,23 @@ An HTTP error status (:func:`http_error`) is retried when it says "later"
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
+import socket
 import ssl
 
 import aiohttp
 from aiohttp import http_exceptions
 
-from drayman.errors import LinkRefused, PermanentError, TransferError, TransientError
+from drayman.errors import (
+    ConnectionRefused,
+    LinkRefused,
+    NameNotFound,
+    NetworkDown,
+    PermanentError,
+    TransferError,
+    TransientError,
+)
 from drayman.headers import parse_retry_after
 
 #: what a user can do about a certificate drayman refuses
@@ -33,6 +43,15 @@ INSECURE_HINT = "if you trust the server, add the job (or a rule) with --insecur
 
 _PRINTABLE = re.compile(r"[^\x20-\x7e]")
 _OFFENDING_BYTES = re.compile(r"(?:bytearray\()?b['\"]")
+#: the resolver's definitive "no such name" (NXDOMAIN); EAI_NODATA where it exists
+_NO_SUCH_NAME = frozenset(
+    code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
+)
+#: the resolver could not ask anyone: no network, no DNS server reachable
+_NO_RESOLVER = frozenset({socket.EAI_AGAIN, socket.EAI_FAIL})
+_REFUSED = frozenset({errno.ECONNREFUSED, 10061})  # 10061: WSAECONNREFUSED
+#: 10050/10051/10065: WSAENETDOWN, WSAENETUNREACH, WSAEHOSTUNREACH
+_NO_ROUTE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, 10050, 10051, 10065})
 #: statuses that say "not now" rather than "never"
 _TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509})
 #: what an expired signed link answers (a page's job resolves its page again)
@@ -106,8 +125,18 @@ def network_error(exc: BaseException, *, read_timeout: float) -> TransferError:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return TransientError(detail="the server closed the connection without answering")
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        code = getattr(exc.os_error, "errno", None)
+        if code in _NO_SUCH_NAME:
+            return NameNotFound(host=exc.host)
+        if code in _NO_RESOLVER:
+            return NetworkDown(detail=f"cannot reach a name server to look up {exc.host}")
         return TransientError(detail=f"cannot find the server {exc.host} (name lookup failed)")
     if isinstance(exc, aiohttp.ClientConnectorError):
+        code = getattr(exc.os_error, "errno", None)
+        if code in _REFUSED:
+            return ConnectionRefused(host=exc.host, port=exc.port)
+        if code in _NO_ROUTE:
+            return NetworkDown(detail=f"no route to {exc.host} (is this computer online?)")
         return TransientError(detail=f"cannot connect to {exc.host}:{exc.port}")
     if isinstance(exc, aiohttp.ClientResponseError):
         # raised while reading the status line and headers: not valid HTTP

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from drayman.errors import ConnectionRefused, NameNotFound, NetworkDown
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -36,5 +38,35 @@ class RetryPolicy:
         # out, but never zero, so a dead server is not hammered
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
-    def exhausted(self, attempts: int) -> bool:
-        return attempts >= self.max_attempts
+    #: attempts for a refused connection (a server restarting), retried quickly
+    refused_attempts: int = 3
+    #: attempts for a name that does not exist: one quick retry
+    missing_name_attempts: int = 2
+    #: the wait between those quick retries
+    quick_delay: float = 2.0
+    #: how often a job waiting for the network looks again (no attempt spent)
+    network_delay: float = 15.0
+
+    def exhausted(self, attempts: int, error: BaseException | None = None) -> bool:
+        return attempts >= self.limit(error)
+
+    def limit(self, error: BaseException | None) -> int:
+        """How many attempts ``error`` may take before the job fails."""
+        if isinstance(error, NameNotFound):
+            return min(self.missing_name_attempts, self.max_attempts)
+        if isinstance(error, ConnectionRefused):
+            return min(self.refused_attempts, self.max_attempts)
+        return self.max_attempts
+
+    def delay_after(self, error: BaseException, attempts: int) -> float:
+        """The wait before the next attempt after ``error``."""
+        if isinstance(error, NetworkDown):
+            return self.network_delay
+        if isinstance(error, NameNotFound | ConnectionRefused):
+            return min(self.quick_delay, self.max_delay)
+        return self.delay(attempts, getattr(error, "retry_after", None))
+
+    @staticmethod
+    def spends_attempt(error: BaseException) -> bool:
+        """Whether ``error`` counts against the job (waiting for the network does not)."""
+        return not isinstance(error, NetworkDown)
