@@ -119,3 +119,36 @@ def test_a_closed_port_fails_after_a_few_quick_retries_in_one_line(
     error = str(failed["error"])
     assert f"127.0.0.1:{port} refused the connection" in error
     assert "gave up after 3 attempts" in error and "\n" not in error
+
+
+def test_where_the_file_went_is_said_at_add_at_the_end_and_in_ls(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    keep, big = make_body(10 * KiB, seed=1), make_body(20 * KiB, seed=2)
+    http_server.add("/keep", keep)
+    http_server.add("/big.iso", big)
+    (downloads / "keep.txt").write_text("mine")
+    (downloads / "big.iso").write_text("mine too")
+    added = run_cli(
+        db_path, "add", http_server.url("/keep"), "-o", "keep.txt", "-d", str(downloads)
+    )
+    assert added.returncode == 0 and added.stdout == "1\n"
+    assert f"queued 1 download into {downloads}; start downloading with `drayman run`" in (
+        added.stderr
+    )
+    run_cli(db_path, "add", http_server.url("/big.iso"), "-d", str(downloads))
+    again = run_cli(db_path, "add", http_server.url("/big.iso"), "-d", str(downloads))
+    assert again.stdout == "3\n"
+    assert f"already in the list, added again: {http_server.url('/big.iso')}" in again.stderr
+    run_cli(db_path, "rm", "3")
+    result = run_cli(db_path, "run", "--until-idle")
+    assert result.returncode == 0, result.stderr
+    kept, renamed = downloads / "keep (1).txt", downloads / "big (1).iso"
+    assert f"job 1 done: {kept} (keep.txt was already there; saved as keep (1).txt" in (
+        result.stdout
+    )
+    assert f"job 2 done: {renamed} (big.iso was already there" in result.stdout
+    assert kept.read_bytes() == keep and renamed.read_bytes() == big
+    assert (downloads / "keep.txt").read_text() == "mine"
+    listing = run_cli(db_path, "ls", env={"COLUMNS": "200"})
+    assert "FOLDER" in listing.stdout and str(downloads) in listing.stdout

@@ -559,8 +559,10 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
             sha256=validate_sha256(args.sha256) if args.sha256 is not None else entries[0].sha256,
         )
     cookies = read_cookies_file(args.cookies) if args.cookies is not None else []
-    queue = await JobQueue.open(resolve_db(args.db))
+    db = resolve_db(args.db)
+    queue = await JobQueue.open(db)
     try:
+        again = await queue.urls_in_queue(entry.url for entry in entries)
         ids = await queue.add_entries(
             entries,
             dest_dir=args.dir,
@@ -571,9 +573,16 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
             proxy=_proxy_choice(args),
             max_filesize=args.max_filesize,
         )
+        first = await queue.get(ids[0]) if ids else None
     finally:
         await queue.close()
     out.write("".join(f"{job_id}\n" for job_id in ids))
+    out.flush()
+    # stdout stays the ids (scripts read them); the word for a person goes to stderr
+    for url in sorted(again):
+        print(f"drayman: note: already in the list, added again: {url}", file=sys.stderr)
+    if first is not None:
+        _say_where_added(db, len(ids), first.chosen_dir)
     return EXIT_OK
 
 
@@ -626,6 +635,29 @@ async def _add_resolved(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _say_where_added(db: Path, count: int, folder: str) -> None:
+    from drayman.queue.lock import read_holder
+
+    what = "1 download" if count == 1 else f"{count} downloads"
+    holder = read_holder(db)
+    if holder is None:
+        then = "start downloading with `drayman run` (or `drayman gui`)"
+    else:
+        then = "the running engine starts them" if count > 1 else "the running engine starts it"
+    print(f"drayman: queued {what} into {folder}; {then}", file=sys.stderr)
+
+
+def _home() -> str:
+    return os.path.expanduser("~")
+
+
+def _short_folder(folder: str, home: str) -> str:
+    """``~/Downloads`` for a folder under the home folder; others as they are."""
+    if home not in ("", "/", "~") and (folder == home or folder.startswith(home + os.sep)):
+        return "~" + folder[len(home) :]
+    return folder
+
+
 def _progress_text(job: Job) -> str:
     if job.bytes_total:
         return f"{100 * job.bytes_done / job.bytes_total:5.1f}%"
@@ -670,9 +702,11 @@ async def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
         ("DONE", "right"),
         ("SIZE", "right"),
         ("NAME", "left"),
+        ("FOLDER", "left"),
         ("NOTE", "left"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    home = _home()
     now = time.time()
     for job in jobs:
         note = job.error or ""
@@ -684,6 +718,7 @@ async def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
             _progress_text(job),
             human_size(job.bytes_total),
             job.display_name,
+            _short_folder(job.dest_dir, home),
             note,
         )
     console = Console(file=out, soft_wrap=not out.isatty())

@@ -12,6 +12,10 @@ from drayman.units import human_duration, human_size
 
 
 def describe_change(change: JobChange) -> str:
+    if change.state == JobState.DONE and change.path:
+        # where the file is, in full: the answer to "where did my file go?"
+        note = f" ({change.note})" if change.note else ""
+        return f"job {change.job_id} done: {change.path}{note}"
     if change.note:
         return f"{change.name or f'job {change.job_id}'}: {change.note}"
     name = f" {change.name}" if change.name else ""

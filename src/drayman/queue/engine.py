@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +31,7 @@ from drayman.errors import (
     TransferError,
 )
 from drayman.jobs import Job, JobState
+from drayman.names import filename_from_url
 from drayman.proxies import ProxyEnvironment, ProxySettings
 from drayman.queue.jobqueue import SPEED_SETTING, JobQueue
 from drayman.queue.lock import EngineLock
@@ -87,6 +89,29 @@ class _Running:
     meter: SpeedMeter
     #: whether the user was told that this transfer started again from byte 0
     restart_told: bool = False
+
+
+def renamed_note(job: Job) -> str | None:
+    """Say so when a done file got another name than asked, not to overwrite a file."""
+    name = job.file_name
+    if name is None:
+        return None
+    wanted = job.requested_name
+    if wanted is None:
+        # named after the URL: "big (1).iso" where the URL says "big.iso"
+        from_url = filename_from_url(job.url)
+        stem, ext = os.path.splitext(from_url or "")
+        taken = _NUMBERED.fullmatch(name)
+        if from_url is None or taken is None or (taken["stem"], taken["ext"] or "") != (stem, ext):
+            return None
+        wanted = from_url
+    if wanted == name:
+        return None
+    return f"{wanted} was already there; saved as {name} (nothing was overwritten)"
+
+
+#: "name (2).ext": the form a name takes when the plain one is taken
+_NUMBERED = re.compile(r"(?P<stem>.*) \(\d+\)(?P<ext>\.[^.]*)?", re.DOTALL)
 
 
 def _started_again(job: Job, progress: TransferProgress) -> bool:
@@ -520,7 +545,16 @@ class Engine:
                 running = self._running.get(job.id)
                 if running is not None:
                     self._tell_restart(running)
-            self._changes.append(JobChange(job.id, JobState.DONE, name=transfer.job.file_name))
+            finished = transfer.job
+            self._changes.append(
+                JobChange(
+                    job.id,
+                    JobState.DONE,
+                    name=finished.file_name,
+                    path=finished.final_path,
+                    note=renamed_note(finished),
+                )
+            )
         except asyncio.CancelledError:
             if self._stopping:
                 try:

@@ -41,6 +41,8 @@ class JobChange:
     note: str | None = None
     #: the job left the list (``state`` is then the last one it had)
     removed: bool = False
+    #: where a done file is (its absolute path)
+    path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
