@@ -8,6 +8,11 @@ CREATE INDEX jobs_retry_due ON jobs (next_attempt_at)
     WHERE state = 'queued' AND next_attempt_at IS NOT NULL;
 -- index jobs_target
 CREATE UNIQUE INDEX jobs_target ON jobs (dest_dir, file_key) WHERE file_key IS NOT NULL;
+-- table id_high_water
+CREATE TABLE id_high_water (
+    name TEXT PRIMARY KEY,
+    high INTEGER NOT NULL CHECK (high >= 0)
+);
 -- table job_cookies
 CREATE TABLE job_cookies (
     job_id  INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,

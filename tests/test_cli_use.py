@@ -152,3 +152,16 @@ def test_where_the_file_went_is_said_at_add_at_the_end_and_in_ls(
     assert (downloads / "keep.txt").read_text() == "mine"
     listing = run_cli(db_path, "ls", env={"COLUMNS": "200"})
     assert "FOLDER" in listing.stdout and str(downloads) in listing.stdout
+
+
+def test_job_and_rule_ids_are_never_reused(db_path: Path, downloads: Path) -> None:
+    urls = [f"http://127.0.0.1:9/{n}.bin" for n in range(3)]
+    assert run_cli(db_path, "add", *urls, "-d", str(downloads)).stdout == "1\n2\n3\n"
+    assert run_cli(db_path, "rm", "3").returncode == 0
+    assert run_cli(db_path, "add", urls[0], "-d", str(downloads)).stdout == "4\n"
+    for pattern in ("a.example", "b.example"):
+        assert run_cli(db_path, "rules", "add", pattern, "-d", str(downloads)).returncode == 0
+    assert run_cli(db_path, "rules", "rm", "b.example").returncode == 0
+    assert run_cli(db_path, "rules", "add", "c.example", "-d", str(downloads)).returncode == 0
+    rules = json.loads(run_cli(db_path, "rules", "ls", "--json").stdout)
+    assert sorted(rule["id"] for rule in rules) == [1, 3]

@@ -636,10 +636,11 @@ async def _add_resolved(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _say_where_added(db: Path, count: int, folder: str) -> None:
-    from drayman.queue.lock import read_holder
+    from drayman.queue.lock import lock_path_for, read_holder
 
     what = "1 download" if count == 1 else f"{count} downloads"
-    holder = read_holder(db)
+    # no lock file: no engine ever ran here (and reading would create one)
+    holder = read_holder(db) if os.path.exists(lock_path_for(db)) else None
     if holder is None:
         then = "start downloading with `drayman run` (or `drayman gui`)"
     else:

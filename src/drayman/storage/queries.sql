@@ -11,8 +11,15 @@ VALUES (:id, :url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
         :name_template, :position, :insecure, :base_dir, :proxy, :max_filesize, :page_url);
 
 -- name: last_id_and_position
--- inside the add's write transaction nobody else inserts: ids follow on
-SELECT coalesce(max(id), 0), coalesce(max(position), 0) FROM jobs;
+-- inside the add's write transaction nobody else inserts: ids follow on,
+-- above every id ever given (a removed job's id is never given again)
+SELECT max(coalesce(max(id), 0),
+           coalesce((SELECT high FROM id_high_water WHERE name = 'jobs'), 0)),
+       coalesce(max(position), 0)
+FROM jobs;
+
+-- name: raise_high_water
+UPDATE id_high_water SET high = max(high, :high) WHERE name = :name;
 
 -- name: get_job
 SELECT * FROM jobs WHERE id = :id;
@@ -125,9 +132,12 @@ UPDATE jobs SET state = 'queued', updated_at = :now WHERE state = 'running';
 DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids)) RETURNING *;
 
 -- name: insert_rule
-INSERT INTO rules (pattern, headers, dest_dir, template, max_connections, insecure, proxy,
+-- a new rule takes an id above every one ever given; a replaced one keeps its own
+INSERT INTO rules (id, pattern, headers, dest_dir, template, max_connections, insecure, proxy,
                    max_filesize, created_at)
-VALUES (:pattern, :headers, :dest_dir, :template, :max_connections, :insecure, :proxy,
+VALUES (max(coalesce((SELECT max(id) FROM rules), 0),
+            coalesce((SELECT high FROM id_high_water WHERE name = 'rules'), 0)) + 1,
+        :pattern, :headers, :dest_dir, :template, :max_connections, :insecure, :proxy,
         :max_filesize, :now)
 ON CONFLICT (pattern) DO UPDATE SET
     headers = excluded.headers, dest_dir = excluded.dest_dir,

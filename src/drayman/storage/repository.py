@@ -391,6 +391,8 @@ class JobStore:
                 values["id"] = last_id + n
                 values["position"] = last_position + n
             conn.executemany(Q["insert_job"], rows)
+            if rows:
+                conn.execute(Q["raise_high_water"], {"name": "jobs", "high": rows[-1]["id"]})
             conn.executemany(
                 Q["save_cookies"],
                 [
@@ -719,7 +721,9 @@ class JobStore:
         }
 
         def op(conn: sqlite3.Connection) -> int:
-            return int(conn.execute(Q["insert_rule"], params).fetchone()[0])
+            rule_id = int(conn.execute(Q["insert_rule"], params).fetchone()[0])
+            conn.execute(Q["raise_high_water"], {"name": "rules", "high": rule_id})
+            return rule_id
 
         return await self._write(op)
 
