@@ -165,3 +165,18 @@ def test_job_and_rule_ids_are_never_reused(db_path: Path, downloads: Path) -> No
     assert run_cli(db_path, "rules", "add", "c.example", "-d", str(downloads)).returncode == 0
     rules = json.loads(run_cli(db_path, "rules", "ls", "--json").stdout)
     assert sorted(rule["id"] for rule in rules) == [1, 3]
+
+
+def test_the_readme_tells_users_and_developers_how_to_install_and_the_core_has_no_qt() -> None:
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    first_screen = (root / "README.md").read_text(encoding="utf-8").split("## Usage")[0]
+    assert 'pip install ".[gui]"' in first_screen  # a user: the window and the CLI
+    assert "pip install ." in first_screen  # a headless server: no Qt
+    assert 'pip install -e ".[test]"' in first_screen  # a developer
+    assert "drayman add" in first_screen and "drayman run" in first_screen
+    assert "Downloads" in first_screen  # where the files land
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = " ".join(project["dependencies"]).lower()
+    assert "pyside6" not in core and "qasync" not in core
