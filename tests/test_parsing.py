@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -405,3 +406,57 @@ def test_retry_policy_backoff() -> None:
     assert f"{policy.delay(1, retry_after=-0.0):.0f}" == "0"
     assert policy.delay(1, retry_after=-5) == 0
     assert not policy.exhausted(2) and policy.exhausted(3)
+
+
+def simulate(
+    limits: dict[str, Any], connections: dict[str, int], seconds: float
+) -> list[tuple[float, str, int]]:
+    """Readers pulling 64 KiB blocks through their limiter, on a virtual clock.
+
+    Returns (time, job, bytes) for every block, as a server would see them go.
+    """
+    import heapq
+
+    clock = limits["clock"]
+    block = 64 * 1024
+    ready = [(0.0, n, job) for job, count in connections.items() for n in range(count)]
+    heapq.heapify(ready)
+    sent = []
+    while ready:
+        at, n, job = heapq.heappop(ready)
+        if at > seconds:
+            break
+        clock.now = at
+        wait = limits[job].take(block)
+        sent.append((at, job, block))
+        heapq.heappush(ready, (at + wait, n, job))
+    return sent
+
+
+def test_the_total_limit_holds_over_any_second_and_each_job_gets_a_fair_part() -> None:
+    from drayman.queue.ratelimit import JobShare
+
+    rate = 4 * 1024 * 1024
+    clock = FakeClock()
+    total = TokenBucket(rate, clock=clock)
+    total.users = 2
+    limits = {"clock": clock, "big": JobShare(total), "small": JobShare(total)}
+    # the big file over 8 connections, the small one over 1
+    sent = simulate(limits, {"big": 8, "small": 1}, seconds=10.0)
+    by_job = {job: sum(b for _, j, b in sent if j == job) for job in ("big", "small")}
+    assert by_job["small"] >= 0.45 * rate * 10, by_job  # not starved: about half
+    assert by_job["big"] <= 0.55 * rate * 10 + 8 * 64 * 1024, by_job
+    # any one-second window: the rate, plus the small bucket and a block per connection
+    times = [t for t, _, _ in sent]
+    for start in [x / 10 for x in range(0, 91)]:
+        window = sum(b for t, _, b in sent if start <= t < start + 1.0)
+        assert window <= rate * 1.1 + 9 * 64 * 1024, (start, window)
+    # the shared bucket alone (what each connection drew before): the small one starves
+    clock.now = 0.0
+    shared = TokenBucket(rate, clock=clock)
+    unfair = simulate(
+        {"clock": clock, "big": shared, "small": shared}, {"big": 8, "small": 1}, 10.0
+    )
+    small_alone = sum(b for _, j, b in unfair if j == "small")
+    assert small_alone < 0.2 * rate * 10
+    assert times == sorted(times)

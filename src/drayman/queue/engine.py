@@ -43,7 +43,7 @@ from drayman.queue.progress import (
     TransferProgress,
 )
 from drayman.queue.proxyroutes import ProxyRoutes, connector_options
-from drayman.queue.ratelimit import TokenBucket
+from drayman.queue.ratelimit import JobShare, TokenBucket
 from drayman.queue.refresh import LinkRefresher
 from drayman.queue.retry import RetryPolicy
 from drayman.queue.session import create_session, session_limit, tls_context
@@ -525,7 +525,8 @@ class Engine:
             self.queue.store,
             self._session,
             self.config.transfer,
-            limiter=self._limiter,
+            # the job's fair part of the total limit, however many connections it opens
+            limiter=JobShare(self._limiter),
             rules=rules,
             clock=self._clock,
             routes=self._routes,

@@ -43,7 +43,7 @@ class TokenBucket:
         self,
         rate: int,
         *,
-        burst_seconds: float = 0.5,
+        burst_seconds: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clock = clock
@@ -92,6 +92,38 @@ class TokenBucket:
         wait = self.take(amount)
         if wait > 0:
             await asyncio.sleep(wait)
+
+
+class JobShare(TokenBucket):
+    """One job's draw on a shared total limit: at most its fair part of it.
+
+    Every byte goes through the shared bucket (the total holds over any
+    second) and through this job's own bucket at ``total / jobs``, so a job
+    fetched over eight connections does not take the share of a job over one,
+    and a small file next to a big one is not starved. The engine keeps
+    ``total.users`` (the jobs running); each job's part follows it live.
+    """
+
+    def __init__(self, total: TokenBucket) -> None:
+        self.total = total
+        super().__init__(0, burst_seconds=total._burst_seconds, clock=total._clock)
+
+    @property
+    def rate(self) -> int:
+        return self.total.rate
+
+    @property
+    def share(self) -> int:
+        return self.total.share
+
+    def take(self, amount: int) -> float:
+        if not self.total.rate:
+            return 0.0
+        fair = max(self.total.share, 1)
+        if fair != self._rate:
+            super().set_rate(fair)
+        # both buckets count the bytes at once: the caller waits for the later one
+        return max(super().take(amount), self.total.take(amount))
 
 
 #: a limited connection's socket receive buffer: this many seconds of its rate...
