@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -180,3 +183,94 @@ def test_the_readme_tells_users_and_developers_how_to_install_and_the_core_has_n
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     core = " ".join(project["dependencies"]).lower()
     assert "pyside6" not in core and "qasync" not in core
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX (pty)")
+def test_at_80_columns_a_long_name_is_cut_and_each_download_stays_on_one_line(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    import pty
+
+    name = "A very long file name that goes on and on - Episode 12 (1080p).mkv"
+    http_server.add(f"/{name}", make_body(2 * MiB), rate=2 * MiB)
+    url = http_server.url("/" + name.replace(" ", "%20"))
+    run_cli(db_path, "add", url, "-d", str(downloads))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real CLI on an 80-column terminal
+        os.environ["DRAYMAN_DB"] = str(db_path)
+        os.environ["COLUMNS"], os.environ["LINES"] = "80", "24"
+        os.execv(sys.executable, [sys.executable, "-m", "drayman", "run", "--until-idle"])
+    output = b""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        output += data
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode("utf-8", "replace"))
+    bars = [line for line in re.split(r"[\r\n]+", text) if "━" in line]
+    assert bars, text
+    for line in bars:
+        assert len(line) <= 80, line
+        assert "…" in line and "MiB" in line, line  # the name cut, the figures whole
+    assert any("/s" in line for line in bars), bars  # and the speed on the same line
+
+
+def test_smaller_trips_of_the_command_line(db_path: Path, downloads: Path, tmp_path: Path) -> None:
+    # bare `drayman`, and `drayman URL`: where to go instead
+    bare = run_cli(db_path)
+    assert bare.returncode == 2 and "drayman add URL" in bare.stderr
+    assert len(bare.stderr.splitlines()) == 1
+    url = run_cli(db_path, "https://example.org/a.iso")
+    assert url.returncode == 2 and "drayman add https://example.org/a.iso" in url.stderr
+    # --db after the command, as many users type it
+    other = tmp_path / "other.db"
+    assert run_cli(db_path, "add", "http://127.0.0.1:9/x", "--db", str(other)).returncode == 0
+    assert "x" in run_cli(db_path, "ls", "--db", str(other)).stdout
+    assert "no jobs" in run_cli(db_path, "ls").stdout  # the other database took it
+    # a text file given to --db is not "damaged"
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    check = run_cli(db_path, "--db", str(notes), "check")
+    assert check.returncode == 3 and "is not a drayman database" in check.stdout + check.stderr
+    assert "damaged" not in check.stdout + check.stderr and notes.read_text() == "my notes\n"
+    # sha256: prefixes, and raw spaces encoded as wget does
+    digest = "ab" * 32
+    spaced = run_cli(
+        db_path, "add", "http://127.0.0.1:9/my file.iso", "--sha256", f"sha256:{digest}"
+    )
+    assert spaced.returncode == 0, spaced.stderr
+    [added] = [j for j in ls_json(db_path) if "my" in str(j["url"])]
+    assert added["url"] == "http://127.0.0.1:9/my%20file.iso"
+    # rules ls hides every header value, as its help says
+    run_cli(db_path, "rules", "add", "h.example", "-H", "X-Test: secret123")
+    for args in (("rules", "ls"), ("rules", "ls", "--json")):
+        listed = run_cli(db_path, *args)
+        assert "X-Test" in listed.stdout and "secret123" not in listed.stdout
+    # pause --all: ranges, not a thousand ids on one line
+    urls = [f"http://127.0.0.1:9/{n}" for n in range(40)]
+    run_cli(db_path, "add", *urls, "-d", str(downloads))
+    paused = run_cli(db_path, "pause", "--all")
+    assert paused.stdout == "paused: 1-41\n", paused.stdout
+
+
+def test_after_kill_9_ls_shows_the_job_interrupted_until_the_next_run(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    body = make_body(4 * MiB, seed=9)
+    http_server.add("/big.bin", body, rate=MiB)
+    run_cli(db_path, "add", http_server.url("/big.bin"), "-d", str(downloads))
+    engine = start_cli(db_path, "run", "--until-idle")
+    wait_until(lambda: job(db_path, 1)["state"] == "running", what="running", timeout=30)
+    engine.kill()  # SIGKILL: nobody marks the row
+    engine.wait(timeout=10)
+    table = run_cli(db_path, "ls").stdout
+    assert "interrupted" in table and "the next `drayman run` resumes it" in table
+    assert job(db_path, 1)["state"] == "running"  # --json keeps the contract's states
+    http_server.resources["/big.bin"].rate = None
+    assert run_cli(db_path, "run", "--until-idle").returncode == 0
+    assert (downloads / "big.bin").read_bytes() == body

@@ -79,7 +79,6 @@ def test_a_url_of_exactly_the_maximum_length_is_accepted() -> None:
         ("http://", "no host"),
         ("https://user@/x", "no host"),
         ("http://exa mple.org/", "contains whitespace"),
-        ("http://example.org/a b", "contains whitespace"),
         ("http://us er:pw@example.org/", "contains whitespace"),
         ("http://user:p w@example.org/", "contains whitespace"),
         ("http://example.org/\u00a0x", "contains whitespace"),
@@ -409,3 +408,13 @@ def test_tricky_hosts_are_refused_or_have_an_origin(text: str) -> None:
     assert host and 1 <= port <= 65535
     assert not any(c in host for c in "<>\"'`{}|\\^%")
     assert same_origin(url, url)
+
+
+def test_spaces_in_a_path_are_encoded_as_wget_does_and_in_a_host_refused() -> None:
+    assert validate_url("http://example.org/my file.iso?q=a b") == (
+        "http://example.org/my%20file.iso?q=a%20b"
+    )
+    assert validate_url(" http://example.org/a b ") == "http://example.org/a%20b"
+    for bad in ("http://exa mple.org/x", "http://us er:pw@example.org/x"):
+        with pytest.raises(InvalidURL, match="whitespace"):
+            validate_url(bad)

@@ -70,17 +70,25 @@ class RichDisplay:
     def __init__(self, engine: Engine, out: TextIO) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+        from rich.table import Column
 
+        # one line per download at any width: the name gives way (cut with
+        # "…"), the bar shrinks, the figures never wrap
         self.progress = Progress(
-            TextColumn("[bold]{task.fields[job_id]:>4}[/] {task.description}", justify="left"),
-            BarColumn(),
-            DownloadColumn(binary_units=True),
+            TextColumn(
+                "[bold]{task.fields[job_id]:>4}[/] {task.description}",
+                justify="left",
+                table_column=Column(no_wrap=True, overflow="ellipsis", ratio=3, min_width=12),
+            ),
+            BarColumn(bar_width=None, table_column=Column(ratio=2, min_width=10)),
+            DownloadColumn(binary_units=True, table_column=Column(no_wrap=True, justify="right")),
             # the engine's own speed and ETA (averaged over seconds), not rich's
-            TextColumn("{task.fields[speed]:>11}"),
-            TextColumn("{task.fields[eta]:>8}"),
+            TextColumn("{task.fields[speed]:>11}", table_column=Column(no_wrap=True)),
+            TextColumn("{task.fields[eta]:>8}", table_column=Column(no_wrap=True)),
             console=Console(file=out),
             refresh_per_second=4,
             transient=False,
+            expand=True,
         )
         self._tasks: dict[int, object] = {}
         self.progress.start()
@@ -100,7 +108,7 @@ class RichDisplay:
                 if task is not None:
                     progress.remove_task(TaskID(task))  # type: ignore[arg-type]
         for p in snapshot.active:
-            name = (p.name or f"job {p.job_id}")[:40]
+            name = p.name or f"job {p.job_id}"
             task = self._tasks.get(p.job_id)
             if task is None:
                 task = self._tasks[p.job_id] = progress.add_task(

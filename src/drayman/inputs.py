@@ -12,12 +12,16 @@ from drayman.headers import parse_request_header
 from drayman.names import sanitize_filename
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_SHA256_PREFIX = re.compile(r"^sha-?256\s*[:=]\s*", re.IGNORECASE)
 
 
 def validate_sha256(text: str) -> str:
-    if not _SHA256.match(text.strip()):
+    """64 hex digits, as given or in the forms checksum files and sites write
+    (``sha256:HEX``, ``SHA256=HEX``, ``sha-256:HEX``)."""
+    digest = _SHA256_PREFIX.sub("", text.strip())
+    if not _SHA256.match(digest):
         raise InvalidChecksum(text=text)
-    return text.strip().lower()
+    return digest.lower()
 
 
 def validate_name(name: str) -> str:

@@ -31,8 +31,22 @@ def _shown(url: str) -> str:
     return shown if len(shown) <= 200 else shown[:200] + "..."
 
 
+def _encode_spaces(url: str) -> str:
+    """Plain spaces in the path, query or fragment become %20, as browsers and
+    wget send them (a pasted "file name.iso" link); in the host or the
+    user name they stay, and are refused."""
+    scheme_end = url.find("://")
+    if scheme_end < 0 or " " not in url:
+        return url
+    start = scheme_end + 3
+    ends = [i for i in (url.find(c, start) for c in "/?#") if i >= 0]
+    path_start = min(ends, default=len(url))
+    return url[:path_start] + url[path_start:].replace(" ", "%20")
+
+
 def validate_url(text: str) -> str:
-    """Return ``text`` stripped if it is an absolute http(s) URL with a host."""
+    """Return ``text`` stripped (spaces in its path encoded) if it is an absolute
+    http(s) URL with a host."""
     if not isinstance(text, str):
         raise InvalidURL(reason="not a URL", url=_shown(str(text)))
     url = text.strip()
@@ -45,6 +59,7 @@ def validate_url(text: str) -> str:
         )
     if _CONTROL.search(url):
         raise InvalidURL(reason="contains a control character", url=_shown(url))
+    url = _encode_spaces(url)
     if _WHITESPACE.search(url):
         raise InvalidURL(reason="contains whitespace", url=_shown(url))
     if "://" not in url:

@@ -58,6 +58,8 @@ class CheckReport:
     unreadable: bool = False
     #: a sound SQLite database, but another program's
     other_program: bool = False
+    #: a file that never was a database (a text file given to --db by mistake)
+    not_drayman: bool = False
     readable_jobs: list[ReadableJob] = field(default_factory=list)
 
     @property
@@ -77,6 +79,12 @@ class CheckReport:
             return (
                 f"{self.path} was written by a newer drayman: {self.problems[0]}.\n"
                 "It is not damaged. Upgrade drayman to use it; this version leaves it untouched.\n"
+            )
+        if self.not_drayman:
+            return (
+                f"{self.path} is not a drayman database (not a database at all: text or "
+                "another kind of file); drayman leaves it untouched. Give --db the path of "
+                "your drayman database, or a new file name for a fresh one.\n"
             )
         if self.other_program:
             return (
@@ -120,6 +128,19 @@ def _recovery_text(report: CheckReport) -> str:
     elif report.unreadable:
         lines += ["", "No job could be read from it."]
     return "\n".join(lines) + "\n"
+
+
+def _never_a_database(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` looks like it never was an SQLite file (rather than one
+    whose first page was damaged): a database is whole pages, with zero bytes
+    in them; a text file is neither."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return size % 512 != 0 or b"\0" not in head
 
 
 def _normalize(sql: str | None) -> str:
@@ -205,6 +226,10 @@ def _inspect(report: CheckReport) -> dict[tuple[str, str], str] | None:
         return {}  # empty: a database not set up yet; the next command does it
     if header != SQLITE_MAGIC:
         report.unreadable = True
+        if _never_a_database(path):
+            report.not_drayman = True
+            report.problems.append("it is not a database at all")
+            return None
         report.problems.append("it is not an SQLite database (its first bytes are wrong)")
         return None
     conn = sqlite3.connect(read_only_uri(path, immutable=not has_journal(path)), uri=True)
