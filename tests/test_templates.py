@@ -133,3 +133,11 @@ def test_a_folder_level_of_empty_fields_is_left_out_never_named_unknown() -> Non
     assert name.startswith("Two.")
     folders, _ = split_template("{author}/fixed/{title}.{ext}", {"title": "T", "author": "Ann"})
     assert folders == ["Ann", "fixed"]
+
+
+def test_a_template_without_ext_keeps_the_files_extension_unless_it_writes_one() -> None:
+    folders, name = split_template("{host}/{name}", {"name": "big", "host": "h.example"})
+    assert folders == ["h.example"] and finish_name(name, "iso") == "big.iso"
+    assert finish_name(name, "") == "big"  # no extension known: none added
+    _, name = split_template("{title}.mp4", {"title": "Pilot"})
+    assert finish_name(name, "webm") == "Pilot.mp4"  # written out: kept as it is

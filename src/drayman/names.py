@@ -206,7 +206,22 @@ def pick_filename(
     extension = ""
     if content_type:
         extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
-    return sanitize_filename(FALLBACK_NAME + extension)
+    return sanitize_filename(fallback_stem(url) + extension)
+
+
+def fallback_stem(url: str) -> str:
+    """A name for a URL that ends in ``/``: its last folder, else its host
+    (``http://h/docs/`` -> ``docs``, ``https://example.org/`` -> ``example.org``),
+    never the same ``download.html`` for every site."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return FALLBACK_NAME
+    for segment in reversed(parts.path.split("/")):
+        name = unquote(segment, errors="replace")
+        if name.strip(" ./\\"):
+            return name
+    return parts.hostname or FALLBACK_NAME
 
 
 def with_counter(name: str, n: int, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:

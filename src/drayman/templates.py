@@ -75,7 +75,16 @@ def split_template(template: str, values: Mapping[str, str]) -> tuple[list[str],
         for part in parts[:-1]
         if not _all_empty(part, filled)
     ]
-    return folders, _FORMATTER.vformat(parts[-1], (), filled)
+    file_part = parts[-1]
+    if "{ext}" not in file_part and not _LITERAL_EXT.search(file_part):
+        # "{host}/{name}" means the file's name, extension included: a file
+        # without one opens with nothing. An extension written out stays as it is
+        file_part += ".{ext}"
+    return folders, _FORMATTER.vformat(file_part, (), filled)
+
+
+#: a file-name part that ends in an extension of its own ("{title}.mp4")
+_LITERAL_EXT = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 
 def _all_empty(part: str, filled: Mapping[str, str]) -> bool:
