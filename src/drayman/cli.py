@@ -673,7 +673,7 @@ LS_COLUMNS = (
     ("DONE", True, 7),
     ("SIZE", True, 11),
     ("NAME", False, 48),
-    ("FOLDER", False, 36),
+    ("FOLDER", False, -40),
     ("NOTE", False, 0),
 )
 
@@ -682,23 +682,24 @@ def plain_table(
     columns: Sequence[tuple[str, bool, int]], rows: Sequence[Sequence[str]], width: int | None
 ) -> list[str]:
     """Aligned text columns, one line per row, in time linear in the rows
-    (a rich table took seconds for 10,000 jobs). A cell wider than its column's
-    cap is cut with "…"; the last column takes the rest (cut to ``width`` on a
-    terminal)."""
+    (a rich table took seconds for 10,000 jobs). On a terminal (``width``), a
+    cell wider than its column's cap is cut with "…" (a negative cap keeps the
+    end) and the line is cut at the terminal's width; piped, nothing is cut
+    (scripts should read ``ls --json``)."""
 
     def cut(text: str, cap: int) -> str:
         text = " ".join(text.split())
-        return text if cap <= 0 or len(text) <= cap else text[: cap - 1] + "…"
+        if width is None or cap == 0 or len(text) <= abs(cap):
+            return text
+        # a negative cap keeps the end: a folder's last parts say the most
+        return "…" + text[cap + 1 :] if cap < 0 else text[: cap - 1] + "…"
 
-    cells = [
-        [cut(cell, cap) for cell, (_, _, cap) in zip(row, columns, strict=True)] for row in rows
-    ]
-    widths = [
-        max([len(title)] + [len(row[i]) for row in cells])
-        for i, (title, _, _) in enumerate(columns)
-    ]
+    caps = [cap for _, _, cap in columns]
+    cells = [[cut(cell, cap) for cell, cap in zip(row, caps, strict=True)] for row in rows]
+    titles = [title for title, _, _ in columns]
+    widths = [max([len(title)] + [len(row[i]) for row in cells]) for i, title in enumerate(titles)]
     lines = []
-    for row in [[title for title, _, _ in columns], *cells]:
+    for row in [titles, *cells]:
         parts = [
             cell.rjust(widths[i]) if right else cell.ljust(widths[i])
             for i, (cell, (_, right, _)) in enumerate(zip(row, columns, strict=True))

@@ -63,6 +63,11 @@ class JobQueue:
     async def close(self) -> None:
         await self.store.close()
 
+    @property
+    def db_path(self) -> str:
+        """The database file (the window's About box names it)."""
+        return str(self.store.path)
+
     def on_change(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` after each command; returns a function that unsubscribes."""
         self._listeners.append(listener)

@@ -406,7 +406,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.tr(
                 "A download manager that never loses work: every download resumes after a "
                 "pause, a crash or a lost connection.\n\nDatabase: {0}"
-            ).format(self.queue.store.path)
+            ).format(self.queue.db_path)
         )
         box.setStandardButtons(QtWidgets.QMessageBox.StandardButton.Close)
         box.open()
