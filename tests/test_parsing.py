@@ -273,7 +273,7 @@ def test_pick_filename_order() -> None:
         pick_filename(
             requested=None, content_disposition=None, url="http://h/", content_type="text/html"
         )
-        == "download.html"
+        == "h.html"  # named after the host, not download.html for every site
     )
 
 
