@@ -521,3 +521,40 @@ def test_a_restart_from_zero_is_said_in_the_window_and_kept_in_the_details(
             await queue.close()
 
     run(qloop, scenario())
+
+
+def test_in_chinese_the_engines_error_lines_and_the_new_window_texts_are_chinese(
+    qapp: QtWidgets.QApplication, db_path: Path
+) -> None:
+    from drayman.ui.app import install_translator
+    from drayman.ui.errortext import error_text
+
+    translator = install_translator(qapp, "zh_CN")
+    assert translator is not None
+    try:
+        assert (
+            error_text("the server answered HTTP 404 Not Found") == "服务器返回 HTTP 404 Not Found"
+        )
+        gave_up = "a temporary network or server problem: 127.0.0.1:9 refused the connection " + (
+            "(is the address right, and the server up?) (gave up after 3 attempts)"
+        )
+        assert error_text(gave_up) == (
+            "暂时的网络或服务器问题：127.0.0.1:9 拒绝连接（地址是否正确，服务器是否在运行？）"
+            "（尝试 3 次后放弃）"
+        )
+        assert error_text("something new and strange") == "something new and strange"
+        model = JobsModel()
+        failed = dataclasses.replace(
+            make_job(1, JobState.FAILED), error="the server answered HTTP 404 Not Found", attempts=1
+        )
+        model.set_jobs([failed])
+        assert model.index(0, Column.ATTEMPTS).data() == "1: 服务器返回 HTTP 404 Not Found"
+        queue = asyncio.run(JobQueue.open(db_path))
+        window = MainWindow(queue, engine_note="", default_folder="/tmp")
+        assert window.empty_hint.text() == "粘贴链接（Ctrl+V）、拖放到这里，或点击“添加”开始。"
+        assert window.remove_question([failed])[0] == "从列表中移除“f1”？"
+        assert window.batch_summary(3, 1) == "下载已结束：3 个完成，1 个失败。"
+        window.close()
+        asyncio.run(queue.close())
+    finally:
+        qapp.removeTranslator(translator)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from drayman.jobs import Job, JobState
 from drayman.queue.progress import EngineSnapshot, JobProgress
+from drayman.ui.errortext import error_text
 from drayman.ui.qt import Qt, QtCore, QtGui
 from drayman.ui.table_model import BatchedTableModel
 from drayman.units import human_duration, human_size
@@ -255,7 +256,7 @@ class JobsModel(BatchedTableModel):
                 self._icons[job.state] = _state_icon(job.state)
             return self._icons[job.state]
         if role == Qt.ItemDataRole.ToolTipRole and column in (Column.NAME, Column.ATTEMPTS):
-            return job.error or job.url
+            return error_text(job.error) or job.url
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.THUMB:
             return job.title or None
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (
@@ -288,7 +289,7 @@ class JobsModel(BatchedTableModel):
             return state_name(job.state)
         if column == Column.ATTEMPTS:
             if job.error:
-                return f"{job.attempts}: {job.error}"
+                return f"{job.attempts}: {error_text(job.error)}"
             return str(job.attempts) if job.attempts else ""
         if column == Column.FOLDER:
             return job.dest_dir

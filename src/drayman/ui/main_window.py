@@ -25,6 +25,7 @@ from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import EngineSnapshot
 from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.ui.add_dialog import AddDialog, AddRequest
+from drayman.ui.errortext import error_text
 from drayman.ui.icons import action_icon, app_icon
 from drayman.ui.import_dialog import LIST_EXTENSIONS, ImportDialog, read_list_file
 from drayman.ui.jobs_model import (
@@ -873,12 +874,12 @@ class MainWindow(QtWidgets.QMainWindow):
                 # lost progress and the like: said as it happens, kept in the details
                 job = self.model.job(change.job_id)
                 name = row_name(job) if job else change.name or str(change.job_id)
-                self.notes[change.job_id] = change.note
-                self.notify(f"{name}: {change.note}")
+                self.notes[change.job_id] = note = error_text(change.note)
+                self.notify(f"{name}: {note}")
             if change.state == JobState.FAILED:
                 job = self.model.job(change.job_id)
                 name = row_name(job) if job else str(change.job_id)
-                self.notify(self.tr("{0} failed: {1}").format(name, change.error or ""))
+                self.notify(self.tr("{0} failed: {1}").format(name, error_text(change.error)))
         for change in snapshot.changes:
             if change.state == JobState.DONE:
                 self._batch_done.add(change.job_id)
@@ -1071,7 +1072,7 @@ class MainWindow(QtWidgets.QMainWindow):
             (self.tr("ETag"), job.etag or "—"),
             (self.tr("Last-Modified"), job.last_modified or "—"),
             (self.tr("Attempts"), str(job.attempts)),
-            (self.tr("Last error"), job.error or "—"),
+            (self.tr("Last error"), error_text(job.error) or "—"),
         ]
         if job.id in self.notes:
             rows.append((self.tr("Note"), self.notes[job.id]))

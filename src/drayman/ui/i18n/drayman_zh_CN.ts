@@ -3,214 +3,279 @@
 <context>
     <name>AddDialog</name>
     <message>
-        <location filename="../add_dialog.py" line="35" />
+        <location filename="../add_dialog.py" line="36" />
         <source>Add downloads</source>
         <extracomment>skip TLS certificate checks for these URLs' hosts (``add --insecure``)</extracomment>
         <translation>添加下载</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="37" />
+        <location filename="../add_dialog.py" line="38" />
         <source>One URL per line</source>
         <translation>每行一个网址</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="39" />
+        <location filename="../add_dialog.py" line="41" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="45" />
+        <location filename="../add_dialog.py" line="47" />
         <source>From the server (single URL only)</source>
         <translation>由服务器决定（仅限单个网址）</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="50" />
+        <location filename="../add_dialog.py" line="53" />
         <source>Optional</source>
         <translation>可选</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="54" />
+        <location filename="../add_dialog.py" line="57" />
         <source>Do not check these servers' TLS certificates (only for servers you trust)</source>
         <translation>不检查这些服务器的 TLS 证书（仅用于您信任的服务器）</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="57" />
+        <location filename="../add_dialog.py" line="60" />
         <source>URLs</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="58" />
-        <location filename="../add_dialog.py" line="68" />
+        <location filename="../add_dialog.py" line="61" />
+        <location filename="../add_dialog.py" line="73" />
         <source>Folder</source>
+        <extracomment>the folder check under way (it runs off the window's thread)</extracomment>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="59" />
+        <location filename="../add_dialog.py" line="62" />
         <source>File name</source>
         <translation>文件名</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="60" />
+        <location filename="../add_dialog.py" line="63" />
         <source>Headers</source>
         <translation>请求头</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="61" />
+        <location filename="../add_dialog.py" line="64" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="77" />
+        <location filename="../add_dialog.py" line="105" />
         <source>Enter at least one URL.</source>
         <translation>请至少输入一个网址。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="82" />
+        <location filename="../add_dialog.py" line="110" />
         <source>Line {0}: {1}</source>
         <translation>第 {0} 行：{1}</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="84" />
+        <location filename="../add_dialog.py" line="112" />
         <source>Choose a folder.</source>
         <translation>请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="88" />
+        <location filename="../add_dialog.py" line="116" />
         <source>A file name can only be given for a single URL.</source>
         <translation>只有单个网址时才能指定文件名。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="96" />
+        <location filename="../add_dialog.py" line="124" />
         <source>A checksum can only be given for a single URL.</source>
         <translation>只有单个网址时才能指定校验和。</translation>
     </message>
 </context>
 <context>
+    <name>EngineError</name>
+    <message>
+        <location filename="../errortext.py" line="47" />
+        <source>the server answered HTTP {0} {1}</source>
+        <extracomment>(the engine's English, as a pattern; the window's text, with {0}... for the groups)</extracomment>
+        <translation>服务器返回 HTTP {0} {1}</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="48" />
+        <source>cannot find the server {0}: the name does not exist (a typo in the address?)</source>
+        <translation>找不到服务器 {0}：该名称不存在（地址打错了？）</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="51" />
+        <source>{0} refused the connection (is the address right, and the server up?)</source>
+        <translation>{0} 拒绝连接（地址是否正确，服务器是否在运行？）</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="54" />
+        <source>waiting for the network: {0}</source>
+        <translation>正在等待网络：{0}</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="55" />
+        <source>no data for {0} s (stalled connection)</source>
+        <translation>{0} 秒没有数据（连接停滞）</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="56" />
+        <source>the connection broke in the middle of the file</source>
+        <translation>连接在文件中途断开</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="57" />
+        <source>the server closed the connection without answering</source>
+        <translation>服务器未应答就关闭了连接</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="58" />
+        <source>timed out connecting to the server</source>
+        <translation>连接服务器超时</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="59" />
+        <source>cannot connect to {0}</source>
+        <translation>无法连接到 {0}</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="60" />
+        <source>a temporary network or server problem: {0}</source>
+        <translation>暂时的网络或服务器问题：{0}</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="61" />
+        <source>the server cannot resume; starting again from 0 (the {0} saved before are lost)</source>
+        <translation>服务器无法续传；从 0 重新开始（之前保存的 {0} 作废）</translation>
+    </message>
+    <message>
+        <location filename="../errortext.py" line="65" />
+        <source>{0} (gave up after {1} attempts)</source>
+        <translation>{0}（尝试 {1} 次后放弃）</translation>
+    </message>
+</context>
+<context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../import_dialog.py" line="369" />
+        <location filename="../import_dialog.py" line="345" />
         <source>Import {0}</source>
         <extracomment>the entry's {index}: its place among the list's good entries ticked or unticked by the user (automatic choices leave it alone) the target path relative to the folder, once planned the number of ticked entries changed the extensions of files a drop imports as a list a list bigger than this is not a list of downloads the ids of the jobs added (emitted before the dialog closes)</extracomment>
         <translation>导入 {0}</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="389" />
+        <location filename="../import_dialog.py" line="365" />
         <source>Browse…</source>
         <extracomment>the add under way (None: none); closing the dialog lets it finish the last plan's problem (a bad template or folder), None when fine</extracomment>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="395" />
+        <location filename="../import_dialog.py" line="371" />
         <source>Names from the server</source>
         <translation>使用服务器提供的文件名</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="397" />
+        <location filename="../import_dialog.py" line="373" />
         <source>Fields: {0}. A / makes a subfolder; empty: names from the server.</source>
         <translation>可用字段：{0}。/ 表示子文件夹；留空则使用服务器提供的文件名。</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="404" />
-        <location filename="../import_dialog.py" line="644" />
+        <location filename="../import_dialog.py" line="380" />
+        <location filename="../import_dialog.py" line="622" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="405" />
+        <location filename="../import_dialog.py" line="381" />
         <source>Template</source>
         <translation>命名模板</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="409" />
+        <location filename="../import_dialog.py" line="385" />
         <source>Filter by title, author or URL</source>
         <translation>按标题、作者或网址筛选</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="412" />
+        <location filename="../import_dialog.py" line="388" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="413" />
+        <location filename="../import_dialog.py" line="389" />
         <source>None</source>
         <translation>全不选</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="414" />
+        <location filename="../import_dialog.py" line="390" />
         <source>Invert</source>
         <translation>反选</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="420" />
+        <location filename="../import_dialog.py" line="396" />
         <source>Tick:</source>
         <translation>勾选：</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="468" />
+        <location filename="../import_dialog.py" line="444" />
         <source>These cannot be imported ({0}); the others can:</source>
         <translation>以下条目无法导入（{0} 个），其余条目可以导入：</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="503" />
+        <location filename="../import_dialog.py" line="479" />
         <source>{0}: 1 entry</source>
         <translation>{0}：1 个条目</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="505" />
+        <location filename="../import_dialog.py" line="481" />
         <source>{0}: {1} entries</source>
         <translation>{0}：{1} 个条目</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="507" />
+        <location filename="../import_dialog.py" line="483" />
         <source>, {0} bad</source>
         <translation>，{0} 个有误</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="531" />
+        <location filename="../import_dialog.py" line="507" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="567" />
+        <location filename="../import_dialog.py" line="543" />
         <source>Choose a folder.</source>
         <translation>请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="605" />
+        <location filename="../import_dialog.py" line="583" />
         <source>Example: {0}</source>
         <translation>示例：{0}</translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="613" />
+        <location filename="../import_dialog.py" line="591" />
         <source>%n of {0} selected</source>
         <translation>
             <numerusform>已选 %n 个（共 {0} 个）</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="617" />
+        <location filename="../import_dialog.py" line="595" />
         <source>%n already in the queue</source>
         <translation>
             <numerusform>%n 个已在队列中</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="620" />
+        <location filename="../import_dialog.py" line="598" />
         <source>%n already on disk</source>
         <translation>
             <numerusform>%n 个已在磁盘上</numerusform></translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="622" />
+        <location filename="../import_dialog.py" line="600" />
         <source>{0} free in the folder</source>
         <translation>文件夹所在磁盘剩余 {0}</translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="624" />
+        <location filename="../import_dialog.py" line="602" />
         <source>Download %n</source>
         <translation>
             <numerusform>下载 %n 个</numerusform></translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="658" />
+        <location filename="../import_dialog.py" line="636" />
         <source>Tick at least one entry.</source>
         <translation>请至少勾选一个条目。</translation>
     </message>
@@ -296,53 +361,53 @@
 <context>
     <name>JobsModel</name>
     <message>
-        <location filename="../jobs_model.py" line="48" />
+        <location filename="../jobs_model.py" line="50" />
         <source>Name</source>
         <extracomment>the role that gives a column's raw value, for sorting the role that gives the row's job id the role that gives progress as 0..1 (None when unknown), for the delegate the role that gives (thumbnail URL, headers, the URL the headers are for), or None</extracomment>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="49" />
+        <location filename="../jobs_model.py" line="51" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="50" />
+        <location filename="../jobs_model.py" line="52" />
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="51" />
+        <location filename="../jobs_model.py" line="53" />
         <source>Speed</source>
         <translation>速度</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="52" />
+        <location filename="../jobs_model.py" line="54" />
         <source>ETA</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="53" />
+        <location filename="../jobs_model.py" line="55" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="54" />
+        <location filename="../jobs_model.py" line="56" />
         <source>Attempts / error</source>
         <translation>尝试次数 / 错误</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="55" />
+        <location filename="../jobs_model.py" line="57" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="56" />
+        <location filename="../jobs_model.py" line="58" />
         <source>Added</source>
         <translation>添加时间</translation>
     </message>
     <message>
-        <location filename="../jobs_model.py" line="57" />
+        <location filename="../jobs_model.py" line="59" />
         <source>Priority</source>
         <translation>优先级</translation>
     </message>
@@ -350,260 +415,398 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="124" />
+        <location filename="../main_window.py" line="135" />
         <source>Search name or URL</source>
-        <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue) one fetcher (and its disk cache and request bound) for the table and imports</extracomment>
+        <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue) downloads whose speed history is kept (the most recently active ones) one fetcher (and its disk cache and request bound) for the table and imports jobs that ended since the last "finished" notice: the batch it sums up what the engine told about a download this session (shown in its details)</extracomment>
         <translation>搜索名称或网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="129" />
+        <location filename="../main_window.py" line="140" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="130" />
+        <location filename="../main_window.py" line="141" />
         <source>Active</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="131" />
+        <location filename="../main_window.py" line="142" />
         <source>Queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="132" />
+        <location filename="../main_window.py" line="143" />
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="133" />
+        <location filename="../main_window.py" line="144" />
         <source>Done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="134" />
+        <location filename="../main_window.py" line="145" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="204" />
         <source>Jobs</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="207" />
+        <location filename="../main_window.py" line="202" />
+        <source>Show every download</source>
+        <extracomment>the last minute of each download's speed (the most recent ones), and the total's</extracomment>
+        <translation>显示全部下载</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="241" />
+        <source>Show drayman</source>
+        <extracomment>whether the user was told that downloads go on in the tray</extracomment>
+        <translation>显示 drayman</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="285" />
+        <source>Downloads</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="289" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="210" />
+        <location filename="../main_window.py" line="292" />
         <source>Import…</source>
         <translation>导入…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="212" />
+        <location filename="../main_window.py" line="294" />
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="213" />
+        <location filename="../main_window.py" line="295" />
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="214" />
+        <location filename="../main_window.py" line="296" />
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="215" />
+        <location filename="../main_window.py" line="297" />
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="217" />
+        <location filename="../main_window.py" line="299" />
         <source>Move up</source>
         <translation>上移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="220" />
+        <location filename="../main_window.py" line="302" />
         <source>Move down</source>
         <translation>下移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="224" />
+        <location filename="../main_window.py" line="306" />
         <source>Pause all</source>
         <translation>全部暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="227" />
+        <location filename="../main_window.py" line="309" />
         <source>Resume all</source>
         <translation>全部继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="229" />
+        <location filename="../main_window.py" line="311" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="231" />
+        <location filename="../main_window.py" line="313" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="234" />
+        <location filename="../main_window.py" line="316" />
         <source>Copy URL</source>
         <translation>复制网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="237" />
+        <location filename="../main_window.py" line="320" />
+        <source>Pause or resume</source>
+        <translation>暂停或继续</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="326" />
+        <source>Remove finished</source>
+        <translation>移除已完成</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="329" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="240" />
+        <location filename="../main_window.py" line="332" />
         <source>Paste URLs</source>
         <translation>粘贴网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="247" />
+        <location filename="../main_window.py" line="339" />
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="253" />
+        <location filename="../main_window.py" line="345" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="261" />
+        <location filename="../main_window.py" line="353" />
+        <source>&amp;Downloads</source>
+        <translation>下载(&amp;D)</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="373" />
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="374" />
+        <location filename="../main_window.py" line="395" />
+        <source>About drayman</source>
+        <translation>关于 drayman</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="400" />
+        <source>A download manager that never loses work: every download resumes after a pause, a crash or a lost connection.
+
+Database: {0}</source>
+        <translation>从不丢失进度的下载管理器：暂停、崩溃或断网后，每个下载都能继续。
+
+数据库：{0}</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="514" />
+        <source>Remove “{0}” from the list?</source>
+        <translation>从列表中移除“{0}”？</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="515" />
+        <source>Also delete its file</source>
+        <translation>同时删除其文件</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../main_window.py" line="518" />
+        <source>Remove %n downloads from the list?</source>
+        <translation>
+            <numerusform>从列表中移除 %n 个下载？</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../main_window.py" line="886" />
+        <source>All downloads have finished: %n done.</source>
+        <translation>
+            <numerusform>全部下载已结束：%n 个完成。</numerusform></translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="887" />
+        <source>Downloads have finished: {0} done, {1} failed.</source>
+        <translation>下载已结束：{0} 个完成，{1} 个失败。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="907" />
+        <source>drayman keeps downloading in the tray. Click its icon to bring the window back; right-click it to quit.</source>
+        <translation>drayman 在托盘中继续下载。单击托盘图标可恢复窗口；右键单击可退出。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="941" />
+        <source>filter: {0} · {1} of {2} shown</source>
+        <translation>筛选：{0} · 显示 {1} / {2} 个</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="953" />
+        <source>No download matches the filter.</source>
+        <translation>没有符合筛选条件的下载。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="956" />
+        <source>Paste a link (Ctrl+V), drop one here, or click Add to start.</source>
+        <translation>粘贴链接（Ctrl+V）、拖放到这里，或点击“添加”开始。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="1023" />
+        <source>failed {0}</source>
+        <translation>失败 {0}</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="1031" />
+        <source>active {0} · queued {1} · paused {2} · done {3} · {4}</source>
+        <translation>下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · {4}</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="1044" />
+        <source>Select a download to see its details.</source>
+        <translation>选择一个下载以查看详情。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="1059" />
+        <source>Note</source>
+        <translation>提示</translation>
+    </message>
+    <message>
         <source>&amp;Jobs</source>
         <translation>任务(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="317" />
+        <location filename="../main_window.py" line="529" />
         <source>Remove downloads</source>
         <translation>移除下载</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="318" />
         <source>Remove %n job(s) from the list?</source>
         <translation>
             <numerusform>从列表中移除 %n 个任务？</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="319" />
+        <location filename="../main_window.py" line="519" />
         <source>Also delete their files</source>
         <translation>同时删除文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="384" />
+        <location filename="../main_window.py" line="531" />
+        <source>Files stay on the disk unless you tick the box.</source>
+        <translation>除非勾选下面的选项，文件会保留在磁盘上。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="567" />
+        <source>Already in the list, added again: {0}</source>
+        <translation>已在列表中，再次添加：{0}</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="609" />
         <source>Pasted text</source>
         <translation>粘贴的文本</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="402" />
+        <location filename="../main_window.py" line="616" />
+        <source>Links given to drayman</source>
+        <translation>交给 drayman 的链接</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="634" />
         <source>{0} is not a list of downloads (.txt, .json, .jsonl or .csv).</source>
         <translation>{0} 不是下载列表（.txt、.json、.jsonl 或 .csv）。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="409" />
+        <location filename="../main_window.py" line="641" />
         <source>Dropped links</source>
         <translation>拖入的链接</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="416" />
+        <location filename="../main_window.py" line="648" />
         <source>Import a list of downloads</source>
         <translation>导入下载列表</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="420" />
+        <location filename="../main_window.py" line="652" />
         <source>Lists of downloads (*.txt *.json *.jsonl *.ndjson *.csv)</source>
         <translation>下载列表 (*.txt *.json *.jsonl *.ndjson *.csv)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="421" />
+        <location filename="../main_window.py" line="653" />
         <source>All files (*)</source>
         <translation>所有文件 (*)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="455" />
+        <location filename="../main_window.py" line="687" />
         <source>… and %n more</source>
         <translation>
             <numerusform>……另有 %n 个</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="457" />
+        <location filename="../main_window.py" line="689" />
         <source>{0}: nothing to import.</source>
         <translation>{0}：没有可导入的条目。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="526" />
+        <location filename="../main_window.py" line="762" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="585" />
+        <location filename="../main_window.py" line="822" />
         <source>Speed: {0}/s</source>
         <translation>速度：{0}/秒</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="598" />
+        <location filename="../main_window.py" line="845" />
+        <source>Total speed</source>
+        <translation>总速度</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="848" />
+        <source>Speed of {0}</source>
+        <translation>{0} 的速度</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="863" />
         <source>{0} failed: {1}</source>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="606" />
         <source>All downloads have finished.</source>
         <translation>全部下载已完成。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="637" />
         <source>active {0} · queued {1} · paused {2} · done {3} · failed {4}</source>
         <translation>下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · 失败 {4}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="650" />
         <source>Select a job to see its details.</source>
         <translation>选择一个任务以查看详情。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="654" />
+        <location filename="../main_window.py" line="1049" />
         <source>URL</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="655" />
+        <location filename="../main_window.py" line="1050" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="656" />
+        <location filename="../main_window.py" line="1051" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="657" />
+        <location filename="../main_window.py" line="1052" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="658" />
+        <location filename="../main_window.py" line="1053" />
         <source>ETag</source>
         <translation>ETag</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="659" />
+        <location filename="../main_window.py" line="1054" />
         <source>Last-Modified</source>
         <translation>最后修改</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="660" />
+        <location filename="../main_window.py" line="1055" />
         <source>Attempts</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="661" />
+        <location filename="../main_window.py" line="1056" />
         <source>Last error</source>
         <translation>最近的错误</translation>
     </message>
@@ -611,120 +814,160 @@
 <context>
     <name>Session</name>
     <message>
-        <location filename="../app.py" line="79" />
+        <location filename="../app.py" line="93" />
         <source>Viewer of the engine in process {0}</source>
-        <extracomment>how long closing the window may take to checkpoint every transfer where thumbnails are kept (default: the user cache folder)</extracomment>
+        <extracomment>where the job table's column widths, order and sort are kept between runs how long closing the window may take to checkpoint every transfer where thumbnails are kept (default: the user cache folder) aria2's JSON-RPC, when the settings turn it on (own engine only)</extracomment>
         <translation>查看进程 {0} 中的下载引擎</translation>
     </message>
     <message>
-        <location filename="../app.py" line="84" />
+        <location filename="../app.py" line="98" />
         <source>Downloading (own engine)</source>
         <translation>正在下载（本窗口的引擎）</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="171" />
+        <source>aria2 RPC on port {0}: browser extensions can add downloads</source>
+        <translation>aria2 RPC 端口 {0}：浏览器扩展可以添加下载</translation>
     </message>
 </context>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings.py" line="84" />
+        <location filename="../settings.py" line="103" />
         <source>Settings</source>
-        <extracomment>the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used) FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy)</extracomment>
+        <extracomment>the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL the engine's own defaults (what `drayman run` uses without flags): the window starts from these bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used) FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy) serve aria2's JSON-RPC (browser extensions, AriaNg, aria2 scripts) listen on every interface, not only this computer (127.0.0.1) the RPC secret; kept in its own private file (drayman.rpc.secret), never in QSettings, whose file other users of the machine may read settings kept elsewhere than QSettings</extracomment>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="92" />
+        <location filename="../settings.py" line="111" />
         <source>No limit (e.g. 2M, 500k)</source>
         <translation>不限速（例如 2M、500k）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="97" />
+        <location filename="../settings.py" line="116" />
         <source>Large files are fetched over this many connections when the server allows it</source>
         <translation>服务器允许时，大文件通过这么多个连接下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="102" />
+        <location filename="../settings.py" line="121" />
         <source>From the environment (http_proxy, NO_PROXY…)</source>
         <translation>使用环境变量（http_proxy、NO_PROXY…）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="103" />
+        <location filename="../settings.py" line="122" />
         <source>No proxy</source>
         <translation>不使用代理</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="104" />
+        <location filename="../settings.py" line="123" />
         <source>This proxy:</source>
         <translation>使用此代理：</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="120" />
+        <location filename="../settings.py" line="139" />
         <source>As the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="127" />
+        <location filename="../settings.py" line="146" />
         <source>Downloads at once</source>
         <translation>同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="128" />
+        <location filename="../settings.py" line="147" />
         <source>At once per host</source>
         <translation>每个主机同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="129" />
+        <location filename="../settings.py" line="148" />
         <source>Speed limit</source>
         <translation>限速</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="130" />
+        <location filename="../settings.py" line="149" />
         <source>Stalled after (s)</source>
         <translation>无响应判定（秒）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="131" />
+        <location filename="../settings.py" line="150" />
         <source>Attempts before failing</source>
         <translation>失败前的尝试次数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="132" />
+        <location filename="../settings.py" line="151" />
         <source>Connections per file</source>
         <translation>每个文件的连接数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="133" />
+        <location filename="../settings.py" line="152" />
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="157" />
+        <location filename="../settings.py" line="181" />
         <source>Default folder</source>
         <translation>默认文件夹</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="134" />
+        <location filename="../settings.py" line="158" />
         <source>Proxy</source>
         <translation>代理</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="136" />
+        <location filename="../settings.py" line="160" />
         <source>Language (after a restart)</source>
         <translation>界面语言（重启后生效）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="137" />
+        <location filename="../settings.py" line="161" />
         <source>Tell me when downloads finish or fail</source>
         <translation>下载完成或失败时通知我</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="139" />
+        <location filename="../settings.py" line="163" />
         <source>Closing the window keeps downloading</source>
         <translation>关闭窗口后继续下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="141" />
+        <location filename="../settings.py" line="165" />
         <source>Start in the tray</source>
         <translation>启动时最小化到托盘</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="199" />
+        <source>Let browser extensions and aria2 tools add downloads (aria2 RPC)</source>
+        <translation>允许浏览器扩展和 aria2 工具添加下载（aria2 RPC）</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="204" />
+        <source>Also from other computers (listen on the network)</source>
+        <translation>也允许其他计算机（在网络上监听）</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="208" />
+        <source>Made when the RPC is first turned on</source>
+        <translation>首次开启 RPC 时生成</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="211" />
+        <source>The secret (token) to enter in the extension, with host 127.0.0.1 and the port</source>
+        <translation>在扩展中填写的密钥（token），主机为 127.0.0.1，加上端口</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="215" />
+        <source>RPC port</source>
+        <translation>RPC 端口</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="216" />
+        <source>RPC secret</source>
+        <translation>RPC 密钥</translation>
     </message>
 </context>
 <context>
     <name>window</name>
     <message>
-        <location filename="../app.py" line="159" />
         <source>Downloading in the background</source>
         <translation>正在后台下载</translation>
     </message>

@@ -155,6 +155,74 @@ ZH_CN = {
     "All files (*)": "所有文件 (*)",
     "… and %n more": "……另有 %n 个",
     "{0}: nothing to import.": "{0}：没有可导入的条目。",
+    "Show every download": "显示全部下载",
+    "Show drayman": "显示 drayman",
+    "Downloads": "下载",
+    "Pause or resume": "暂停或继续",
+    "Remove finished": "移除已完成",
+    "&Downloads": "下载(&D)",
+    "&Help": "帮助(&H)",
+    "About drayman": "关于 drayman",
+    (
+        "A download manager that never loses work: every download resumes after a pause, a crash "
+        "or a lost connection.\n\nDatabase: {0}"
+    ): ("从不丢失进度的下载管理器：暂停、崩溃或断网后，每个下载都能继续。\n\n数据库：{0}"),
+    "Remove “{0}” from the list?": "从列表中移除“{0}”？",
+    "Also delete its file": "同时删除其文件",
+    "Remove %n downloads from the list?": "从列表中移除 %n 个下载？",
+    "All downloads have finished: %n done.": "全部下载已结束：%n 个完成。",
+    "Downloads have finished: {0} done, {1} failed.": "下载已结束：{0} 个完成，{1} 个失败。",
+    (
+        "drayman keeps downloading in the tray. Click its icon to bring the window back; "
+        "right-click it to quit."
+    ): ("drayman 在托盘中继续下载。单击托盘图标可恢复窗口；右键单击可退出。"),
+    "filter: {0} · {1} of {2} shown": "筛选：{0} · 显示 {1} / {2} 个",
+    "No download matches the filter.": "没有符合筛选条件的下载。",
+    "Paste a link (Ctrl+V), drop one here, or click Add to start.": (
+        "粘贴链接（Ctrl+V）、拖放到这里，或点击“添加”开始。"
+    ),
+    "failed {0}": "失败 {0}",
+    "active {0} · queued {1} · paused {2} · done {3} · {4}": (
+        "下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · {4}"
+    ),
+    "Select a download to see its details.": "选择一个下载以查看详情。",
+    "Note": "提示",
+    "Files stay on the disk unless you tick the box.": "除非勾选下面的选项，文件会保留在磁盘上。",
+    "Already in the list, added again: {0}": "已在列表中，再次添加：{0}",
+    "Links given to drayman": "交给 drayman 的链接",
+    "Total speed": "总速度",
+    "Speed of {0}": "{0} 的速度",
+    "aria2 RPC on port {0}: browser extensions can add downloads": (
+        "aria2 RPC 端口 {0}：浏览器扩展可以添加下载"
+    ),
+    "Let browser extensions and aria2 tools add downloads (aria2 RPC)": (
+        "允许浏览器扩展和 aria2 工具添加下载（aria2 RPC）"
+    ),
+    "Also from other computers (listen on the network)": "也允许其他计算机（在网络上监听）",
+    "Made when the RPC is first turned on": "首次开启 RPC 时生成",
+    "The secret (token) to enter in the extension, with host 127.0.0.1 and the port": (
+        "在扩展中填写的密钥（token），主机为 127.0.0.1，加上端口"
+    ),
+    "RPC port": "RPC 端口",
+    "RPC secret": "RPC 密钥",
+    "the server answered HTTP {0} {1}": "服务器返回 HTTP {0} {1}",
+    "cannot find the server {0}: the name does not exist (a typo in the address?)": (
+        "找不到服务器 {0}：该名称不存在（地址打错了？）"
+    ),
+    "{0} refused the connection (is the address right, and the server up?)": (
+        "{0} 拒绝连接（地址是否正确，服务器是否在运行？）"
+    ),
+    "waiting for the network: {0}": "正在等待网络：{0}",
+    "no data for {0} s (stalled connection)": "{0} 秒没有数据（连接停滞）",
+    "the connection broke in the middle of the file": "连接在文件中途断开",
+    "the server closed the connection without answering": "服务器未应答就关闭了连接",
+    "timed out connecting to the server": "连接服务器超时",
+    "cannot connect to {0}": "无法连接到 {0}",
+    "a temporary network or server problem: {0}": "暂时的网络或服务器问题：{0}",
+    "the server cannot resume; starting again from 0 (the {0} saved before are lost)": (
+        "服务器无法续传；从 0 重新开始（之前保存的 {0} 作废）"
+    ),
+    "{0} (gave up after {1} attempts)": "{0}（尝试 {1} 次后放弃）",
 }
 
 
