@@ -1,4 +1,5 @@
-"""Take docs/screenshot.png: the real window under Xvfb with a dozen jobs in mixed states.
+"""Take docs/screenshot.png (a dozen jobs in mixed states, one failed) and docs/empty.png
+(the empty window's hint): the real window under Xvfb.
 
 xvfb-run -a -s "-screen 0 1280x800x24" python docs/make_screenshot.py [--lang zh_CN]
 """
@@ -22,14 +23,19 @@ async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
     settings = QtCore.QSettings(str(folder / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     session = Session(folder / "jobs.db", settings)
     window = await session.open()
-    window.resize(1200, 640)
+    # first the empty window, as a new user meets it: it says how to start
+    window.resize(1100, 460)
     window.show()
+    await asyncio.sleep(1.0)
+    window.grab().save(str(out.with_name("empty.png")))
+    window.resize(1200, 640)
     assert session.engine is not None
     session.engine.set_concurrency(4, 4)
     queue = window.queue
     names = [
         "Episode 01 - Pilot.mp4",
         "Episode 02 - The Bridge.mp4",
+        "missing.bin",  # a 404: the failed row
         "Interview (raw).mov",
         "debian-12.iso",
         "Lecture 7 - Entropy.webm",
@@ -39,12 +45,11 @@ async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
         "photos.zip",
         "trailer.mkv",
         "slides.pdf",
-        "missing.bin",
     ]
     for n, name in enumerate(names):
         if name == "missing.bin":
             continue
-        size = 60_000 if n in (2, 6, 10) else 48_000_000
+        size = 60_000 if n in (3, 7, 11) else 48_000_000
         server.add(
             f"/v/{name}",
             make_body(size, seed=n),
@@ -57,7 +62,7 @@ async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
         [server.url(f"/v/{quote(name)}") for name in names], dest_dir=folder / "Downloads"
     )
     await asyncio.sleep(2.5)
-    await queue.pause([ids[4], ids[8]])
+    await queue.pause([ids[5], ids[9]])
     await asyncio.sleep(1.5)
     window.table.selectRow(1)
     await asyncio.sleep(1.0)

@@ -115,8 +115,8 @@ class Sparkline(QtWidgets.QWidget):
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         rect = self.rect().adjusted(1, 1, -1, -1)
         painter.fillRect(rect, self.palette().base())
-        if len(self.samples) >= 2:
-            peak = max(self.samples) or 1.0
+        if len(self.samples) >= 2 and max(self.samples) > 0:  # nothing moving: no line
+            peak = max(self.samples)
             step = rect.width() / (self.samples.maxlen or 1)
             start = rect.right() - step * (len(self.samples) - 1)
             points = [
