@@ -1,4 +1,4 @@
--- user_version 12
+-- user_version 13
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
