@@ -17,6 +17,7 @@ import pytest
 # the real widgets, without a screen
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from browser import chromium  # noqa: F401  (fixture)
 from dbfaults import quick_lock, small_disk  # noqa: F401  (fixtures)
 from filesystems import can_mount, mounts, run_in_namespace  # noqa: F401  (fixtures)
 from httpserver import http_server, https_server, other_server, tls  # noqa: F401  (fixtures)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,3 +98,13 @@ async def rpc(db_path: Path, downloads: Path) -> AsyncIterator[RpcClient]:
         aiohttp.ClientSession() as session,
     ):
         yield RpcClient(engine, server, session, downloads)
+
+
+def rpc_port_in(log: Path, timeout: float = 30.0) -> int:
+    """The port a ``drayman run --rpc-listen-port 0`` says it serves on, in its log."""
+    deadline = time.monotonic() + timeout
+    while not (match := re.search(r"RPC at http://127\.0\.0\.1:(\d+)/jsonrpc", log.read_text())):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the RPC did not listen within {timeout} s: {log.read_text()}")
+        time.sleep(0.02)
+    return int(match.group(1))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,9 @@ from typing import Any
 import aiohttp
 import aria2p
 
-from conftest import POSIX_SIGNALS, async_wait_until, run_cli, start_cli, stop_engine, wait_until
+from conftest import POSIX_SIGNALS, async_wait_until, run_cli, start_cli, stop_engine
 from httpserver import LoopbackServer, make_body
-from rpcclient import SECRET, RpcClient
+from rpcclient import SECRET, RpcClient, rpc_port_in
 
 KiB = 1024
 
@@ -103,19 +102,6 @@ async def test_aria2p_adds_watches_pauses_and_resumes(
     assert all(job["state"] == "done" for job in listed)
 
 
-def _rpc_port(log: Path) -> int:
-    found: list[int] = []
-
-    def listening() -> bool:
-        match = re.search(r"RPC at http://127\.0\.0\.1:(\d+)/jsonrpc", log.read_text())
-        if match:
-            found.append(int(match.group(1)))
-        return bool(found)
-
-    wait_until(listening, timeout=30, what="the RPC to listen")
-    return found[0]
-
-
 async def test_drayman_run_serves_the_rpc_and_tells_of_cli_pauses(
     tmp_path: Path, db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -128,7 +114,7 @@ async def test_drayman_run_serves_the_rpc_and_tells_of_cli_pauses(
     args = ("run", "--rpc-listen-port", "0", "--rpc-allow-dir", str(downloads))
     engine = start_cli(db_path, *args, env=env, log=log)
     try:
-        port = _rpc_port(log)
+        port = rpc_port_in(log)
         # no --rpc-secret: one was made, kept privately, and printed this once
         secret = (config_dir / "rpc-secret").read_text().strip()
         assert len(secret) >= 32 and secret in log.read_text()
@@ -187,7 +173,7 @@ async def test_drayman_run_serves_the_rpc_and_tells_of_cli_pauses(
     # a second run reads the same secret and prints it no more
     second = start_cli(db_path, *args, env=env, log=tmp_path / "second.log")
     try:
-        _rpc_port(tmp_path / "second.log")
+        rpc_port_in(tmp_path / "second.log")
         assert secret not in (tmp_path / "second.log").read_text()
     finally:
         stop_engine(second)

@@ -218,6 +218,8 @@ class Aria2Methods:
             "aria2.shutdown": self.shutdown,
             "aria2.forceShutdown": self.shutdown,
             "aria2.saveSession": self.save_session,
+            # drayman's own: aria2 has no retry (its clients add the URL again)
+            "drayman.retry": self.retry,
         }
 
     @property
@@ -409,6 +411,14 @@ class Aria2Methods:
         if removed or job.state != JobState.PAUSED:
             raise RpcFault(f"GID#{gid_of(job)} cannot be unpaused now")
         await self.queue.resume([job.id])
+        return gid_of(job)
+
+    async def retry(self, params: list[Any]) -> str:
+        """``drayman retry``: a failed job queued again, from the bytes it has."""
+        job, removed = await self._job(_param(params, 0, str, "gid"))
+        if removed or job.state != JobState.FAILED:
+            raise RpcFault(f"GID#{gid_of(job)} has not failed: nothing to retry")
+        await self.queue.retry([job.id])
         return gid_of(job)
 
     async def unpause_all(self, params: list[Any]) -> str:

@@ -8,6 +8,8 @@ main client and any web page it shows could try the port too:
   in constant time; a wrong one is answered after ``auth_delay`` seconds;
 - a request whose ``Host`` is not a loopback name or address is refused
   (DNS rebinding: a page of evil.example re-pointed at 127.0.0.1);
+- the web page at ``/`` (a client of this RPC, see webpage.py) passes the
+  same Host check;
 - a request from a browser page (``Origin``) is refused unless that origin
   was allowed, is a browser extension, or is this server's own (the web
   page at ``/``); CORS headers go to those only; no JSONP;
@@ -46,6 +48,7 @@ from drayman.rpc.errors import (
 from drayman.rpc.events import JobEvents
 from drayman.rpc.gid import gid_of
 from drayman.rpc.methods import Aria2Methods
+from drayman.rpc.webpage import FILES, load_files, page_response
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +141,7 @@ class RpcServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._undo: list[Callable[[], None]] = []
         self._names: frozenset[str] = frozenset()
+        self._files: dict[str, tuple[bytes, str]] = {}
         self.port = config.port
 
     # -- life cycle ------------------------------------------------------------------
@@ -145,13 +149,15 @@ class RpcServer:
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self.config.max_body)
         app.router.add_route("*", PATH, self._handle)
-        # the web page at "/" (a client of this RPC) will be added beside it
+        for path in FILES:
+            app.router.add_get(path, self._page)
         return app
 
     async def start(self) -> None:
         """Listen; raises :class:`RpcListenFailed` (port taken, say) with nothing left open."""
         if self.config.listen_all:
             self._names = await asyncio.to_thread(_machine_names)
+        self._files = await asyncio.to_thread(load_files)
         host = None if self.config.listen_all else "127.0.0.1"
         # no access log: GET requests carry the token in their query
         runner = web.AppRunner(self.application(), access_log=None, handle_signals=False)
@@ -213,6 +219,14 @@ class RpcServer:
             client.outbox.put_nowait(text)
 
     # -- HTTP --------------------------------------------------------------------------
+
+    async def _page(self, request: web.Request) -> web.StreamResponse:
+        """The web page's files, to loopback names only unless ``listen_all`` (DNS rebinding)."""
+        if not host_allowed(request.headers.get("Host"), self.config.listen_all, self._names):
+            return web.Response(
+                status=403, text="Forbidden: the Host header is not a loopback name or address"
+            )
+        return page_response(self._files, request)
 
     def _origin_allowed(self, request: web.Request) -> bool:
         origin = request.headers.get("Origin")
