@@ -164,16 +164,16 @@ class ImportModel(BatchedTableModel):
         self.endInsertRows()
         self.checkedChanged.emit()
 
-    def set_plan(self, targets: Sequence[tuple[str, str]], on_disk: Sequence[bool]) -> None:
-        """(relative, full) target paths and whether each file exists, for the first rows.
-
-        Rows appended since the plan began get theirs from the next plan.
-        """
-        rows = self.rows[: len(targets)]
+    def set_plan(
+        self, targets: Sequence[tuple[str, str]], on_disk: Sequence[bool], start: int = 0
+    ) -> None:
+        """(relative, full) target paths and whether each file exists, for the rows
+        from ``start`` on (rows appended since the plan began get theirs later)."""
+        rows = self.rows[start : start + len(targets)]
         for row, (relative, full), exists in zip(rows, targets, on_disk, strict=True):
             row.target, row.full_path = relative, full
             row.marks = (row.marks & ~Mark.ON_DISK) | (Mark.ON_DISK if exists else Mark.NONE)
-        self.mark_changed(range(len(rows)))
+        self.mark_changed(range(start, start + len(rows)))
 
     def set_in_queue(self, urls: set[str]) -> None:
         """Mark (and untick, unless the user chose) entries a job already downloads."""
@@ -433,10 +433,10 @@ class ImportDialog(QtWidgets.QDialog):
         self._incoming_timer.setSingleShot(True)
         self._incoming_timer.setInterval(INCOMING_MS)
         self._incoming_timer.timeout.connect(self._flush_incoming)
-        self._resolve_replan = QtCore.QTimer(self)
-        self._resolve_replan.setSingleShot(True)
-        self._resolve_replan.setInterval(1000)
-        self._resolve_replan.timeout.connect(self._start_replan)
+        #: rows planned for the current folder and template (the first ones)
+        self._planned = 0
+        #: a plan of the rows a page added, under way
+        self._extending: asyncio.Task[Any] | None = None
         form = QtWidgets.QFormLayout()
         form.addRow(self.tr("Page"), page_row)
         form.addRow("", self.resolve_status)
@@ -635,8 +635,7 @@ class ImportDialog(QtWidgets.QDialog):
                 self.tr("%n entries from {0}", "", len(result.entries)).format(url)
             )
         self._show_summary()
-        self._resolve_replan.stop()
-        self._start_replan()
+        self._plan_new_rows()
         self._spawn(self._mark_in_queue())
 
     def _add_resolved(self, entry: pages.PageEntry, found: int, total: int | None) -> None:
@@ -664,9 +663,14 @@ class ImportDialog(QtWidgets.QDialog):
             self.resolve_status.setText(self.tr("%n entries", "", found))
         self._show_summary()
         self._show_status()
-        # target paths for the new rows, at most once a second while they stream
-        if not self._resolve_replan.isActive():
-            self._resolve_replan.start()
+        self._plan_new_rows()
+
+    def _plan_new_rows(self) -> None:
+        """Target paths for the rows that have none yet: a page's entries as they come."""
+        if self._extending is not None and not self._extending.done():
+            return  # the next batch plans what this one leaves
+        if self.plan_error is None and self._planned < len(self.model.rows):
+            self._extending = self._spawn(self._replan(self._generation, self._planned))
 
     # -- background work ----------------------------------------------------------
 
@@ -708,17 +712,19 @@ class ImportDialog(QtWidgets.QDialog):
 
     def _start_replan(self) -> None:
         self._generation += 1
+        self._planned = 0
         self.planned.clear()
         self._spawn(self._replan(self._generation))
         self._spawn(self._update_free_space(self.folder.text()))
 
-    async def _replan(self, generation: int) -> None:
+    async def _replan(self, generation: int, start: int = 0) -> None:
+        """Plan the rows from ``start`` on (0: all of them, the folder or template changed)."""
         folder = self.folder.text().strip()
         template = self.template.text().strip() or None
         if not folder:
             self._plan_failed(generation, self.tr("Choose a folder."))
             return
-        rows = self.model.rows
+        rows = self.model.rows[start:]
         try:
             jobs = await self.queue.plan(
                 [row.entry for row in rows],
@@ -734,12 +740,19 @@ class ImportDialog(QtWidgets.QDialog):
             return
         if generation != self._generation:
             return  # the fields changed meanwhile; a newer plan is on its way
+        if start and start != self._planned:
+            return  # a whole plan overtook this one
         targets = [_target(job) for job in jobs]
-        self.model.set_plan(targets, on_disk)
+        self.model.set_plan(targets, on_disk, start)
+        self._planned = start + len(rows)
         self.plan_error = None
         self._show_example()
         self._show_status()
         self.planned.set()
+        # rows a page added meanwhile: planned next, a few at a time
+        if self._extending is asyncio.current_task():
+            self._extending = None
+        self._plan_new_rows()
 
     def _plan_failed(self, generation: int, message: str) -> None:
         if generation != self._generation:
@@ -847,7 +860,6 @@ class ImportDialog(QtWidgets.QDialog):
         self._tasks.cancel()
         self.images.cancel()
         self._replan_timer.stop()
-        self._resolve_replan.stop()
         self._incoming_timer.stop()
         super().done(result)
 
