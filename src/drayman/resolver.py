@@ -100,6 +100,10 @@ def _drive(
 ) -> Resolved:
     if cancel.is_set():
         raise ResolveCancelled()
+    # below the window's priority: on a busy machine the window is served first
+    low = 0
+    if sys.platform == "win32":
+        low = subprocess.BELOW_NORMAL_PRIORITY_CLASS
     child = subprocess.Popen(
         [sys.executable, "-m", "drayman.resolver"],
         stdin=subprocess.PIPE,
@@ -108,6 +112,7 @@ def _drive(
         text=True,
         encoding="utf-8",
         env=_child_environment(),
+        creationflags=low,
     )
     started(child)
     if cancel.is_set():  # cancelled while it started: the canceller may not have seen it
@@ -195,6 +200,9 @@ async def resolve(
 
 def main() -> int:
     """The child: orders as JSON on stdin, answers as JSON lines on stdout."""
+    if hasattr(os, "nice"):  # POSIX; Windows starts it below normal priority
+        with contextlib.suppress(OSError):
+            os.nice(10)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     # nothing but our answers goes to the pipe, whatever a library prints
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
