@@ -477,3 +477,26 @@ def test_format_picks_yt_dlps_selection_and_separate_streams_are_refused(
     assert merged.returncode == 2
     assert merged.stderr.count("\n") == 1
     assert "separate video and audio streams" in merged.stderr
+
+
+async def test_an_item_outside_a_playlist_gets_no_playlist_folder(
+    db_path: Path, tmp_path: Path
+) -> None:
+    from drayman.batch import Entry
+    from drayman.queue.jobqueue import JobQueue
+
+    queue = await JobQueue.open(db_path)
+    try:
+        solo, listed = await queue.plan(
+            [
+                Entry(url="http://127.0.0.1:9/solo.mp4", where="1", title="Solo"),
+                Entry(url="http://127.0.0.1:9/b.mp4", where="2", title="B", playlist="Set"),
+            ],
+            dest_dir=tmp_path,
+            template="{playlist}/{title}.{ext}",
+        )
+    finally:
+        await queue.close()
+
+    assert solo.dest_dir == str(tmp_path)
+    assert listed.dest_dir == str(tmp_path / "Set")

@@ -289,7 +289,7 @@ class JobQueue:
                     "host": host,
                     "date": today,
                     "index": str(index),
-                    "playlist": entry.playlist or "unknown",
+                    "playlist": entry.playlist or "",
                 }
                 subfolders, name_template = split_template(entry_template, values)
                 folders += subfolders
