@@ -470,6 +470,32 @@ def build_parser() -> argparse.ArgumentParser:
     rule_rm = rules_sub.add_parser("rm", help="remove a rule")
     rule_rm.add_argument("rule", metavar="ID|PATTERN")
 
+    categories = sub.add_parser(
+        "categories",
+        help="folders by file type (Video/, Archives/, ...) for jobs added without -d",
+        description="A job added without -d, --template or a rule's folder goes to its "
+        "category's subfolder of the download folder once the server tells its name: by "
+        "extension, else by Content-Type, else Other.",
+    )
+    cat_sub = categories.add_subparsers(
+        dest="categories_command", metavar="ACTION", parser_class=_Parser
+    )
+    cat_sub.required = True
+    cat_ls = cat_sub.add_parser("ls", help="the categories, and whether sorting is on")
+    cat_ls.add_argument("--json", action="store_true")
+    cat_set = cat_sub.add_parser("set", help="change a category (or add one before Other)")
+    cat_set.add_argument("name", metavar="NAME")
+    cat_set.add_argument(
+        "--folder", metavar="DIR", help='its subfolder of the download folder ("" for none)'
+    )
+    cat_set.add_argument("--ext", metavar="LIST", help='its extensions: "mp4,mkv" (replaces)')
+    cat_set.add_argument("--type", metavar="LIST", help='its Content-Types: "video/*" (replaces)')
+    cat_rm = cat_sub.add_parser("rm", help="remove a category (not Other)")
+    cat_rm.add_argument("name", metavar="NAME")
+    cat_sub.add_parser("on", help="sort jobs added without -d by file type (the default)")
+    cat_sub.add_parser("off", help="leave every file in the download folder itself")
+    cat_sub.add_parser("reset", help="the default categories again")
+
     sub.add_parser(
         "check",
         help="check the database; if it is damaged, say how to recover",
@@ -1134,6 +1160,58 @@ async def cmd_resolve(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+async def cmd_categories(args: argparse.Namespace, out: TextIO) -> int:
+    import dataclasses
+
+    from drayman import categories as cats
+    from drayman.queue.jobqueue import JobQueue
+
+    queue = await JobQueue.open(resolve_db(args.db))
+    try:
+        command = args.categories_command
+        if command == "reset":
+            await queue.set_categories(cats.Categories())
+            return EXIT_OK
+        current = await queue.categories()
+        if command in ("on", "off"):
+            await queue.set_categories(dataclasses.replace(current, enabled=command == "on"))
+        elif command == "set":
+            changed = cats.with_category(
+                current,
+                args.name,
+                folder=args.folder,
+                extensions=None if args.ext is None else cats.split_list(args.ext),
+                content_types=None if args.type is None else cats.split_list(args.type),
+            )
+            await queue.set_categories(changed)
+        elif command == "rm":
+            await queue.set_categories(cats.without_category(current, args.name))
+        elif args.json:
+            public = {
+                "enabled": current.enabled,
+                "categories": [
+                    {
+                        "name": c.name,
+                        "folder": c.folder,
+                        "extensions": list(c.extensions),
+                        "content_types": list(c.content_types),
+                    }
+                    for c in current.table
+                ],
+            }
+            out.write(json.dumps(public, ensure_ascii=False) + "\n")
+        else:
+            state = "on" if current.enabled else "off"
+            out.write(f"sorting by file type: {state} (jobs added without -d or --template)\n")
+            for c in current.table:
+                folder = (c.folder + "/") if c.folder else "(the download folder)"
+                kinds = " ".join((*c.extensions, *c.content_types)) or "everything else"
+                out.write(f"{c.name:<10} {folder:<12} {kinds}\n")
+    finally:
+        await queue.close()
+    return EXIT_OK
+
+
 async def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from drayman.storage.check import check_database
 
@@ -1151,6 +1229,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, i
     "rm": cmd_rm,
     "run": cmd_run,
     "rules": cmd_rules,
+    "categories": cmd_categories,
     "limit": cmd_limit,
     "check": cmd_check,
     "resolve": cmd_resolve,

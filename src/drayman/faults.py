@@ -12,6 +12,8 @@ The points:
 
 - ``migration.N``: the statements of migration N ran and ``user_version`` is
   bumped, inside its transaction; the COMMIT has not happened
+- ``name.after-commit``: the file's name (and, sorted by file type, its
+  category's folder, made) is committed; no ``.part`` exists yet
 - ``checkpoint.before-commit``: data written and fsynced, offset not committed
 - ``finish.after-fsync``: the complete ``.part`` fsynced and its length committed
 - ``finish.after-copy``: (other device only) the copy in the folder is fsynced

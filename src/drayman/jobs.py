@@ -107,6 +107,9 @@ class Job:
     max_filesize: int | None = None
     #: the page the media URL was resolved from (drayman.pages), to resolve again
     page_url: str | None = None
+    #: added without a folder or a template: its file goes to its category's
+    #: subfolder of base_dir once its name is known (drayman.categories)
+    sort_by_type: bool = False
 
     @property
     def final_path(self) -> str | None:
@@ -202,3 +205,5 @@ class NewJob:
     max_filesize: int | None = None
     #: the page the URL was resolved from (drayman.pages)
     page_url: str | None = None
+    #: sorted into its category's subfolder of base_dir once its name is known
+    sort_by_type: bool = False

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from drayman.batch import Entry
+from drayman.categories import ENABLED_SETTING, TABLE_SETTING, Categories, check_table, dumps
 from drayman.cookies import StoredCookie
 from drayman.cookies import dumps as dump_cookies
 from drayman.errors import BadInput, FolderEscape, UnknownJob
@@ -30,6 +31,7 @@ from drayman.jobs import Job, JobState, NewJob
 from drayman.names import EXT_MARK, filename_from_url, finish_name, guess_extension, pick_filename
 from drayman.proxies import DIRECT, validate_proxy
 from drayman.queue.folder import JobFolder
+from drayman.queue.sorting import stored_categories
 from drayman.rules import Rule, first_setting, validate_pattern
 from drayman.storage import JobStore
 from drayman.templates import check_template, split_template
@@ -145,6 +147,7 @@ class JobQueue:
         cookies: Sequence[StoredCookie] = (),
         proxy: str | None = None,
         max_filesize: int | None = None,
+        sort_by_type: bool | None = None,
     ) -> list[int]:
         """Validate everything, then add every URL in one transaction.
 
@@ -155,6 +158,7 @@ class JobQueue:
         ``proxy`` is the jobs' own proxy URL, or :data:`~drayman.proxies.DIRECT`
         for none whatever the run says (``drayman add --proxy/--no-proxy``).
         ``max_filesize`` (bytes) fails a job whose file is larger.
+        ``sort_by_type`` (see :meth:`plan`) files them by type below ``dest_dir``.
 
         Raises a :class:`BadInput` subclass and adds nothing if any part is bad.
         """
@@ -183,6 +187,7 @@ class JobQueue:
             cookies=cookies,
             proxy=proxy,
             max_filesize=max_filesize,
+            sort_by_type=sort_by_type,
         )
 
     async def add_entries(
@@ -198,6 +203,7 @@ class JobQueue:
         cookies: Sequence[StoredCookie] = (),
         proxy: str | None = None,
         max_filesize: int | None = None,
+        sort_by_type: bool | None = None,
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
@@ -214,6 +220,7 @@ class JobQueue:
             insecure=insecure,
             numbers=numbers,
             max_filesize=max_filesize,
+            sort_by_type=sort_by_type,
         )
         if cookies:
             jar = dump_cookies(cookies)
@@ -235,6 +242,7 @@ class JobQueue:
         insecure: bool = False,
         numbers: Sequence[int] | None = None,
         max_filesize: int | None = None,
+        sort_by_type: bool | None = None,
     ) -> list[NewJob]:
         """The jobs ``add_entries`` would add, without adding them (an import's preview).
 
@@ -244,6 +252,12 @@ class JobQueue:
         or a template, a matching per-host rule's are used (else Downloads).
         ``numbers`` are the entries' ``{index}`` values (default 1, 2, ...):
         a preview that adds some of its entries keeps each one's number.
+
+        A job added without a folder (none given, none from a rule) and
+        without a template or an entry's own folder is sorted by file type
+        (:mod:`drayman.categories`) when its name is known; ``sort_by_type``
+        True sorts below a given folder too (the window's default folder),
+        False never sorts.
         """
         if template is not None:
             check_template(template)
@@ -275,8 +289,13 @@ class JobQueue:
                     "Authorization header is given too; give only one"
                 )
             host = host_of(entry.url)
-            base = given or first_setting(rules, host, "dest_dir") or default_download_dir()
+            ruled_dir = first_setting(rules, host, "dest_dir")
+            base = given or ruled_dir or default_download_dir()
             entry_template = template or first_setting(rules, host, "template")
+            own_folder = given is not None or ruled_dir is not None
+            sort = (not own_folder if sort_by_type is None else sort_by_type) and not (
+                entry_template is not None or entry.folder
+            )
             folders, name_template = list(entry.folder), None
             if entry_template is not None:
                 url_name = filename_from_url(entry.url) or ""
@@ -309,6 +328,7 @@ class JobQueue:
                     base_dir=base,
                     max_filesize=max_filesize,
                     page_url=entry.page_url,
+                    sort_by_type=sort,
                 )
             )
         return new
@@ -457,6 +477,23 @@ class JobQueue:
     async def remove_rule(self, id_or_pattern: str) -> None:
         if not await self.store.remove_rule(id_or_pattern.strip()):
             raise BadInput(f"no rule {id_or_pattern!r}")
+        self._changed()
+
+    # -- folders by file type ------------------------------------------------------
+
+    async def categories(self) -> Categories:
+        """The stored switch and table (the defaults until changed)."""
+        return await stored_categories(self.store)
+
+    async def set_categories(self, categories: Categories) -> None:
+        """Store the switch and the table (checked first: nothing changes if bad).
+
+        Jobs named from then on follow it; files already named stay where they are.
+        """
+        table = check_table(categories.table)
+        await self.store.set_settings(
+            {ENABLED_SETTING: "1" if categories.enabled else "0", TABLE_SETTING: dumps(table)}
+        )
         self._changed()
 
 

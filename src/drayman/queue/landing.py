@@ -8,7 +8,8 @@ Whatever fetches the bytes (one connection, :mod:`.transfer`; several,
 - the name: chosen once before any byte is written (never an existing
   file's, never another job's), or taken over with a ``.part`` an earlier
   database left (:mod:`.partrecord`); the next free one if a file takes it
-  meanwhile;
+  meanwhile; a job sorted by file type gets its category's folder in the
+  same write as its name (:mod:`.sorting`), before its ``.part`` exists;
 - the ``.part``'s own record, never claiming more than was fsynced;
 - progress: an offset is committed only after the fsync that made it
   durable; a checkpoint beside the download that meets a locked or full
@@ -51,6 +52,7 @@ from drayman.queue.partrecord import (
     write_record,
 )
 from drayman.queue.progress import TransferProgress
+from drayman.queue.sorting import sorted_folder
 from drayman.queue.transferconfig import TransferConfig
 from drayman.storage import JobStore
 from drayman.units import human_size
@@ -168,28 +170,31 @@ class Landing:
         headers = response.headers if response is not None else {}
         etag, last_modified = headers.get("ETag"), headers.get("Last-Modified")
         wanted = self.wanted_name(response)
-        if wanted == self._none_to_adopt:
+        sorted_into = await self.sorted_folder(wanted, response)
+        # sorted by file type, the folder may change with the answer's Content-Type
+        looked_for = os.path.join(sorted_into or job.dest_dir, wanted)
+        if looked_for == self._none_to_adopt:
             # looked for before the request, under the same name: nothing there
             return False
         found = await run_blocking(
             functools.partial(
                 find_adoptable,
-                job.dest_dir,
+                sorted_into or job.dest_dir,
                 wanted,
                 db=self.database_id(),
                 url=url_id(job.original_url),
             )
         )
         if not found:
-            self._none_to_adopt = wanted
+            self._none_to_adopt = looked_for
         for name, record in found:
             if not validators_agree(record.etag, record.last_modified, etag, last_modified) or (
                 total is not None and record.total not in (None, total)
             ):
                 continue  # the server has another file now: nothing to resume
-            if await self.store.name_taken(job.id, job.dest_dir, name):
+            if await self.store.name_taken(job.id, sorted_into or job.dest_dir, name):
                 continue
-            if not await self.store.set_name(job.id, name):
+            if not await self.store.set_name(job.id, name, dest_dir=sorted_into):
                 continue
             self.job = await self.store.record_remote(
                 job.id,
@@ -213,6 +218,13 @@ class Landing:
         """Fix the file name once, before any byte is written."""
         job = self.job
         wanted = self.wanted_name(response)
+        # sorted by file type: the category's folder, stored with the name
+        sorted_into = await self.sorted_folder(wanted, response)
+        if sorted_into is not None:
+            job = self.job = replace(job, dest_dir=sorted_into)
+            if self._folder is not None:  # never opened before a name; never the old one
+                self._folder.close()
+                self._folder = None
         folder = await self.open_folder(create=True)
         # other jobs' targets, learnt as we go: a name is free when neither a
         # file on disk nor another job holds it (the unique index decides)
@@ -226,12 +238,18 @@ class Landing:
                 candidate = await run_blocking(next_free_name, wanted, is_taken)
             except OSError as exc:
                 raise disk_error(exc, job.dest_dir) from exc
-            if await self.store.set_name(job.id, candidate):
+            if await self.store.set_name(job.id, candidate, dest_dir=sorted_into):
+                crash_point("name.after-commit")
                 self.job = replace(job, file_name=candidate)
                 self.progress.file_name = candidate
                 return
             taken_by_jobs.add(candidate.casefold())
         raise PermanentError(detail=f"could not find a free file name for {wanted!r}")
+
+    async def sorted_folder(self, name: str, response: aiohttp.ClientResponse | None) -> str | None:
+        """Where a job sorted by file type goes (None: it stays in its folder)."""
+        content_type = response.headers.get("Content-Type") if response is not None else None
+        return await sorted_folder(self.store, self.job, name, content_type)
 
     async def rename_target(self, *, move_part: bool = True) -> None:
         """Take the next free name; with ``move_part`` our ``.part`` follows it."""

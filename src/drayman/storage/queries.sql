@@ -5,10 +5,12 @@
 -- name: insert_job
 INSERT INTO jobs (id, url, original_url, host, dest_dir, requested_name, headers, sha256,
                   state, created_at, updated_at, priority, title, author, thumbnail_url,
-                  name_template, position, insecure, base_dir, proxy, max_filesize, page_url)
+                  name_template, position, insecure, base_dir, proxy, max_filesize, page_url,
+                  sort_by_type)
 VALUES (:id, :url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
         'queued', :now, :now, :priority, :title, :author, :thumbnail_url,
-        :name_template, :position, :insecure, :base_dir, :proxy, :max_filesize, :page_url);
+        :name_template, :position, :insecure, :base_dir, :proxy, :max_filesize, :page_url,
+        :sort_by_type);
 
 -- name: last_id_and_position
 -- inside the add's write transaction nobody else inserts: ids follow on,
@@ -90,7 +92,9 @@ RETURNING *;
 SELECT 1 FROM jobs WHERE dest_dir = :dest_dir AND file_key = :file_key AND id != :id;
 
 -- name: reserve_name
-UPDATE jobs SET file_name = :file_name, file_key = :file_key, updated_at = :now
+-- a job sorted by file type gets its category's folder in the same write
+UPDATE jobs SET file_name = :file_name, file_key = :file_key, updated_at = :now,
+                dest_dir = coalesce(:dest_dir, dest_dir)
 WHERE id = :id AND file_name IS NULL;
 
 -- name: rename_target

@@ -95,6 +95,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         proxy=row["proxy"],
         max_filesize=row["max_filesize"],
         page_url=row["page_url"],
+        sort_by_type=bool(row["sort_by_type"]),
     )
 
 
@@ -378,6 +379,7 @@ class JobStore:
                 "proxy": job.proxy,
                 "max_filesize": job.max_filesize,
                 "page_url": job.page_url,
+                "sort_by_type": int(job.sort_by_type),
                 "now": now,
             }
             for job in new_jobs
@@ -479,6 +481,15 @@ class JobStore:
 
     async def set_setting(self, key: str, value: str) -> None:
         await self._write(_statement("set_setting", {"key": key, "value": value}))
+
+    async def set_settings(self, values: dict[str, str]) -> None:
+        """Several settings in one transaction: all of them change, or none."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            for key, value in values.items():
+                conn.execute(Q["set_setting"], {"key": key, "value": value})
+
+        await self._write(op)
 
     async def set_job_speed(self, ids: Sequence[int], rate: int | None) -> None:
         params = {"ids": json.dumps(list(ids)), "rate": rate, "now": self._clock()}
@@ -620,15 +631,25 @@ class JobStore:
         )
         return row is not None
 
-    async def set_name(self, job_id: int, name: str, *, replace: bool = False) -> bool:
+    async def set_name(
+        self, job_id: int, name: str, *, replace: bool = False, dest_dir: str | None = None
+    ) -> bool:
         """Fix the job's file name; False if another job took it first.
 
         Without ``replace`` a name that is already set is kept (a resume never
-        renames). The unique index on (dest_dir, file_key) settles races
-        between processes.
+        renames); ``dest_dir`` (a job sorted by file type: its category's
+        folder) is fixed in the same write. The unique index on (dest_dir,
+        file_key) settles races between processes.
         """
+        assert dest_dir is None or not replace, "a name is moved to another folder only once"
         query = Q["rename_target" if replace else "reserve_name"]
-        params = {"id": job_id, "file_name": name, "file_key": file_key(name), "now": self._clock()}
+        params = {
+            "id": job_id,
+            "file_name": name,
+            "file_key": file_key(name),
+            "now": self._clock(),
+            "dest_dir": dest_dir,
+        }
 
         def op(conn: sqlite3.Connection) -> bool:
             try:
