@@ -22,6 +22,8 @@ class AddRequest:
     sha256: str | None
     #: skip TLS certificate checks for these URLs' hosts (``add --insecure``)
     insecure: bool = False
+    #: into the folder's Video/, Archives/, ... (as ``add`` without ``-d`` does)
+    sort_by_type: bool = False
 
 
 def _lines(text: str) -> list[str]:
@@ -30,9 +32,17 @@ def _lines(text: str) -> list[str]:
 
 class AddDialog(CheckedDialog[AddRequest]):
     def __init__(
-        self, parent: QtWidgets.QWidget | None = None, *, folder: str = "", urls: str = ""
+        self,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        folder: str = "",
+        urls: str = "",
+        downloads: str | None = None,
     ) -> None:
+        """``downloads``: the user's Downloads folder; files added there are sorted
+        by type (the box is ticked while the folder is that one, until touched)."""
         super().__init__(parent)
+        self.downloads = downloads
         self.setWindowTitle(self.tr("Add downloads"))
         self.urls = QtWidgets.QPlainTextEdit(urls)
         self.urls.setPlaceholderText(self.tr("One URL per line"))
@@ -56,9 +66,17 @@ class AddDialog(CheckedDialog[AddRequest]):
         self.insecure = QtWidgets.QCheckBox(
             self.tr("Do not check these servers' TLS certificates (only for servers you trust)")
         )
+        self.sort_by_type = QtWidgets.QCheckBox(
+            self.tr("Into subfolders by file type (Video, Archives, …)")
+        )
+        self._sort_touched = False
+        self.sort_by_type.clicked.connect(self._sort_clicked)
+        self.folder.textChanged.connect(self._folder_changed)
+        self._folder_changed(folder)
         form = QtWidgets.QFormLayout()
         form.addRow(self.tr("URLs"), self.urls)
         form.addRow(self.tr("Folder"), folder_row)
+        form.addRow("", self.sort_by_type)
         form.addRow(self.tr("File name"), self.name)
         form.addRow(self.tr("Headers"), self.headers)
         form.addRow(self.tr("SHA-256"), self.sha256)
@@ -67,6 +85,15 @@ class AddDialog(CheckedDialog[AddRequest]):
         self.resize(560, 420)
         #: the folder check under way (it runs off the window's thread)
         self.checking: asyncio.Task[None] | None = None
+
+    def _sort_clicked(self) -> None:
+        self._sort_touched = True
+
+    def _folder_changed(self, text: str) -> None:
+        if not self._sort_touched:
+            self.sort_by_type.setChecked(
+                self.downloads is not None and text.strip().rstrip("/\\") == self.downloads
+            )
 
     def _browse(self) -> None:
         chosen = QtWidgets.QFileDialog.getExistingDirectory(
@@ -124,7 +151,13 @@ class AddDialog(CheckedDialog[AddRequest]):
                 raise BadInput(self.tr("A checksum can only be given for a single URL."))
             sha = validate_sha256(sha)
         return AddRequest(
-            urls, self.folder.text().strip(), name, headers, sha, self.insecure.isChecked()
+            urls,
+            self.folder.text().strip(),
+            name,
+            headers,
+            sha,
+            self.insecure.isChecked(),
+            sort_by_type=self.sort_by_type.isChecked(),
         )
 
 

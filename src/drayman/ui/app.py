@@ -73,7 +73,9 @@ class Session:
         self.thumbnail_cache = thumbnail_cache
         self.thumbnails: ThumbnailFetcher | None = None
         self.store = settings if settings is not None else QtCore.QSettings("drayman", "drayman")
-        self.settings = load(self.store, default_folder())
+        #: the user's Downloads folder (read once, here: platformdirs may read a file)
+        self.downloads_folder = default_folder()
+        self.settings = load(self.store, self.downloads_folder)
         self.engine: Engine | None = None
         self.queue: JobQueue | None = None
         self.window: MainWindow | None = None
@@ -111,6 +113,7 @@ class Session:
             settings=self.settings,
             apply_settings=self.apply_settings,
             thumbnails=self.thumbnails,
+            downloads_folder=self.downloads_folder,
         )
         self.window.restore_header(self.store.value(HEADER_KEY))
         if self.engine is not None:

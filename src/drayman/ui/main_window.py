@@ -19,12 +19,14 @@ from typing import Any
 
 from drayman import __version__
 from drayman.batch import ImportResult, parse_import
+from drayman.categories import Categories, InvalidCategory
 from drayman.errors import DraymanError
 from drayman.jobs import Job, JobState
 from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import EngineSnapshot
 from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.ui.add_dialog import AddDialog, AddRequest
+from drayman.ui.clipboard import ClipboardWatch
 from drayman.ui.errortext import error_text
 from drayman.ui.icons import action_icon, app_icon
 from drayman.ui.import_dialog import LIST_EXTENSIONS, ImportDialog, read_list_file
@@ -63,9 +65,14 @@ class MainWindow(QtWidgets.QMainWindow):
         apply_settings: Callable[[Settings], None] | None = None,
         poll_interval: float = 0.5,
         thumbnails: ThumbnailFetcher | None = None,
+        downloads_folder: str | None = None,
     ) -> None:
         super().__init__()
         self.queue = queue
+        #: the user's Downloads folder: the Add dialog sorts by type there (as `add` without -d)
+        self.downloads_folder = downloads_folder or default_folder
+        #: folders by file type, as stored (read when the window starts; None until then)
+        self.categories: Categories | None = None
         #: one fetcher (and its disk cache and request bound) for the table and imports
         self.fetcher = thumbnails if thumbnails is not None else ThumbnailFetcher()
         self.import_dialog: ImportDialog | None = None
@@ -233,7 +240,22 @@ class MainWindow(QtWidgets.QMainWindow):
             self.tray.setToolTip("drayman")
             self.tray.setContextMenu(self.tray_menu)
             self.tray.activated.connect(self._tray_activated)
+            self.tray.messageClicked.connect(self._tray_message_clicked)
             self.tray.show()
+        #: links copied and not in the queue, offered until clicked or replaced
+        self.clipboard_offer: list[str] = []
+        #: the tray's last message is the offer (a click on it opens the Add dialog)
+        self._offer_in_tray = False
+        self.offer_button = QtWidgets.QToolButton()
+        self.offer_button.setAutoRaise(True)
+        self.offer_button.clicked.connect(self.accept_clipboard_offer)
+        self.offer_button.hide()
+        self.statusBar().addPermanentWidget(self.offer_button)
+        self.clipboard = ClipboardWatch(
+            QtWidgets.QApplication.clipboard(), self.queue.urls_in_queue, self.run, self
+        )
+        self.clipboard.offered.connect(self.offer_links)
+        self.clipboard.set_enabled(self.settings.clipboard_watch)
 
     def _make_tray_menu(self) -> QtWidgets.QMenu:
         """The tray icon's right-click menu: the way back, and the whole queue's switches."""
@@ -549,7 +571,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.run(self.queue.remove(ids, delete_files=delete.isChecked()))
 
     def open_add_dialog(self, urls: str = "") -> AddDialog:
-        dialog = AddDialog(self, folder=self.default_folder, urls=urls)
+        dialog = AddDialog(
+            self, folder=self.default_folder, urls=urls, downloads=self.downloads_folder
+        )
         dialog.accepted.connect(lambda: self._add(dialog.value))
         dialog.open()
         return dialog
@@ -567,6 +591,7 @@ class MainWindow(QtWidgets.QMainWindow):
             headers=request.headers,
             sha256=request.sha256,
             insecure=request.insecure,
+            sort_by_type=request.sort_by_type,
         )
         self.remember_folder(request.folder)
         if already:
@@ -581,16 +606,31 @@ class MainWindow(QtWidgets.QMainWindow):
             self._settings_chosen(dataclasses.replace(self.settings, default_folder=folder))
 
     def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, categories=self.categories)
         dialog.accepted.connect(lambda: self._settings_chosen(dialog.value))
+        dialog.accepted.connect(lambda: self._categories_chosen(dialog.categories))
         dialog.open()
         return dialog
+
+    def _categories_chosen(self, categories: Categories | None) -> None:
+        if categories is None or categories == self.categories:
+            return
+        self.categories = categories
+        self.run(self.queue.set_categories(categories))
+
+    async def _load_categories(self) -> None:
+        try:
+            self.categories = await self.queue.categories()
+        except InvalidCategory as exc:
+            # a hand-edited table: the tab stays away rather than overwrite it
+            log.warning("the categories cannot be shown: %s", exc)
 
     def _settings_chosen(self, settings: Settings | None) -> None:
         if settings is None:
             return
         self.settings = settings
         self.default_folder = settings.default_folder or self.default_folder
+        self.clipboard.set_enabled(settings.clipboard_watch)
         if self._apply_settings is not None:
             self._apply_settings(settings)
 
@@ -802,6 +842,7 @@ class MainWindow(QtWidgets.QMainWindow):
         seen = -1
         queue = self.queue
         self.thumbs.rules = await self.queue.rules()  # their headers go to thumbnails too
+        await self._load_categories()
         # paint the head of a long queue at once; the rest follows below
         self.model.set_jobs(await queue.first_jobs(FIRST_PAGE))
         since: float | None = None
@@ -936,6 +977,37 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().showMessage(message, 15_000)
         if self.tray is not None and self.settings.notifications:
             self.tray.showMessage("drayman", message)
+            self._offer_in_tray = False
+
+    # -- clipboard watch --------------------------------------------------------------------
+
+    def offer_links(self, urls: list[str]) -> None:
+        """Offer copied links: a tray message and a status-bar button; a click adds nothing
+        yet, it opens the Add dialog with them."""
+        self.clipboard_offer = list(urls)
+        text = self.tr("Add {0} copied link(s)…").format(len(urls))
+        self.offer_button.setText(text)
+        self.offer_button.setToolTip("\n".join(urls[:20]))
+        self.offer_button.show()
+        self.last_notification = text
+        if self.tray is not None:
+            self.tray.showMessage(
+                "drayman", self.tr("{0} — click to add them").format(text), app_icon(), 10_000
+            )
+            self._offer_in_tray = True
+
+    def accept_clipboard_offer(self) -> AddDialog | None:
+        urls, self.clipboard_offer = self.clipboard_offer, []
+        self.offer_button.hide()
+        self._offer_in_tray = False
+        if not urls:
+            return None
+        self._bring_back()
+        return self.open_add_dialog("\n".join(urls))
+
+    def _tray_message_clicked(self) -> None:
+        if self._offer_in_tray:
+            self.accept_clipboard_offer()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if self.tray is not None and self.settings.close_to_tray and not self._quitting:

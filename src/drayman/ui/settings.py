@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from drayman.categories import Categories
 from drayman.proxies import DIRECT, validate_proxy
 from drayman.queue.engine import EngineConfig
 from drayman.queue.ratelimit import parse_rate
+from drayman.ui.categories_tab import CategoriesEditor
 from drayman.ui.qt import QtCore, QtWidgets
 from drayman.ui.widgets import CheckedDialog
 from drayman.units import human_size
@@ -47,6 +49,8 @@ class Settings:
     #: the RPC secret; kept in its own private file (drayman.rpc.secret), never
     #: in QSettings, whose file other users of the machine may read
     rpc_secret: str = ""
+    #: offer http(s) links copied to the clipboard for download (opt-in; never adds by itself)
+    clipboard_watch: bool = False
 
     def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
         base = base or EngineConfig()
@@ -97,9 +101,20 @@ def save(store: QtCore.QSettings, settings: Settings) -> None:
 
 
 class SettingsDialog(CheckedDialog[Settings]):
-    def __init__(self, current: Settings, parent: QtWidgets.QWidget | None = None) -> None:
+    """The window's settings (General), and the database's folders by file type
+    (Categories, when given: ``categories`` holds what was chosen)."""
+
+    def __init__(
+        self,
+        current: Settings,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        categories: Categories | None = None,
+    ) -> None:
         super().__init__(parent)
         self.current = current
+        #: the Categories tab's table once accepted (None: the tab was not shown)
+        self.categories: Categories | None = None
         self.setWindowTitle(self.tr("Settings"))
         self.concurrency = self._spin(current.concurrency, 1, 64)
         self.per_host = self._spin(current.per_host, 1, 64)
@@ -164,11 +179,24 @@ class SettingsDialog(CheckedDialog[Settings]):
         self.close_to_tray.setChecked(current.close_to_tray)
         self.start_minimized = QtWidgets.QCheckBox(self.tr("Start in the tray"))
         self.start_minimized.setChecked(current.start_minimized)
+        self.clipboard_watch = QtWidgets.QCheckBox(
+            self.tr("Offer links I copy for download (nothing is added without a click)")
+        )
+        self.clipboard_watch.setChecked(current.clipboard_watch)
         form.addRow(self.notifications)
         form.addRow(self.close_to_tray)
         form.addRow(self.start_minimized)
+        form.addRow(self.clipboard_watch)
         self._rpc_rows(form, current)
-        self.finish(form)
+        general = QtWidgets.QWidget()
+        general.setLayout(form)
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(general, self.tr("General"))
+        self.categories_tab: CategoriesEditor | None = None
+        if categories is not None:
+            self.categories_tab = CategoriesEditor(categories)
+            self.tabs.addTab(self.categories_tab, self.tr("Categories"))
+        self.finish(self.tabs)
         # wide enough for its hints and a real folder path, whatever the language
         metrics = self.fontMetrics()
         self.max_speed.setMinimumWidth(
@@ -224,6 +252,8 @@ class SettingsDialog(CheckedDialog[Settings]):
         return spin
 
     def validate(self) -> Settings:
+        if self.categories_tab is not None:
+            self.categories = self.categories_tab.value()
         speed_text = self.max_speed.text().strip()
         # replace(), not a new Settings: what this form does not show (the
         # import template) is kept
@@ -245,4 +275,5 @@ class SettingsDialog(CheckedDialog[Settings]):
             rpc_port=self.rpc_port.value(),
             rpc_listen_all=self.rpc_listen_all.isChecked(),
             rpc_secret=self.rpc_secret.text().strip(),
+            clipboard_watch=self.clipboard_watch.isChecked(),
         )

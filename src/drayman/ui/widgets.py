@@ -151,7 +151,7 @@ class CheckedDialog(QtWidgets.QDialog, Generic[T]):
         self.error.hide()
         self.value: T | None = None
 
-    def finish(self, form: QtWidgets.QFormLayout) -> None:
+    def finish(self, form: QtWidgets.QLayout | QtWidgets.QWidget) -> None:
         self.buttons = buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
@@ -159,7 +159,10 @@ class CheckedDialog(QtWidgets.QDialog, Generic[T]):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addLayout(form)
+        if isinstance(form, QtWidgets.QWidget):
+            layout.addWidget(form)
+        else:
+            layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
