@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DIR_FD, KILLED, make_symlink, run_cli
+from conftest import KILLED, make_symlink, run_cli
 from drayman.batch import Entry
 from drayman.categories import (
     DEFAULTS,
@@ -25,9 +25,12 @@ from drayman.categories import (
 from drayman.inputs import default_download_dir
 from drayman.jobs import JobState
 from drayman.queue.engine import Engine
+from drayman.queue.partrecord import PartRecord, database_id, url_id, write_record
 from httpserver import LoopbackServer, make_body
-from test_disk import files_in, ls, run_until_idle, sha
+from test_disk import files_in, folder_mode, ls, run_until_idle, sha
 from test_engine import fast_config
+
+__all__ = ["folder_mode"]  # the fixture, shared with test_disk.py
 
 KiB = 1024
 
@@ -208,9 +211,12 @@ async def test_a_sorted_file_never_replaces_one_already_there(
     assert (download_folder / "Video" / "clip (1).mp4").read_bytes() == body
 
 
-@DIR_FD
 async def test_a_category_folder_planted_as_a_link_is_not_followed(
-    db_path: Path, download_folder: Path, http_server: LoopbackServer, tmp_path: Path
+    db_path: Path,
+    download_folder: Path,
+    http_server: LoopbackServer,
+    tmp_path: Path,
+    folder_mode: str,
 ) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -223,6 +229,37 @@ async def test_a_category_folder_planted_as_a_link_is_not_followed(
     assert job.state == JobState.FAILED
     assert job.error is not None and "symbolic link" in job.error
     assert list(outside.iterdir()) == []
+
+
+async def test_a_part_an_earlier_database_left_in_the_category_folder_is_taken_over(
+    db_path: Path, download_folder: Path, http_server: LoopbackServer
+) -> None:
+    """After a lost database, the job added again finds its .part where sorting put it."""
+    body = make_body(600 * KiB, seed=7)
+    resource = http_server.add("/movie.mp4", body)
+    url = http_server.url("/movie.mp4")
+    (download_folder / "Video").mkdir()
+    part = download_folder / "Video" / "movie.mp4.part"
+    offset = 200 * KiB
+    part.write_bytes(body[:offset])
+    record = PartRecord(
+        db=database_id(db_path),
+        url=url_id(url),
+        etag=resource.etag,
+        last_modified=None,
+        total=len(body),
+        offset=offset,
+    )
+    assert write_record(str(part), record)
+    async with Engine(db_path, fast_config()) as engine:
+        [job_id] = await engine.queue.add([url])
+        await run_until_idle(engine)
+        job = await engine.queue.get(job_id)
+    assert job.state == JobState.DONE, job.error
+    assert tree(download_folder) == ["Video/movie.mp4"]
+    assert (download_folder / "Video" / "movie.mp4").read_bytes() == body
+    [request] = http_server.requests_for("/movie.mp4")
+    assert request.headers["Range"] == f"bytes={offset}-"
 
 
 @pytest.mark.parametrize("point", ["name.after-commit", "finish.after-link"])
