@@ -274,3 +274,43 @@ def test_after_kill_9_ls_shows_the_job_interrupted_until_the_next_run(
     http_server.resources["/big.bin"].rate = None
     assert run_cli(db_path, "run", "--until-idle").returncode == 0
     assert (downloads / "big.bin").read_bytes() == body
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a network namespace is Linux's")
+@pytest.mark.parametrize(
+    ("host", "said"),
+    [
+        ("127.0.0.1:9", "waiting for the network: no route to 127.0.0.1"),
+        ("nonexistent.invalid", "waiting for the network: cannot reach a name server"),
+    ],
+    ids=["no-route", "no-name-server"],
+)
+def test_offline_jobs_wait_for_the_network_without_spending_attempts(
+    db_path: Path, downloads: Path, tmp_path: Path, host: str, said: str
+) -> None:
+    """`run` in a network namespace with nothing up: the machine is offline."""
+    import shutil
+    import subprocess
+
+    from conftest import cli_env
+
+    if not shutil.which("unshare"):
+        pytest.fail("this test takes the network away with unshare (util-linux): install it")
+    run_cli(db_path, "add", f"http://{host}/big.iso", "-d", str(downloads))
+    isolate = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
+    offline = subprocess.Popen(
+        [*isolate, sys.executable, "-m", "drayman", "run", "--until-idle"],
+        env=cli_env(db_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: said in str(job(db_path, 1)["error"]), what="the word", timeout=30)
+        # the run goes on waiting, and the job is queued with no attempt spent
+        assert offline.poll() is None
+        seen = job(db_path, 1)
+        assert seen["state"] == "queued" and seen["attempts"] == 0, seen
+    finally:
+        offline.kill()
+        offline.wait(timeout=10)
