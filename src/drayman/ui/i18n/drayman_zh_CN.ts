@@ -3,87 +3,145 @@
 <context>
     <name>AddDialog</name>
     <message>
-        <location filename="../add_dialog.py" line="36" />
+        <location filename="../add_dialog.py" line="46" />
         <source>Add downloads</source>
-        <extracomment>skip TLS certificate checks for these URLs' hosts (``add --insecure``)</extracomment>
+        <extracomment>skip TLS certificate checks for these URLs' hosts (``add --insecure``) into the folder's Video/, Archives/, ... (as ``add`` without ``-d`` does)</extracomment>
         <translation>添加下载</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="38" />
+        <location filename="../add_dialog.py" line="48" />
         <source>One URL per line</source>
         <translation>每行一个网址</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="41" />
+        <location filename="../add_dialog.py" line="51" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="47" />
+        <location filename="../add_dialog.py" line="57" />
         <source>From the server (single URL only)</source>
         <translation>由服务器决定（仅限单个网址）</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="53" />
+        <location filename="../add_dialog.py" line="63" />
         <source>Optional</source>
         <translation>可选</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="57" />
+        <location filename="../add_dialog.py" line="67" />
         <source>Do not check these servers' TLS certificates (only for servers you trust)</source>
         <translation>不检查这些服务器的 TLS 证书（仅用于您信任的服务器）</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="60" />
+        <location filename="../add_dialog.py" line="70" />
+        <source>Into subfolders by file type (Video, Archives, …)</source>
+        <translation>按文件类型放入子文件夹（视频、压缩包…）</translation>
+    </message>
+    <message>
+        <location filename="../add_dialog.py" line="77" />
         <source>URLs</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="61" />
-        <location filename="../add_dialog.py" line="73" />
+        <location filename="../add_dialog.py" line="78" />
+        <location filename="../add_dialog.py" line="100" />
         <source>Folder</source>
         <extracomment>the folder check under way (it runs off the window's thread)</extracomment>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="62" />
+        <location filename="../add_dialog.py" line="80" />
         <source>File name</source>
         <translation>文件名</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="63" />
+        <location filename="../add_dialog.py" line="81" />
         <source>Headers</source>
         <translation>请求头</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="64" />
+        <location filename="../add_dialog.py" line="82" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="105" />
+        <location filename="../add_dialog.py" line="132" />
         <source>Enter at least one URL.</source>
         <translation>请至少输入一个网址。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="110" />
+        <location filename="../add_dialog.py" line="137" />
         <source>Line {0}: {1}</source>
         <translation>第 {0} 行：{1}</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="112" />
+        <location filename="../add_dialog.py" line="139" />
         <source>Choose a folder.</source>
         <translation>请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="116" />
+        <location filename="../add_dialog.py" line="143" />
         <source>A file name can only be given for a single URL.</source>
         <translation>只有单个网址时才能指定文件名。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="124" />
+        <location filename="../add_dialog.py" line="151" />
         <source>A checksum can only be given for a single URL.</source>
         <translation>只有单个网址时才能指定校验和。</translation>
+    </message>
+</context>
+<context>
+    <name>CategoriesEditor</name>
+    <message>
+        <location filename="../categories_tab.py" line="24" />
+        <source>Sort downloads added without a folder into subfolders by file type</source>
+        <translation>未指定文件夹的下载按文件类型放入子文件夹</translation>
+    </message>
+    <message>
+        <location filename="../categories_tab.py" line="29" />
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location filename="../categories_tab.py" line="29" />
+        <source>Folder</source>
+        <translation>文件夹</translation>
+    </message>
+    <message>
+        <location filename="../categories_tab.py" line="29" />
+        <source>Extensions</source>
+        <translation>扩展名</translation>
+    </message>
+    <message>
+        <location filename="../categories_tab.py" line="29" />
+        <source>Types</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../categories_tab.py" line="36" />
+        <source>Add</source>
+        <translation>添加</translation>
+    </message>
+    <message>
+        <location filename="../categories_tab.py" line="38" />
+        <source>Remove</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../categories_tab.py" line="40" />
+        <source>Defaults</source>
+        <translation>默认值</translation>
+    </message>
+    <message>
+        <location filename="../categories_tab.py" line="44" />
+        <source>Folders are below the download folder. A file goes to the first category with its extension, else with its Content-Type, else to Other.</source>
+        <translation>文件夹位于下载文件夹之下。文件归入第一个含其扩展名的类别，否则按其 Content-Type，否则归入 Other。</translation>
+    </message>
+    <message>
+        <location filename="../categories_tab.py" line="82" />
+        <source>New</source>
+        <translation>新类别</translation>
     </message>
 </context>
 <context>
@@ -153,129 +211,182 @@
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../import_dialog.py" line="345" />
+        <location filename="../import_dialog.py" line="372" />
         <source>Import {0}</source>
         <extracomment>the entry's {index}: its place among the list's good entries ticked or unticked by the user (automatic choices leave it alone) the target path relative to the folder, once planned the number of ticked entries changed the extensions of files a drop imports as a list a list bigger than this is not a list of downloads the ids of the jobs added (emitted before the dialog closes)</extracomment>
         <translation>导入 {0}</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="365" />
+        <location filename="../import_dialog.py" line="392" />
         <source>Browse…</source>
         <extracomment>the add under way (None: none); closing the dialog lets it finish the last plan's problem (a bad template or folder), None when fine</extracomment>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="371" />
+        <location filename="../import_dialog.py" line="398" />
         <source>Names from the server</source>
         <translation>使用服务器提供的文件名</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="373" />
+        <location filename="../import_dialog.py" line="400" />
         <source>Fields: {0}. A / makes a subfolder; empty: names from the server.</source>
         <translation>可用字段：{0}。/ 表示子文件夹；留空则使用服务器提供的文件名。</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="380" />
-        <location filename="../import_dialog.py" line="622" />
+        <location filename="../import_dialog.py" line="409" />
+        <source>A video, playlist, channel or feed page, to add what it holds</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="412" />
+        <source>Resolve</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="414" />
+        <source>Stop</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="441" />
+        <source>Page</source>
+        <extracomment>the page being resolved (None: none) set when a resolve ends, however it ends (tests and the benchmark) rows planned for the current folder and template (the first ones) a plan of the rows a page added, under way</extracomment>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="443" />
+        <location filename="../import_dialog.py" line="811" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="381" />
+        <location filename="../import_dialog.py" line="444" />
         <source>Template</source>
         <translation>命名模板</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="385" />
+        <location filename="../import_dialog.py" line="448" />
         <source>Filter by title, author or URL</source>
         <translation>按标题、作者或网址筛选</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="388" />
+        <location filename="../import_dialog.py" line="451" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="389" />
+        <location filename="../import_dialog.py" line="452" />
         <source>None</source>
         <translation>全不选</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="390" />
+        <location filename="../import_dialog.py" line="453" />
         <source>Invert</source>
         <translation>反选</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="396" />
+        <location filename="../import_dialog.py" line="459" />
         <source>Tick:</source>
         <translation>勾选：</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="444" />
+        <location filename="../import_dialog.py" line="507" />
+        <location filename="../import_dialog.py" line="569" />
         <source>These cannot be imported ({0}); the others can:</source>
         <translation>以下条目无法导入（{0} 个），其余条目可以导入：</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="479" />
+        <location filename="../import_dialog.py" line="558" />
         <source>{0}: 1 entry</source>
         <translation>{0}：1 个条目</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="481" />
+        <location filename="../import_dialog.py" line="560" />
         <source>{0}: {1} entries</source>
         <translation>{0}：{1} 个条目</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="483" />
+        <location filename="../import_dialog.py" line="562" />
         <source>, {0} bad</source>
         <translation>，{0} 个有误</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="507" />
+        <location filename="../import_dialog.py" line="587" />
+        <source>Resolving {0}…</source>
+        <translation type="unfinished" />
+    </message>
+    <message numerus="yes">
+        <location filename="../import_dialog.py" line="611" />
+        <source>Stopped after %n entries.</source>
+        <translation type="unfinished">
+            <numerusform />
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../import_dialog.py" line="635" />
+        <source>%n entries from {0}</source>
+        <translation type="unfinished">
+            <numerusform />
+        </translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="661" />
+        <source>{0} of {1} entries</source>
+        <translation type="unfinished" />
+    </message>
+    <message numerus="yes">
+        <location filename="../import_dialog.py" line="663" />
+        <source>%n entries</source>
+        <translation type="unfinished">
+            <numerusform />
+        </translation>
+    </message>
+    <message>
+        <location filename="../import_dialog.py" line="687" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="543" />
+        <location filename="../import_dialog.py" line="725" />
         <source>Choose a folder.</source>
         <translation>请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="583" />
+        <location filename="../import_dialog.py" line="772" />
         <source>Example: {0}</source>
         <translation>示例：{0}</translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="591" />
+        <location filename="../import_dialog.py" line="780" />
         <source>%n of {0} selected</source>
         <translation>
             <numerusform>已选 %n 个（共 {0} 个）</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="595" />
+        <location filename="../import_dialog.py" line="784" />
         <source>%n already in the queue</source>
         <translation>
             <numerusform>%n 个已在队列中</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="598" />
+        <location filename="../import_dialog.py" line="787" />
         <source>%n already on disk</source>
         <translation>
             <numerusform>%n 个已在磁盘上</numerusform></translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="600" />
+        <location filename="../import_dialog.py" line="789" />
         <source>{0} free in the folder</source>
         <translation>文件夹所在磁盘剩余 {0}</translation>
     </message>
     <message numerus="yes">
-        <location filename="../import_dialog.py" line="602" />
+        <location filename="../import_dialog.py" line="791" />
         <source>Download %n</source>
         <translation>
             <numerusform>下载 %n 个</numerusform></translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="636" />
+        <location filename="../import_dialog.py" line="825" />
         <source>Tick at least one entry.</source>
         <translation>请至少勾选一个条目。</translation>
     </message>
@@ -283,49 +394,49 @@
 <context>
     <name>ImportModel</name>
     <message>
-        <location filename="../import_dialog.py" line="60" />
+        <location filename="../import_dialog.py" line="63" />
         <source>#</source>
-        <extracomment>the preview's thumbnail size (16:9) how long typing in the folder or template field waits before re-planning</extracomment>
+        <extracomment>the preview's thumbnail size (16:9) how long typing in the folder or template field waits before re-planning how often entries of a page being resolved join the list</extracomment>
         <translation>#</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="62" />
+        <location filename="../import_dialog.py" line="65" />
         <source>Title</source>
         <translation>标题</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="63" />
+        <location filename="../import_dialog.py" line="66" />
         <source>Author</source>
         <translation>作者</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="64" />
+        <location filename="../import_dialog.py" line="67" />
         <source>Saved as</source>
         <translation>保存为</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="65" />
+        <location filename="../import_dialog.py" line="68" />
         <source>Already</source>
         <translation>已存在</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="80" />
+        <location filename="../import_dialog.py" line="83" />
         <source>in the queue</source>
         <extracomment>a job already downloads this URL the target file exists (the download would be named "… (1)") an earlier entry of this list has the same URL</extracomment>
         <translation>已在队列中</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="81" />
+        <location filename="../import_dialog.py" line="84" />
         <source>on disk</source>
         <translation>已在磁盘上</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="82" />
+        <location filename="../import_dialog.py" line="85" />
         <source>twice in the list</source>
         <translation>列表中重复</translation>
     </message>
     <message>
-        <location filename="../import_dialog.py" line="86" />
+        <location filename="../import_dialog.py" line="89" />
         <source>No thumbnail</source>
         <translation>无缩略图</translation>
     </message>
@@ -415,38 +526,38 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="135" />
+        <location filename="../main_window.py" line="142" />
         <source>Search name or URL</source>
-        <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue) downloads whose speed history is kept (the most recently active ones) one fetcher (and its disk cache and request bound) for the table and imports jobs that ended since the last "finished" notice: the batch it sums up what the engine told about a download this session (shown in its details)</extracomment>
+        <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue) downloads whose speed history is kept (the most recently active ones) the user's Downloads folder: the Add dialog sorts by type there (as `add` without -d) folders by file type, as stored (read when the window starts; None until then) one fetcher (and its disk cache and request bound) for the table and imports jobs that ended since the last "finished" notice: the batch it sums up what the engine told about a download this session (shown in its details)</extracomment>
         <translation>搜索名称或网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="140" />
+        <location filename="../main_window.py" line="147" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="141" />
+        <location filename="../main_window.py" line="148" />
         <source>Active</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="142" />
+        <location filename="../main_window.py" line="149" />
         <source>Queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="143" />
+        <location filename="../main_window.py" line="150" />
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="144" />
+        <location filename="../main_window.py" line="151" />
         <source>Done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="145" />
+        <location filename="../main_window.py" line="152" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
@@ -455,135 +566,140 @@
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="202" />
+        <location filename="../main_window.py" line="209" />
         <source>Show every download</source>
         <extracomment>the last minute of each download's speed (the most recent ones), and the total's</extracomment>
         <translation>显示全部下载</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="241" />
+        <location filename="../main_window.py" line="263" />
         <source>Show drayman</source>
-        <extracomment>whether the user was told that downloads go on in the tray</extracomment>
+        <extracomment>whether the user was told that downloads go on in the tray links copied and not in the queue, offered until clicked or replaced the tray's last message is the offer (a click on it opens the Add dialog)</extracomment>
         <translation>显示 drayman</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="285" />
+        <location filename="../main_window.py" line="307" />
         <source>Downloads</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="289" />
+        <location filename="../main_window.py" line="311" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="292" />
+        <location filename="../main_window.py" line="314" />
         <source>Import…</source>
         <translation>导入…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="294" />
+        <location filename="../main_window.py" line="317" />
+        <source>Import from a page…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../main_window.py" line="323" />
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="295" />
+        <location filename="../main_window.py" line="324" />
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="296" />
+        <location filename="../main_window.py" line="325" />
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="297" />
+        <location filename="../main_window.py" line="326" />
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="299" />
+        <location filename="../main_window.py" line="328" />
         <source>Move up</source>
         <translation>上移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="302" />
+        <location filename="../main_window.py" line="331" />
         <source>Move down</source>
         <translation>下移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="306" />
+        <location filename="../main_window.py" line="335" />
         <source>Pause all</source>
         <translation>全部暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="309" />
+        <location filename="../main_window.py" line="338" />
         <source>Resume all</source>
         <translation>全部继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="311" />
+        <location filename="../main_window.py" line="340" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="313" />
+        <location filename="../main_window.py" line="342" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="316" />
+        <location filename="../main_window.py" line="345" />
         <source>Copy URL</source>
         <translation>复制网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="320" />
+        <location filename="../main_window.py" line="349" />
         <source>Pause or resume</source>
         <translation>暂停或继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="326" />
+        <location filename="../main_window.py" line="355" />
         <source>Remove finished</source>
         <translation>移除已完成</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="329" />
+        <location filename="../main_window.py" line="358" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="332" />
+        <location filename="../main_window.py" line="361" />
         <source>Paste URLs</source>
         <translation>粘贴网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="339" />
+        <location filename="../main_window.py" line="368" />
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="345" />
+        <location filename="../main_window.py" line="374" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="353" />
+        <location filename="../main_window.py" line="383" />
         <source>&amp;Downloads</source>
         <translation>下载(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="373" />
+        <location filename="../main_window.py" line="403" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="374" />
-        <location filename="../main_window.py" line="395" />
+        <location filename="../main_window.py" line="404" />
+        <location filename="../main_window.py" line="425" />
         <source>About drayman</source>
         <translation>关于 drayman</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="400" />
+        <location filename="../main_window.py" line="430" />
         <source>A download manager that never loses work: every download resumes after a pause, a crash or a lost connection.
 
 Database: {0}</source>
@@ -592,69 +708,84 @@ Database: {0}</source>
 数据库：{0}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="514" />
+        <location filename="../main_window.py" line="544" />
         <source>Remove “{0}” from the list?</source>
         <translation>从列表中移除“{0}”？</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="515" />
+        <location filename="../main_window.py" line="545" />
         <source>Also delete its file</source>
         <translation>同时删除其文件</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="518" />
+        <location filename="../main_window.py" line="548" />
         <source>Remove %n downloads from the list?</source>
         <translation>
             <numerusform>从列表中移除 %n 个下载？</numerusform></translation>
     </message>
+    <message>
+        <location filename="../main_window.py" line="733" />
+        <source>Page</source>
+        <translation type="unfinished" />
+    </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="886" />
+        <location filename="../main_window.py" line="946" />
         <source>All downloads have finished: %n done.</source>
         <translation>
             <numerusform>全部下载已结束：%n 个完成。</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="887" />
+        <location filename="../main_window.py" line="947" />
         <source>Downloads have finished: {0} done, {1} failed.</source>
         <translation>下载已结束：{0} 个完成，{1} 个失败。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="907" />
+        <location filename="../main_window.py" line="967" />
         <source>drayman keeps downloading in the tray. Click its icon to bring the window back; right-click it to quit.</source>
         <translation>drayman 在托盘中继续下载。单击托盘图标可恢复窗口；右键单击可退出。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="941" />
+        <location filename="../main_window.py" line="988" />
+        <source>Add {0} copied link(s)…</source>
+        <translation>添加复制的 {0} 个链接…</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="995" />
+        <source>{0} — click to add them</source>
+        <translation>{0} — 点击添加</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="1032" />
         <source>filter: {0} · {1} of {2} shown</source>
         <translation>筛选：{0} · 显示 {1} / {2} 个</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="953" />
+        <location filename="../main_window.py" line="1044" />
         <source>No download matches the filter.</source>
         <translation>没有符合筛选条件的下载。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="956" />
+        <location filename="../main_window.py" line="1047" />
         <source>Paste a link (Ctrl+V), drop one here, or click Add to start.</source>
         <translation>粘贴链接（Ctrl+V）、拖放到这里，或点击“添加”开始。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1023" />
+        <location filename="../main_window.py" line="1114" />
         <source>failed {0}</source>
         <translation>失败 {0}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1031" />
+        <location filename="../main_window.py" line="1122" />
         <source>active {0} · queued {1} · paused {2} · done {3} · {4}</source>
         <translation>下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · {4}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1044" />
+        <location filename="../main_window.py" line="1135" />
         <source>Select a download to see its details.</source>
         <translation>选择一个下载以查看详情。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1059" />
+        <location filename="../main_window.py" line="1150" />
         <source>Note</source>
         <translation>提示</translation>
     </message>
@@ -663,7 +794,7 @@ Database: {0}</source>
         <translation>任务(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="529" />
+        <location filename="../main_window.py" line="559" />
         <source>Remove downloads</source>
         <translation>移除下载</translation>
     </message>
@@ -673,88 +804,88 @@ Database: {0}</source>
             <numerusform>从列表中移除 %n 个任务？</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="519" />
+        <location filename="../main_window.py" line="549" />
         <source>Also delete their files</source>
         <translation>同时删除文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="531" />
+        <location filename="../main_window.py" line="561" />
         <source>Files stay on the disk unless you tick the box.</source>
         <translation>除非勾选下面的选项，文件会保留在磁盘上。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="567" />
+        <location filename="../main_window.py" line="600" />
         <source>Already in the list, added again: {0}</source>
         <translation>已在列表中，再次添加：{0}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="609" />
+        <location filename="../main_window.py" line="657" />
         <source>Pasted text</source>
         <translation>粘贴的文本</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="616" />
+        <location filename="../main_window.py" line="664" />
         <source>Links given to drayman</source>
         <translation>交给 drayman 的链接</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="634" />
+        <location filename="../main_window.py" line="682" />
         <source>{0} is not a list of downloads (.txt, .json, .jsonl or .csv).</source>
         <translation>{0} 不是下载列表（.txt、.json、.jsonl 或 .csv）。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="641" />
+        <location filename="../main_window.py" line="689" />
         <source>Dropped links</source>
         <translation>拖入的链接</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="648" />
+        <location filename="../main_window.py" line="696" />
         <source>Import a list of downloads</source>
         <translation>导入下载列表</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="652" />
+        <location filename="../main_window.py" line="700" />
         <source>Lists of downloads (*.txt *.json *.jsonl *.ndjson *.csv)</source>
         <translation>下载列表 (*.txt *.json *.jsonl *.ndjson *.csv)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="653" />
+        <location filename="../main_window.py" line="701" />
         <source>All files (*)</source>
         <translation>所有文件 (*)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="687" />
+        <location filename="../main_window.py" line="746" />
         <source>… and %n more</source>
         <translation>
             <numerusform>……另有 %n 个</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="689" />
+        <location filename="../main_window.py" line="748" />
         <source>{0}: nothing to import.</source>
         <translation>{0}：没有可导入的条目。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="762" />
+        <location filename="../main_window.py" line="821" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="822" />
+        <location filename="../main_window.py" line="882" />
         <source>Speed: {0}/s</source>
         <translation>速度：{0}/秒</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="845" />
+        <location filename="../main_window.py" line="905" />
         <source>Total speed</source>
         <translation>总速度</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="848" />
+        <location filename="../main_window.py" line="908" />
         <source>Speed of {0}</source>
         <translation>{0} 的速度</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="863" />
+        <location filename="../main_window.py" line="923" />
         <source>{0} failed: {1}</source>
         <translation>{0} 失败：{1}</translation>
     </message>
@@ -771,42 +902,42 @@ Database: {0}</source>
         <translation>选择一个任务以查看详情。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1049" />
+        <location filename="../main_window.py" line="1140" />
         <source>URL</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1050" />
+        <location filename="../main_window.py" line="1141" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1051" />
+        <location filename="../main_window.py" line="1142" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1052" />
+        <location filename="../main_window.py" line="1143" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1053" />
+        <location filename="../main_window.py" line="1144" />
         <source>ETag</source>
         <translation>ETag</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1054" />
+        <location filename="../main_window.py" line="1145" />
         <source>Last-Modified</source>
         <translation>最后修改</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1055" />
+        <location filename="../main_window.py" line="1146" />
         <source>Attempts</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1056" />
+        <location filename="../main_window.py" line="1147" />
         <source>Last error</source>
         <translation>最近的错误</translation>
     </message>
@@ -814,18 +945,18 @@ Database: {0}</source>
 <context>
     <name>Session</name>
     <message>
-        <location filename="../app.py" line="93" />
+        <location filename="../app.py" line="95" />
         <source>Viewer of the engine in process {0}</source>
-        <extracomment>where the job table's column widths, order and sort are kept between runs how long closing the window may take to checkpoint every transfer where thumbnails are kept (default: the user cache folder) aria2's JSON-RPC, when the settings turn it on (own engine only)</extracomment>
+        <extracomment>where the job table's column widths, order and sort are kept between runs how long closing the window may take to checkpoint every transfer where thumbnails are kept (default: the user cache folder) the user's Downloads folder (read once, here: platformdirs may read a file) aria2's JSON-RPC, when the settings turn it on (own engine only)</extracomment>
         <translation>查看进程 {0} 中的下载引擎</translation>
     </message>
     <message>
-        <location filename="../app.py" line="98" />
+        <location filename="../app.py" line="100" />
         <source>Downloading (own engine)</source>
         <translation>正在下载（本窗口的引擎）</translation>
     </message>
     <message>
-        <location filename="../app.py" line="171" />
+        <location filename="../app.py" line="174" />
         <source>aria2 RPC on port {0}: browser extensions can add downloads</source>
         <translation>aria2 RPC 端口 {0}：浏览器扩展可以添加下载</translation>
     </message>
@@ -833,134 +964,149 @@ Database: {0}</source>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings.py" line="103" />
+        <location filename="../settings.py" line="118" />
         <source>Settings</source>
-        <extracomment>the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL the engine's own defaults (what `drayman run` uses without flags): the window starts from these bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used) FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy) serve aria2's JSON-RPC (browser extensions, AriaNg, aria2 scripts) listen on every interface, not only this computer (127.0.0.1) the RPC secret; kept in its own private file (drayman.rpc.secret), never in QSettings, whose file other users of the machine may read settings kept elsewhere than QSettings</extracomment>
+        <extracomment>the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL the engine's own defaults (what `drayman run` uses without flags): the window starts from these bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used) FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy) serve aria2's JSON-RPC (browser extensions, AriaNg, aria2 scripts) listen on every interface, not only this computer (127.0.0.1) the RPC secret; kept in its own private file (drayman.rpc.secret), never in QSettings, whose file other users of the machine may read offer http(s) links copied to the clipboard for download (opt-in; never adds by itself) settings kept elsewhere than QSettings the Categories tab's table once accepted (None: the tab was not shown)</extracomment>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="111" />
+        <location filename="../settings.py" line="126" />
         <source>No limit (e.g. 2M, 500k)</source>
         <translation>不限速（例如 2M、500k）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="116" />
+        <location filename="../settings.py" line="131" />
         <source>Large files are fetched over this many connections when the server allows it</source>
         <translation>服务器允许时，大文件通过这么多个连接下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="121" />
+        <location filename="../settings.py" line="136" />
         <source>From the environment (http_proxy, NO_PROXY…)</source>
         <translation>使用环境变量（http_proxy、NO_PROXY…）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="122" />
+        <location filename="../settings.py" line="137" />
         <source>No proxy</source>
         <translation>不使用代理</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="123" />
+        <location filename="../settings.py" line="138" />
         <source>This proxy:</source>
         <translation>使用此代理：</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="139" />
+        <location filename="../settings.py" line="154" />
         <source>As the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="146" />
+        <location filename="../settings.py" line="161" />
         <source>Downloads at once</source>
         <translation>同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="147" />
+        <location filename="../settings.py" line="162" />
         <source>At once per host</source>
         <translation>每个主机同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="148" />
+        <location filename="../settings.py" line="163" />
         <source>Speed limit</source>
         <translation>限速</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="149" />
+        <location filename="../settings.py" line="164" />
         <source>Stalled after (s)</source>
         <translation>无响应判定（秒）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="150" />
+        <location filename="../settings.py" line="165" />
         <source>Attempts before failing</source>
         <translation>失败前的尝试次数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="151" />
+        <location filename="../settings.py" line="166" />
         <source>Connections per file</source>
         <translation>每个文件的连接数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="152" />
+        <location filename="../settings.py" line="167" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="157" />
-        <location filename="../settings.py" line="181" />
+        <location filename="../settings.py" line="172" />
+        <location filename="../settings.py" line="209" />
         <source>Default folder</source>
         <translation>默认文件夹</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="158" />
+        <location filename="../settings.py" line="173" />
         <source>Proxy</source>
         <translation>代理</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="160" />
+        <location filename="../settings.py" line="175" />
         <source>Language (after a restart)</source>
         <translation>界面语言（重启后生效）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="161" />
+        <location filename="../settings.py" line="176" />
         <source>Tell me when downloads finish or fail</source>
         <translation>下载完成或失败时通知我</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="163" />
+        <location filename="../settings.py" line="178" />
         <source>Closing the window keeps downloading</source>
         <translation>关闭窗口后继续下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="165" />
+        <location filename="../settings.py" line="180" />
         <source>Start in the tray</source>
         <translation>启动时最小化到托盘</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="199" />
+        <location filename="../settings.py" line="183" />
+        <source>Offer links I copy for download (nothing is added without a click)</source>
+        <translation>提示下载我复制的链接（不点击就不会添加任何内容）</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="194" />
+        <source>General</source>
+        <translation>常规</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="198" />
+        <source>Categories</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="227" />
         <source>Let browser extensions and aria2 tools add downloads (aria2 RPC)</source>
         <translation>允许浏览器扩展和 aria2 工具添加下载（aria2 RPC）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="204" />
+        <location filename="../settings.py" line="232" />
         <source>Also from other computers (listen on the network)</source>
         <translation>也允许其他计算机（在网络上监听）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="208" />
+        <location filename="../settings.py" line="236" />
         <source>Made when the RPC is first turned on</source>
         <translation>首次开启 RPC 时生成</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="211" />
+        <location filename="../settings.py" line="239" />
         <source>The secret (token) to enter in the extension, with host 127.0.0.1 and the port</source>
         <translation>在扩展中填写的密钥（token），主机为 127.0.0.1，加上端口</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="215" />
+        <location filename="../settings.py" line="243" />
         <source>RPC port</source>
         <translation>RPC 端口</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="216" />
+        <location filename="../settings.py" line="244" />
         <source>RPC secret</source>
         <translation>RPC 密钥</translation>
     </message>

@@ -223,6 +223,30 @@ ZH_CN = {
         "服务器无法续传；从 0 重新开始（之前保存的 {0} 作废）"
     ),
     "{0} (gave up after {1} attempts)": "{0}（尝试 {1} 次后放弃）",
+    # folders by file type, clipboard watch (issue 17)
+    "Into subfolders by file type (Video, Archives, …)": "按文件类型放入子文件夹（视频、压缩包…）",
+    "Sort downloads added without a folder into subfolders by file type": (
+        "未指定文件夹的下载按文件类型放入子文件夹"
+    ),
+    "Category": "类别",
+    "Extensions": "扩展名",
+    "Types": "类型",
+    "Add": "添加",
+    "Remove": "删除",
+    "Defaults": "默认值",
+    "Folders are below the download folder. A file goes to the first category with its "
+    "extension, else with its Content-Type, else to Other.": (
+        "文件夹位于下载文件夹之下。文件归入第一个含其扩展名的类别，"
+        "否则按其 Content-Type，否则归入 Other。"
+    ),
+    "New": "新类别",
+    "Add {0} copied link(s)…": "添加复制的 {0} 个链接…",
+    "{0} — click to add them": "{0} — 点击添加",
+    "Offer links I copy for download (nothing is added without a click)": (
+        "提示下载我复制的链接（不点击就不会添加任何内容）"
+    ),
+    "General": "常规",
+    "Categories": "类别",
 }
 
 
