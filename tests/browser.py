@@ -93,16 +93,20 @@ def find_chromedriver() -> str | None:
     return shutil.which("chromedriver")
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
+def wait_for(
+    predicate: Callable[[], Any], timeout: float = 30.0, what: str | Callable[[], str] = ""
+) -> Any:
     """Poll ``predicate`` until it returns something true; that value. Fails the
-    test after ``timeout`` seconds (a browser's page updates on its own time)."""
+    test after ``timeout`` seconds (a browser's page updates on its own time),
+    saying ``what`` (a callable is asked then, for the state it failed in)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+            said = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout} s waiting for {said or predicate}")
         time.sleep(0.05)
 
 

@@ -166,3 +166,137 @@ async def test_the_page_is_served_with_the_rpc_protections(rpc: RpcClient) -> No
         # no access log, no secret: the page's files hold no secret either
         async with session.get(base + "/app.js") as response:
             assert SECRET not in await response.text()
+
+
+def click_in_row(driver: Any, gid: str, label: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    button = wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, f"#job-{gid} button.{label}"),
+        what=f"the {label} button of {gid}",
+    )[0]
+    button.click()
+
+
+def job_state(engine: WebEngine) -> str:
+    [job] = engine.jobs()
+    return str(job["state"])
+
+
+def test_pause_and_resume_from_the_page_change_the_job(
+    chromium: BrowserFactory,
+    web_engine: WebEngine,
+    http_server: LoopbackServer,
+    downloads: Path,
+) -> None:
+    body = make_body(900 * KiB, seed=4)
+    http_server.add("/held.bin", body, hold_at=[200 * KiB, 600 * KiB])
+    added = run_cli(web_engine.db_path, "add", http_server.url("/held.bin"), "-d", str(downloads))
+    assert added.returncode == 0, added.stderr
+    driver = chromium()
+    log_in(driver, web_engine)
+    row = wait_for(
+        lambda: (r := one_row(driver)) and r["status"] == "active" and r, what="an active row"
+    )
+    wait_for(lambda: http_server.held_at("/held.bin") is not None, what="the server to hold")
+    click_in_row(driver, row["gid"], "pause")
+    wait_for(lambda: job_state(web_engine) == "paused", what="`drayman ls` to say paused")
+    wait_for(lambda: (r := one_row(driver)) and r["state"] == "paused", what="the row paused")
+    click_in_row(driver, row["gid"], "resume")
+    # the resumed download asks from 200 KiB and is held again at 600 KiB
+    wait_for(lambda: job_state(web_engine) == "running", what="`drayman ls` to say running")
+    wait_for(lambda: (r := one_row(driver)) and r["state"] == "downloading", what="the row on")
+    http_server.release_hold("/held.bin")
+    wait_for(lambda: job_state(web_engine) == "done", what="the download to finish")
+    wait_for(lambda: (r := one_row(driver)) and r["state"] == "done", what="the row done")
+    assert (downloads / "held.bin").read_bytes() == body
+
+
+def test_adding_links_and_the_speed_limit_from_the_page(
+    chromium: BrowserFactory,
+    web_engine: WebEngine,
+    http_server: LoopbackServer,
+    downloads: Path,
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    bodies = {"/one.iso": make_body(300 * KiB, seed=5), "/two.iso": make_body(200 * KiB, seed=6)}
+    for path, body in bodies.items():
+        http_server.add(path, body)
+    driver = chromium()
+    log_in(driver, web_engine)
+    wait_for(lambda: queue_shown(driver), what="the queue")
+    typed = "\n".join(
+        [http_server.url("/one.iso"), "", http_server.url("/two.iso"), "ftp://nope.example/x"]
+    )
+    driver.find_element(By.ID, "urls").send_keys(typed)
+    driver.find_element(By.ID, "folder").send_keys(str(downloads))
+    driver.find_element(By.ID, "add").click()
+    result = wait_for(
+        lambda: driver.find_element(By.ID, "add-result").text, what="what the add did"
+    )
+    assert result.startswith("Added 2 of 3.") and "ftp://nope.example/x" in result
+    # the link refused stays in the box to fix; the others are jobs
+    assert driver.find_element(By.ID, "urls").get_property("value") == "ftp://nope.example/x"
+    wait_for(
+        lambda: sorted(job["state"] for job in web_engine.jobs()) == ["done", "done"],
+        what="both jobs done",
+    )
+    assert sorted(job["url"] for job in web_engine.jobs()) == sorted(
+        http_server.url(path) for path in bodies
+    )
+    for path, body in bodies.items():
+        assert (downloads / path.lstrip("/")).read_bytes() == body
+    wait_for(lambda: len(rows(driver)) == 2, what="two rows")
+    # the global speed limit, stored like `drayman limit`
+    driver.find_element(By.ID, "limit").send_keys("3M")
+    driver.find_element(By.ID, "set-limit").click()
+    wait_for(
+        lambda: driver.find_element(By.ID, "limit-now").text == "now 3.0 MiB/s",
+        what="the limit shown",
+    )
+    shown = run_cli(web_engine.db_path, "limit")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == "3.0 MiB/s\n", shown.stdout
+    # a failed job is retried from the page once the link works
+    driver.find_element(By.ID, "urls").clear()
+    driver.find_element(By.ID, "urls").send_keys(http_server.url("/gone.bin"))
+    driver.find_element(By.ID, "add").click()
+    failed = wait_for(
+        lambda: [r for r in rows(driver) if r["status"] == "error"], what="the failed row"
+    )[0]
+    body = make_body(50 * KiB, seed=7)
+    http_server.add("/gone.bin", body)
+    click_in_row(driver, failed["gid"], "retry")
+    wait_for(
+        lambda: [r["status"] for r in rows(driver) if r["gid"] == failed["gid"]] == ["complete"],
+        what=lambda: (
+            f"the retried job done; the page shows {rows(driver)}, the table {web_engine.jobs()}"
+        ),
+    )
+    assert (downloads / "gone.bin").read_bytes() == body
+
+
+def test_a_wrong_secret_is_refused_and_the_right_one_kept(
+    chromium: BrowserFactory, web_engine: WebEngine
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = chromium()
+    log_in(driver, web_engine, secret="not-the-secret")
+    message = wait_for(
+        lambda: "refused" in (text := driver.find_element(By.ID, "login-error").text) and text,
+        what="the refusal",
+    )
+    assert "Unauthorized" in message
+    assert not queue_shown(driver)
+    assert driver.execute_script("return localStorage.length") == 0
+    log_in(driver, web_engine)
+    wait_for(lambda: queue_shown(driver), what="the queue")
+    kept = driver.execute_script("return localStorage.getItem('drayman.rpc-secret')")
+    assert kept == SECRET
+    # typed once: a reload connects with what the browser kept; never in a URL
+    driver.refresh()
+    wait_for(lambda: queue_shown(driver), what="the queue after a reload")
+    assert SECRET not in driver.current_url
+    assert driver.find_element(By.ID, "connection").text.startswith("drayman ")

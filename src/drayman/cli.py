@@ -979,7 +979,7 @@ async def _start_rpc(args: argparse.Namespace, engine: Any, shutdown: Callable[[
     server = RpcServer(engine, config, on_shutdown=shutdown)
     await server.start()
     host = "0.0.0.0" if args.rpc_listen_all else "127.0.0.1"
-    where = f"http://{host}:{server.port}/jsonrpc (and ws://)"
+    where = f"http://{host}:{server.port}/jsonrpc (and ws://), its web page at /"
     if made:
         # printed this once; it stays in the file for the next runs
         print(

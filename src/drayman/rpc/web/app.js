@@ -232,10 +232,13 @@
     sizeCell.textContent = total ? size(total) : "";
     const bar = progressCell.firstChild;
     if (total) {
+      bar.hidden = false;
       bar.max = total;
       bar.value = done;
       progressCell.lastChild.textContent = Math.floor((done * 100) / total) + "%";
     } else {
+      // no length known: a moving bar while it downloads, none otherwise
+      bar.hidden = job.status !== "active";
       bar.removeAttribute("value");
       progressCell.lastChild.textContent = done ? size(done) : "";
     }
