@@ -575,3 +575,18 @@ async def test_stopped_downloads_listed_are_the_latest_thousand(
     assert (stat["numStopped"], stat["numStoppedTotal"]) == ("2", "3")
     # the oldest is still there for whoever asks for it by GID
     assert await rpc.status(gids[0]) == "complete"
+
+
+async def test_drayman_retry_queues_a_failed_download_again(
+    rpc: RpcClient, http_server: LoopbackServer, downloads: Path
+) -> None:
+    gid = await rpc.call("aria2.addUri", [http_server.url("/later.bin")])
+    await rpc.wait_status(gid, "error")  # 404: not there yet
+    body = make_body(40 * KiB, seed=9)
+    http_server.add("/later.bin", body)
+    assert await rpc.call("drayman.retry", gid) == gid
+    await rpc.wait_status(gid, "complete")
+    assert (downloads / "later.bin").read_bytes() == body
+    answer = await rpc.answer("drayman.retry", gid)
+    assert answer["error"] == {"code": 1, "message": f"GID#{gid} has not failed: nothing to retry"}
+    assert "drayman.retry" in (await rpc.answer("system.listMethods", token=None))["result"]

@@ -300,3 +300,44 @@ def test_a_wrong_secret_is_refused_and_the_right_one_kept(
     wait_for(lambda: queue_shown(driver), what="the queue after a reload")
     assert SECRET not in driver.current_url
     assert driver.find_element(By.ID, "connection").text.startswith("drayman ")
+
+
+#: run in a page of another origin: try the RPC with the right secret, by a
+#: no-cors POST (sent without a preflight) and by a WebSocket; what came of it
+OTHER_ORIGIN_SCRIPT = """
+const [port, secret, url, done] = arguments;
+const call = JSON.stringify({jsonrpc: "2.0", id: 1, method: "aria2.addUri",
+                             params: ["token:" + secret, [url]]});
+const seen = {};
+fetch(`http://127.0.0.1:${port}/jsonrpc`, {method: "POST", mode: "no-cors", body: call,
+                                            headers: {"Content-Type": "text/plain"}})
+  .then(() => { seen.post = "sent"; }, (e) => { seen.post = "failed: " + e; })
+  .then(() => new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/jsonrpc`);
+    ws.onopen = () => { seen.ws = "open"; ws.send(call); };
+    ws.onmessage = (event) => { seen.answer = event.data; };
+    ws.onclose = () => { seen.closed = true; resolve(); };
+    setTimeout(resolve, 5000);
+  }))
+  .then(() => done(seen));
+"""
+
+
+def test_a_page_of_another_origin_cannot_use_the_rpc(
+    chromium: BrowserFactory, web_engine: WebEngine, http_server: LoopbackServer
+) -> None:
+    http_server.add(
+        "/evil.html", b"<!doctype html><title>elsewhere</title>", content_type="text/html"
+    )
+    http_server.add("/wanted.bin", make_body(10 * KiB))
+    driver = chromium()
+    driver.get(http_server.url("/evil.html"))
+    driver.set_script_timeout(20)
+    seen = driver.execute_async_script(
+        OTHER_ORIGIN_SCRIPT, web_engine.port, SECRET, http_server.url("/wanted.bin")
+    )
+    # the POST went out (no-cors) but was refused; the socket never opened
+    assert seen.get("post") == "sent" and "ws" not in seen and "answer" not in seen, seen
+    assert seen.get("closed") is True, seen
+    assert web_engine.jobs() == []
+    assert http_server.requests_for("/wanted.bin") == []
