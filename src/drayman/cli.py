@@ -527,6 +527,36 @@ def build_parser() -> argparse.ArgumentParser:
         "to the front instead, handing it any URLs given here.",
     )
     gui.add_argument("urls", nargs="*", metavar="URL", help="links to add, as a paste would")
+
+    browser = sub.add_parser(
+        "browser",
+        help="set up the browsers for drayman's extension",
+        description="Write (install) or remove (uninstall) the native-messaging host manifest "
+        "with which drayman's browser extension starts drayman and learns its RPC port and "
+        "secret. Then load the extension (the browser/ folder) in the browser.",
+    )
+    browser_sub = browser.add_subparsers(
+        dest="browser_command", metavar="ACTION", parser_class=_Parser
+    )
+    browser_sub.required = True
+    browser_install = browser_sub.add_parser(
+        "install", help="write the host manifest for every browser, or for --browser"
+    )
+    browser_install.add_argument(
+        "--browser",
+        choices=["chromium", "chrome", "firefox", "edge"],
+        help="only this browser (default: all four)",
+    )
+    browser_sub.add_parser("uninstall", help="remove the host manifests drayman wrote")
+
+    native = sub.add_parser(
+        "native-host",
+        help="the program the browser starts for drayman's extension (not for you to run)",
+        description="Speaks the browsers' native-messaging protocol on stdin and stdout. "
+        "The browser passes the calling extension; any other caller gets no answer.",
+    )
+    native.add_argument("caller", nargs=argparse.REMAINDER, help="what the browser passes")
+
     # `drayman ls --db x` means what `drayman --db x ls` does: --db (and -v)
     # are taken after the command too (SUPPRESS: absent there, the first one stands)
     for command in sub.choices.values():
@@ -1220,6 +1250,27 @@ async def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if report.ok else EXIT_ENVIRONMENT
 
 
+async def cmd_browser(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.nativehost.install import BROWSERS, install, uninstall
+
+    if args.browser_command == "install":
+        browsers = [args.browser] if args.browser else list(BROWSERS)
+        # the database in effect now is the one the browser's drayman uses
+        db = args.db or os.environ.get("DRAYMAN_DB") or None
+        done = await asyncio.to_thread(install, browsers, db)
+        for placement in done:
+            where = f" (registry: HKCU\\{placement.registry_key})" if placement.registry_key else ""
+            out.write(f"{placement.browser}: {placement.manifest}{where}\n")
+        out.write("now load the extension (the browser/ folder) in the browser; see the README\n")
+    else:
+        removed = await asyncio.to_thread(uninstall)
+        for placement in removed:
+            out.write(f"removed {placement.browser}: {placement.manifest}\n")
+        if not removed:
+            out.write("nothing to remove\n")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, int]]] = {
     "add": cmd_add,
     "ls": cmd_ls,
@@ -1233,6 +1284,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, i
     "limit": cmd_limit,
     "check": cmd_check,
     "resolve": cmd_resolve,
+    "browser": cmd_browser,
 }
 
 
@@ -1309,6 +1361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "gui":
         return _open_window(args.db, args.urls)
+    if args.command == "native-host":
+        from drayman.nativehost.host import main as native_host_main
+
+        return native_host_main(args.caller, args.db)
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             return runner.run(COMMANDS[args.command](args, sys.stdout))

@@ -113,6 +113,14 @@ class RpcListenFailed(EnvironmentProblem):
     """cannot serve the RPC on {address}: {reason}"""
 
 
+class EngineStartFailed(EnvironmentProblem):
+    """drayman could not be started for the browser: {reason}"""
+
+
+class BrowserSetupFailed(EnvironmentProblem):
+    """cannot set up {browser} for drayman's extension: {reason}"""
+
+
 # -- transfer outcomes: the engine turns these into job states --------------
 
 
