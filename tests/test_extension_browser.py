@@ -1,0 +1,235 @@
+"""drayman's extension in a real headless Chromium, against drayman and a file server on
+loopback: it takes the browser's downloads, leaves small and bypassed ones, sends
+selected links, and starts drayman through the native host when it is not running."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from browser import BrowserFactory, chromium, wait_for  # noqa: F401  (fixture)
+from conftest import lock_holder_pid, run_cli, start_cli, stop_engine
+from drayman.nativehost.probe import Found, probe
+from extensionbrowser import (
+    ServiceWorker,
+    extension_call,
+    open_extension_page,
+    set_settings,
+    start_with_extension,
+)
+from httpserver import LoopbackServer, make_body
+from nativehost import free_port, kill_started
+
+SECRET = "extension-test-secret"
+COOKIE = "session=s3cr3t-cookie"
+BIG = make_body(3 * 1024 * 1024 + 17, seed=1)
+SMALL = make_body(20 * 1024, seed=2)
+KEPT = make_body(2 * 1024 * 1024, seed=3)
+SELECTED = {name: make_body(1024 * 1024 + n, seed=10 + n) for n, name in enumerate("abc")}
+
+PAGE = """<!doctype html><html><head><title>files</title></head><body>
+<p><a id="big" href="/files/big.bin">big</a></p>
+<p><a id="small" href="/files/small.bin">small</a></p>
+<p><a id="kept" href="/files/kept.bin">kept</a></p>
+<p id="selection">Three: <a href="/files/a.bin">a</a>, <a href="/files/b.bin">b</a>
+and <a href="/files/c.bin">c</a>.</p>
+</body></html>"""
+
+
+def _serve(server: LoopbackServer) -> None:
+    server.add(
+        "/page.html",
+        PAGE.encode(),
+        content_type="text/html",
+        extra_headers={"Set-Cookie": f"{COOKIE}; Path=/"},
+    )
+    for name, body in [("big", BIG), ("small", SMALL), ("kept", KEPT), *list(SELECTED.items())]:
+        server.add(
+            f"/files/{name}.bin", body, content_disposition=f'attachment; filename="{name}.bin"'
+        )
+
+
+def _jobs(db: Path) -> list[dict[str, Any]]:
+    done = run_cli(db, "ls", "--json")
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout))
+
+
+def _done_file(db: Path, url: str) -> Path | None:
+    for job in _jobs(db):
+        if job["url"] == url and job["state"] == "done":
+            return Path(job["path"])
+        assert job["state"] != "failed", job
+    return None
+
+
+def _drayman_requests(server: LoopbackServer, path: str) -> list[Any]:
+    """drayman's requests for ``path``: a browser's navigation always sends Sec-Fetch-Mode."""
+    return [r for r in server.requests_for(path) if "Sec-Fetch-Mode" not in r.headers]
+
+
+@pytest.fixture
+def drayman_rpc(db_path: Path, downloads: Path, tmp_path: Path) -> Iterator[int]:
+    port = free_port()
+    engine = start_cli(
+        db_path,
+        "run",
+        "--rpc-listen-port",
+        str(port),
+        "--rpc-secret",
+        SECRET,
+        "--rpc-allow-dir",
+        str(downloads),
+        log=tmp_path / "engine.log",
+    )
+    try:
+        wait_for(lambda: probe(port, SECRET, 2.0) is Found.DRAYMAN, 60, "drayman's RPC")
+        yield port
+    finally:
+        stop_engine(engine)
+
+
+def test_the_extension_takes_downloads_and_sends_selected_links(
+    chromium: BrowserFactory,  # noqa: F811
+    http_server: LoopbackServer,
+    drayman_rpc: int,
+    db_path: Path,
+    downloads: Path,
+    tmp_path: Path,
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    _serve(http_server)
+    kept_by_browser = tmp_path / "browser-downloads"
+    driver = start_with_extension(chromium, kept_by_browser)
+    open_extension_page(driver)
+    set_settings(
+        driver,
+        host="127.0.0.1",
+        port=drayman_rpc,
+        secret=SECRET,
+        dir=str(downloads),
+        minSize=1024 * 1024,
+    )
+    page = http_server.url("/page.html")
+    driver.get(page)
+
+    # a large file: drayman takes it, with the page as Referer and the site's cookie
+    big_url = http_server.url("/files/big.bin")
+    driver.find_element(By.ID, "big").click()
+    landed = wait_for(lambda: _done_file(db_path, big_url), 60, "drayman to download big.bin")
+    assert landed.read_bytes() == BIG and landed.parent == downloads
+    requests = _drayman_requests(http_server, "/files/big.bin")
+    assert requests, "drayman never asked for the file"
+    for request in requests:
+        assert request.headers.get("Referer") == page
+        assert COOKIE in request.headers.get("Cookie", "")
+        assert "Chrome/" in request.headers.get("User-Agent", "")
+    # ... and the browser's own download was cancelled and erased
+    open_extension_page(driver)
+    items = extension_call(driver, f"return await chrome.downloads.search({{url: '{big_url}'}});")
+    assert items == []
+    assert not any(p.name.startswith("big") for p in kept_by_browser.iterdir())
+
+    # a file below the size threshold stays in the browser
+    driver.get(page)
+    driver.find_element(By.ID, "small").click()
+    small = kept_by_browser / "small.bin"
+    wait_for(lambda: small.exists() and small.read_bytes() == SMALL, 30, "the browser's small.bin")
+    # the bypass key held while clicking: the browser keeps a large file too
+    link = driver.find_element(By.ID, "kept")
+    ActionChains(driver).key_down(Keys.ALT).click(link).key_up(Keys.ALT).perform()
+    kept = kept_by_browser / "kept.bin"
+    wait_for(lambda: kept.exists() and kept.read_bytes() == KEPT, 30, "the browser's kept.bin")
+    assert [job["url"] for job in _jobs(db_path)] == [big_url]
+    assert _drayman_requests(http_server, "/files/small.bin") == []
+    assert _drayman_requests(http_server, "/files/kept.bin") == []
+
+    # "Download with drayman" on a selection of three links makes three jobs. A
+    # headless browser has no context menu to click: the test calls the same handler
+    # the menu's onClicked calls, in the service worker, over the DevTools protocol
+    driver.get(page)
+    driver.execute_script(
+        "const range = document.createRange();"
+        "range.selectNodeContents(document.getElementById('selection'));"
+        "getSelection().removeAllRanges(); getSelection().addRange(range);"
+    )
+    gids = ServiceWorker(driver).evaluate(
+        f"""(async () => {{
+            const [tab] = await chrome.tabs.query({{url: {json.dumps(page)}}});
+            return await drayman.menuClicked(
+                {{menuItemId: "drayman-download", selectionText: "a, b and c",
+                  pageUrl: tab.url, frameId: 0}}, tab);
+        }})()"""
+    )
+    assert isinstance(gids, list) and len(gids) == 3
+    for name, body in SELECTED.items():
+        url = http_server.url(f"/files/{name}.bin")
+        path = wait_for(lambda u=url: _done_file(db_path, u), 60, f"drayman to download {name}")
+        assert path.read_bytes() == body
+        [request, *_] = _drayman_requests(http_server, f"/files/{name}.bin")
+        assert request.headers.get("Referer") == page
+        assert COOKIE in request.headers.get("Cookie", "")
+    assert len(_jobs(db_path)) == 4
+
+
+def test_the_extension_starts_drayman_through_the_native_host(
+    chromium: BrowserFactory,  # noqa: F811
+    http_server: LoopbackServer,
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _serve(http_server)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # drayman's default folder: ~/Downloads
+    monkeypatch.setenv("DRAYMAN_DB", str(db_path))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("PYTHONPATH", str(Path("src").resolve()))
+    port = free_port()
+    driver = start_with_extension(chromium, tmp_path / "browser-downloads")
+    # the host manifest, written by `drayman browser install` into this browser's profile
+    profile = tmp_path / "chromium-profile-0"
+    assert profile.is_dir()
+    install = subprocess.run(
+        [sys.executable, "-m", "drayman", "browser", "install", "--browser", "chromium"],
+        env={**os.environ, "DRAYMAN_NATIVE_HOST_DIR": str(profile / "NativeMessagingHosts")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert install.returncode == 0, install.stderr
+    assert probe(port, "anything", 1.0) is Found.NOTHING
+    open_extension_page(driver)
+    set_settings(driver, host="127.0.0.1", port=port, secret="", minSize=0)
+    started_pid = None
+    try:
+        driver.get(http_server.url("/page.html"))
+        big_url = http_server.url("/files/big.bin")
+        driver.find_element(By.ID, "big").click()
+        landed = wait_for(lambda: _done_file(db_path, big_url), 90, "drayman, started, to download")
+        started_pid = int(lock_holder_pid(db_path) or 0) or None
+        assert landed.read_bytes() == BIG
+        assert landed.parent == home / "Downloads"
+        # the extension learned the local drayman's port and secret from the host
+        secret = (tmp_path / "config" / "rpc-secret").read_text().strip()
+        open_extension_page(driver)
+        stored = extension_call(
+            driver, "return await chrome.storage.local.get(['port', 'secret']);"
+        )
+        assert stored == {"port": port, "secret": secret}
+        assert probe(port, secret) is Found.DRAYMAN
+    finally:
+        kill_started(started_pid or (int(lock_holder_pid(db_path) or 0) or None))
