@@ -24,9 +24,29 @@ async function addToDrayman(url, referrer, storeId) {
 
 var seen = new Set();
 
+function sleep(ms) {
+  return new Promise(function (resolve) { setTimeout(resolve, ms); });
+}
+
+// Firefox creates the item before it knows the length: wait a little for it (a
+// small file is often finished by then, and stays in the browser)
+async function withSize(item) {
+  for (var i = 0; i < 40 && !(item.totalBytes > 0) && item.state === "in_progress"; i++) {
+    await sleep(50);
+    var found = await ext.downloads.search({ id: item.id });
+    if (!found.length) return null;
+    item = found[0];
+  }
+  return item;
+}
+
 async function considerDownload(item) {
   if (seen.has(item.id)) return false;
   seen.add(item.id);
+  if (!ext.downloads.onDeterminingFilename) {
+    item = await withSize(item);
+    if (!item || item.state !== "in_progress") return false;
+  }
   var settings = await loadSettings();
   var reason = keepReason(item, settings, Date.now() < bypassUntil);
   if (reason) {
@@ -92,6 +112,10 @@ function createMenu() {
   });
 }
 ext.runtime.onInstalled.addListener(createMenu);
+// the first time: the options page, which fills in a local drayman's port and secret
+ext.runtime.onInstalled.addListener(function (details) {
+  if (details.reason === "install") ext.runtime.openOptionsPage();
+});
 if (ext.runtime.onStartup) ext.runtime.onStartup.addListener(createMenu);
 
 // runs in the page: the http(s) links inside the user's selection

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from browser import BrowserFactory, wait_for
+from conftest import run_cli
 from drayman.nativehost import CHROMIUM_EXTENSION_ID
+from httpserver import LoopbackServer, make_body
 
 EXTENSION_DIR = Path(__file__).resolve().parent.parent / "browser"
 EXTENSION_ORIGIN = f"chrome-extension://{CHROMIUM_EXTENSION_ID}"
@@ -97,3 +99,56 @@ class ServiceWorker:
         if "exceptionDetails" in result:
             raise AssertionError(f"the service worker threw: {result['exceptionDetails']}")
         return result.get("result", {}).get("value")
+
+
+# -- the loopback site and drayman's side -------------------------------------------
+
+COOKIE = "session=s3cr3t-cookie"
+BIG = make_body(3 * 1024 * 1024 + 17, seed=1)
+SMALL = make_body(20 * 1024, seed=2)
+KEPT = make_body(2 * 1024 * 1024, seed=3)
+SELECTED = {name: make_body(1024 * 1024 + n, seed=10 + n) for n, name in enumerate("abc")}
+
+PAGE = """<!doctype html><html><head><title>files</title></head><body>
+<p><a id="big" href="/files/big.bin">big</a></p>
+<p><a id="small" href="/files/small.bin">small</a></p>
+<p><a id="kept" href="/files/kept.bin">kept</a></p>
+<p id="selection">Three: <a href="/files/a.bin">a</a>, <a href="/files/b.bin">b</a>
+and <a href="/files/c.bin">c</a>.</p>
+</body></html>"""
+
+
+def serve_files(server: LoopbackServer) -> None:
+    server.add(
+        "/page.html",
+        PAGE.encode(),
+        content_type="text/html",
+        extra_headers={"Set-Cookie": f"{COOKIE}; Path=/"},
+    )
+    for name, body in [("big", BIG), ("small", SMALL), ("kept", KEPT), *list(SELECTED.items())]:
+        server.add(
+            f"/files/{name}.bin",
+            body,
+            content_disposition=f'attachment; filename="{name}.bin"',
+            # a few seconds each: the browser cannot finish one before the extension decides
+            rate=1024 * 1024 if len(body) > len(SMALL) else None,
+        )
+
+
+def jobs(db: Path) -> list[dict[str, Any]]:
+    done = run_cli(db, "ls", "--json")
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout))
+
+
+def done_file(db: Path, url: str) -> Path | None:
+    for job in jobs(db):
+        if job["url"] == url and job["state"] == "done":
+            return Path(job["path"])
+        assert job["state"] != "failed", job
+    return None
+
+
+def drayman_requests(server: LoopbackServer, path: str) -> list[Any]:
+    """drayman's requests for ``path``: a browser's navigation always sends Sec-Fetch-Mode."""
+    return [r for r in server.requests_for(path) if "Sec-Fetch-Mode" not in r.headers]

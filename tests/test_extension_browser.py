@@ -10,69 +10,32 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from browser import BrowserFactory, chromium, wait_for  # noqa: F401  (fixture)
-from conftest import lock_holder_pid, run_cli, start_cli, stop_engine
+from conftest import lock_holder_pid, start_cli, stop_engine
 from drayman.nativehost.probe import Found, probe
 from extensionbrowser import (
+    BIG,
+    COOKIE,
+    KEPT,
+    SELECTED,
+    SMALL,
     ServiceWorker,
+    done_file,
+    drayman_requests,
     extension_call,
+    jobs,
     open_extension_page,
+    serve_files,
     set_settings,
     start_with_extension,
 )
-from httpserver import LoopbackServer, make_body
+from httpserver import LoopbackServer
 from nativehost import free_port, kill_started
 
 SECRET = "extension-test-secret"
-COOKIE = "session=s3cr3t-cookie"
-BIG = make_body(3 * 1024 * 1024 + 17, seed=1)
-SMALL = make_body(20 * 1024, seed=2)
-KEPT = make_body(2 * 1024 * 1024, seed=3)
-SELECTED = {name: make_body(1024 * 1024 + n, seed=10 + n) for n, name in enumerate("abc")}
-
-PAGE = """<!doctype html><html><head><title>files</title></head><body>
-<p><a id="big" href="/files/big.bin">big</a></p>
-<p><a id="small" href="/files/small.bin">small</a></p>
-<p><a id="kept" href="/files/kept.bin">kept</a></p>
-<p id="selection">Three: <a href="/files/a.bin">a</a>, <a href="/files/b.bin">b</a>
-and <a href="/files/c.bin">c</a>.</p>
-</body></html>"""
-
-
-def _serve(server: LoopbackServer) -> None:
-    server.add(
-        "/page.html",
-        PAGE.encode(),
-        content_type="text/html",
-        extra_headers={"Set-Cookie": f"{COOKIE}; Path=/"},
-    )
-    for name, body in [("big", BIG), ("small", SMALL), ("kept", KEPT), *list(SELECTED.items())]:
-        server.add(
-            f"/files/{name}.bin", body, content_disposition=f'attachment; filename="{name}.bin"'
-        )
-
-
-def _jobs(db: Path) -> list[dict[str, Any]]:
-    done = run_cli(db, "ls", "--json")
-    assert done.returncode == 0, done.stderr
-    return list(json.loads(done.stdout))
-
-
-def _done_file(db: Path, url: str) -> Path | None:
-    for job in _jobs(db):
-        if job["url"] == url and job["state"] == "done":
-            return Path(job["path"])
-        assert job["state"] != "failed", job
-    return None
-
-
-def _drayman_requests(server: LoopbackServer, path: str) -> list[Any]:
-    """drayman's requests for ``path``: a browser's navigation always sends Sec-Fetch-Mode."""
-    return [r for r in server.requests_for(path) if "Sec-Fetch-Mode" not in r.headers]
 
 
 @pytest.fixture
@@ -108,7 +71,7 @@ def test_the_extension_takes_downloads_and_sends_selected_links(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    _serve(http_server)
+    serve_files(http_server)
     kept_by_browser = tmp_path / "browser-downloads"
     driver = start_with_extension(chromium, kept_by_browser)
     open_extension_page(driver)
@@ -126,9 +89,9 @@ def test_the_extension_takes_downloads_and_sends_selected_links(
     # a large file: drayman takes it, with the page as Referer and the site's cookie
     big_url = http_server.url("/files/big.bin")
     driver.find_element(By.ID, "big").click()
-    landed = wait_for(lambda: _done_file(db_path, big_url), 60, "drayman to download big.bin")
+    landed = wait_for(lambda: done_file(db_path, big_url), 60, "drayman to download big.bin")
     assert landed.read_bytes() == BIG and landed.parent == downloads
-    requests = _drayman_requests(http_server, "/files/big.bin")
+    requests = drayman_requests(http_server, "/files/big.bin")
     assert requests, "drayman never asked for the file"
     for request in requests:
         assert request.headers.get("Referer") == page
@@ -150,9 +113,9 @@ def test_the_extension_takes_downloads_and_sends_selected_links(
     ActionChains(driver).key_down(Keys.ALT).click(link).key_up(Keys.ALT).perform()
     kept = kept_by_browser / "kept.bin"
     wait_for(lambda: kept.exists() and kept.read_bytes() == KEPT, 30, "the browser's kept.bin")
-    assert [job["url"] for job in _jobs(db_path)] == [big_url]
-    assert _drayman_requests(http_server, "/files/small.bin") == []
-    assert _drayman_requests(http_server, "/files/kept.bin") == []
+    assert [job["url"] for job in jobs(db_path)] == [big_url]
+    assert drayman_requests(http_server, "/files/small.bin") == []
+    assert drayman_requests(http_server, "/files/kept.bin") == []
 
     # "Download with drayman" on a selection of three links makes three jobs. A
     # headless browser has no context menu to click: the test calls the same handler
@@ -174,12 +137,12 @@ def test_the_extension_takes_downloads_and_sends_selected_links(
     assert isinstance(gids, list) and len(gids) == 3
     for name, body in SELECTED.items():
         url = http_server.url(f"/files/{name}.bin")
-        path = wait_for(lambda u=url: _done_file(db_path, u), 60, f"drayman to download {name}")
+        path = wait_for(lambda u=url: done_file(db_path, u), 60, f"drayman to download {name}")
         assert path.read_bytes() == body
-        [request, *_] = _drayman_requests(http_server, f"/files/{name}.bin")
+        [request, *_] = drayman_requests(http_server, f"/files/{name}.bin")
         assert request.headers.get("Referer") == page
         assert COOKIE in request.headers.get("Cookie", "")
-    assert len(_jobs(db_path)) == 4
+    assert len(jobs(db_path)) == 4
 
 
 def test_the_extension_starts_drayman_through_the_native_host(
@@ -191,7 +154,7 @@ def test_the_extension_starts_drayman_through_the_native_host(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    _serve(http_server)
+    serve_files(http_server)
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))  # drayman's default folder: ~/Downloads
@@ -219,7 +182,7 @@ def test_the_extension_starts_drayman_through_the_native_host(
         driver.get(http_server.url("/page.html"))
         big_url = http_server.url("/files/big.bin")
         driver.find_element(By.ID, "big").click()
-        landed = wait_for(lambda: _done_file(db_path, big_url), 90, "drayman, started, to download")
+        landed = wait_for(lambda: done_file(db_path, big_url), 90, "drayman, started, to download")
         started_pid = int(lock_holder_pid(db_path) or 0) or None
         assert landed.read_bytes() == BIG
         assert landed.parent == home / "Downloads"
