@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import BrowserFactory, chromium, wait_for  # noqa: F401  (fixture)
+from browser import BrowserFactory, wait_for
 from conftest import lock_holder_pid, start_cli, stop_engine
 from drayman.nativehost.probe import Found, probe
 from extensionbrowser import (
@@ -60,7 +60,7 @@ def drayman_rpc(db_path: Path, downloads: Path, tmp_path: Path) -> Iterator[int]
 
 
 def test_the_extension_takes_downloads_and_sends_selected_links(
-    chromium: BrowserFactory,  # noqa: F811
+    chromium: BrowserFactory,
     http_server: LoopbackServer,
     drayman_rpc: int,
     db_path: Path,
@@ -146,7 +146,7 @@ def test_the_extension_takes_downloads_and_sends_selected_links(
 
 
 def test_the_extension_starts_drayman_through_the_native_host(
-    chromium: BrowserFactory,  # noqa: F811
+    chromium: BrowserFactory,
     http_server: LoopbackServer,
     db_path: Path,
     tmp_path: Path,
