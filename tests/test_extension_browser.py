@@ -185,7 +185,7 @@ def test_the_extension_starts_drayman_through_the_native_host(
         landed = wait_for(lambda: done_file(db_path, big_url), 90, "drayman, started, to download")
         started_pid = int(lock_holder_pid(db_path) or 0) or None
         assert landed.read_bytes() == BIG
-        assert landed.parent == home / "Downloads"
+        assert landed.is_relative_to(home / "Downloads")  # or a folder by file type in it
         # the extension learned the local drayman's port and secret from the host
         secret = (tmp_path / "config" / "rpc-secret").read_text().strip()
         open_extension_page(driver)
