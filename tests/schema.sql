@@ -1,4 +1,4 @@
--- user_version 14
+-- user_version 15
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
@@ -53,7 +53,7 @@ CREATE TABLE jobs (
     finished_at     REAL,
     priority        INTEGER NOT NULL DEFAULT 0,
     position        INTEGER NOT NULL DEFAULT 0
-, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT, max_speed INTEGER CHECK (max_speed IS NULL OR max_speed >= 0), insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)), base_dir TEXT, part_identity TEXT, part_tail TEXT, proxy TEXT, max_filesize INTEGER CHECK (max_filesize IS NULL OR max_filesize >= 1), page_url TEXT, sort_by_type INTEGER NOT NULL DEFAULT 0 CHECK (sort_by_type IN (0, 1)));
+, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT, max_speed INTEGER CHECK (max_speed IS NULL OR max_speed >= 0), insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)), base_dir TEXT, part_identity TEXT, part_tail TEXT, proxy TEXT, max_filesize INTEGER CHECK (max_filesize IS NULL OR max_filesize >= 1), page_url TEXT, sort_by_type INTEGER NOT NULL DEFAULT 0 CHECK (sort_by_type IN (0, 1)), ignore_schedule INTEGER NOT NULL DEFAULT 0 CHECK (ignore_schedule IN (0, 1)));
 -- table rules
 CREATE TABLE rules (
     id              INTEGER PRIMARY KEY,
@@ -65,6 +65,16 @@ CREATE TABLE rules (
     max_connections INTEGER CHECK (max_connections IS NULL OR max_connections >= 1),
     created_at      REAL    NOT NULL
 , insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)), proxy TEXT, max_filesize INTEGER CHECK (max_filesize IS NULL OR max_filesize >= 1));
+-- table schedules
+CREATE TABLE schedules (
+    id           INTEGER PRIMARY KEY,
+    days         INTEGER NOT NULL CHECK (days BETWEEN 1 AND 127),
+    start_minute INTEGER NOT NULL CHECK (start_minute BETWEEN 0 AND 1439),
+    end_minute   INTEGER NOT NULL CHECK (end_minute BETWEEN 1 AND 1440),
+    -- bytes per second; NULL: the band pauses the queue
+    max_speed    INTEGER CHECK (max_speed IS NULL OR max_speed >= 1),
+    created_at   REAL    NOT NULL
+);
 -- table segments
 CREATE TABLE segments (
     job_id  INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,

@@ -241,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(bytes, or k, M, G, 1024-based)",
     )
     add.add_argument(
+        "--ignore-schedule",
+        action="store_true",
+        help="download these jobs whatever the schedule says (its pauses and limits)",
+    )
+    add.add_argument(
         "--skip-invalid",
         action="store_true",
         help="add the good entries of -i and report the bad ones (default: add nothing)",
@@ -496,6 +501,38 @@ def build_parser() -> argparse.ArgumentParser:
     cat_sub.add_parser("off", help="leave every file in the download folder itself")
     cat_sub.add_parser("reset", help="the default categories again")
 
+    schedule = sub.add_parser(
+        "schedule",
+        help="weekly hours that pause downloads or limit their speed",
+        description="A band pauses the queue (running jobs are checkpointed and resume "
+        "when it ends) or limits its total speed, on the given days and local hours; an "
+        "end at or before the start is the next day. A running engine applies a change "
+        "within about a second.",
+    )
+    schedule_sub = schedule.add_subparsers(
+        dest="schedule_command", metavar="ACTION", parser_class=_Parser
+    )
+    schedule_sub.required = True
+    schedule_add = schedule_sub.add_parser("add", help="add a band")
+    schedule_add.add_argument(
+        "band",
+        metavar="'DAYS HH:MM-HH:MM'",
+        help="e.g. 'mon-fri 09:00-18:00', 'daily 22:00-07:00', 'sat,sun 00:00-24:00' "
+        "(days: daily, weekdays, weekends, mon..sun, ranges and lists)",
+    )
+    action = schedule_add.add_mutually_exclusive_group(required=True)
+    action.add_argument("--pause", action="store_true", help="nothing downloads in the band")
+    action.add_argument(
+        "--limit",
+        type=_rate,
+        metavar="RATE",
+        help="the total speed in the band (bytes/s with optional k, M, G)",
+    )
+    schedule_ls = schedule_sub.add_parser("ls", help="list the bands")
+    schedule_ls.add_argument("--json", action="store_true")
+    schedule_rm = schedule_sub.add_parser("rm", help="remove a band")
+    schedule_rm.add_argument("schedule_id", type=_job_id, metavar="ID")
+
     sub.add_parser(
         "check",
         help="check the database; if it is damaged, say how to recover",
@@ -642,6 +679,7 @@ async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
             cookies=cookies,
             proxy=_proxy_choice(args),
             max_filesize=args.max_filesize,
+            ignore_schedule=args.ignore_schedule,
         )
         first = await queue.get(ids[0]) if ids else None
     finally:
@@ -903,6 +941,7 @@ async def cmd_rm(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.clock import wall_clock
     from drayman.display import make_display
     from drayman.queue.engine import Engine, EngineConfig
     from drayman.queue.retry import RetryPolicy
@@ -925,7 +964,7 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             max_filesize=args.max_filesize,
         ),
     )
-    engine = Engine(resolve_db(args.db), config)
+    engine = Engine(resolve_db(args.db), config, clock=wall_clock())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = []
@@ -949,6 +988,7 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     display = make_display(engine, out)
     outcome = RunOutcome()
     unsubscribe = engine.subscribe(outcome.update)
+    engine.subscribe(_ScheduleNotice(engine))
     interrupted = False
     try:
         waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
@@ -1022,6 +1062,27 @@ async def _start_rpc(args: argparse.Namespace, engine: Any, shutdown: Callable[[
     else:
         print(f"drayman: aria2 RPC at {where}", file=sys.stderr)
     return server
+
+
+class _ScheduleNotice:
+    """Says once on stderr that a pause band holds the queue (and not idle: waiting)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._told = False
+
+    def __call__(self, snapshot: object) -> None:
+        state = self._engine.schedule
+        if state.paused and not self._told:
+            self._told = True
+            until = state.until_text(self._engine.timezone, self._engine.schedule_checked_at)
+            print(
+                f"drayman: the schedule pauses downloads until {until}; waiting "
+                "(jobs added with --ignore-schedule go on)",
+                file=sys.stderr,
+            )
+        elif not state.paused:
+            self._told = False
 
 
 async def _still_failed(db: Path, ids: set[int]) -> int:
@@ -1242,6 +1303,38 @@ async def cmd_categories(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+async def cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.clock import wall_clock
+    from drayman.queue.jobqueue import JobQueue
+    from drayman.schedules import local_zone
+
+    if args.schedule_command == "add" and args.limit is not None and args.limit <= 0:
+        raise BadInput("--limit must be more than 0 (use --pause to stop downloads)")
+    queue = await JobQueue.open(resolve_db(args.db))
+    try:
+        if args.schedule_command == "add":
+            rate = None if args.pause else args.limit
+            out.write(f"{await queue.add_schedule(args.band, rate=rate)}\n")
+            return EXIT_OK
+        if args.schedule_command == "rm":
+            await queue.remove_schedule(args.schedule_id)
+            return EXIT_OK
+        bands = await queue.schedules()
+    finally:
+        await queue.close()
+    zone, now = local_zone(), wall_clock()()
+    public = [band.to_public_dict(zone, now) for band in bands]
+    if args.json:
+        out.write(json.dumps(public) + "\n")
+    elif not public:
+        out.write("no schedule\n")
+    for band in [] if args.json else public:
+        what = "pause" if band["limit"] is None else f"limit {human_size(band['limit'])}/s"
+        now_text = "  (now)" if band["active"] else ""
+        out.write(f"{band['id']:>3} {band['spec']}  {what}{now_text}\n")
+    return EXIT_OK
+
+
 async def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from drayman.storage.check import check_database
 
@@ -1282,6 +1375,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, i
     "rules": cmd_rules,
     "categories": cmd_categories,
     "limit": cmd_limit,
+    "schedule": cmd_schedule,
     "check": cmd_check,
     "resolve": cmd_resolve,
     "browser": cmd_browser,

@@ -72,6 +72,10 @@ class InvalidProxy(BadInput):
     """not a proxy ({reason}): {url!r}"""
 
 
+class InvalidSchedule(BadInput):
+    """not a schedule band (e.g. 'mon-fri 09:00-18:00' or 'daily 22:00-07:00'): {text!r}: {why}"""
+
+
 class UnknownJob(BadInput):
     """no job with id {job_id}"""
 

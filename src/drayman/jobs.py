@@ -110,6 +110,8 @@ class Job:
     #: added without a folder or a template: its file goes to its category's
     #: subfolder of base_dir once its name is known (drayman.categories)
     sort_by_type: bool = False
+    #: the job goes on whatever the schedule says (drayman add --ignore-schedule)
+    ignore_schedule: bool = False
 
     @property
     def final_path(self) -> str | None:
@@ -170,6 +172,7 @@ class Job:
             "insecure": self.insecure,
             "proxy": None if self.proxy is None else redact_password(self.proxy),
             "max_filesize": self.max_filesize,
+            "ignore_schedule": self.ignore_schedule,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "finished_at": self.finished_at,
@@ -207,3 +210,5 @@ class NewJob:
     page_url: str | None = None
     #: sorted into its category's subfolder of base_dir once its name is known
     sort_by_type: bool = False
+    #: the job goes on whatever the schedule says
+    ignore_schedule: bool = False

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import tzinfo
 
 import aiohttp
 
@@ -33,6 +34,7 @@ from drayman.errors import (
 from drayman.jobs import Job, JobState
 from drayman.names import filename_from_url
 from drayman.proxies import ProxyEnvironment, ProxySettings
+from drayman.queue.bandlimit import BothBuckets
 from drayman.queue.jobqueue import SPEED_SETTING, JobQueue
 from drayman.queue.lock import EngineLock
 from drayman.queue.progress import (
@@ -51,6 +53,7 @@ from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.queue.transfer import Transfer
 from drayman.queue.transferconfig import TransferConfig
 from drayman.rules import Rule, connection_limit
+from drayman.schedules import Band, ScheduleState, local_zone, state_at
 from drayman.units import human_size
 
 
@@ -89,6 +92,8 @@ class _Running:
     meter: SpeedMeter
     #: whether the user was told that this transfer started again from byte 0
     restart_told: bool = False
+    #: stopped by a pause band of the schedule: back to the queue, not paused
+    held: bool = False
 
 
 def renamed_note(job: Job) -> str | None:
@@ -132,10 +137,22 @@ class Engine:
         config: EngineConfig | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        timezone: tzinfo | None = None,
     ) -> None:
+        """``clock`` is the wall clock (seconds since the epoch) that retries
+        and the schedule read, and ``timezone`` the zone of the schedule's
+        bands (default: this computer's); tests pass their own."""
         self.db_path = os.fspath(db_path)
         self.config = config or EngineConfig()
         self._clock = clock
+        self._zone = timezone or local_zone()
+        #: the schedule's bands, and what they say now
+        self._schedules: list[Band] = []
+        self.schedule = ScheduleState()
+        #: the clock reading the schedule was last applied at
+        self.schedule_checked_at: float | None = None
+        #: a limit band's speed, shared by the jobs that follow the schedule
+        self._band_limiter = TokenBucket(0)
         self._lock = EngineLock(self.db_path)
         self._queue: JobQueue | None = None
         self._links: LinkRefresher | None = None
@@ -377,6 +394,9 @@ class Engine:
                 seen_version = version
                 await self._reconcile()
                 due = await store.next_attempt_at()
+                change = self.schedule.next_change
+                if change is not None and (due is None or change < due):
+                    due = change
                 if self._db_trouble is not None:
                     log.warning("the database can be used again")
                     self._db_trouble = None
@@ -408,6 +428,8 @@ class Engine:
                 if version != seen_version:
                     break
                 if due is not None and self._clock() >= due:
+                    break
+                if self._schedule_moved():
                     break
 
     async def _apply_speed_limits(self) -> None:
@@ -445,6 +467,7 @@ class Engine:
             try:
                 await self._apply_speed_limits()
                 self._rules = await store.rules()
+                self._schedules = await store.schedules()
                 # 1. stop what the table no longer says is running
                 if self._running:
                     states = await store.states(self._running)
@@ -466,6 +489,7 @@ class Engine:
             except BaseException:
                 self._table_changed = True
                 raise
+        self._apply_schedule()
         # 2. start what the limits allow
         free = self.config.concurrency - len(self._running)
         if free > 0 and not self._stopping:
@@ -497,7 +521,8 @@ class Engine:
         while free > 0:
             skipped = False
             taken = {job.id for job in chosen}
-            for job in await store.runnable(free + len(taken), busy_hosts=busy):
+            held = self.schedule.paused
+            for job in await store.runnable(free + len(taken), busy_hosts=busy, held=held):
                 if job.id in taken or free <= 0:
                     continue
                 if at_limit(job.host):
@@ -520,20 +545,24 @@ class Engine:
 
     def _launch(self, job: Job, rules: Sequence[Rule]) -> None:
         assert self._session is not None
+        # the job's fair part of the total limit, however many connections it
+        # opens, and of a schedule band's limit unless it ignores the schedule
+        limiter: TokenBucket = JobShare(self._limiter)
+        if not job.ignore_schedule:
+            limiter = BothBuckets(limiter, JobShare(self._band_limiter))
         transfer = Transfer(
             replace(job, state=JobState.RUNNING),
             self.queue.store,
             self._session,
             self.config.transfer,
-            # the job's fair part of the total limit, however many connections it opens
-            limiter=JobShare(self._limiter),
+            limiter=limiter,
             rules=rules,
             clock=self._clock,
             routes=self._routes,
         )
         task = asyncio.create_task(self._run_job(job, transfer), name=f"drayman-job-{job.id}")
         self._running[job.id] = _Running(job, transfer, task, SpeedMeter())
-        self._limiter.users = len(self._running)
+        self._count_users()
         self._changes.append(JobChange(job.id, JobState.RUNNING, name=job.file_name))
 
     async def _run_job(self, job: Job, transfer: Transfer) -> None:
@@ -557,7 +586,11 @@ class Engine:
                 )
             )
         except asyncio.CancelledError:
-            if self._stopping:
+            running = self._running.get(job.id)
+            if running is not None and running.held and not self._stopping:
+                # a pause band: back to the queue (a user's pause meanwhile wins)
+                await asyncio.shield(self._release_held(job.id))
+            elif self._stopping:
                 try:
                     await asyncio.shield(store.release(job.id))
                 except EnvironmentProblem as exc:
@@ -583,8 +616,69 @@ class Engine:
             await asyncio.shield(self._after_failure(job, transfer, error))
         finally:
             self._running.pop(job.id, None)
-            self._limiter.users = len(self._running)
+            self._count_users()
             self._wake.set()
+
+    def _count_users(self) -> None:
+        """How many transfers share each bucket (each gets a share of its rate)."""
+        self._limiter.users = len(self._running)
+        self._band_limiter.users = sum(not r.job.ignore_schedule for r in self._running.values())
+
+    def _apply_schedule(self) -> None:
+        """Enforce what the bands say now: a limit, or a hold on the queue."""
+        now = self._clock()
+        state = state_at(self._schedules, now, self._zone)
+        if state.paused != self.schedule.paused:
+            if state.paused:
+                until = state.until_text(self._zone, now)
+                log.info("the schedule pauses the queue until %s", until)
+            else:
+                log.info("the schedule's pause is over")
+        if state.limit != self._band_limiter.rate:
+            self._band_limiter.set_rate(state.limit)
+        self.schedule = state
+        self.schedule_checked_at = now
+        if state.paused:
+            for job_id, running in self._running.items():
+                if not running.job.ignore_schedule and not running.held:
+                    log.info("job %d: the schedule pauses it; it resumes at the band's end", job_id)
+                    running.held = True
+                    running.task.cancel()
+
+    def _schedule_moved(self) -> bool:
+        """Do the bands say something new now? (Time passed, or the clock was set.)"""
+        if not self._schedules:
+            return False
+        now = self._clock()
+        state = state_at(self._schedules, now, self._zone)
+        old = self.schedule
+        if (state.paused, state.paused_until, state.limit) != (
+            old.paused,
+            old.paused_until,
+            old.limit,
+        ):
+            return True  # the reconciliation applies it, and notes the time
+        self.schedule_checked_at = now
+        return False
+
+    @property
+    def timezone(self) -> tzinfo:
+        """The time zone the schedule's bands are read in."""
+        return self._zone
+
+    @property
+    def schedule_limit(self) -> int:
+        """The limit a schedule band puts on its jobs now, bytes/s (0 = none)."""
+        return self._band_limiter.rate
+
+    async def _release_held(self, job_id: int) -> None:
+        """Put a job the schedule stopped back in the queue, its bytes checkpointed."""
+        try:
+            if await self.queue.store.release(job_id):
+                self._changes.append(JobChange(job_id, JobState.QUEUED))
+        except EnvironmentProblem as exc:
+            # still "running" in the table: the next start queues it again
+            log.warning("job %d: %s", job_id, exc)
 
     async def _after_failure(self, job: Job, transfer: Transfer, exc: DraymanError) -> None:
         store = self.queue.store

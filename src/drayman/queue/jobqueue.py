@@ -33,6 +33,7 @@ from drayman.proxies import DIRECT, validate_proxy
 from drayman.queue.folder import JobFolder
 from drayman.queue.sorting import stored_categories
 from drayman.rules import Rule, first_setting, validate_pattern
+from drayman.schedules import Band, parse_band
 from drayman.storage import JobStore
 from drayman.templates import check_template, split_template
 from drayman.urls import has_userinfo, host_of, validate_url
@@ -148,6 +149,7 @@ class JobQueue:
         proxy: str | None = None,
         max_filesize: int | None = None,
         sort_by_type: bool | None = None,
+        ignore_schedule: bool = False,
     ) -> list[int]:
         """Validate everything, then add every URL in one transaction.
 
@@ -159,6 +161,7 @@ class JobQueue:
         for none whatever the run says (``drayman add --proxy/--no-proxy``).
         ``max_filesize`` (bytes) fails a job whose file is larger.
         ``sort_by_type`` (see :meth:`plan`) files them by type below ``dest_dir``.
+        ``ignore_schedule`` lets the jobs go on through the schedule's bands.
 
         Raises a :class:`BadInput` subclass and adds nothing if any part is bad.
         """
@@ -188,6 +191,7 @@ class JobQueue:
             proxy=proxy,
             max_filesize=max_filesize,
             sort_by_type=sort_by_type,
+            ignore_schedule=ignore_schedule,
         )
 
     async def add_entries(
@@ -204,6 +208,7 @@ class JobQueue:
         proxy: str | None = None,
         max_filesize: int | None = None,
         sort_by_type: bool | None = None,
+        ignore_schedule: bool = False,
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
@@ -227,6 +232,8 @@ class JobQueue:
             new = [dataclasses.replace(job, cookies=jar) for job in new]
         if checked is not None:
             new = [dataclasses.replace(job, proxy=checked) for job in new]
+        if ignore_schedule:
+            new = [dataclasses.replace(job, ignore_schedule=True) for job in new]
         ids = await self.store.add(new)
         self._changed()
         return ids
@@ -494,6 +501,24 @@ class JobQueue:
         await self.store.set_settings(
             {ENABLED_SETTING: "1" if categories.enabled else "0", TABLE_SETTING: dumps(table)}
         )
+        self._changed()
+
+    # -- schedules -----------------------------------------------------------------
+
+    async def add_schedule(self, spec: str, *, rate: int | None = None) -> int:
+        """Add a band (``'mon-fri 09:00-18:00'``): a pause, or a limit of ``rate`` bytes/s.
+
+        Raises :class:`~drayman.schedules.InvalidSchedule` for a bad band."""
+        schedule_id = await self.store.add_schedule(parse_band(spec, rate=rate))
+        self._changed()
+        return schedule_id
+
+    async def schedules(self) -> list[Band]:
+        return await self.store.schedules()
+
+    async def remove_schedule(self, schedule_id: int) -> None:
+        if not await self.store.remove_schedule(schedule_id):
+            raise BadInput(f"no schedule {schedule_id}")
         self._changed()
 
 

@@ -6,11 +6,11 @@
 INSERT INTO jobs (id, url, original_url, host, dest_dir, requested_name, headers, sha256,
                   state, created_at, updated_at, priority, title, author, thumbnail_url,
                   name_template, position, insecure, base_dir, proxy, max_filesize, page_url,
-                  sort_by_type)
+                  sort_by_type, ignore_schedule)
 VALUES (:id, :url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
         'queued', :now, :now, :priority, :title, :author, :thumbnail_url,
         :name_template, :position, :insecure, :base_dir, :proxy, :max_filesize, :page_url,
-        :sort_by_type);
+        :sort_by_type, :ignore_schedule);
 
 -- name: last_id_and_position
 -- inside the add's write transaction nobody else inserts: ids follow on,
@@ -42,6 +42,8 @@ SELECT id FROM jobs WHERE state IN (SELECT value FROM json_each(:states)) ORDER 
 SELECT * FROM jobs
 WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
   AND host NOT IN (SELECT value FROM json_each(:busy_hosts))
+  -- a pause band of the schedule holds all but the jobs that ignore it
+  AND (NOT :held OR ignore_schedule)
 ORDER BY priority DESC, position, id
 LIMIT :limit;
 
@@ -228,3 +230,14 @@ SELECT cookies FROM job_cookies WHERE job_id = :id;
 INSERT INTO job_cookies (job_id, cookies)
 SELECT id, :cookies FROM jobs WHERE id = :id
 ON CONFLICT (job_id) DO UPDATE SET cookies = excluded.cookies;
+
+-- name: list_schedules
+SELECT * FROM schedules ORDER BY id;
+
+-- name: insert_schedule
+INSERT INTO schedules (days, start_minute, end_minute, max_speed, created_at)
+VALUES (:days, :start, :end, :rate, :now)
+RETURNING id;
+
+-- name: delete_schedule
+DELETE FROM schedules WHERE id = :id RETURNING id;

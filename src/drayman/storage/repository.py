@@ -27,6 +27,7 @@ import aiosqlite
 from drayman.errors import UnknownJob
 from drayman.jobs import Job, JobState, NewJob, check_transition, sources_of
 from drayman.rules import Rule
+from drayman.schedules import Band
 from drayman.storage.database import default_busy_timeout, open_database, sqlite_errors
 from drayman.urls import host_of
 
@@ -96,6 +97,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         max_filesize=row["max_filesize"],
         page_url=row["page_url"],
         sort_by_type=bool(row["sort_by_type"]),
+        ignore_schedule=bool(row["ignore_schedule"]),
     )
 
 
@@ -331,11 +333,24 @@ class JobStore:
         return [row[0] for row in rows]
 
     async def runnable(
-        self, limit: int, *, busy_hosts: Iterable[str] = (), now: float | None = None
+        self,
+        limit: int,
+        *,
+        busy_hosts: Iterable[str] = (),
+        now: float | None = None,
+        held: bool = False,
     ) -> list[Job]:
-        """Queued jobs whose time has come, best first, skipping hosts at their limit."""
+        """Queued jobs whose time has come, best first, skipping hosts at their limit.
+
+        ``held`` (a pause band of the schedule): only jobs that ignore the schedule.
+        """
         now = self._clock() if now is None else now
-        params = {"now": now, "limit": limit, "busy_hosts": json.dumps(sorted(busy_hosts))}
+        params = {
+            "now": now,
+            "limit": limit,
+            "busy_hosts": json.dumps(sorted(busy_hosts)),
+            "held": int(held),
+        }
         rows = await self._fetchall("runnable_jobs", params)
         return [_row_to_job(row) for row in rows]
 
@@ -380,6 +395,7 @@ class JobStore:
                 "max_filesize": job.max_filesize,
                 "page_url": job.page_url,
                 "sort_by_type": int(job.sort_by_type),
+                "ignore_schedule": int(job.ignore_schedule),
                 "now": now,
             }
             for job in new_jobs
@@ -770,6 +786,40 @@ class JobStore:
 
         def op(conn: sqlite3.Connection) -> bool:
             return bool(conn.execute(Q["delete_rule"], params).fetchall())
+
+        return await self._write(op)
+
+    # -- schedules -------------------------------------------------------------------
+
+    async def schedules(self) -> list[Band]:
+        return [
+            Band(
+                id=row["id"],
+                days=row["days"],
+                start=row["start_minute"],
+                end=row["end_minute"],
+                rate=row["max_speed"],
+            )
+            for row in await self._fetchall("list_schedules")
+        ]
+
+    async def add_schedule(self, band: Band) -> int:
+        params = {
+            "days": band.days,
+            "start": band.start,
+            "end": band.end,
+            "rate": band.rate,
+            "now": self._clock(),
+        }
+
+        def op(conn: sqlite3.Connection) -> int:
+            return int(conn.execute(Q["insert_schedule"], params).fetchone()[0])
+
+        return await self._write(op)
+
+    async def remove_schedule(self, schedule_id: int) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            return bool(conn.execute(Q["delete_schedule"], {"id": schedule_id}).fetchall())
 
         return await self._write(op)
 
