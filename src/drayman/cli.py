@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -94,6 +95,15 @@ def _positive_float(text: str) -> float:
 
 def _job_id(text: str) -> int:
     return _positive_int(text, "a job id")
+
+
+def _idle_action(text: str) -> Any:
+    from drayman.onidle import parse_idle_action
+
+    try:
+        return parse_idle_action(text)
+    except BadInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _rate(text: str) -> int:
@@ -362,6 +372,15 @@ def build_parser() -> argparse.ArgumentParser:
         "download",
         "ignore the proxy variables (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY); "
         "by default they are honoured as curl does",
+    )
+    run.add_argument(
+        "--on-idle",
+        type=_idle_action,
+        default=None,
+        metavar="ACTION",
+        help="when every queued job has ended: nothing (default), notify, open (the "
+        "folder), sleep, shutdown (both after 60 s that Ctrl-C cancels), or command:CMD "
+        "(the finished files' paths in $DRAYMAN_FILES and on stdin, one per line)",
     )
     run.add_argument(
         "--ca-file",
@@ -989,16 +1008,23 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     outcome = RunOutcome()
     unsubscribe = engine.subscribe(outcome.update)
     engine.subscribe(_ScheduleNotice(engine))
+    on_idle = await _OnIdle.start(engine, args.on_idle, stop)
     interrupted = False
     try:
         waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
         if args.until_idle:
             waiters.append(asyncio.create_task(engine.wait_idle()))
+        elif on_idle is not None:
+            on_idle.watch_forever()
         _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
         interrupted = stop.is_set()
+        if on_idle is not None and args.until_idle and not interrupted:
+            await on_idle.check()
     finally:
+        if on_idle is not None:
+            on_idle.close()
         display.close_soon()
         if rpc is not None:
             await rpc.stop()
@@ -1062,6 +1088,74 @@ async def _start_rpc(args: argparse.Namespace, engine: Any, shutdown: Callable[[
     else:
         print(f"drayman: aria2 RPC at {where}", file=sys.stderr)
     return server
+
+
+class _OnIdle:
+    """``run --on-idle ACTION``: do it once each time the queue is done."""
+
+    def __init__(self, action: Any, watch: Any, stop: asyncio.Event) -> None:
+        self._action = action
+        self._watch = watch
+        self._stop = stop
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, engine: Any, action: Any, stop: asyncio.Event) -> _OnIdle | None:
+        from drayman.onidle import NOTHING
+        from drayman.queue.idlewatch import IdleWatch
+
+        if action is None or action.kind == NOTHING:
+            return None
+        watch = IdleWatch(engine.queue.store)
+        await watch.arm()
+
+        def started(snapshot: Any) -> None:
+            if any(change.state == JobState.RUNNING for change in snapshot.changes):
+                watch.note_work()
+
+        engine.subscribe(started)
+        return cls(action, watch, stop)
+
+    def watch_forever(self) -> None:
+        self._task = asyncio.create_task(self._watch_loop(), name="drayman-on-idle")
+
+    async def _watch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            await self.check()
+
+    async def check(self) -> None:
+        import subprocess
+
+        from drayman.onidle import countdown_seconds, perform
+
+        done = await self._watch.check()
+        if done is None:
+            return
+        action = self._action
+        if action.needs_countdown:
+            seconds = countdown_seconds()
+            print(
+                f"drayman: the queue is done; {action.describe()} in {seconds:.0f} s "
+                "(Ctrl-C cancels)",
+                file=sys.stderr,
+            )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._stop.wait()
+            if self._stop.is_set():
+                print(f"drayman: cancelled; not {action.describe()}", file=sys.stderr)
+                return
+        try:
+            line = await asyncio.to_thread(perform, action, done.files, done.failed, None)
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"drayman: --on-idle {action.text} failed: {exc}", file=sys.stderr)
+        else:
+            print(f"drayman: {line}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
 
 class _ScheduleNotice:

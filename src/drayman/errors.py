@@ -76,6 +76,10 @@ class InvalidSchedule(BadInput):
     """not a schedule band (e.g. 'mon-fri 09:00-18:00' or 'daily 22:00-07:00'): {text!r}: {why}"""
 
 
+class InvalidIdleAction(BadInput):
+    """not an --on-idle action (nothing, notify, open, sleep, shutdown or command:CMD): {text!r}"""
+
+
 class UnknownJob(BadInput):
     """no job with id {job_id}"""
 
