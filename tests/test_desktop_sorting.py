@@ -103,7 +103,11 @@ def test_settings_show_the_categories_tab_and_store_what_is_chosen(
             await until(lambda: window.categories is not None, what="the categories read")
             dialog = window.open_settings()
             tabs = dialog.tabs
-            assert [tabs.tabText(i) for i in range(tabs.count())] == ["General", "Categories"]
+            assert [tabs.tabText(i) for i in range(tabs.count())] == [
+                "General",
+                "Categories",
+                "Schedule",
+            ]
             editor = dialog.categories_tab
             assert editor is not None and editor.enabled.isChecked()
             assert editor.table.rowCount() == len(DEFAULTS)

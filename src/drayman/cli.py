@@ -1106,7 +1106,7 @@ class _OnIdle:
 
         if action is None or action.kind == NOTHING:
             return None
-        watch = IdleWatch(engine.queue.store)
+        watch = IdleWatch(engine.queue)
         await watch.arm()
 
         def started(snapshot: Any) -> None:

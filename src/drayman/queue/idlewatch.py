@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drayman.jobs import JobState
-from drayman.storage import JobStore
+from drayman.queue.jobqueue import JobQueue
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class QueueDone:
 class IdleWatch:
     """Tells once (per batch) that the queue is done."""
 
-    def __init__(self, store: JobStore, *, clock: Callable[[], float] = time.time) -> None:
-        self._store = store
+    def __init__(self, queue: JobQueue, *, clock: Callable[[], float] = time.time) -> None:
+        self._queue = queue
         self._clock = clock
         self._armed_at: float | None = None
         self._saw_work = False
@@ -43,7 +43,7 @@ class IdleWatch:
     async def arm(self) -> None:
         """Start watching: the jobs queued or running now are the batch."""
         self._armed_at = self._clock()
-        self._saw_work = await self._store.has_work()
+        self._saw_work = await self._queue.has_work()
 
     def note_work(self) -> None:
         """A job started (the engine says so): a batch too quick for a poll still counts."""
@@ -63,7 +63,7 @@ class IdleWatch:
         the next batch (what is queued after)."""
         if self._armed_at is None:
             return None
-        if await self._store.has_work():
+        if await self._queue.has_work():
             self._saw_work = True
             return None
         if not self._saw_work:
@@ -71,7 +71,7 @@ class IdleWatch:
         since, self._armed_at, self._saw_work = self._armed_at, self._clock(), False
         ended = [
             job
-            for job in await self._store.jobs_updated_since(since)
+            for job in await self._queue.jobs_updated_since(since)
             if job.state in (JobState.DONE, JobState.FAILED)
             and job.finished_at is not None
             and job.finished_at >= since

@@ -112,6 +112,10 @@ class JobQueue:
         """Jobs changed at or after ``since`` (seconds since the epoch)."""
         return await self.store.jobs_updated_since(since)
 
+    async def has_work(self) -> bool:
+        """Is any job queued or running? (An index lookup.)"""
+        return await self.store.has_work()
+
     async def data_version(self) -> int:
         """A number that changes whenever another connection (another process) commits."""
         return await self.store.data_version()

@@ -24,6 +24,8 @@ class AddRequest:
     insecure: bool = False
     #: into the folder's Video/, Archives/, ... (as ``add`` without ``-d`` does)
     sort_by_type: bool = False
+    #: download whatever the schedule says (``add --ignore-schedule``)
+    ignore_schedule: bool = False
 
 
 def _lines(text: str) -> list[str]:
@@ -81,6 +83,11 @@ class AddDialog(CheckedDialog[AddRequest]):
         form.addRow(self.tr("Headers"), self.headers)
         form.addRow(self.tr("SHA-256"), self.sha256)
         form.addRow("", self.insecure)
+        # the one urgent file during quiet hours
+        self.ignore_schedule = QtWidgets.QCheckBox(
+            self.tr("Download now, whatever the schedule says")
+        )
+        form.addRow("", self.ignore_schedule)
         self.finish(form)
         self.resize(560, 420)
         #: the folder check under way (it runs off the window's thread)
@@ -158,6 +165,7 @@ class AddDialog(CheckedDialog[AddRequest]):
             sha,
             self.insecure.isChecked(),
             sort_by_type=self.sort_by_type.isChecked(),
+            ignore_schedule=self.ignore_schedule.isChecked(),
         )
 
 

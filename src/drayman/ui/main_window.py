@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from datetime import tzinfo
 from typing import Any
 
 from drayman import __version__
@@ -22,11 +23,15 @@ from drayman.batch import ImportResult, parse_import
 from drayman.categories import Categories, InvalidCategory
 from drayman.errors import DraymanError
 from drayman.jobs import Job, JobState
+from drayman.onidle import COMMAND, NOTIFY, OPEN, IdleAction, countdown_seconds, perform, summary
+from drayman.queue.idlewatch import IdleWatch, QueueDone
 from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import EngineSnapshot
 from drayman.queue.thumbnails import ThumbnailFetcher
+from drayman.schedules import Band, local_zone, state_at
 from drayman.ui.add_dialog import AddDialog, AddRequest
 from drayman.ui.clipboard import ClipboardWatch
+from drayman.ui.countdown import CountdownDialog
 from drayman.ui.errortext import error_text
 from drayman.ui.icons import action_icon, app_icon
 from drayman.ui.import_dialog import LIST_EXTENSIONS, ImportDialog, read_list_file
@@ -66,13 +71,29 @@ class MainWindow(QtWidgets.QMainWindow):
         poll_interval: float = 0.5,
         thumbnails: ThumbnailFetcher | None = None,
         downloads_folder: str | None = None,
+        clock: Callable[[], float] = time.time,
+        timezone: tzinfo | None = None,
+        idle_countdown: float | None = None,
     ) -> None:
+        """``clock`` and ``timezone`` are what the schedule is read by (the
+        engine's); ``idle_countdown`` the seconds before sleeping or shutting
+        down (default 60); tests pass their own."""
         super().__init__()
         self.queue = queue
         #: the user's Downloads folder: the Add dialog sorts by type there (as `add` without -d)
         self.downloads_folder = downloads_folder or default_folder
         #: folders by file type, as stored (read when the window starts; None until then)
         self.categories: Categories | None = None
+        self._clock = clock
+        self._zone = timezone or local_zone()
+        self.idle_countdown = countdown_seconds() if idle_countdown is None else idle_countdown
+        #: the schedule's bands, as last read
+        self._bands: list[Band] = []
+        #: "when the queue is done": armed while the setting says to do something
+        self.idle_watch = IdleWatch(queue)
+        self.countdown: CountdownDialog | None = None
+        #: what the last on-idle action said (shown in the status bar too)
+        self.idle_result: str | None = None
         #: one fetcher (and its disk cache and request bound) for the table and imports
         self.fetcher = thumbnails if thumbnails is not None else ThumbnailFetcher()
         self.import_dialog: ImportDialog | None = None
@@ -222,9 +243,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.counts_label.setTextFormat(Qt.TextFormat.RichText)
         self.counts_label.linkActivated.connect(self.show_group)
         self.engine_label = QtWidgets.QLabel(engine_note)
+        self.schedule_label = QtWidgets.QLabel()
         status = self.statusBar()
         status.addWidget(self.speed_label)
         status.addWidget(self.counts_label, 1)
+        status.addPermanentWidget(self.schedule_label)
         status.addPermanentWidget(self.filter_chip)
         status.addPermanentWidget(self.engine_label)
         self.model.countsChanged.connect(self._show_counts)
@@ -592,6 +615,7 @@ class MainWindow(QtWidgets.QMainWindow):
             sha256=request.sha256,
             insecure=request.insecure,
             sort_by_type=request.sort_by_type,
+            ignore_schedule=request.ignore_schedule,
         )
         self.remember_folder(request.folder)
         if already:
@@ -609,6 +633,8 @@ class MainWindow(QtWidgets.QMainWindow):
         dialog = SettingsDialog(self.settings, self, categories=self.categories)
         dialog.accepted.connect(lambda: self._settings_chosen(dialog.value))
         dialog.accepted.connect(lambda: self._categories_chosen(dialog.categories))
+        dialog.accepted.connect(lambda: self._schedule_chosen(dialog))
+        self.run(self._load_schedule(dialog))
         dialog.open()
         return dialog
 
@@ -625,9 +651,32 @@ class MainWindow(QtWidgets.QMainWindow):
             # a hand-edited table: the tab stays away rather than overwrite it
             log.warning("the categories cannot be shown: %s", exc)
 
+    async def _load_schedule(self, dialog: SettingsDialog) -> None:
+        bands = await self.queue.schedules()
+        if not dialog.result():  # still open: accepted or cancelled, it is too late
+            dialog.schedule.set_bands(bands)
+
+    def _schedule_chosen(self, dialog: SettingsDialog) -> None:
+        if dialog.schedule.loaded:
+            self.run(self._save_schedule(dialog.schedule.bands()))
+
+    async def _save_schedule(self, bands: list[Band]) -> None:
+        """Write what the Schedule tab changed: bands removed, bands added."""
+        kept = {band.id for band in bands if band.id}
+        for band in await self.queue.schedules():
+            if band.id not in kept:
+                await self.queue.remove_schedule(band.id)
+        for band in bands:
+            if not band.id:
+                await self.queue.add_schedule(band.spec, rate=band.rate)
+        self._bands = await self.queue.schedules()
+        self._show_schedule()
+
     def _settings_chosen(self, settings: Settings | None) -> None:
         if settings is None:
             return
+        if settings.on_idle != self.settings.on_idle:
+            self._arm_idle(settings.idle_action())
         self.settings = settings
         self.default_folder = settings.default_folder or self.default_folder
         self.clipboard.set_enabled(settings.clipboard_watch)
@@ -845,6 +894,8 @@ class MainWindow(QtWidgets.QMainWindow):
         await self._load_categories()
         # paint the head of a long queue at once; the rest follows below
         self.model.set_jobs(await queue.first_jobs(FIRST_PAGE))
+        if self.settings.idle_action().kind != "nothing":
+            await self.idle_watch.arm()
         since: float | None = None
         while True:
             version = await queue.data_version()
@@ -852,9 +903,14 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._reload.clear()
                 seen = version
                 since = await self._refresh(since)
+                self._bands = await self.queue.schedules()
                 self._show_details()
                 self._enable_actions()
                 self._check_batch_over()
+            self._show_schedule()
+            done = await self.idle_watch.check()
+            if done is not None:
+                self.queue_done(done)
             try:
                 async with asyncio.timeout(self.poll_interval):
                     await self._reload.wait()
@@ -876,6 +932,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def apply_progress(self, snapshot: EngineSnapshot) -> None:
         self.model.apply_progress(snapshot)
+        if any(change.state == JobState.RUNNING for change in snapshot.changes):
+            self.idle_watch.note_work()
         if snapshot.changes:
             self._reload.set()
             self._notify_changes(snapshot)
@@ -951,6 +1009,62 @@ class MainWindow(QtWidgets.QMainWindow):
         index = self.group.findData(group)
         if index >= 0:
             self.group.setCurrentIndex(index)
+
+    # -- the schedule, and when the queue is done -----------------------------------------
+
+    def _show_schedule(self) -> None:
+        state = state_at(self._bands, self._clock(), self._zone)
+        if state.paused:
+            until = state.until_text(self._zone, self._clock())
+            text = self.tr("quiet hours until {0}").format(until)
+        elif state.limit:
+            text = self.tr("schedule: {0}/s").format(human_size(state.limit))
+        else:
+            text = ""
+        if self.schedule_label.text() != text:
+            self.schedule_label.setText(text)
+
+    def _arm_idle(self, action: IdleAction) -> None:
+        if action.kind == "nothing":
+            self.idle_watch.disarm()
+        else:
+            self.run(self.idle_watch.arm())
+
+    def queue_done(self, done: QueueDone) -> None:
+        """Do what Settings say for a queue that is done (sleep and shut down after a
+        countdown with Cancel)."""
+        action = self.settings.idle_action()
+        if action.kind == NOTIFY:
+            self.idle_result = summary(done.files, done.failed)
+            self.notify(self.idle_result)
+        elif action.kind in (OPEN, COMMAND):
+            self.run(self._perform(action, done))
+        elif action.needs_countdown:
+            if self.countdown is not None:
+                return  # one countdown at a time
+            self.countdown = CountdownDialog(action, self.idle_countdown, self)
+            self.countdown.elapsed.connect(lambda: self.run(self._perform(action, done)))
+            self.countdown.finished.connect(self._countdown_over)
+            self.countdown.open()
+
+    def _countdown_over(self, *_: object) -> None:
+        if self.countdown is not None:
+            self.countdown.deleteLater()
+        self.countdown = None
+
+    async def _perform(self, action: IdleAction, done: QueueDone) -> None:
+        import subprocess
+
+        try:
+            line = await asyncio.to_thread(perform, action, done.files, done.failed, None)
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.idle_result = self.tr("When the queue is done: {0} failed: {1}").format(
+                action.text, exc
+            )
+            self.show_error(self.idle_result)
+            return
+        self.idle_result = line
+        self.statusBar().showMessage(line, 15_000)
 
     def _bring_back(self, *_: object) -> None:
         self.showNormal()

@@ -5,11 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 from drayman.categories import Categories
+from drayman.errors import BadInput
+from drayman.onidle import (
+    COMMAND,
+    NOTHING,
+    NOTIFY,
+    OPEN,
+    SHUTDOWN,
+    SLEEP,
+    IdleAction,
+    parse_idle_action,
+)
 from drayman.proxies import DIRECT, validate_proxy
 from drayman.queue.engine import EngineConfig
 from drayman.queue.ratelimit import parse_rate
 from drayman.ui.categories_tab import CategoriesEditor
 from drayman.ui.qt import QtCore, QtWidgets
+from drayman.ui.schedule_tab import ScheduleTab
 from drayman.ui.widgets import CheckedDialog
 from drayman.units import human_size
 from drayman.urls import redact_password
@@ -51,6 +63,15 @@ class Settings:
     rpc_secret: str = ""
     #: offer http(s) links copied to the clipboard for download (opt-in; never adds by itself)
     clipboard_watch: bool = False
+    #: what to do when the queue is done, as `run --on-idle` takes it (command:CMD included)
+    on_idle: str = NOTHING
+
+    def idle_action(self) -> IdleAction:
+        """:attr:`on_idle` read (a value that is no action, from a hand-edited file: nothing)."""
+        try:
+            return parse_idle_action(self.on_idle)
+        except BadInput:
+            return IdleAction(NOTHING)
 
     def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
         base = base or EngineConfig()
@@ -173,6 +194,28 @@ class SettingsDialog(CheckedDialog[Settings]):
         form.addRow(self.tr("Proxy"), self.proxy_mode)
         form.addRow("", self.proxy_url)
         form.addRow(self.tr("Language (after a restart)"), self.language)
+        self.on_idle = QtWidgets.QComboBox()
+        for kind, label in (
+            (NOTHING, self.tr("Nothing")),
+            (NOTIFY, self.tr("Tell me")),
+            (OPEN, self.tr("Open the folder")),
+            (COMMAND, self.tr("Run this command:")),
+            (SLEEP, self.tr("Sleep (after 60 s I can cancel)")),
+            (SHUTDOWN, self.tr("Shut down (after 60 s I can cancel)")),
+        ):
+            self.on_idle.addItem(label, kind)
+        idle = current.idle_action()
+        self.on_idle.setCurrentIndex(max(self.on_idle.findData(idle.kind), 0))
+        self.on_idle_command = QtWidgets.QLineEdit(idle.command)
+        self.on_idle_command.setPlaceholderText(
+            self.tr("The finished files' paths come on stdin and in $DRAYMAN_FILES")
+        )
+        self.on_idle_command.setEnabled(idle.kind == COMMAND)
+        self.on_idle.currentIndexChanged.connect(
+            lambda _: self.on_idle_command.setEnabled(self.on_idle.currentData() == COMMAND)
+        )
+        form.addRow(self.tr("When the queue is done"), self.on_idle)
+        form.addRow("", self.on_idle_command)
         self.notifications = QtWidgets.QCheckBox(self.tr("Tell me when downloads finish or fail"))
         self.notifications.setChecked(current.notifications)
         self.close_to_tray = QtWidgets.QCheckBox(self.tr("Closing the window keeps downloading"))
@@ -196,6 +239,9 @@ class SettingsDialog(CheckedDialog[Settings]):
         if categories is not None:
             self.categories_tab = CategoriesEditor(categories)
             self.tabs.addTab(self.categories_tab, self.tr("Categories"))
+        #: the weekly bands; the window fills it from the database
+        self.schedule = ScheduleTab()
+        self.tabs.addTab(self.schedule, self.tr("Schedule"))
         self.finish(self.tabs)
         # wide enough for its hints and a real folder path, whatever the language
         metrics = self.fontMetrics()
@@ -251,6 +297,15 @@ class SettingsDialog(CheckedDialog[Settings]):
         spin.setValue(value)
         return spin
 
+    def _on_idle_text(self) -> str:
+        kind = str(self.on_idle.currentData())
+        if kind != COMMAND:
+            return kind
+        command = self.on_idle_command.text().strip()
+        if not command:
+            raise BadInput(self.tr("Enter the command to run when the queue is done."))
+        return parse_idle_action(f"{COMMAND}:{command}").text
+
     def validate(self) -> Settings:
         if self.categories_tab is not None:
             self.categories = self.categories_tab.value()
@@ -276,4 +331,5 @@ class SettingsDialog(CheckedDialog[Settings]):
             rpc_listen_all=self.rpc_listen_all.isChecked(),
             rpc_secret=self.rpc_secret.text().strip(),
             clipboard_watch=self.clipboard_watch.isChecked(),
+            on_idle=self._on_idle_text(),
         )
