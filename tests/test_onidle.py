@@ -202,3 +202,35 @@ def test_nothing_queued_means_nothing_done(db_path: Path, tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert not record.exists()
     assert "shutting down" not in result.stderr
+
+
+def test_a_long_running_engine_says_it_once_per_batch(
+    db_path: Path, downloads: Path, tmp_path: Path, http_server: LoopbackServer
+) -> None:
+    http_server.add("/one.bin", make_body(10 * KiB))
+    http_server.add("/two.bin", make_body(20 * KiB))
+    assert (
+        run_cli(db_path, "add", http_server.url("/one.bin"), "-d", str(downloads)).returncode == 0
+    )
+    stderr = tmp_path / "stderr.txt"
+
+    def notices() -> int:
+        return stderr.read_text().count("the queue is done")
+
+    with open(stderr, "w") as err:
+        engine = subprocess.Popen(
+            [sys.executable, "-m", "drayman", "run", "--on-idle", "notify"],
+            env=cli_env(db_path),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        try:
+            wait_until(lambda: notices() == 1, what="the first batch's notice")
+            added = run_cli(db_path, "add", http_server.url("/two.bin"), "-d", str(downloads))
+            assert added.returncode == 0
+            wait_until(lambda: notices() == 2, what="the second batch's notice")
+            assert "the queue is done: 1 download(s) finished" in stderr.read_text()
+        finally:
+            stop_engine(engine)
+    assert notices() == 2
+    assert (downloads / "two.bin").exists()
