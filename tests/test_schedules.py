@@ -245,6 +245,31 @@ async def test_a_pause_band_checkpoints_running_jobs_and_resumes_them_at_its_end
         assert (await engine.queue.get(mine)).state == JobState.PAUSED
 
 
+async def test_a_band_added_or_removed_by_another_process_applies_at_once(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    from drayman.queue.jobqueue import JobQueue
+
+    http_server.add("/f.bin", make_body(4 * MiB), rate=512 * KiB)
+    clock = Clock(at("2026-06-01 12:00"))
+    async with Engine(db_path, fast_config(), clock=clock, timezone=BERLIN) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/f.bin")], dest_dir=downloads)
+        await async_wait_until(lambda: job_id in engine.active_ids, what="running")
+        other = await JobQueue.open(db_path)  # `drayman schedule add` in another terminal
+        try:
+            band = await other.add_schedule("daily 11:00-13:00")
+            await async_wait_until(lambda: job_id not in engine.active_ids, what="the pause")
+            assert engine.schedule.paused
+            await other.remove_schedule(band)
+            await async_wait_until(lambda: job_id in engine.active_ids, what="the resume")
+            assert not engine.schedule.paused
+            await other.add_schedule("12:00-12:30", rate=64 * KiB)
+            await async_wait_until(lambda: engine.schedule_limit == 64 * KiB, what="the limit")
+        finally:
+            await other.close()
+        await engine.queue.pause([job_id])
+
+
 async def test_a_band_across_a_dst_change_pauses_the_engine_exactly_once(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
