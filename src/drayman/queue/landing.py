@@ -437,9 +437,7 @@ class Landing:
         for _ in range(100):
             assert job.part_path is not None
             try:
-                await run_blocking(
-                    functools.partial(place_final, job.part_path, final, folder=folder)
-                )
+                await run_blocking(_place, job.part_path, final, folder)
                 break
             except FileExistsError:
                 # someone put a file at our name meanwhile: never overwrite it
@@ -451,8 +449,6 @@ class Landing:
                 raise disk_error(exc, final) from exc
         await self.sync_folder()
         crash_point("finish.after-dir-fsync")
-        # the record was for the .part; a finished file carries none
-        await run_blocking(remove_record, final)
         await self.store.finish(job.id, size)
         self.progress.position = size
 
@@ -506,6 +502,13 @@ class Landing:
             raise PermanentError(
                 detail=f"checksum mismatch: expected sha256 {expected}, got {digest}"
             )
+
+
+def _place(part_path: str, final: str, folder: JobFolder) -> None:
+    """Link the ``.part`` to its final name, then take the record off the file:
+    it was for the ``.part``, a finished file carries none (one blocking call)."""
+    place_final(part_path, final, folder=folder)
+    remove_record(final)
 
 
 def exists_on_disk(folder: JobFolder, name: str) -> bool:
