@@ -1,9 +1,9 @@
 """Where drayman's CPU goes, per workload of the shared harness; prints figures.
 
-    python bench/profile.py W2                      # CPU seconds of `run`, 3 runs
-    python bench/profile.py W1 --runs 5 --run-args '--split 1'
-    python bench/profile.py W2 --py-spy             # + a py-spy profile (GIL holder), summarised
-    python bench/profile.py W3 --py-spy --top 40 --raw /tmp/w3.txt
+    python bench/workload_cpu.py W2  # CPU seconds of `run`, 3 runs
+    python bench/workload_cpu.py W1 --runs 5 --run-args '--split 1'
+    python bench/workload_cpu.py W2 --py-spy  # + a py-spy profile (GIL holder), summarised
+    python bench/workload_cpu.py W3 --py-spy --top 40 --raw /tmp/w3.txt
 
 It serves ``/tmp/dlbench/data`` (``../shared/bench/gen.py``) with the shared
 harness's nginx (``serve.sh``, its own state folder), adds the workload's

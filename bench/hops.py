@@ -1,0 +1,120 @@
+"""Hops to other threads per file, counted on a real engine; prints figures.
+
+    python bench/hops.py W2          # 2,000 x 64 KiB from the harness's nginx
+
+An engine in this process downloads one workload of the shared harness
+(``../shared/bench/gen.py``'s data, served by ``serve.sh``, see
+``workload_cpu.py``) while the blocking lane, SQLite's thread, the job table and
+the default executor count their calls. Each call is a hand-over between the
+event loop and another thread (a GIL hand-over and a wake-up each way), the
+cost per file that ``strace -f -c`` shows as futex calls. Counts, not
+times: they do not depend on the machine's load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from drayman.queue import blocking
+from drayman.queue.engine import Engine, EngineConfig
+from drayman.queue.jobqueue import JobQueue
+from drayman.storage import repository
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workload_cpu import server, urls  # the harness's nginx, its URLs
+
+lane: collections.Counter[str] = collections.Counter()
+sqlite_hops = 0
+store_calls: collections.Counter[str] = collections.Counter()
+executor: collections.Counter[str] = collections.Counter()
+
+
+def _name(fn: Any) -> str:
+    fn = getattr(fn, "func", fn)
+    return getattr(fn, "__qualname__", type(fn).__name__)
+
+
+def instrument() -> None:
+    global sqlite_hops
+    run = blocking.BlockingLane.run
+
+    def counted_run(self: blocking.BlockingLane, fn: Callable[..., Any], *args: Any) -> Any:
+        lane[_name(fn)] += 1
+        return run(self, fn, *args)
+
+    blocking.BlockingLane.run = counted_run  # type: ignore[method-assign]
+    in_thread = repository.JobStore._in_thread
+
+    async def counted_in_thread(self: repository.JobStore, fn: Any) -> Any:
+        global sqlite_hops
+        sqlite_hops += 1
+        return await in_thread(self, fn)
+
+    repository.JobStore._in_thread = counted_in_thread  # type: ignore[method-assign]
+    for name in ("get", "set_name", "set_part_identity", "record_remote", "checkpoint", "finish"):
+        method = getattr(repository.JobStore, name)
+
+        def wrap(method: Any = method, name: str = name) -> Any:
+            async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+                store_calls[name] += 1
+                return await method(self, *args, **kwargs)
+
+            return counted
+
+        setattr(repository.JobStore, name, wrap())
+    submit = concurrent.futures.ThreadPoolExecutor.submit
+
+    def counted_submit(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        executor[_name(fn)] += 1
+        return submit(self, fn, *args, **kwargs)
+
+    concurrent.futures.ThreadPoolExecutor.submit = counted_submit  # type: ignore[method-assign]
+
+
+async def main(workload: str) -> None:
+    files = urls(workload, server())
+    work = tempfile.mkdtemp(prefix="drayman-hops-", dir="/tmp/dlbench")
+    try:
+        db = os.path.join(work, "state.db")
+        queue = await JobQueue.open(db)
+        await queue.add(files, dest_dir=os.path.join(work, "out"))
+        await queue.close()
+        instrument()
+        started = time.process_time()
+        async with Engine(db, EngineConfig(concurrency=16)) as engine:
+            await engine.wait_idle()
+        cpu = time.process_time() - started
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    n = len(files)
+
+    def per_file(counts: collections.Counter[str]) -> str:
+        total = sum(counts.values()) / n
+        parts = ", ".join(f"{name} {count / n:.2f}" for name, count in counts.most_common())
+        return f"{total:.2f} ({parts})"
+
+    print(f"{workload}: {n} files, process CPU {cpu:.2f} s (counting included)")
+    print(f"blocking-lane hops per file: {per_file(lane)}")
+    print(f"executor hops per file: {per_file(executor)}")
+    print(f"SQLite thread hops per file: {sqlite_hops / n:.2f}")
+    print(f"job-table calls per file: {per_file(store_calls)}")
+
+
+if __name__ == "__main__":
+    arg = sys.argv[1] if len(sys.argv) > 1 else "W2"
+    try:
+        import uvloop
+
+        uvloop.run(main(arg))
+    except ImportError:
+        asyncio.run(main(arg))
