@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
+from drayman.queue.blocking import run_blocking
 from drayman.queue.landing import Landing
 from drayman.queue.partcheck import KnownPart, PartNotOurs
 from drayman.queue.partfile import PartFile
@@ -47,11 +49,19 @@ class PartAppender:
         part = self.part
         return None if part is None or part.closed else part.fileno()
 
-    async def open(self, path: str, offset: int, *, create: bool) -> None:
+    async def open(
+        self,
+        path: str,
+        offset: int,
+        *,
+        create: bool,
+        on_open: Callable[[PartFile], object] | None = None,
+    ) -> None:
         """Open the ``.part`` at what can be trusted of ``offset`` (see PartFile.open).
 
         A file at the ``.part`` name that is not ours is left alone: the job
-        takes the next free name and starts from byte 0.
+        takes the next free name and starts from byte 0. ``on_open(part)``
+        runs in the blocking call that opened (or cut back) the file.
         """
         landing = self.landing
         self._chunks, self._buffered = [], 0
@@ -60,7 +70,7 @@ class PartAppender:
             # the server sent the whole file: start over in the file we hold
             await self.wait_checkpointing()
             await part.settle()
-            await asyncio.to_thread(part.restart)
+            await run_blocking(part.restart, on_open)
         else:
             await self.release()
             job = landing.job
@@ -69,7 +79,13 @@ class PartAppender:
             want_hash = job.sha256 is not None
             try:
                 part = await PartFile.open(
-                    path, offset, create=create, want_hash=want_hash, folder=folder, known=known
+                    path,
+                    offset,
+                    create=create,
+                    want_hash=want_hash,
+                    folder=folder,
+                    known=known,
+                    on_open=on_open,
                 )
             except PartNotOurs as exc:
                 log.warning("job %d: %s; it is left alone, taking another name", job.id, exc)
@@ -77,7 +93,7 @@ class PartAppender:
                 new_path = landing.job.part_path
                 assert new_path is not None
                 part = await PartFile.open(
-                    new_path, 0, create=True, want_hash=want_hash, folder=folder
+                    new_path, 0, create=True, want_hash=want_hash, folder=folder, on_open=on_open
                 )
             if part.found:
                 log.info("job %d: %s", job.id, part.found)

@@ -26,7 +26,7 @@ import functools
 import logging
 import os
 import shutil
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 import aiohttp
@@ -312,6 +312,22 @@ class Landing:
         if self._db_id is None:
             self._db_id = database_id(self.store.path)
         return self._db_id
+
+    def first_record(
+        self, etag: str | None, last_modified: str | None, total: int | None
+    ) -> Callable[[PartFile], None]:
+        """The ``.part``'s first record (offset 0, the answer's validators), for the
+        blocking call that opens the file (:meth:`.PartFile.open`'s ``on_open``):
+        it names what the bytes will be before the first of them is written."""
+        record = replace(
+            self.record_base(), etag=etag, last_modified=last_modified, total=total, offset=0
+        )
+
+        def write(part: PartFile) -> None:
+            if self._keep_record:
+                self._keep_record = write_record(part.path, record, fd=part.fileno())
+
+        return write
 
     def record_base(self) -> PartRecord:
         """The ``.part``'s record as the job stands, at offset 0 (see :mod:`.partrecord`)."""

@@ -244,11 +244,17 @@ class Transfer:
             if response.status == 200 and not fresh and await landing.adopt_part(response, total):
                 raise _PartAdopted
             await landing.choose_name(response)
+        headers = response.headers
+        etag, last_modified = headers.get("ETag"), headers.get("Last-Modified")
         if offset == 0:
             part_path = self.job.part_path
             assert part_path is not None
-            # a name chosen just now had no .part on disk: create it exclusively
-            await self.appender.open(part_path, 0, create=self.appender.part is None)
+            # a name chosen just now had no .part on disk: create it exclusively,
+            # its record written in the same call
+            record = landing.first_record(etag, last_modified, total)
+            await self.appender.open(
+                part_path, 0, create=self.appender.part is None, on_open=record
+            )
         self._from_zero = offset == 0
         self.progress.bytes_total = total
         self.progress.position = offset
@@ -256,14 +262,15 @@ class Transfer:
         # (the .part's identity) and what the UPDATE derives (its tail digest)
         self.job = await self.store.record_remote(
             job.id,
-            etag=response.headers.get("ETag"),
-            last_modified=response.headers.get("Last-Modified"),
+            etag=etag,
+            last_modified=last_modified,
             bytes_total=total,
             effective_url=str(response.url),
             bytes_done=offset,
         )
         landing.committed = landing.tried = offset
-        await landing.write_record(offset, fd=self.appender.fd())
+        if offset:
+            await landing.write_record(offset, fd=self.appender.fd())
         return total, False
 
     # -- body --------------------------------------------------------------------
