@@ -59,7 +59,10 @@ def web_engine(tmp_path: Path, db_path: Path, downloads: Path) -> Iterator[WebEn
     args = ("--rpc-listen-port", "0", "--rpc-secret", SECRET, "--rpc-allow-dir", str(downloads))
     process = start_cli(db_path, "run", *args, log=log)
     try:
-        yield WebEngine(process, rpc_port_in(log), db_path)
+        port = rpc_port_in(log)
+        # where the page is, said where the RPC is
+        assert "its web page at /" in log.read_text()
+        yield WebEngine(process, port, db_path)
     finally:
         stop_engine(process)
 
@@ -168,6 +171,14 @@ async def test_the_page_is_served_with_the_rpc_protections(rpc: RpcClient) -> No
             assert SECRET not in await response.text()
 
 
+def state_of(driver: Any, engine: WebEngine) -> str:
+    """What the page and the table show, for a failure's message."""
+    from selenium.webdriver.common.by import By
+
+    shown = driver.find_element(By.ID, "error").text
+    return f"the page shows {rows(driver)} (error: {shown!r}); the table {engine.jobs()}"
+
+
 def click_in_row(driver: Any, gid: str, label: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -233,27 +244,31 @@ def test_adding_links_and_the_speed_limit_from_the_page(
     driver.find_element(By.ID, "folder").send_keys(str(downloads))
     driver.find_element(By.ID, "add").click()
     result = wait_for(
-        lambda: driver.find_element(By.ID, "add-result").text, what="what the add did"
+        lambda: driver.find_element(By.ID, "add-result").text,
+        what=lambda: "what the add did" + "; " + state_of(driver, web_engine),
     )
     assert result.startswith("Added 2 of 3.") and "ftp://nope.example/x" in result
     # the link refused stays in the box to fix; the others are jobs
     assert driver.find_element(By.ID, "urls").get_property("value") == "ftp://nope.example/x"
     wait_for(
         lambda: sorted(job["state"] for job in web_engine.jobs()) == ["done", "done"],
-        what="both jobs done",
+        what=lambda: "both jobs done; " + state_of(driver, web_engine),
     )
     assert sorted(job["url"] for job in web_engine.jobs()) == sorted(
         http_server.url(path) for path in bodies
     )
     for path, body in bodies.items():
         assert (downloads / path.lstrip("/")).read_bytes() == body
-    wait_for(lambda: len(rows(driver)) == 2, what="two rows")
+    wait_for(
+        lambda: len(rows(driver)) == 2,
+        what=lambda: "two rows" + "; " + state_of(driver, web_engine),
+    )
     # the global speed limit, stored like `drayman limit`
     driver.find_element(By.ID, "limit").send_keys("3M")
     driver.find_element(By.ID, "set-limit").click()
     wait_for(
         lambda: driver.find_element(By.ID, "limit-now").text == "now 3.0 MiB/s",
-        what="the limit shown",
+        what=lambda: "the limit shown; " + state_of(driver, web_engine),
     )
     shown = run_cli(web_engine.db_path, "limit")
     assert shown.returncode == 0, shown.stderr
@@ -263,7 +278,8 @@ def test_adding_links_and_the_speed_limit_from_the_page(
     driver.find_element(By.ID, "urls").send_keys(http_server.url("/gone.bin"))
     driver.find_element(By.ID, "add").click()
     failed = wait_for(
-        lambda: [r for r in rows(driver) if r["status"] == "error"], what="the failed row"
+        lambda: [r for r in rows(driver) if r["status"] == "error"],
+        what=lambda: "the failed row" + "; " + state_of(driver, web_engine),
     )[0]
     body = make_body(50 * KiB, seed=7)
     http_server.add("/gone.bin", body)
@@ -300,6 +316,11 @@ def test_a_wrong_secret_is_refused_and_the_right_one_kept(
     wait_for(lambda: queue_shown(driver), what="the queue after a reload")
     assert SECRET not in driver.current_url
     assert driver.find_element(By.ID, "connection").text.startswith("drayman ")
+    # and forgotten on request: the form again, nothing kept
+    driver.find_element(By.ID, "forget").click()
+    wait_for(lambda: driver.find_element(By.ID, "login").is_displayed(), what="the form")
+    assert not queue_shown(driver)
+    assert driver.execute_script("return localStorage.length") == 0
 
 
 #: run in a page of another origin: try the RPC with the right secret, by a
