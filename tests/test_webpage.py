@@ -68,7 +68,11 @@ def web_engine(tmp_path: Path, db_path: Path, downloads: Path) -> Iterator[WebEn
 
 
 def rows(driver: Any) -> list[dict[str, Any]]:
-    return list(driver.execute_script(ROWS_SCRIPT))
+    found = list(driver.execute_script(ROWS_SCRIPT))
+    # never a job twice, though it moves between tellWaiting and tellStopped
+    gids = [row["gid"] for row in found]
+    assert len(set(gids)) == len(gids), found
+    return found
 
 
 def log_in(driver: Any, engine: WebEngine, secret: str = SECRET) -> None:

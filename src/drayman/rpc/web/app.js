@@ -268,9 +268,26 @@
     }
   }
 
-  function render(jobs) {
+  // One row per GID. A job can move between the lists while they are asked for
+  // (waiting in one answer, complete in the next): the later answer is the newer.
+  function unique(jobs) {
+    const at = new Map();
+    const kept = [];
+    for (const job of jobs) {
+      if (at.has(job.gid)) kept[at.get(job.gid)] = job;
+      else { at.set(job.gid, kept.length); kept.push(job); }
+    }
+    return kept;
+  }
+
+  function render(listed) {
+    const jobs = unique(listed);
     const body = $("jobs").tBodies[0];
-    const old = new Map([...body.rows].map((row) => [row.dataset.gid, row]));
+    const old = new Map();
+    for (const row of [...body.rows]) {
+      if (old.has(row.dataset.gid)) row.remove();
+      else old.set(row.dataset.gid, row);
+    }
     jobs.forEach((job, index) => {
       let row = old.get(job.gid);
       old.delete(job.gid);
