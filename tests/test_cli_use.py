@@ -314,3 +314,34 @@ def test_offline_jobs_wait_for_the_network_without_spending_attempts(
     finally:
         offline.kill()
         offline.wait(timeout=10)
+
+
+@pytest.mark.skipif(
+    not POSIX_SIGNALS, reason="Windows cannot send SIGINT to another process (Ctrl-C is by hand)"
+)
+def test_ctrl_c_promises_no_resume_once_a_segments_range_request_got_the_whole_file(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    # big enough to be split: the first run learns from its range probe, not
+    # from a restart, that this server cannot resume
+    body = make_body(32 * MiB, seed=13)
+    resource = http_server.add("/big.iso", body, rate=MiB, ignore_range=True)
+    assert (
+        run_cli(db_path, "add", http_server.url("/big.iso"), "-d", str(downloads)).returncode == 0
+    )
+    log = tmp_path / "first.log"
+    first = start_cli(db_path, "run", "--until-idle", log=log)
+    wait_until(
+        lambda: len(http_server.requests_for("/big.iso")) >= 2 and done_bytes(db_path) > 0,
+        what="the range probe answered and progress saved",
+        timeout=30,
+    )
+    first.send_signal(signal.SIGINT)
+    first.wait(timeout=10)
+    assert first.returncode == 130
+    said = log.read_text()
+    assert "big.iso: the server cannot resume; the next `drayman run` starts it again" in said
+    assert "resumes" not in said
+    resource.rate = None
+    assert run_cli(db_path, "run", "--until-idle").returncode == 0
+    assert (downloads / "big.iso").read_bytes() == body

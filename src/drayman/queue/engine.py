@@ -331,7 +331,7 @@ class Engine:
         for job_id, running in self._running.items():
             progress = running.transfer.progress
             speed = running.meter.sample(now, progress.received)
-            resumable = not running.transfer.single_stream
+            resumable = not (running.transfer.single_stream or progress.ranges_ignored)
             self._tell_restart(running)
             active.append(
                 JobProgress(
@@ -359,7 +359,7 @@ class Engine:
         if running.restart_told or not _started_again(running.job, progress):
             return
         running.restart_told = True
-        if running.transfer.single_stream:
+        if running.transfer.single_stream or progress.ranges_ignored:
             why = "the server cannot resume"
         else:
             why = "it could not resume"

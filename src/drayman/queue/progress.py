@@ -72,7 +72,7 @@ class SpeedMeter:
 class TransferProgress:
     """Counters the engine samples a few times a second; updated per block only."""
 
-    __slots__ = ("bytes_total", "file_name", "job_id", "position", "received")
+    __slots__ = ("bytes_total", "file_name", "job_id", "position", "ranges_ignored", "received")
 
     def __init__(self, job: Job) -> None:
         self.job_id = job.id
@@ -82,3 +82,6 @@ class TransferProgress:
         self.bytes_total = job.bytes_total
         #: bytes read from the network by this transfer (for the speed)
         self.received = 0
+        #: a segment's range request was answered with the whole file: what is
+        #: stopped now starts again from byte 0 (the segments learn it first)
+        self.ranges_ignored = False
