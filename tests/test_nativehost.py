@@ -189,7 +189,7 @@ def test_drayman_that_cannot_start_says_why(tmp_path: Path) -> None:
 
 def _browser_cli(tmp_path: Path, db_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = host_env(tmp_path, db_path)
-    env["HOME"] = str(tmp_path / "home")
+    env["HOME"] = env["USERPROFILE"] = str(tmp_path / "home")
     env.pop("XDG_CONFIG_HOME", None)
     env.pop("DRAYMAN_NATIVE_HOST_DIR", None)
     return subprocess.run(
@@ -207,17 +207,32 @@ LINUX_FOLDERS = {
     "edge": ".config/microsoft-edge/NativeMessagingHosts",
     "firefox": ".mozilla/native-messaging-hosts",
 }
+MACOS_FOLDERS = {
+    "chromium": "Library/Application Support/Chromium/NativeMessagingHosts",
+    "chrome": "Library/Application Support/Google/Chrome/NativeMessagingHosts",
+    "edge": "Library/Application Support/Microsoft Edge/NativeMessagingHosts",
+    "firefox": "Library/Application Support/Mozilla/NativeMessagingHosts",
+}
 
 
-@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="the Linux folders")
+def _expected_manifest(tmp_path: Path, browser: str) -> Path:
+    """Where this OS's ``browser`` looks (Windows: drayman's folder, named in the registry)."""
+    if sys.platform == "win32":
+        folder = tmp_path / "config" / "native-host" / browser
+    elif sys.platform == "darwin":
+        folder = tmp_path / "home" / MACOS_FOLDERS[browser]
+    else:
+        folder = tmp_path / "home" / LINUX_FOLDERS[browser]
+    return folder / f"{HOST_NAME}.json"
+
+
 def test_install_writes_each_browsers_manifest_and_uninstall_removes_them(
     tmp_path: Path, db_path: Path
 ) -> None:
-    home = tmp_path / "home"
     done = _browser_cli(tmp_path, db_path, "install")
     assert done.returncode == 0, done.stderr
-    for browser, folder in LINUX_FOLDERS.items():
-        path = home / folder / f"{HOST_NAME}.json"
+    for browser in LINUX_FOLDERS:
+        path = _expected_manifest(tmp_path, browser)
         assert f"{browser}: {path}" in done.stdout
         manifest = json.loads(path.read_text())
         assert manifest["name"] == HOST_NAME and manifest["type"] == "stdio"
@@ -238,26 +253,24 @@ def test_install_writes_each_browsers_manifest_and_uninstall_removes_them(
     assert answers[0]["ok"] is True
     assert answers[0]["secret"] == (tmp_path / "config" / "rpc-secret").read_text().strip()
     assert str(db_path) in launcher.read_text()
-    assert stat.S_IMODE(launcher.stat().st_mode) == 0o700
+    if os.name == "posix":
+        assert stat.S_IMODE(launcher.stat().st_mode) == 0o700
 
     removed = _browser_cli(tmp_path, db_path, "uninstall")
     assert removed.returncode == 0
     assert removed.stdout.count("removed ") == 4
-    assert not any(
-        (home / folder / f"{HOST_NAME}.json").exists() for folder in LINUX_FOLDERS.values()
-    )
+    assert not any(_expected_manifest(tmp_path, b).exists() for b in LINUX_FOLDERS)
     assert not launcher.exists()
     again = _browser_cli(tmp_path, db_path, "uninstall")
     assert again.stdout == "nothing to remove\n"
 
 
-@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="the Linux folders")
 def test_install_for_one_browser_writes_only_its_manifest(tmp_path: Path, db_path: Path) -> None:
     done = _browser_cli(tmp_path, db_path, "install", "--browser", "firefox")
     assert done.returncode == 0, done.stderr
-    home = tmp_path / "home"
-    written = sorted(p.relative_to(home).as_posix() for p in home.rglob("*.json"))
-    assert written == [f".mozilla/native-messaging-hosts/{HOST_NAME}.json"]
+    written = sorted(tmp_path.rglob(f"{HOST_NAME}.json"))
+    assert written == [_expected_manifest(tmp_path, "firefox")]
+    assert _browser_cli(tmp_path, db_path, "uninstall").stdout.count("removed ") == 1
     refused = _browser_cli(tmp_path, db_path, "install", "--browser", "safari")
     assert refused.returncode == 2 and "invalid choice" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
