@@ -19,6 +19,7 @@ from drayman.nativehost.probe import Found, probe
 from extensionbrowser import (
     BIG,
     COOKIE,
+    EXTENSION_ORIGIN,
     KEPT,
     SELECTED,
     SMALL,
@@ -143,6 +144,22 @@ def test_the_extension_takes_downloads_and_sends_selected_links(
         assert request.headers.get("Referer") == page
         assert COOKIE in request.headers.get("Cookie", "")
     assert len(jobs(db_path)) == 4
+
+    # the popup shows the queue, read over the RPC's WebSocket
+    driver.get(f"{EXTENSION_ORIGIN}/popup.html")
+    rows = wait_for(
+        lambda: (
+            driver.execute_script(
+                "return [...document.querySelectorAll('#jobs li')]"
+                ".map(li => [li.className, li.querySelector('.name').textContent]);"
+            )
+            if len(driver.execute_script("return document.querySelectorAll('#jobs li')")) == 4
+            else None
+        ),
+        30,
+        "the popup's four rows",
+    )
+    assert sorted(rows) == sorted(["complete", f"{n}.bin"] for n in ("big", "a", "b", "c"))
 
 
 def test_the_extension_starts_drayman_through_the_native_host(
