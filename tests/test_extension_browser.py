@@ -8,8 +8,10 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,10 +35,20 @@ from extensionbrowser import (
     set_settings,
     start_with_extension,
 )
-from httpserver import LoopbackServer
+from httpserver import LoopbackServer, make_body
 from nativehost import free_port, kill_started
 
 SECRET = "extension-test-secret"
+
+
+def _rpc(port: int, method: str, *params: Any) -> Any:
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": method, "params": [f"token:{SECRET}", *params]}
+    )
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/jsonrpc", data=body.encode())
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        return json.loads(response.read())["result"]
 
 
 @pytest.fixture
@@ -160,6 +172,34 @@ def test_the_extension_takes_downloads_and_sends_selected_links(
         "the popup's four rows",
     )
     assert sorted(rows) == sorted(["complete", f"{n}.bin"] for n in ("big", "a", "b", "c"))
+
+    # pause and resume from the popup change the job in the job table
+    http_server.add("/files/slow.bin", make_body(8 * 1024 * 1024, seed=7), rate=64 * 1024)
+    slow_url = http_server.url("/files/slow.bin")
+    _rpc(drayman_rpc, "aria2.addUri", [slow_url], {"dir": str(downloads)})
+
+    def state() -> str:
+        return next(str(j["state"]) for j in jobs(db_path) if j["url"] == slow_url)
+
+    def popup_button(label: str) -> Any:
+        for button in driver.find_elements(By.CSS_SELECTOR, "#jobs li.active button"):
+            if button.text == label:
+                return button
+        return None
+
+    wait_for(lambda: popup_button("Pause"), 30, "the popup's Pause button").click()
+    wait_for(lambda: state() == "paused", 30, "the job paused from the popup")
+    resume = wait_for(
+        lambda: next(
+            (b for b in driver.find_elements(By.CSS_SELECTOR, "#jobs li.paused button")),
+            None,
+        ),
+        30,
+        "the popup's Resume button",
+    )
+    assert resume.text == "Resume"
+    resume.click()
+    wait_for(lambda: state() in ("queued", "running"), 30, "the job resumed from the popup")
 
 
 def test_the_extension_starts_drayman_through_the_native_host(
