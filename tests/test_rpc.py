@@ -18,6 +18,7 @@ from drayman.rpc.errors import RpcFault
 from drayman.rpc.gid import expand, gid_of, job_id_in
 from drayman.rpc.methods import _page
 from httpserver import LoopbackServer, make_body
+from proxyserver import HttpProxy
 from rpcclient import SECRET, RpcClient
 
 KiB = 1024
@@ -590,3 +591,20 @@ async def test_drayman_retry_queues_a_failed_download_again(
     answer = await rpc.answer("drayman.retry", gid)
     assert answer["error"] == {"code": 1, "message": f"GID#{gid} has not failed: nothing to retry"}
     assert "drayman.retry" in (await rpc.answer("system.listMethods", token=None))["result"]
+
+
+async def test_add_uri_takes_aria2s_proxy_options(
+    rpc: RpcClient, http_server: LoopbackServer, http_proxy: HttpProxy
+) -> None:
+    http_server.add("/p.bin", make_body(KiB))
+    url = http_server.url("/p.bin")
+    gid = await rpc.call(
+        "aria2.addUri", [url], {"all-proxy": http_proxy.proxy_url, "pause": "true"}
+    )
+    job = await rpc.engine.queue.get(job_id_in(gid))
+    assert job.proxy == http_proxy.proxy_url
+    answer = await rpc.answer("aria2.addUri", [url], {"http-proxy": "ftp://nowhere"})
+    assert answer["error"]["code"] == 1 and "http-proxy" in answer["error"]["message"]
+    assert await rpc.call("aria2.unpause", gid) == gid
+    await rpc.wait_status(gid, "complete")
+    assert http_proxy.requests  # it went through the proxy

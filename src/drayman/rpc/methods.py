@@ -21,6 +21,7 @@ from drayman import __version__
 from drayman.errors import BadInput, DraymanError
 from drayman.inputs import default_download_dir, validate_sha256
 from drayman.jobs import Job, JobState
+from drayman.proxies import validate_proxy
 from drayman.queue.engine import Engine
 from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import JobProgress
@@ -145,6 +146,19 @@ def _checksum(options: dict[str, Any]) -> str | None:
     if kind.lower() not in ("sha-256", "sha256"):
         raise RpcFault(f"option checksum: only sha-256=HEX is supported, not {kind!r}")
     return validate_sha256(digest)
+
+
+def _proxy(options: dict[str, Any], url: str) -> str | None:
+    """aria2's ``http-proxy`` / ``https-proxy`` for the URL's scheme, else ``all-proxy``."""
+    scheme = "https" if url.strip().lower().startswith("https:") else "http"
+    for name in (f"{scheme}-proxy", "all-proxy"):
+        text = _option_text(options, name)
+        if text:  # aria2 takes "" as no proxy of this kind
+            try:
+                return validate_proxy(text)
+            except BadInput as exc:
+                raise RpcFault(f"option {name}: {exc}") from None
+    return None
 
 
 def _is_inside(path: str, folder: str) -> bool:
@@ -357,9 +371,15 @@ class Aria2Methods:
             _positive(options, option)  # checked; drayman's own --split applies
         sha256 = _checksum(options)
         paused = (_option_text(options, "pause") or "").lower() == "true"
+        proxy = _proxy(options, uri_list[0])
         # one URL per job: the others aria2 would take as mirrors of the same file
         [job_id] = await self.queue.add(
-            [uri_list[0]], dest_dir=folder, name=name or None, headers=headers, sha256=sha256
+            [uri_list[0]],
+            dest_dir=folder,
+            name=name or None,
+            headers=headers,
+            sha256=sha256,
+            proxy=proxy,
         )
         if paused:
             await self.queue.pause([job_id])
