@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from drayman import __version__
 from drayman.errors import BadInput, DraymanError, InvalidURL
@@ -97,31 +97,36 @@ def _job_id(text: str) -> int:
     return _positive_int(text, "a job id")
 
 
+_T = TypeVar("_T")
+
+
+def _argument(parse: Callable[[str], _T], text: str) -> _T:
+    """``parse(text)`` for argparse: a BadInput becomes its one-line usage error."""
+    try:
+        return parse(text)
+    except BadInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+# each parser is imported when a flag is used: `drayman ls` need not load the engine
+
+
 def _idle_action(text: str) -> Any:
     from drayman.onidle import parse_idle_action
 
-    try:
-        return parse_idle_action(text)
-    except BadInput as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return _argument(parse_idle_action, text)
 
 
 def _rate(text: str) -> int:
     from drayman.queue.ratelimit import parse_rate
 
-    try:
-        return parse_rate(text)
-    except BadInput as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return _argument(parse_rate, text)
 
 
 def _proxy(text: str) -> str:
     from drayman.proxies import SOCKS_HINT, SOCKS_SCHEMES, socks_available, validate_proxy
 
-    try:
-        proxy = validate_proxy(text)
-    except BadInput as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    proxy = _argument(validate_proxy, text)
     if proxy.partition("://")[0] in SOCKS_SCHEMES and not socks_available():
         raise argparse.ArgumentTypeError(SOCKS_HINT)
     return proxy
@@ -143,10 +148,7 @@ def _add_proxy_flags(parser: argparse.ArgumentParser, what: str, direct: str) ->
 def _size(text: str) -> int:
     from drayman.units import parse_size
 
-    try:
-        return parse_size(text)
-    except BadInput as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return _argument(parse_size, text)
 
 
 def _port(text: str) -> int:
