@@ -310,8 +310,10 @@ async def test_an_absurd_content_length_is_refused_before_anything_is_written(
         )
     assert job.state == JobState.FAILED
     assert_one_line(job, *words)
-    # nothing reserved, recorded or created: no name, no total, no folder, no .part
-    assert job.file_name is None and job.bytes_total is None and job.bytes_done == 0
+    # nothing reserved or created: no name, no folder, no .part; a size the
+    # parser took is kept, so the list shows what was refused (not "size ?")
+    assert job.file_name is None and job.bytes_done == 0
+    assert job.bytes_total == (length if length < 2**63 else None)
     assert list(downloads.iterdir()) == []
 
 

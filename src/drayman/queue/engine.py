@@ -714,7 +714,13 @@ class Engine:
                 message = f"{message} (gave up after {attempts} attempts)"
             log.info("job %d failed: %s", job.id, message)
             if await self._write_until_stored(
-                job.id, lambda: store.fail(job.id, error=message, attempts=attempts)
+                job.id,
+                lambda: store.fail(
+                    job.id,
+                    error=message,
+                    attempts=attempts,
+                    bytes_total=transfer.progress.bytes_total,
+                ),
             ):
                 self.failed_here.add(job.id)
                 self._changes.append(JobChange(job.id, JobState.FAILED, error=message))

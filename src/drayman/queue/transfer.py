@@ -234,6 +234,8 @@ class Transfer:
                 log.info("job %d: the server sent the whole file; starting from byte 0", job.id)
                 self.single_stream = True
             offset = 0
+        # known from here on, also to a refusal below (the job's size in ls)
+        self.progress.bytes_total = total
         self.client.check_size(total)
         # before a name is taken or a file created: a refusal leaves nothing
         # behind. A small file's first write tells a full disk as clearly,

@@ -122,8 +122,11 @@ UPDATE jobs SET url = :url, host = :host, headers = :headers, updated_at = :now
 WHERE id = :id AND state = 'running';
 
 -- name: fail_job
+-- a size the server told before the failure is kept when none was recorded
+-- (a file refused for lack of space or for its size: "size ?" said nothing)
 UPDATE jobs
 SET state = 'failed', error = :error, attempts = :attempts,
+    bytes_total = COALESCE(bytes_total, :bytes_total),
     next_attempt_at = NULL, finished_at = :now, updated_at = :now
 WHERE id = :id AND state = 'running';
 

@@ -698,8 +698,17 @@ class JobStore:
         }
         return await self._write(_changes_one("requeue_job", params))
 
-    async def fail(self, job_id: int, *, error: str, attempts: int) -> bool:
-        params = {"id": job_id, "error": error, "attempts": attempts, "now": self._clock()}
+    async def fail(
+        self, job_id: int, *, error: str, attempts: int, bytes_total: int | None = None
+    ) -> bool:
+        """running -> failed; ``bytes_total``: the size the server told, if none is recorded."""
+        params = {
+            "id": job_id,
+            "error": error,
+            "attempts": attempts,
+            "bytes_total": bytes_total,
+            "now": self._clock(),
+        }
         return await self._write(_changes_one("fail_job", params))
 
     async def release(self, job_id: int) -> bool:
