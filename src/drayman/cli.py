@@ -157,6 +157,13 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _actions(command: argparse.ArgumentParser, dest: str) -> Any:
+    """The required ACTION of a command with several (``rules add``, ``schedule ls``...)."""
+    actions = command.add_subparsers(dest=dest, metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    return actions
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="drayman",
@@ -462,8 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(host.example.com, or *.example.com for its subdomains). Their headers are sent "
         "only to matching hosts, never after a redirect elsewhere.",
     )
-    rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser)
-    rules_sub.required = True
+    rules_sub = _actions(rules, "rules_command")
     rule_add = rules_sub.add_parser("add", help="add or replace the rule for PATTERN")
     rule_add.add_argument("pattern", metavar="PATTERN")
     rule_add.add_argument("-H", "--header", action="append", default=[], metavar='"Name: value"')
@@ -503,10 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
         "category's subfolder of the download folder once the server tells its name: by "
         "extension, else by Content-Type, else Other.",
     )
-    cat_sub = categories.add_subparsers(
-        dest="categories_command", metavar="ACTION", parser_class=_Parser
-    )
-    cat_sub.required = True
+    cat_sub = _actions(categories, "categories_command")
     cat_ls = cat_sub.add_parser("ls", help="the categories, and whether sorting is on")
     cat_ls.add_argument("--json", action="store_true")
     cat_set = cat_sub.add_parser("set", help="change a category (or add one before Other)")
@@ -530,10 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
         "end at or before the start is the next day. A running engine applies a change "
         "within about a second.",
     )
-    schedule_sub = schedule.add_subparsers(
-        dest="schedule_command", metavar="ACTION", parser_class=_Parser
-    )
-    schedule_sub.required = True
+    schedule_sub = _actions(schedule, "schedule_command")
     schedule_add = schedule_sub.add_parser("add", help="add a band")
     schedule_add.add_argument(
         "band",
@@ -593,10 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with which drayman's browser extension starts drayman and learns its RPC port and "
         "secret. Then load the extension (the browser/ folder) in the browser.",
     )
-    browser_sub = browser.add_subparsers(
-        dest="browser_command", metavar="ACTION", parser_class=_Parser
-    )
-    browser_sub.required = True
+    browser_sub = _actions(browser, "browser_command")
     browser_install = browser_sub.add_parser(
         "install", help="write the host manifest for every browser, or for --browser"
     )
