@@ -1,4 +1,4 @@
--- user_version 15
+-- user_version 16
 -- index jobs_by_host
 CREATE INDEX jobs_by_host ON jobs (state, host);
 -- index jobs_by_state
@@ -53,7 +53,7 @@ CREATE TABLE jobs (
     finished_at     REAL,
     priority        INTEGER NOT NULL DEFAULT 0,
     position        INTEGER NOT NULL DEFAULT 0
-, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT, max_speed INTEGER CHECK (max_speed IS NULL OR max_speed >= 0), insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)), base_dir TEXT, part_identity TEXT, part_tail TEXT, proxy TEXT, max_filesize INTEGER CHECK (max_filesize IS NULL OR max_filesize >= 1), page_url TEXT, sort_by_type INTEGER NOT NULL DEFAULT 0 CHECK (sort_by_type IN (0, 1)), ignore_schedule INTEGER NOT NULL DEFAULT 0 CHECK (ignore_schedule IN (0, 1)));
+, title TEXT, author TEXT, thumbnail_url TEXT, name_template TEXT, max_speed INTEGER CHECK (max_speed IS NULL OR max_speed >= 0), insecure INTEGER NOT NULL DEFAULT 0 CHECK (insecure IN (0, 1)), base_dir TEXT, part_identity TEXT, part_tail TEXT, proxy TEXT, max_filesize INTEGER CHECK (max_filesize IS NULL OR max_filesize >= 1), page_url TEXT, sort_by_type INTEGER NOT NULL DEFAULT 0 CHECK (sort_by_type IN (0, 1)), ignore_schedule INTEGER NOT NULL DEFAULT 0 CHECK (ignore_schedule IN (0, 1)), split INTEGER CHECK (split IS NULL OR split >= 1));
 -- table rules
 CREATE TABLE rules (
     id              INTEGER PRIMARY KEY,

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from conftest import async_wait_until
+from drayman.errors import BadInput
 from drayman.jobs import Job, JobState
 from drayman.rpc.errors import RpcFault
 from drayman.rpc.gid import expand, gid_of, job_id_in
@@ -608,3 +609,116 @@ async def test_add_uri_takes_aria2s_proxy_options(
     assert await rpc.call("aria2.unpause", gid) == gid
     await rpc.wait_status(gid, "complete")
     assert http_proxy.requests  # it went through the proxy
+
+
+def split_small(rpc: RpcClient, split: int) -> None:
+    """The engine's --split, and files split from 256 KiB on into pieces of 256 KiB or more.
+
+    With pieces under two minimum segments no connection steals work from another:
+    a file comes over exactly as many requests as it was cut into.
+    """
+    config = rpc.engine.config
+    small = replace(config.transfer, split=split, split_min_size=256 * KiB, min_segment=256 * KiB)
+    rpc.engine.reconfigure(replace(config, transfer=small))
+
+
+def pieces(http_server: LoopbackServer, path: str) -> list[str | None]:
+    """The Range header of each request for ``path``, by first byte (None: the whole body)."""
+    return sorted(
+        (r.headers.get("Range") for r in http_server.requests_for(path)),
+        key=lambda value: -1 if value is None else int(value[6:].partition("-")[0]),
+    )
+
+
+def cut(size: int, connections: int) -> list[str | None]:
+    """The requests of ``size`` bytes cut into ``connections`` equal pieces."""
+    piece = size // connections
+    ranges = [f"bytes={n * piece}-{(n + 1) * piece - 1}" for n in range(1, connections - 1)]
+    return [None, *ranges, f"bytes={(connections - 1) * piece}-{size - 1}"]
+
+
+async def test_split_is_the_jobs_own_connections_instead_of_the_engines(
+    rpc: RpcClient, http_server: LoopbackServer, downloads: Path
+) -> None:
+    split_small(rpc, 8)
+    # 3.5 pieces of 256 KiB: the engine's 8 would cut it in 3, the job's 2 in 2
+    small = make_body(896 * KiB + 5, seed=3)
+    # 8.5 pieces: 8 connections, whoever says so
+    large = make_body(2176 * KiB + 7, seed=4)
+    http_server.add("/two.bin", small)
+    http_server.add("/global.bin", large)
+    two = await rpc.call("aria2.addUri", [http_server.url("/two.bin")], {"split": "2"})
+    own = await rpc.call("aria2.addUri", [http_server.url("/global.bin")])
+    assert (await rpc.call("aria2.getOption", two))["split"] == "2"
+    assert (await rpc.call("aria2.getOption", own))["split"] == "8"
+    await rpc.wait_status(two, "complete", timeout=30)
+    await rpc.wait_status(own, "complete", timeout=30)
+    assert (downloads / "two.bin").read_bytes() == small
+    assert (downloads / "global.bin").read_bytes() == large
+    assert pieces(http_server, "/two.bin") == cut(len(small), 2)
+    assert pieces(http_server, "/global.bin") == cut(len(large), 8)
+    assert (await rpc.engine.queue.get(job_id_in(two))).split == 2
+    assert (await rpc.engine.queue.get(job_id_in(own))).split is None
+
+    # the other way round: the engine's split made 2 over the RPC, the job asks for 8
+    assert await rpc.call("aria2.changeGlobalOption", {"split": "2"}) == "OK"
+    http_server.add("/eight.bin", large)
+    http_server.add("/fewer.bin", small)
+    eight = await rpc.call(
+        "aria2.addUri",
+        [http_server.url("/eight.bin")],
+        {"split": "8", "max-connection-per-server": "12"},
+    )
+    fewer = await rpc.call("aria2.addUri", [http_server.url("/fewer.bin")])
+    await rpc.wait_status(eight, "complete", timeout=30)
+    await rpc.wait_status(fewer, "complete", timeout=30)
+    assert (downloads / "eight.bin").read_bytes() == large
+    assert (downloads / "fewer.bin").read_bytes() == small
+    assert pieces(http_server, "/eight.bin") == cut(len(large), 8)
+    assert pieces(http_server, "/fewer.bin") == cut(len(small), 2)
+
+
+async def test_split_and_connections_per_server_take_the_smaller_at_most_16(
+    rpc: RpcClient, http_server: LoopbackServer, downloads: Path
+) -> None:
+    split_small(rpc, 8)
+    body = make_body(2176 * KiB + 7, seed=5)
+    http_server.add("/one.bin", body)
+    url = http_server.url("/one.bin")
+    one = await rpc.call("aria2.addUri", [url], {"split": "4", "max-connection-per-server": "1"})
+    assert (await rpc.call("aria2.getOption", one))["split"] == "1"
+    await rpc.wait_status(one, "complete", timeout=30)
+    assert (downloads / "one.bin").read_bytes() == body
+    [request] = http_server.requests_for("/one.bin")
+    assert "Range" not in request.headers
+    many = await rpc.call("aria2.addUri", [url], {"split": "40", "pause": "true"})
+    option = await rpc.call("aria2.getOption", many)
+    assert (option["split"], option["max-connection-per-server"]) == ("16", "16")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("split", "0"), ("split", "two"), ("max-connection-per-server", "-1"), ("split", "")],
+)
+async def test_a_bad_split_is_aria2s_error_and_adds_nothing(
+    rpc: RpcClient, http_server: LoopbackServer, option: str, value: str
+) -> None:
+    http_server.add("/x.bin", make_body(KiB))
+    answer = await rpc.answer("aria2.addUri", [http_server.url("/x.bin")], {option: value})
+    assert answer["error"] == {
+        "code": 1,
+        "message": f"option {option}: not a whole number of at least 1: {value!r}",
+    }
+    assert await rpc.engine.queue.count() == 0
+    assert http_server.requests_for("/x.bin") == []
+
+
+async def test_the_queue_keeps_a_jobs_own_split_and_refuses_none_at_all(
+    rpc: RpcClient, downloads: Path
+) -> None:
+    queue = rpc.engine.queue
+    [job_id] = await queue.add(["http://127.0.0.1:1/a.bin"], dest_dir=downloads, split=3)
+    assert (await queue.get(job_id)).split == 3
+    with pytest.raises(BadInput, match="connections per file must be at least 1"):
+        await queue.add(["http://127.0.0.1:1/b.bin"], dest_dir=downloads, split=0)
+    assert await queue.ids() == [job_id]

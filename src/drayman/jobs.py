@@ -112,6 +112,8 @@ class Job:
     sort_by_type: bool = False
     #: the job goes on whatever the schedule says (drayman add --ignore-schedule)
     ignore_schedule: bool = False
+    #: connections for this job's file (None: the engine's --split)
+    split: int | None = None
 
     @property
     def final_path(self) -> str | None:
@@ -212,3 +214,5 @@ class NewJob:
     sort_by_type: bool = False
     #: the job goes on whatever the schedule says
     ignore_schedule: bool = False
+    #: connections for this job's file (None: the engine's --split)
+    split: int | None = None

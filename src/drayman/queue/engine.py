@@ -550,11 +550,14 @@ class Engine:
         limiter: TokenBucket = JobShare(self._limiter)
         if not job.ignore_schedule:
             limiter = BothBuckets(limiter, JobShare(self._band_limiter))
+        config = self.config.transfer
+        if job.split is not None:  # its own connections (aria2's split, over the RPC)
+            config = replace(config, split=job.split)
         transfer = Transfer(
             replace(job, state=JobState.RUNNING),
             self.queue.store,
             self._session,
-            self.config.transfer,
+            config,
             limiter=limiter,
             rules=rules,
             clock=self._clock,

@@ -154,6 +154,7 @@ class JobQueue:
         max_filesize: int | None = None,
         sort_by_type: bool | None = None,
         ignore_schedule: bool = False,
+        split: int | None = None,
     ) -> list[int]:
         """Validate everything, then add every URL in one transaction.
 
@@ -166,6 +167,7 @@ class JobQueue:
         ``max_filesize`` (bytes) fails a job whose file is larger.
         ``sort_by_type`` (see :meth:`plan`) files them by type below ``dest_dir``.
         ``ignore_schedule`` lets the jobs go on through the schedule's bands.
+        ``split`` is the jobs' own connections per file (None: the engine's).
 
         Raises a :class:`BadInput` subclass and adds nothing if any part is bad.
         """
@@ -196,6 +198,7 @@ class JobQueue:
             max_filesize=max_filesize,
             sort_by_type=sort_by_type,
             ignore_schedule=ignore_schedule,
+            split=split,
         )
 
     async def add_entries(
@@ -213,13 +216,16 @@ class JobQueue:
         max_filesize: int | None = None,
         sort_by_type: bool | None = None,
         ignore_schedule: bool = False,
+        split: int | None = None,
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
         See :meth:`plan` for how folders, names and headers are chosen, and
-        :meth:`add` for ``cookies`` and ``proxy``.
+        :meth:`add` for ``cookies``, ``proxy`` and ``split``.
         """
         checked = _checked_proxy(proxy)
+        if split is not None and split < 1:
+            raise BadInput("connections per file must be at least 1")
         new = await self.plan(
             entries,
             dest_dir=dest_dir,
@@ -238,6 +244,8 @@ class JobQueue:
             new = [dataclasses.replace(job, proxy=checked) for job in new]
         if ignore_schedule:
             new = [dataclasses.replace(job, ignore_schedule=True) for job in new]
+        if split is not None:
+            new = [dataclasses.replace(job, split=split) for job in new]
         ids = await self.store.add(new)
         self._changed()
         return ids

@@ -56,6 +56,9 @@ UNSUPPORTED = {
     "aria2.changeUri": "drayman cannot change the URL of a download; remove it and add the new URL",
 }
 
+#: connections per file a client may ask for (the window's setting goes as far)
+MAX_SPLIT = 16
+
 #: finished, failed and removed downloads listed at most, the most recent
 #: (aria2's --max-download-result): a client polling tellStopped every second
 #: does not read a history of 100,000 jobs every second
@@ -367,8 +370,9 @@ class Aria2Methods:
         name = _option_text(options, "out")
         folder = await self._folder(_option_text(options, "dir"))
         rate = _rate(options, "max-download-limit")
-        for option in ("split", "max-connection-per-server"):
-            _positive(options, option)  # checked; drayman's own --split applies
+        # connections for the file: aria2 opens min(split, per server) to one server
+        given = [_positive(options, o) for o in ("split", "max-connection-per-server")]
+        split = min((n for n in given if n is not None), default=None)
         sha256 = _checksum(options)
         paused = (_option_text(options, "pause") or "").lower() == "true"
         proxy = _proxy(options, uri_list[0])
@@ -380,6 +384,7 @@ class Aria2Methods:
             headers=headers,
             sha256=sha256,
             proxy=proxy,
+            split=None if split is None else min(split, MAX_SPLIT),
         )
         if paused:
             await self.queue.pause([job_id])
@@ -566,7 +571,7 @@ class Aria2Methods:
 
     async def get_option(self, params: list[Any]) -> dict[str, str]:
         job, _ = await self._job(_param(params, 0, str, "gid"))
-        split = self.engine.config.transfer.split
+        split = job.split or self.engine.config.transfer.split
         options = {
             "dir": job.dest_dir,
             "max-download-limit": str(job.max_speed or 0),
@@ -622,7 +627,7 @@ class Aria2Methods:
         if split is not None:
             config = self.engine.config
             self.engine.reconfigure(
-                replace(config, transfer=replace(config.transfer, split=min(split, 16)))
+                replace(config, transfer=replace(config.transfer, split=min(split, MAX_SPLIT)))
             )
         return "OK"
 

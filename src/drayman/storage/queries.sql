@@ -6,11 +6,11 @@
 INSERT INTO jobs (id, url, original_url, host, dest_dir, requested_name, headers, sha256,
                   state, created_at, updated_at, priority, title, author, thumbnail_url,
                   name_template, position, insecure, base_dir, proxy, max_filesize, page_url,
-                  sort_by_type, ignore_schedule)
+                  sort_by_type, ignore_schedule, split)
 VALUES (:id, :url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
         'queued', :now, :now, :priority, :title, :author, :thumbnail_url,
         :name_template, :position, :insecure, :base_dir, :proxy, :max_filesize, :page_url,
-        :sort_by_type, :ignore_schedule);
+        :sort_by_type, :ignore_schedule, :split);
 
 -- name: last_id_and_position
 -- inside the add's write transaction nobody else inserts: ids follow on,

@@ -98,6 +98,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         page_url=row["page_url"],
         sort_by_type=bool(row["sort_by_type"]),
         ignore_schedule=bool(row["ignore_schedule"]),
+        split=row["split"],
     )
 
 
@@ -396,6 +397,7 @@ class JobStore:
                 "page_url": job.page_url,
                 "sort_by_type": int(job.sort_by_type),
                 "ignore_schedule": int(job.ignore_schedule),
+                "split": job.split,
                 "now": now,
             }
             for job in new_jobs
