@@ -3,90 +3,95 @@
 <context>
     <name>AddDialog</name>
     <message>
-        <location filename="../add_dialog.py" line="46" />
+        <location filename="../add_dialog.py" line="48" />
         <source>Add downloads</source>
-        <extracomment>skip TLS certificate checks for these URLs' hosts (``add --insecure``) into the folder's Video/, Archives/, ... (as ``add`` without ``-d`` does)</extracomment>
+        <extracomment>skip TLS certificate checks for these URLs' hosts (``add --insecure``) into the folder's Video/, Archives/, ... (as ``add`` without ``-d`` does) download whatever the schedule says (``add --ignore-schedule``)</extracomment>
         <translation>添加下载</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="48" />
+        <location filename="../add_dialog.py" line="50" />
         <source>One URL per line</source>
         <translation>每行一个网址</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="51" />
+        <location filename="../add_dialog.py" line="53" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="57" />
+        <location filename="../add_dialog.py" line="59" />
         <source>From the server (single URL only)</source>
         <translation>由服务器决定（仅限单个网址）</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="63" />
+        <location filename="../add_dialog.py" line="65" />
         <source>Optional</source>
         <translation>可选</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="67" />
+        <location filename="../add_dialog.py" line="69" />
         <source>Do not check these servers' TLS certificates (only for servers you trust)</source>
         <translation>不检查这些服务器的 TLS 证书（仅用于您信任的服务器）</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="70" />
+        <location filename="../add_dialog.py" line="72" />
         <source>Into subfolders by file type (Video, Archives, …)</source>
         <translation>按文件类型放入子文件夹（视频、压缩包…）</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="77" />
+        <location filename="../add_dialog.py" line="79" />
         <source>URLs</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="78" />
-        <location filename="../add_dialog.py" line="100" />
+        <location filename="../add_dialog.py" line="80" />
+        <location filename="../add_dialog.py" line="107" />
         <source>Folder</source>
         <extracomment>the folder check under way (it runs off the window's thread)</extracomment>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="80" />
+        <location filename="../add_dialog.py" line="82" />
         <source>File name</source>
         <translation>文件名</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="81" />
+        <location filename="../add_dialog.py" line="83" />
         <source>Headers</source>
         <translation>请求头</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="82" />
+        <location filename="../add_dialog.py" line="84" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="132" />
+        <location filename="../add_dialog.py" line="88" />
+        <source>Download now, whatever the schedule says</source>
+        <translation>立即下载，不受计划限制</translation>
+    </message>
+    <message>
+        <location filename="../add_dialog.py" line="139" />
         <source>Enter at least one URL.</source>
         <translation>请至少输入一个网址。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="137" />
+        <location filename="../add_dialog.py" line="144" />
         <source>Line {0}: {1}</source>
         <translation>第 {0} 行：{1}</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="139" />
+        <location filename="../add_dialog.py" line="146" />
         <source>Choose a folder.</source>
         <translation>请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="143" />
+        <location filename="../add_dialog.py" line="150" />
         <source>A file name can only be given for a single URL.</source>
         <translation>只有单个网址时才能指定文件名。</translation>
     </message>
     <message>
-        <location filename="../add_dialog.py" line="151" />
+        <location filename="../add_dialog.py" line="158" />
         <source>A checksum can only be given for a single URL.</source>
         <translation>只有单个网址时才能指定校验和。</translation>
     </message>
@@ -142,6 +147,30 @@
         <location filename="../categories_tab.py" line="82" />
         <source>New</source>
         <translation>新类别</translation>
+    </message>
+</context>
+<context>
+    <name>CountdownDialog</name>
+    <message>
+        <location filename="../countdown.py" line="19" />
+        <source>The queue is done</source>
+        <translation>队列已完成</translation>
+    </message>
+    <message>
+        <location filename="../countdown.py" line="22" />
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../countdown.py" line="43" />
+        <source>All downloads have ended. Shutting down in {0} s.</source>
+        <extracomment>ticks of at most a second; the last one fires the action</extracomment>
+        <translation>全部下载已结束。{0} 秒后关机。</translation>
+    </message>
+    <message>
+        <location filename="../countdown.py" line="45" />
+        <source>All downloads have ended. Going to sleep in {0} s.</source>
+        <translation>全部下载已结束。{0} 秒后进入睡眠。</translation>
     </message>
 </context>
 <context>
@@ -235,23 +264,23 @@
     <message>
         <location filename="../import_dialog.py" line="409" />
         <source>A video, playlist, channel or feed page, to add what it holds</source>
-        <translation type="unfinished" />
+        <translation>视频、播放列表、频道或订阅源的网页，添加其中的内容</translation>
     </message>
     <message>
         <location filename="../import_dialog.py" line="412" />
         <source>Resolve</source>
-        <translation type="unfinished" />
+        <translation>解析</translation>
     </message>
     <message>
         <location filename="../import_dialog.py" line="414" />
         <source>Stop</source>
-        <translation type="unfinished" />
+        <translation>停止</translation>
     </message>
     <message>
         <location filename="../import_dialog.py" line="441" />
         <source>Page</source>
         <extracomment>the page being resolved (None: none) set when a resolve ends, however it ends (tests and the benchmark) rows planned for the current folder and template (the first ones) a plan of the rows a page added, under way</extracomment>
-        <translation type="unfinished" />
+        <translation>网页</translation>
     </message>
     <message>
         <location filename="../import_dialog.py" line="443" />
@@ -313,33 +342,30 @@
     <message>
         <location filename="../import_dialog.py" line="587" />
         <source>Resolving {0}…</source>
-        <translation type="unfinished" />
+        <translation>正在解析 {0}…</translation>
     </message>
     <message numerus="yes">
         <location filename="../import_dialog.py" line="611" />
         <source>Stopped after %n entries.</source>
-        <translation type="unfinished">
-            <numerusform />
-        </translation>
+        <translation>
+            <numerusform>已停止，共找到 %n 个条目。</numerusform></translation>
     </message>
     <message numerus="yes">
         <location filename="../import_dialog.py" line="635" />
         <source>%n entries from {0}</source>
-        <translation type="unfinished">
-            <numerusform />
-        </translation>
+        <translation>
+            <numerusform>从 {0} 找到 %n 个条目</numerusform></translation>
     </message>
     <message>
         <location filename="../import_dialog.py" line="661" />
         <source>{0} of {1} entries</source>
-        <translation type="unfinished" />
+        <translation>已找到 {0} / {1} 个条目</translation>
     </message>
     <message numerus="yes">
         <location filename="../import_dialog.py" line="663" />
         <source>%n entries</source>
-        <translation type="unfinished">
-            <numerusform />
-        </translation>
+        <translation>
+            <numerusform>已找到 %n 个条目</numerusform></translation>
     </message>
     <message>
         <location filename="../import_dialog.py" line="687" />
@@ -526,180 +552,176 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="142" />
+        <location filename="../main_window.py" line="163" />
         <source>Search name or URL</source>
-        <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue) downloads whose speed history is kept (the most recently active ones) the user's Downloads folder: the Add dialog sorts by type there (as `add` without -d) folders by file type, as stored (read when the window starts; None until then) one fetcher (and its disk cache and request bound) for the table and imports jobs that ended since the last "finished" notice: the batch it sums up what the engine told about a download this session (shown in its details)</extracomment>
+        <extracomment>rows shown before the whole table is read (first paint of a 100,000-job queue) downloads whose speed history is kept (the most recently active ones) the user's Downloads folder: the Add dialog sorts by type there (as `add` without -d) folders by file type, as stored (read when the window starts; None until then) the schedule's bands, as last read "when the queue is done": armed while the setting says to do something what the last on-idle action said (shown in the status bar too) one fetcher (and its disk cache and request bound) for the table and imports jobs that ended since the last "finished" notice: the batch it sums up what the engine told about a download this session (shown in its details)</extracomment>
         <translation>搜索名称或网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="147" />
+        <location filename="../main_window.py" line="168" />
         <source>All</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="148" />
+        <location filename="../main_window.py" line="169" />
         <source>Active</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="149" />
+        <location filename="../main_window.py" line="170" />
         <source>Queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="150" />
+        <location filename="../main_window.py" line="171" />
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="151" />
+        <location filename="../main_window.py" line="172" />
         <source>Done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="152" />
+        <location filename="../main_window.py" line="173" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <source>Jobs</source>
-        <translation>任务</translation>
-    </message>
-    <message>
-        <location filename="../main_window.py" line="209" />
+        <location filename="../main_window.py" line="230" />
         <source>Show every download</source>
         <extracomment>the last minute of each download's speed (the most recent ones), and the total's</extracomment>
         <translation>显示全部下载</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="263" />
+        <location filename="../main_window.py" line="286" />
         <source>Show drayman</source>
         <extracomment>whether the user was told that downloads go on in the tray links copied and not in the queue, offered until clicked or replaced the tray's last message is the offer (a click on it opens the Add dialog)</extracomment>
         <translation>显示 drayman</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="307" />
+        <location filename="../main_window.py" line="330" />
         <source>Downloads</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="311" />
+        <location filename="../main_window.py" line="334" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="314" />
+        <location filename="../main_window.py" line="337" />
         <source>Import…</source>
         <translation>导入…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="317" />
+        <location filename="../main_window.py" line="340" />
         <source>Import from a page…</source>
-        <translation type="unfinished" />
+        <translation>从网页导入…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="323" />
+        <location filename="../main_window.py" line="346" />
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="324" />
+        <location filename="../main_window.py" line="347" />
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="325" />
+        <location filename="../main_window.py" line="348" />
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="326" />
+        <location filename="../main_window.py" line="349" />
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="328" />
+        <location filename="../main_window.py" line="351" />
         <source>Move up</source>
         <translation>上移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="331" />
+        <location filename="../main_window.py" line="354" />
         <source>Move down</source>
         <translation>下移</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="335" />
+        <location filename="../main_window.py" line="358" />
         <source>Pause all</source>
         <translation>全部暂停</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="338" />
+        <location filename="../main_window.py" line="361" />
         <source>Resume all</source>
         <translation>全部继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="340" />
+        <location filename="../main_window.py" line="363" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="342" />
+        <location filename="../main_window.py" line="365" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="345" />
+        <location filename="../main_window.py" line="368" />
         <source>Copy URL</source>
         <translation>复制网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="349" />
+        <location filename="../main_window.py" line="372" />
         <source>Pause or resume</source>
         <translation>暂停或继续</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="355" />
+        <location filename="../main_window.py" line="378" />
         <source>Remove finished</source>
         <translation>移除已完成</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="358" />
+        <location filename="../main_window.py" line="381" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="361" />
+        <location filename="../main_window.py" line="384" />
         <source>Paste URLs</source>
         <translation>粘贴网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="368" />
+        <location filename="../main_window.py" line="391" />
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="374" />
+        <location filename="../main_window.py" line="397" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="383" />
+        <location filename="../main_window.py" line="406" />
         <source>&amp;Downloads</source>
         <translation>下载(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="403" />
+        <location filename="../main_window.py" line="426" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="404" />
-        <location filename="../main_window.py" line="425" />
+        <location filename="../main_window.py" line="427" />
+        <location filename="../main_window.py" line="448" />
         <source>About drayman</source>
         <translation>关于 drayman</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="430" />
+        <location filename="../main_window.py" line="453" />
         <source>A download manager that never loses work: every download resumes after a pause, a crash or a lost connection.
 
 Database: {0}</source>
@@ -708,238 +730,301 @@ Database: {0}</source>
 数据库：{0}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="544" />
+        <location filename="../main_window.py" line="567" />
         <source>Remove “{0}” from the list?</source>
         <translation>从列表中移除“{0}”？</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="545" />
+        <location filename="../main_window.py" line="568" />
         <source>Also delete its file</source>
         <translation>同时删除其文件</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="548" />
+        <location filename="../main_window.py" line="571" />
         <source>Remove %n downloads from the list?</source>
         <translation>
             <numerusform>从列表中移除 %n 个下载？</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="733" />
+        <location filename="../main_window.py" line="782" />
         <source>Page</source>
-        <translation type="unfinished" />
+        <translation>网页</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="946" />
+        <location filename="../main_window.py" line="1004" />
         <source>All downloads have finished: %n done.</source>
         <translation>
             <numerusform>全部下载已结束：%n 个完成。</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="947" />
+        <location filename="../main_window.py" line="1005" />
         <source>Downloads have finished: {0} done, {1} failed.</source>
         <translation>下载已结束：{0} 个完成，{1} 个失败。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="967" />
+        <location filename="../main_window.py" line="1019" />
+        <source>quiet hours until {0}</source>
+        <translation>按计划暂停至 {0}</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="1021" />
+        <source>schedule: {0}/s</source>
+        <translation>计划限速：{0}/秒</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="1061" />
+        <source>When the queue is done: {0} failed: {1}</source>
+        <translation>队列完成后执行 {0} 失败：{1}</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="1081" />
         <source>drayman keeps downloading in the tray. Click its icon to bring the window back; right-click it to quit.</source>
         <translation>drayman 在托盘中继续下载。单击托盘图标可恢复窗口；右键单击可退出。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="988" />
+        <location filename="../main_window.py" line="1102" />
         <source>Add {0} copied link(s)…</source>
         <translation>添加复制的 {0} 个链接…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="995" />
+        <location filename="../main_window.py" line="1109" />
         <source>{0} — click to add them</source>
         <translation>{0} — 点击添加</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1032" />
+        <location filename="../main_window.py" line="1146" />
         <source>filter: {0} · {1} of {2} shown</source>
         <translation>筛选：{0} · 显示 {1} / {2} 个</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1044" />
+        <location filename="../main_window.py" line="1158" />
         <source>No download matches the filter.</source>
         <translation>没有符合筛选条件的下载。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1047" />
+        <location filename="../main_window.py" line="1161" />
         <source>Paste a link (Ctrl+V), drop one here, or click Add to start.</source>
         <translation>粘贴链接（Ctrl+V）、拖放到这里，或点击“添加”开始。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1114" />
+        <location filename="../main_window.py" line="1228" />
         <source>failed {0}</source>
         <translation>失败 {0}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1122" />
+        <location filename="../main_window.py" line="1236" />
         <source>active {0} · queued {1} · paused {2} · done {3} · {4}</source>
         <translation>下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · {4}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1135" />
+        <location filename="../main_window.py" line="1249" />
         <source>Select a download to see its details.</source>
         <translation>选择一个下载以查看详情。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1150" />
+        <location filename="../main_window.py" line="1264" />
         <source>Note</source>
         <translation>提示</translation>
     </message>
     <message>
-        <source>&amp;Jobs</source>
-        <translation>任务(&amp;J)</translation>
-    </message>
-    <message>
-        <location filename="../main_window.py" line="559" />
+        <location filename="../main_window.py" line="582" />
         <source>Remove downloads</source>
         <translation>移除下载</translation>
     </message>
-    <message numerus="yes">
-        <source>Remove %n job(s) from the list?</source>
-        <translation>
-            <numerusform>从列表中移除 %n 个任务？</numerusform></translation>
-    </message>
     <message>
-        <location filename="../main_window.py" line="549" />
+        <location filename="../main_window.py" line="572" />
         <source>Also delete their files</source>
         <translation>同时删除文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="561" />
+        <location filename="../main_window.py" line="584" />
         <source>Files stay on the disk unless you tick the box.</source>
         <translation>除非勾选下面的选项，文件会保留在磁盘上。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="600" />
+        <location filename="../main_window.py" line="624" />
         <source>Already in the list, added again: {0}</source>
         <translation>已在列表中，再次添加：{0}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="657" />
+        <location filename="../main_window.py" line="706" />
         <source>Pasted text</source>
         <translation>粘贴的文本</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="664" />
+        <location filename="../main_window.py" line="713" />
         <source>Links given to drayman</source>
         <translation>交给 drayman 的链接</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="682" />
+        <location filename="../main_window.py" line="731" />
         <source>{0} is not a list of downloads (.txt, .json, .jsonl or .csv).</source>
         <translation>{0} 不是下载列表（.txt、.json、.jsonl 或 .csv）。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="689" />
+        <location filename="../main_window.py" line="738" />
         <source>Dropped links</source>
         <translation>拖入的链接</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="696" />
+        <location filename="../main_window.py" line="745" />
         <source>Import a list of downloads</source>
         <translation>导入下载列表</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="700" />
+        <location filename="../main_window.py" line="749" />
         <source>Lists of downloads (*.txt *.json *.jsonl *.ndjson *.csv)</source>
         <translation>下载列表 (*.txt *.json *.jsonl *.ndjson *.csv)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="701" />
+        <location filename="../main_window.py" line="750" />
         <source>All files (*)</source>
         <translation>所有文件 (*)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../main_window.py" line="746" />
+        <location filename="../main_window.py" line="795" />
         <source>… and %n more</source>
         <translation>
             <numerusform>……另有 %n 个</numerusform></translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="748" />
+        <location filename="../main_window.py" line="797" />
         <source>{0}: nothing to import.</source>
         <translation>{0}：没有可导入的条目。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="821" />
+        <location filename="../main_window.py" line="870" />
         <source>Something went wrong: {0}. Details are in the log.</source>
         <translation>出现错误：{0}。详情见日志。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="882" />
+        <location filename="../main_window.py" line="940" />
         <source>Speed: {0}/s</source>
         <translation>速度：{0}/秒</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="905" />
+        <location filename="../main_window.py" line="963" />
         <source>Total speed</source>
         <translation>总速度</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="908" />
+        <location filename="../main_window.py" line="966" />
         <source>Speed of {0}</source>
         <translation>{0} 的速度</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="923" />
+        <location filename="../main_window.py" line="981" />
         <source>{0} failed: {1}</source>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
-        <source>All downloads have finished.</source>
-        <translation>全部下载已完成。</translation>
-    </message>
-    <message>
-        <source>active {0} · queued {1} · paused {2} · done {3} · failed {4}</source>
-        <translation>下载中 {0} · 排队 {1} · 暂停 {2} · 完成 {3} · 失败 {4}</translation>
-    </message>
-    <message>
-        <source>Select a job to see its details.</source>
-        <translation>选择一个任务以查看详情。</translation>
-    </message>
-    <message>
-        <location filename="../main_window.py" line="1140" />
+        <location filename="../main_window.py" line="1254" />
         <source>URL</source>
         <translation>网址</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1141" />
+        <location filename="../main_window.py" line="1255" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1142" />
+        <location filename="../main_window.py" line="1256" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1143" />
+        <location filename="../main_window.py" line="1257" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1144" />
+        <location filename="../main_window.py" line="1258" />
         <source>ETag</source>
         <translation>ETag</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1145" />
+        <location filename="../main_window.py" line="1259" />
         <source>Last-Modified</source>
         <translation>最后修改</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1146" />
+        <location filename="../main_window.py" line="1260" />
         <source>Attempts</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="1147" />
+        <location filename="../main_window.py" line="1261" />
         <source>Last error</source>
         <translation>最近的错误</translation>
+    </message>
+</context>
+<context>
+    <name>ScheduleTab</name>
+    <message>
+        <location filename="../schedule_tab.py" line="23" />
+        <source>Days and hours</source>
+        <extracomment>False until the window hands over the bands it read from the database</extracomment>
+        <translation>星期和时段</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="23" />
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="30" />
+        <source>mon-fri 09:00-18:00</source>
+        <translation>mon-fri 09:00-18:00</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="32" />
+        <source>Pause downloads</source>
+        <translation>暂停下载</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="33" />
+        <source>Limit the speed to</source>
+        <translation>限速为</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="35" />
+        <source>e.g. 500k, 2M</source>
+        <translation>例如 500k、2M</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="40" />
+        <source>Add</source>
+        <translation>添加</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="42" />
+        <source>Remove</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="50" />
+        <source>Local time. Days: daily, weekdays, weekends, mon…sun, mon-fri, sat,sun. An end before the start is the next day (22:00-07:00). Running downloads pause at a pause band's start and resume at its end.</source>
+        <translation>本地时间。星期：daily（每天）、weekdays（工作日）、weekends（周末）、mon…sun、mon-fri、sat,sun。结束早于开始表示到次日（22:00-07:00）。正在进行的下载在暂停时段开始时暂停，结束时继续。</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="82" />
+        <source>Enter a speed for the limit, e.g. 500k.</source>
+        <translation>请输入限速值，例如 500k。</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="85" />
+        <source>A limit must be more than 0; choose Pause instead.</source>
+        <translation>限速必须大于 0；要停止下载请改选“暂停下载”。</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="112" />
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <location filename="../schedule_tab.py" line="114" />
+        <source>Limit to {0}/s</source>
+        <translation>限速 {0}/秒</translation>
     </message>
 </context>
 <context>
@@ -964,158 +1049,202 @@ Database: {0}</source>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings.py" line="118" />
+        <location filename="../settings.py" line="139" />
         <source>Settings</source>
-        <extracomment>the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL the engine's own defaults (what `drayman run` uses without flags): the window starts from these bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used) FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy) serve aria2's JSON-RPC (browser extensions, AriaNg, aria2 scripts) listen on every interface, not only this computer (127.0.0.1) the RPC secret; kept in its own private file (drayman.rpc.secret), never in QSettings, whose file other users of the machine may read offer http(s) links copied to the clipboard for download (opt-in; never adds by itself) settings kept elsewhere than QSettings the Categories tab's table once accepted (None: the tab was not shown)</extracomment>
+        <extracomment>the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL the engine's own defaults (what `drayman run` uses without flags): the window starts from these bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used) FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy) serve aria2's JSON-RPC (browser extensions, AriaNg, aria2 scripts) listen on every interface, not only this computer (127.0.0.1) the RPC secret; kept in its own private file (drayman.rpc.secret), never in QSettings, whose file other users of the machine may read offer http(s) links copied to the clipboard for download (opt-in; never adds by itself) what to do when the queue is done, as `run --on-idle` takes it (command:CMD included) settings kept elsewhere than QSettings the Categories tab's table once accepted (None: the tab was not shown)</extracomment>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="126" />
+        <location filename="../settings.py" line="147" />
         <source>No limit (e.g. 2M, 500k)</source>
         <translation>不限速（例如 2M、500k）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="131" />
+        <location filename="../settings.py" line="152" />
         <source>Large files are fetched over this many connections when the server allows it</source>
         <translation>服务器允许时，大文件通过这么多个连接下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="136" />
+        <location filename="../settings.py" line="157" />
         <source>From the environment (http_proxy, NO_PROXY…)</source>
         <translation>使用环境变量（http_proxy、NO_PROXY…）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="137" />
+        <location filename="../settings.py" line="158" />
         <source>No proxy</source>
         <translation>不使用代理</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="138" />
+        <location filename="../settings.py" line="159" />
         <source>This proxy:</source>
         <translation>使用此代理：</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="154" />
+        <location filename="../settings.py" line="175" />
         <source>As the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="161" />
+        <location filename="../settings.py" line="182" />
         <source>Downloads at once</source>
         <translation>同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="162" />
+        <location filename="../settings.py" line="183" />
         <source>At once per host</source>
         <translation>每个主机同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="163" />
+        <location filename="../settings.py" line="184" />
         <source>Speed limit</source>
         <translation>限速</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="164" />
+        <location filename="../settings.py" line="185" />
         <source>Stalled after (s)</source>
         <translation>无响应判定（秒）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="165" />
+        <location filename="../settings.py" line="186" />
         <source>Attempts before failing</source>
         <translation>失败前的尝试次数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="166" />
+        <location filename="../settings.py" line="187" />
         <source>Connections per file</source>
         <translation>每个文件的连接数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="167" />
+        <location filename="../settings.py" line="188" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="172" />
-        <location filename="../settings.py" line="209" />
+        <location filename="../settings.py" line="193" />
+        <location filename="../settings.py" line="255" />
         <source>Default folder</source>
         <translation>默认文件夹</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="173" />
+        <location filename="../settings.py" line="194" />
         <source>Proxy</source>
         <translation>代理</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="175" />
+        <location filename="../settings.py" line="196" />
         <source>Language (after a restart)</source>
         <translation>界面语言（重启后生效）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="176" />
+        <location filename="../settings.py" line="199" />
+        <source>Nothing</source>
+        <translation>不执行任何操作</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="200" />
+        <source>Tell me</source>
+        <translation>通知我</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="201" />
+        <source>Open the folder</source>
+        <translation>打开文件夹</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="202" />
+        <source>Run this command:</source>
+        <translation>运行此命令：</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="203" />
+        <source>Sleep (after 60 s I can cancel)</source>
+        <translation>睡眠（先倒计时 60 秒，可取消）</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="204" />
+        <source>Shut down (after 60 s I can cancel)</source>
+        <translation>关机（先倒计时 60 秒，可取消）</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="211" />
+        <source>The finished files' paths come on stdin and in $DRAYMAN_FILES</source>
+        <translation>已完成文件的路径通过标准输入和 $DRAYMAN_FILES 传给命令</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="217" />
+        <source>When the queue is done</source>
+        <translation>队列完成后</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="219" />
         <source>Tell me when downloads finish or fail</source>
         <translation>下载完成或失败时通知我</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="178" />
+        <location filename="../settings.py" line="221" />
         <source>Closing the window keeps downloading</source>
         <translation>关闭窗口后继续下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="180" />
+        <location filename="../settings.py" line="223" />
         <source>Start in the tray</source>
         <translation>启动时最小化到托盘</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="183" />
+        <location filename="../settings.py" line="226" />
         <source>Offer links I copy for download (nothing is added without a click)</source>
         <translation>提示下载我复制的链接（不点击就不会添加任何内容）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="194" />
+        <location filename="../settings.py" line="237" />
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="198" />
+        <location filename="../settings.py" line="241" />
         <source>Categories</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="227" />
+        <location filename="../settings.py" line="244" />
+        <source>Schedule</source>
+        <extracomment>the weekly bands; the window fills it from the database</extracomment>
+        <translation>计划</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="273" />
         <source>Let browser extensions and aria2 tools add downloads (aria2 RPC)</source>
         <translation>允许浏览器扩展和 aria2 工具添加下载（aria2 RPC）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="232" />
+        <location filename="../settings.py" line="278" />
         <source>Also from other computers (listen on the network)</source>
         <translation>也允许其他计算机（在网络上监听）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="236" />
+        <location filename="../settings.py" line="282" />
         <source>Made when the RPC is first turned on</source>
         <translation>首次开启 RPC 时生成</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="239" />
+        <location filename="../settings.py" line="285" />
         <source>The secret (token) to enter in the extension, with host 127.0.0.1 and the port</source>
         <translation>在扩展中填写的密钥（token），主机为 127.0.0.1，加上端口</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="243" />
+        <location filename="../settings.py" line="289" />
         <source>RPC port</source>
         <translation>RPC 端口</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="244" />
+        <location filename="../settings.py" line="290" />
         <source>RPC secret</source>
         <translation>RPC 密钥</translation>
     </message>
-</context>
-<context>
-    <name>window</name>
     <message>
-        <source>Downloading in the background</source>
-        <translation>正在后台下载</translation>
+        <location filename="../settings.py" line="306" />
+        <source>Enter the command to run when the queue is done.</source>
+        <translation>请输入队列完成后要运行的命令。</translation>
     </message>
 </context>
 </TS>

@@ -1,6 +1,9 @@
 """Fill drayman_zh_CN.ts from the table below, then compile it with pyside6-lrelease.
 
-pyside6-lupdate src/drayman/ui/*.py -ts src/drayman/ui/i18n/drayman_zh_CN.ts
+From the repository's root (tests/test_translation.py fails until a new text is here and
+the .qm is remade):
+
+pyside6-lupdate -no-obsolete src/drayman/ui/*.py -ts src/drayman/ui/i18n/drayman_zh_CN.ts
 python src/drayman/ui/i18n/translate_zh_CN.py
 pyside6-lrelease src/drayman/ui/i18n/drayman_zh_CN.ts
 """
@@ -247,6 +250,60 @@ ZH_CN = {
     ),
     "General": "常规",
     "Categories": "类别",
+    # the schedule and what to do when the queue is done (Settings, the Add dialog, the status bar)
+    "Schedule": "计划",
+    "Days and hours": "星期和时段",
+    "Action": "操作",
+    "mon-fri 09:00-18:00": "mon-fri 09:00-18:00",  # what the user types: the days stay English
+    "Pause downloads": "暂停下载",
+    "Limit the speed to": "限速为",
+    "e.g. 500k, 2M": "例如 500k、2M",
+    (
+        "Local time. Days: daily, weekdays, weekends, mon…sun, mon-fri, sat,sun. "
+        "An end before the start is the next day (22:00-07:00). Running downloads "
+        "pause at a pause band's start and resume at its end."
+    ): (
+        "本地时间。星期：daily（每天）、weekdays（工作日）、weekends（周末）、mon…sun、"
+        "mon-fri、sat,sun。结束早于开始表示到次日（22:00-07:00）。正在进行的下载在暂停时段"
+        "开始时暂停，结束时继续。"
+    ),
+    "Enter a speed for the limit, e.g. 500k.": "请输入限速值，例如 500k。",
+    "A limit must be more than 0; choose Pause instead.": (
+        "限速必须大于 0；要停止下载请改选“暂停下载”。"
+    ),
+    "Limit to {0}/s": "限速 {0}/秒",
+    "quiet hours until {0}": "按计划暂停至 {0}",
+    "schedule: {0}/s": "计划限速：{0}/秒",
+    "Download now, whatever the schedule says": "立即下载，不受计划限制",
+    "When the queue is done": "队列完成后",
+    "Nothing": "不执行任何操作",
+    "Tell me": "通知我",
+    "Open the folder": "打开文件夹",
+    "Run this command:": "运行此命令：",
+    "Sleep (after 60 s I can cancel)": "睡眠（先倒计时 60 秒，可取消）",
+    "Shut down (after 60 s I can cancel)": "关机（先倒计时 60 秒，可取消）",
+    "The finished files' paths come on stdin and in $DRAYMAN_FILES": (
+        "已完成文件的路径通过标准输入和 $DRAYMAN_FILES 传给命令"
+    ),
+    "Enter the command to run when the queue is done.": "请输入队列完成后要运行的命令。",
+    "When the queue is done: {0} failed: {1}": "队列完成后执行 {0} 失败：{1}",
+    "The queue is done": "队列已完成",
+    "Cancel": "取消",
+    "All downloads have ended. Shutting down in {0} s.": "全部下载已结束。{0} 秒后关机。",
+    "All downloads have ended. Going to sleep in {0} s.": "全部下载已结束。{0} 秒后进入睡眠。",
+    # a page (video, playlist, channel, feed) resolved by yt-dlp into the import preview
+    "Import from a page…": "从网页导入…",
+    "Page": "网页",
+    "A video, playlist, channel or feed page, to add what it holds": (
+        "视频、播放列表、频道或订阅源的网页，添加其中的内容"
+    ),
+    "Resolve": "解析",
+    "Stop": "停止",
+    "Resolving {0}…": "正在解析 {0}…",
+    "Stopped after %n entries.": "已停止，共找到 %n 个条目。",
+    "%n entries from {0}": "从 {0} 找到 %n 个条目",
+    "{0} of {1} entries": "已找到 {0} / {1} 个条目",
+    "%n entries": "已找到 %n 个条目",
 }
 
 
