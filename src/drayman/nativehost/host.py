@@ -29,8 +29,9 @@ from drayman.nativehost import ALLOWED_EXTENSIONS, ALLOWED_ORIGINS
 from drayman.nativehost.probe import Found, probe
 from drayman.nativehost.protocol import ProtocolError, read_message, write_message
 from drayman.nativehost.starter import drayman_command, start_detached
+from drayman.private import config_path
 from drayman.rpc.config import DEFAULT_PORT
-from drayman.rpc.secret import load_or_create_secret, secret_path
+from drayman.rpc.secret import load_or_create_secret
 
 #: how long a started drayman has to answer on its port
 START_TIMEOUT = 30.0
@@ -43,7 +44,7 @@ def caller_allowed(argv: list[str]) -> bool:
 
 
 def log_path() -> Path:
-    return secret_path().parent / "native-host.log"
+    return config_path("native-host.log")
 
 
 def _last_line(path: Path, offset: int) -> str:

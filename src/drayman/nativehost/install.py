@@ -35,8 +35,7 @@ from pathlib import Path
 from drayman.errors import BrowserSetupFailed
 from drayman.nativehost import ALLOWED_EXTENSIONS, ALLOWED_ORIGINS, HOST_NAME
 from drayman.nativehost.starter import import_root
-from drayman.private import make_private_dirs
-from drayman.rpc.secret import CONFIG_DIR_ENV, secret_path
+from drayman.private import CONFIG_DIR_ENV, config_path, make_private_dirs
 
 BROWSERS = ("chromium", "chrome", "firefox", "edge")
 TARGET_DIR_ENV = "DRAYMAN_NATIVE_HOST_DIR"
@@ -82,7 +81,7 @@ def manifest_folder(browser: str, platform: str, home: Path) -> Path:
 
 def host_folder() -> Path:
     """drayman's own files for the browsers: the launcher (and manifests on Windows)."""
-    return secret_path().parent / "native-host"
+    return config_path("native-host")
 
 
 def placements(browsers: Sequence[str], platform: str | None = None) -> list[Placement]:

@@ -8,23 +8,14 @@ time it is made, the window shows it in its settings.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
-from drayman.private import make_private_dirs, open_private
-
-#: the config folder, instead of the platform's (tests, portable installs)
-CONFIG_DIR_ENV = "DRAYMAN_CONFIG_DIR"
+from drayman.private import config_path, write_private
 
 
 def secret_path() -> Path:
-    folder = os.environ.get(CONFIG_DIR_ENV)
-    if folder:
-        return Path(folder) / "rpc-secret"
-    import platformdirs
-
-    return platformdirs.user_config_path("drayman", appauthor=False) / "rpc-secret"
+    return config_path("rpc-secret")
 
 
 def load_or_create_secret(path: Path | None = None) -> tuple[str, bool]:
@@ -44,8 +35,4 @@ def load_or_create_secret(path: Path | None = None) -> tuple[str, bool]:
 
 def store_secret(secret: str, path: Path | None = None) -> None:
     """Keep a secret the user chose (in the window) where ``drayman run`` finds it too."""
-    path = path or secret_path()
-    make_private_dirs(path.parent)
-    fd = open_private(path, os.O_WRONLY | os.O_TRUNC)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secret + "\n")
+    write_private(path or secret_path(), secret + "\n")
