@@ -490,6 +490,38 @@ def test_the_window_log_is_private_whatever_the_umask(tmp_path: Path) -> None:
     assert log_file() == path and mode_of(path) == 0o600
 
 
+@POSIX_MODES
+def test_the_rpc_secret_and_the_window_proxy_are_replaced_whole_and_private_whatever_the_umask(
+    tmp_path: Path,
+) -> None:
+    from drayman.private import write_private
+    from drayman.rpc.secret import secret_path, store_secret
+    from drayman.ui.proxyfile import read_proxy, store_proxy
+
+    folder = tmp_path / "config"  # the test's DRAYMAN_CONFIG_DIR (conftest)
+    previous = os.umask(0)
+    try:
+        store_secret("first")
+        secret_path().chmod(0o644)  # e.g. left by an older version
+        store_secret("second")
+        store_proxy("http://ann:pw@127.0.0.1:3128")
+    finally:
+        os.umask(previous)
+    assert mode_of(folder) == 0o700
+    modes = {f.name: mode_of(f) for f in folder.iterdir()}
+    assert modes == {"rpc-secret": 0o600, "window-proxy": 0o600}  # and no temporary file
+    assert secret_path().read_text() == "second\n"
+    assert read_proxy() == "http://ann:pw@127.0.0.1:3128"
+    store_proxy("")  # no proxy chosen: no password left on disk
+    assert read_proxy() == "" and [f.name for f in folder.iterdir()] == ["rpc-secret"]
+    # a write that cannot land leaves nothing behind, and the old file as it was
+    (folder / "taken" / "inside").mkdir(parents=True)
+    with pytest.raises(OSError):
+        write_private(folder / "taken", "x")
+    assert sorted(f.name for f in folder.iterdir()) == ["rpc-secret", "taken"]
+    assert secret_path().read_text() == "second\n"
+
+
 # -- 6. a full disk under the database ---------------------------------------------
 
 

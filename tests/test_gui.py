@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -484,6 +486,108 @@ def test_the_proxy_setting_applies_live_and_never_shows_its_password(
 
     run(qloop, scenario())
     assert Session(db_path, settings_file(db_path)).settings.proxy == "direct"
+
+
+PROXY_PASSWORD = "pr0xy-pa55word"
+PROXY_URL = f"http://ann:{PROXY_PASSWORD}@127.0.0.1:3128"
+
+
+def assert_proxy_kept_privately(db_path: Path) -> None:
+    """The proxy's password is in its private file only, never in the settings file."""
+    from drayman.ui.proxyfile import proxy_path
+
+    settings_bytes = Path(settings_file(db_path).fileName()).read_bytes()
+    assert PROXY_PASSWORD.encode() not in settings_bytes
+    assert b"ann" not in settings_bytes and b"3128" not in settings_bytes
+    store = settings_file(db_path)
+    assert store.value("proxy_mode") == "manual" and not store.contains("proxy")
+    assert proxy_path().read_text(encoding="utf-8") == PROXY_URL + "\n"
+    assert proxy_path().parent == db_path.parent.parent / "config"  # beside the RPC secret
+    if sys.platform != "win32":  # POSIX modes; Windows keeps the profile folder's ACLs
+        assert stat.S_IMODE(proxy_path().stat().st_mode) == 0o600
+    assert [p.name for p in proxy_path().parent.iterdir()] == ["window-proxy"]  # no temp left
+
+
+async def reopened_proxy(db_path: Path) -> tuple[str, str | None, str]:
+    """A fresh window's proxy setting, its engine's proxy, and what its dialog shows."""
+    session = Session(db_path, settings_file(db_path))
+    window = await session.open()
+    try:
+        assert session.engine is not None
+        shown = window.open_settings().proxy_url.text()
+        return session.settings.proxy, session.engine.config.transfer.proxy, shown
+    finally:
+        window.close()
+        await session.close()
+
+
+def test_the_proxy_password_is_kept_in_a_private_file_not_in_the_settings_file(
+    qloop: asyncio.AbstractEventLoop, db_path: Path
+) -> None:
+    from drayman.ui.proxyfile import proxy_path
+
+    async def scenario() -> None:
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            dialog = window.open_settings()
+            dialog.proxy_mode.setCurrentIndex(dialog.proxy_mode.findData("manual"))
+            dialog.proxy_url.setText(PROXY_URL)
+            dialog.accept()
+            assert session.engine is not None
+            assert session.engine.config.transfer.proxy == PROXY_URL
+            # saved again without touching the field: the password stays
+            window.open_settings().accept()
+        finally:
+            window.close()
+            await session.close()
+        assert_proxy_kept_privately(db_path)
+        assert await reopened_proxy(db_path) == (
+            PROXY_URL,
+            PROXY_URL,
+            "http://ann:***@127.0.0.1:3128",
+        )
+        # another choice takes the file away: no password left behind
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            off = window.open_settings()
+            off.proxy_mode.setCurrentIndex(off.proxy_mode.findData(""))
+            off.accept()
+        finally:
+            window.close()
+            await session.close()
+        assert not proxy_path().exists()
+        assert settings_file(db_path).value("proxy_mode") == "environment"
+        assert (await reopened_proxy(db_path))[:2] == ("", None)
+
+    run(qloop, scenario())
+
+
+def test_a_proxy_an_older_version_kept_in_the_settings_file_moves_to_the_private_file(
+    qloop: asyncio.AbstractEventLoop, db_path: Path
+) -> None:
+    old = settings_file(db_path)
+    old.setValue("proxy", PROXY_URL)  # as versions before the private file kept it
+    old.setValue("concurrency", 5)
+    old.sync()
+    assert PROXY_PASSWORD.encode() in Path(old.fileName()).read_bytes()
+
+    async def scenario() -> None:
+        previous = os.umask(0)  # the file is private whatever the umask
+        try:
+            assert await reopened_proxy(db_path) == (
+                PROXY_URL,
+                PROXY_URL,
+                "http://ann:***@127.0.0.1:3128",
+            )
+        finally:
+            os.umask(previous)
+        assert_proxy_kept_privately(db_path)
+        assert settings_file(db_path).value("concurrency") in (5, "5")  # the rest stays
+        assert (await reopened_proxy(db_path))[:2] == (PROXY_URL, PROXY_URL)
+
+    run(qloop, scenario())
 
 
 def test_the_settings_turn_on_the_aria2_rpc_of_the_windows_engine(

@@ -28,8 +28,9 @@ from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.ui.icons import app_icon
 from drayman.ui.instance import InstanceServer, forward
 from drayman.ui.main_window import MainWindow, default_folder
+from drayman.ui.proxyfile import read_proxy, store_proxy
 from drayman.ui.qt import QtCore, QtWidgets
-from drayman.ui.settings import Settings, load, save
+from drayman.ui.settings import Settings, has_old_proxy, load, save
 
 if TYPE_CHECKING:
     from drayman.rpc.server import RpcServer
@@ -75,6 +76,7 @@ class Session:
         self.store = settings if settings is not None else QtCore.QSettings("drayman", "drayman")
         #: the user's Downloads folder (read once, here: platformdirs may read a file)
         self.downloads_folder = default_folder()
+        #: a manual proxy's URL is in a private file: read in open(), off this thread
         self.settings = load(self.store, self.downloads_folder)
         self.engine: Engine | None = None
         self.queue: JobQueue | None = None
@@ -85,8 +87,14 @@ class Session:
         self.rpc: RpcServer | None = None
         self._rpc_serving: tuple[object, ...] | None = None
         self._rpc_lock = asyncio.Lock()
+        #: what the proxy's private file holds (None: unknown, a write failed), and
+        #: the write of a newer one, if any
+        self._stored_proxy: str | None = ""
+        self._proxy_write: asyncio.Task[None] | None = None
+        self._proxy_lock = asyncio.Lock()
 
     async def open(self) -> MainWindow:
+        await self._load_proxy()
         engine = Engine(self.db_path, self.settings.engine_config())
         try:
             await engine.start()
@@ -177,6 +185,26 @@ class Session:
                     15_000,
                 )
 
+    async def _load_proxy(self) -> None:
+        """The manual proxy from its private file, read off the GUI thread, as the
+        RPC secret is. One an older version left in QSettings, password and all,
+        moves to that file first and leaves the settings file."""
+        if has_old_proxy(self.store):
+            self._stored_proxy = self.settings.manual_proxy()
+            await asyncio.to_thread(store_proxy, self._stored_proxy)
+            save(self.store, self.settings)
+            return
+        self._stored_proxy = await asyncio.to_thread(read_proxy)
+        self.settings = load(self.store, self.downloads_folder, self._stored_proxy)
+
+    async def _store_proxy(self, url: str) -> None:
+        async with self._proxy_lock:  # in the order chosen: the last choice is the one kept
+            try:
+                await asyncio.to_thread(store_proxy, url)
+            except BaseException:
+                self._stored_proxy = None  # the next save writes it again
+                raise
+
     def _show_secret(self, secret: str) -> None:
         """The secret made or read for the RPC, shown in the settings from now on."""
         self.settings = replace(self.settings, rpc_secret=secret)
@@ -187,6 +215,13 @@ class Session:
         """Keep the settings and hand the engine its new limits, live."""
         self.settings = settings
         save(self.store, settings)
+        if settings.manual_proxy() != self._stored_proxy:
+            self._stored_proxy = settings.manual_proxy()
+            write = self._store_proxy(self._stored_proxy)
+            # a failed write is a message box; close() waits for the last one
+            self._proxy_write = (
+                self.window.run(write) if self.window is not None else asyncio.ensure_future(write)
+            )
         if self.engine is not None:
             self.engine.reconfigure(settings.engine_config(self.engine.config))
         if self.queue is not None and self.window is not None:
@@ -200,6 +235,9 @@ class Session:
         watching = [task for task in (self._watch, self._prune) if task is not None]
         for task in watching:
             task.cancel()
+        if self._proxy_write is not None:
+            # the chosen proxy reaches its file before the executor goes away
+            watching.append(self._proxy_write)
         if self.window is not None:
             self.window.stop_thumbnails()
             self.store.setValue(HEADER_KEY, self.window.header_state())

@@ -1,4 +1,9 @@
-"""The window's settings: one dataclass, kept in QSettings, applied live to the engine."""
+"""The window's settings: one dataclass, kept in QSettings, applied live to the engine.
+
+Secrets are kept elsewhere, in files only the user can read: the RPC secret
+(:mod:`drayman.rpc.secret`) and the proxy URL, which may carry a password
+(:mod:`drayman.ui.proxyfile`); QSettings keeps only which proxy.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,13 @@ from drayman.urls import redact_password
 
 #: the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL
 FROM_ENVIRONMENT = ""
+#: QSettings' key for which proxy: one of the three modes below, never the URL
+PROXY_MODE_KEY = "proxy_mode"
+ENVIRONMENT_MODE = "environment"
+NO_PROXY_MODE = "none"
+MANUAL_MODE = "manual"
+#: where versions before the private file kept the proxy URL itself, password included
+OLD_PROXY_KEY = "proxy"
 
 #: the engine's own defaults (what `drayman run` uses without flags): the window starts from these
 _ENGINE = EngineConfig()
@@ -51,7 +63,8 @@ class Settings:
     start_minimized: bool = False
     #: how imported media lists are named (the last one used)
     import_template: str = "{author}/{title}.{ext}"
-    #: FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy)
+    #: FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy);
+    #: QSettings keeps only the mode, the URL is in its private file (drayman.ui.proxyfile)
     proxy: str = FROM_ENVIRONMENT
     #: serve aria2's JSON-RPC (browser extensions, AriaNg, aria2 scripts)
     rpc_enabled: bool = False
@@ -73,6 +86,16 @@ class Settings:
         except BadInput:
             return IdleAction(NOTHING)
 
+    def manual_proxy(self) -> str:
+        """The proxy URL chosen in the window, password included ("" if none was)."""
+        return "" if self.proxy in (FROM_ENVIRONMENT, DIRECT) else self.proxy
+
+    def proxy_mode(self) -> str:
+        """What QSettings keeps of :attr:`proxy`: which one, never the URL."""
+        if self.proxy == DIRECT:
+            return NO_PROXY_MODE
+        return MANUAL_MODE if self.manual_proxy() else ENVIRONMENT_MODE
+
     def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
         base = base or EngineConfig()
         return replace(
@@ -85,18 +108,21 @@ class Settings:
                 base.transfer,
                 read_timeout=self.read_timeout,
                 split=self.split,
-                proxy=None if self.proxy in (FROM_ENVIRONMENT, DIRECT) else self.proxy,
+                proxy=self.manual_proxy() or None,
                 proxy_from_environment=self.proxy != DIRECT,
             ),
         )
 
 
-#: settings kept elsewhere than QSettings
-NOT_IN_QSETTINGS = frozenset({"rpc_secret"})
+#: settings kept elsewhere than QSettings (the proxy: its mode only, under PROXY_MODE_KEY)
+NOT_IN_QSETTINGS = frozenset({"rpc_secret", "proxy"})
 
 
-def load(store: QtCore.QSettings, default_folder: str) -> Settings:
-    values: dict[str, object] = {}
+def load(store: QtCore.QSettings, default_folder: str, manual_proxy: str = "") -> Settings:
+    """The settings QSettings keeps; ``manual_proxy`` is what the proxy's private
+    file holds (read by the caller, off the GUI thread): the proxy when the mode
+    says "manual". Without it, a manual proxy reads as the environment's."""
+    values: dict[str, object] = {"proxy": _proxy(store, manual_proxy)}
     defaults = Settings(default_folder=default_folder)
     for field in fields(Settings):
         if field.name in NOT_IN_QSETTINGS:
@@ -113,11 +139,34 @@ def load(store: QtCore.QSettings, default_folder: str) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+def _proxy(store: QtCore.QSettings, manual_proxy: str) -> str:
+    if has_old_proxy(store):
+        return str(store.value(OLD_PROXY_KEY))
+    mode = str(store.value(PROXY_MODE_KEY, ENVIRONMENT_MODE))
+    if mode == NO_PROXY_MODE:
+        return DIRECT
+    if mode == MANUAL_MODE and manual_proxy:
+        return manual_proxy
+    return FROM_ENVIRONMENT  # its file gone: as when none was chosen
+
+
+def has_old_proxy(store: QtCore.QSettings) -> bool:
+    """Whether an older version left the proxy URL itself (a password, maybe) in QSettings.
+
+    :func:`load` still reads it; the window moves it to the private file,
+    then :func:`save` takes it out of QSettings.
+    """
+    return bool(store.contains(OLD_PROXY_KEY))
+
+
 def save(store: QtCore.QSettings, settings: Settings) -> None:
+    """Everything but the secrets (the caller keeps ``settings.manual_proxy()``)."""
     for field in fields(Settings):
         if field.name in NOT_IN_QSETTINGS:
             continue
         store.setValue(field.name, getattr(settings, field.name))
+    store.setValue(PROXY_MODE_KEY, settings.proxy_mode())
+    store.remove(OLD_PROXY_KEY)
     store.sync()
 
 
@@ -159,14 +208,14 @@ class SettingsDialog(CheckedDialog[Settings]):
             ("manual", self.tr("This proxy:")),
         ):
             self.proxy_mode.addItem(label, mode)
-        manual = current.proxy not in (FROM_ENVIRONMENT, DIRECT)
+        manual = current.manual_proxy()
         self.proxy_mode.setCurrentIndex(
             self.proxy_mode.findData("manual" if manual else current.proxy)
         )
         # the password is never shown: it stays as it is while "***" is left in place
-        self.proxy_url = QtWidgets.QLineEdit(redact_password(current.proxy) if manual else "")
+        self.proxy_url = QtWidgets.QLineEdit(redact_password(manual) if manual else "")
         self.proxy_url.setPlaceholderText("http://proxy:3128, socks5h://127.0.0.1:9050")
-        self.proxy_url.setEnabled(manual)
+        self.proxy_url.setEnabled(bool(manual))
         self.proxy_mode.currentIndexChanged.connect(
             lambda _: self.proxy_url.setEnabled(self.proxy_mode.currentData() == "manual")
         )
@@ -262,8 +311,8 @@ class SettingsDialog(CheckedDialog[Settings]):
         if mode != "manual":
             return mode
         text = self.proxy_url.text().strip()
-        current = self.current.proxy
-        if current not in (FROM_ENVIRONMENT, DIRECT) and text == redact_password(current):
+        current = self.current.manual_proxy()
+        if current and text == redact_password(current):
             return current  # shown with its password hidden, and left as it was
         return validate_proxy(text)
 

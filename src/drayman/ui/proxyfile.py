@@ -1,0 +1,40 @@
+"""The window's own proxy URL, password and all: in a private file, never in QSettings.
+
+QSettings' file is made under the user's umask, often readable by every user
+of the machine; a proxy URL may carry ``user:password@``. So QSettings keeps
+only which proxy (the environment's, none, or this one), and this file,
+``window-proxy`` in drayman's config folder beside the RPC secret, keeps
+the URL, readable by the user only. The window reads and writes it off its
+thread (``asyncio.to_thread``), as it does the RPC secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from drayman.private import config_path, write_private
+
+
+def proxy_path() -> Path:
+    return config_path("window-proxy")
+
+
+def read_proxy(path: Path | None = None) -> str:
+    """The window's proxy URL, or "" when there is none."""
+    try:
+        with open(path or proxy_path(), encoding="utf-8") as handle:
+            return handle.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def store_proxy(url: str, path: Path | None = None) -> None:
+    """Keep ``url`` as the window's proxy; "" removes the file (no password left behind)."""
+    path = path or proxy_path()
+    if url:
+        write_private(path, url + "\n")
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
