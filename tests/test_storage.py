@@ -259,6 +259,25 @@ def rows_on_disk(db_path: Path) -> dict[int, tuple[str, int]]:
         conn.close()
 
 
+async def test_a_claim_returns_the_rows_as_stored_and_their_cookies(
+    db_path: Path, downloads: Path
+) -> None:
+    async with await JobStore.open(db_path) as store:
+        with_cookies = NewJob(
+            url="http://127.0.0.1:1/c.bin", dest_dir=str(downloads), cookies='[{"name":"a"}]'
+        )
+        a, b, c = await store.add([new_job(downloads), new_job(downloads), with_cookies])
+        await store.change_state([b], JobState.PAUSED)
+        await store.checkpoint(a, 0)
+        claimed = {one.job.id: one for one in await store.claim_jobs([a, b, c])}
+        # the paused one is not claimed; the others come back running, as stored
+        assert set(claimed) == {a, c}
+        assert claimed[a].job == await store.get(a)
+        assert claimed[a].job.state is JobState.RUNNING
+        assert (claimed[a].cookies, claimed[c].cookies) == (None, '[{"name":"a"}]')
+        assert await store.claim_jobs([a, b, c]) == []  # running already: nothing twice
+
+
 async def test_writes_given_together_share_a_transaction_and_all_land(
     db_path: Path, downloads: Path
 ) -> None:

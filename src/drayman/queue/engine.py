@@ -537,13 +537,14 @@ class Engine:
         if not chosen:
             return
         # one write claims them all; a job changed meanwhile (paused by
-        # another process) is simply not claimed
-        claimed = await store.claim_many([job.id for job in chosen])
-        for job in chosen:
+        # another process) is simply not claimed. The rows come back as the
+        # claim stored them, with their cookies: the transfer reads neither again
+        claimed = {c.job.id: c for c in await store.claim_jobs([job.id for job in chosen])}
+        for job in chosen:  # in the order chosen (best first)
             if job.id in claimed:
-                self._launch(job, rules)
+                self._launch(claimed[job.id].job, rules, cookies=claimed[job.id].cookies)
 
-    def _launch(self, job: Job, rules: Sequence[Rule]) -> None:
+    def _launch(self, job: Job, rules: Sequence[Rule], *, cookies: str | None) -> None:
         assert self._session is not None
         # the job's fair part of the total limit, however many connections it
         # opens, and of a schedule band's limit unless it ignores the schedule
@@ -554,7 +555,7 @@ class Engine:
         if job.split is not None:  # its own connections (aria2's split, over the RPC)
             config = replace(config, split=job.split)
         transfer = Transfer(
-            replace(job, state=JobState.RUNNING),
+            job,
             self.queue.store,
             self._session,
             config,
@@ -562,6 +563,8 @@ class Engine:
             rules=rules,
             clock=self._clock,
             routes=self._routes,
+            claimed=True,
+            cookies=cookies,
         )
         task = asyncio.create_task(self._run_job(job, transfer), name=f"drayman-job-{job.id}")
         self._running[job.id] = _Running(job, transfer, task, SpeedMeter())

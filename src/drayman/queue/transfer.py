@@ -52,6 +52,7 @@ from drayman.jobs import Job
 from drayman.queue import segmented
 from drayman.queue.answer import check_answer
 from drayman.queue.appender import PartAppender
+from drayman.queue.cookiejar import JobCookies
 from drayman.queue.jobclient import JobClient
 from drayman.queue.landing import Landing
 from drayman.queue.neterrors import network_error
@@ -85,7 +86,11 @@ class Transfer:
         rules: Sequence[Rule] = (),
         clock: Callable[[], float] = time.time,
         routes: ProxyRoutes | None = None,
+        claimed: bool = False,
+        cookies: str | None = None,
     ) -> None:
+        """``claimed``: ``job`` is the row as the engine's claim stored it and
+        ``cookies`` the job's stored cookies; the first attempt reads neither again."""
         self.store = store
         self.config = config
         self.progress = TransferProgress(job)
@@ -93,6 +98,10 @@ class Transfer:
         self.client = JobClient(
             self.landing, session, limiter=limiter, rules=rules, clock=clock, routes=routes
         )
+        if claimed:
+            self.client.cookies = JobCookies(cookies)
+        #: the row in self.job is the stored one (no read before the first attempt)
+        self._row_current = claimed
         self.appender = PartAppender(self.landing)
         #: the server ignored a range request: the rest of this transfer uses
         #: one connection (no segments), from byte 0
@@ -163,7 +172,10 @@ class Transfer:
 
     async def _attempt(self, *, fresh: bool) -> None:
         landing, appender = self.landing, self.appender
-        job = self.job = await self.store.get(self.job.id)
+        if not self._row_current:
+            self.job = await self.store.get(self.job.id)
+        self._row_current = False
+        job = self.job
         # a cap set since the size was learnt (run --max-filesize, a rule)
         self.client.check_size(job.bytes_total)
         if job.file_name is None and not fresh and await landing.adopt_part(None, None):

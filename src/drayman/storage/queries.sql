@@ -223,7 +223,10 @@ INSERT INTO segments (job_id, start, stop, durable) VALUES (:job_id, :start, :st
 -- name: claim_jobs
 UPDATE jobs SET state = 'running', updated_at = :now, next_attempt_at = NULL
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'queued'
-RETURNING id;
+RETURNING *;
+
+-- name: cookies_of
+SELECT job_id, cookies FROM job_cookies WHERE job_id IN (SELECT value FROM json_each(:ids));
 
 -- name: get_cookies
 SELECT cookies FROM job_cookies WHERE job_id = :id;
