@@ -60,6 +60,10 @@ def _http_date(when: float) -> str:
     return formatdate(max(when, 1.0), usegmt=True)
 
 
+#: the text of a jar without cookies
+_NONE = dumps([])
+
+
 class JobCookies:
     """The cookies of one job: what each hop sends, and what its answers set."""
 
@@ -68,9 +72,12 @@ class JobCookies:
         # the LAN), as curl does. quote_cookie=False: send values as they
         # were set, as browsers do (quoting would change them)
         self._jar = aiohttp.CookieJar(unsafe=True, quote_cookie=False)
-        self._load(loads(stored))
+        cookies = loads(stored)
+        self._load(cookies)
         #: the jar's text when it was loaded or last saved
-        self._saved = self.dumps()
+        self._saved = self.dumps() if cookies else _NONE
+        #: an answer set cookies since then (most jobs never get one)
+        self._touched = False
 
     def _load(self, cookies: list[StoredCookie]) -> None:
         now = time.time()
@@ -99,6 +106,8 @@ class JobCookies:
 
     def header_for(self, url: str) -> str | None:
         """The ``Cookie`` value for a request to ``url``, or None."""
+        if not len(self._jar):
+            return None
         found = self._jar.filter_cookies(URL(url))
         if not found:
             return None
@@ -116,6 +125,7 @@ class JobCookies:
             morsel["max-age"] = ""
             morsel["expires"] = "" if deadline is None else _http_date(deadline)
         self._jar.update_cookies(received, response.url)
+        self._touched = True
 
     def stored(self) -> list[StoredCookie]:
         host_only = self._jar.host_only_cookies
@@ -144,13 +154,19 @@ class JobCookies:
         return dumps(self.stored())
 
     def unsaved(self) -> str | None:
-        """The jar's text if it changed since it was loaded or last :meth:`saved`, else None."""
+        """The jar's text if it changed since it was loaded or last :meth:`saved`, else None.
+
+        Only an answer's cookies change it (one that merely expired is left
+        out when the jar is loaded again)."""
+        if not self._touched:
+            return None
         text = self.dumps()
         return None if text == self._saved else text
 
     def saved(self, text: str) -> None:
         """``text`` (from :meth:`unsaved`) is stored with the job now."""
         self._saved = text
+        self._touched = False
 
     def __len__(self) -> int:
         return len(self._jar)
