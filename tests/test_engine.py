@@ -466,6 +466,29 @@ async def test_existing_files_and_other_jobs_are_never_overwritten(
     assert contents == {b"one", b"two"}
 
 
+async def test_a_file_that_takes_the_name_while_the_server_answers_is_never_overwritten(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    # the free name is looked up before the request (with the adoption's look):
+    # a file or a .part put there before the answer still keeps its bytes
+    def appear(index: int, request: object) -> None:
+        (downloads / "late.txt").write_bytes(b"precious")
+        (downloads / "late (1).txt.part").write_bytes(b"another download's")
+
+    http_server.add("/late.txt", b"ours", hook=appear)
+    [job] = await download(db_path, [http_server.url("/late.txt")], downloads)
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / "late.txt").read_bytes() == b"precious"
+    assert (downloads / "late (1).txt.part").read_bytes() == b"another download's"
+    assert job.final_path == str(downloads / "late (2).txt")
+    assert (downloads / "late (2).txt").read_bytes() == b"ours"
+    assert sorted(p.name for p in downloads.iterdir()) == [
+        "late (1).txt.part",
+        "late (2).txt",
+        "late.txt",
+    ]
+
+
 async def test_pause_stops_the_transfer_and_resume_continues(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:

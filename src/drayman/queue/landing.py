@@ -22,6 +22,7 @@ Whatever fetches the bytes (one connection, :mod:`.transfer`; several,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -31,7 +32,14 @@ from dataclasses import replace
 
 import aiohttp
 
-from drayman.errors import EnvironmentProblem, PermanentError, RestartRequired, TransientError
+from drayman.errors import (
+    EnvironmentProblem,
+    FolderEscape,
+    InvalidName,
+    PermanentError,
+    RestartRequired,
+    TransientError,
+)
 from drayman.faults import crash_point
 from drayman.headers import validators_agree
 from drayman.jobs import PART_SUFFIX, Job
@@ -88,6 +96,11 @@ class Landing:
         self._folder: JobFolder | None = None
         #: a name whose adoptable ``.part`` files were looked for and none found
         self._none_to_adopt: str | None = None
+        #: (folder, wanted name, the first name free on disk) noted by that look,
+        #: for the name's choice after the answer: no hop of its own
+        self._free_name: tuple[str, str, str] | None = None
+        #: (answer, the name it asks for): asked by the adoption and the choice
+        self._wanted: tuple[aiohttp.ClientResponse, str] | None = None
         self._db_id: str | None = None
 
     def close(self) -> None:
@@ -150,14 +163,19 @@ class Landing:
     def wanted_name(self, response: aiohttp.ClientResponse | None) -> str:
         """The name the job asks for: from the answer, or before it from the URL alone."""
         job = self.job
+        if response is not None and self._wanted is not None and self._wanted[0] is response:
+            return self._wanted[1]
         headers = response.headers if response is not None else {}
-        return pick_filename(
+        name = pick_filename(
             requested=job.requested_name,
             content_disposition=headers.get("Content-Disposition"),
             url=str(response.url) if response is not None else job.url,
             content_type=headers.get("Content-Type"),
             template=job.name_template,
         )
+        if response is not None:
+            self._wanted = (response, name)
+        return name
 
     async def adopt_part(self, response: aiohttp.ClientResponse | None, total: int | None) -> bool:
         """Take over a ``.part`` of this URL that an earlier database left (see
@@ -176,15 +194,12 @@ class Landing:
         if looked_for == self._none_to_adopt:
             # looked for before the request, under the same name: nothing there
             return False
-        found = await run_blocking(
-            functools.partial(
-                find_adoptable,
-                sorted_into or job.dest_dir,
-                wanted,
-                db=self.database_id(),
-                url=url_id(job.original_url),
-            )
+        found, folder, free = await run_blocking(
+            self._look_for_parts, sorted_into or job.dest_dir, wanted, self._folder
         )
+        if folder is not None and self._folder is None:
+            self._folder = folder
+        self._free_name = free
         if not found:
             self._none_to_adopt = looked_for
         for name, record in found:
@@ -214,36 +229,90 @@ class Landing:
             return True
         return False
 
+    def _look_for_parts(
+        self, folder_path: str, wanted: str, folder: JobFolder | None
+    ) -> tuple[list[tuple[str, PartRecord]], JobFolder | None, tuple[str, str, str] | None]:
+        """On the lane: the ``.part`` files to adopt (:func:`.find_adoptable`); and in
+        the same call the job's folder opened, if it exists, with the first name
+        free in it: the name's choice after the answer needs no hop of its own.
+
+        Whatever goes wrong opening the folder is left for :meth:`open_folder`
+        to say, when the name is chosen, as it would without this look.
+        """
+        job = self.job
+        found = find_adoptable(
+            folder_path, wanted, db=self.database_id(), url=url_id(job.original_url)
+        )
+        free = None
+        if not found and folder_path == job.dest_dir:
+            if folder is None:
+                with contextlib.suppress(OSError, FolderEscape):
+                    folder = JobFolder.open(job.chosen_dir, job.dest_dir, create=False)
+            if folder is not None:
+                opened = folder
+                with contextlib.suppress(OSError, InvalidName):
+                    name = next_free_name(wanted, lambda n: exists_on_disk(opened, n))
+                    free = (folder_path, wanted, name)
+        return found, folder, free
+
+    def _name_in_folder(
+        self, wanted: str, taken_by_jobs: set[str], folder: JobFolder | None
+    ) -> tuple[JobFolder, str]:
+        """On the lane: the job's folder (opened, made if missing, when not yet)
+        and the first name free in it, neither on disk nor ``taken_by_jobs``."""
+        job = self.job
+        if folder is None:
+            try:
+                folder = JobFolder.open(job.chosen_dir, job.dest_dir, create=True)
+            except OSError as exc:
+                raise disk_error(exc, exc.filename or job.dest_dir) from exc
+        opened = folder
+
+        def is_taken(name: str) -> bool:
+            return name.casefold() in taken_by_jobs or exists_on_disk(opened, name)
+
+        try:
+            return folder, next_free_name(wanted, is_taken)
+        except OSError as exc:
+            if self._folder is not folder:
+                folder.close()
+            raise disk_error(exc, job.dest_dir) from exc
+        except BaseException:
+            if self._folder is not folder:
+                folder.close()
+            raise
+
     async def choose_name(self, response: aiohttp.ClientResponse) -> None:
         """Fix the file name once, before any byte is written."""
         job = self.job
         wanted = self.wanted_name(response)
         # sorted by file type: the category's folder, stored with the name
         sorted_into = await self.sorted_folder(wanted, response)
+        free, self._free_name = self._free_name, None
         if sorted_into is not None:
             job = self.job = replace(job, dest_dir=sorted_into)
             if self._folder is not None:  # never opened before a name; never the old one
                 self._folder.close()
                 self._folder = None
-        folder = await self.open_folder(create=True)
+        # the first name free on disk, if the adoption's look just found it here
+        candidate = free[2] if free is not None and free[:2] == (job.dest_dir, wanted) else None
         # other jobs' targets, learnt as we go: a name is free when neither a
         # file on disk nor another job holds it (the unique index decides)
         taken_by_jobs: set[str] = set()
-
-        def is_taken(name: str) -> bool:
-            return name.casefold() in taken_by_jobs or exists_on_disk(folder, name)
-
         for _ in range(1000):
-            try:
-                candidate = await run_blocking(next_free_name, wanted, is_taken)
-            except OSError as exc:
-                raise disk_error(exc, job.dest_dir) from exc
-            if await self.store.set_name(job.id, candidate, dest_dir=sorted_into):
+            if candidate is None or self._folder is None:
+                self._folder, name = await run_blocking(
+                    self._name_in_folder, wanted, set(taken_by_jobs), self._folder
+                )
+            else:
+                name = candidate
+            if await self.store.set_name(job.id, name, dest_dir=sorted_into):
                 crash_point("name.after-commit")
-                self.job = replace(job, file_name=candidate)
-                self.progress.file_name = candidate
+                self.job = replace(job, file_name=name)
+                self.progress.file_name = name
                 return
-            taken_by_jobs.add(candidate.casefold())
+            taken_by_jobs.add(name.casefold())
+            candidate = None
         raise PermanentError(detail=f"could not find a free file name for {wanted!r}")
 
     async def sorted_folder(self, name: str, response: aiohttp.ClientResponse | None) -> str | None:
