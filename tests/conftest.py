@@ -75,6 +75,17 @@ def _no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name.upper(), raising=False)
 
 
+@pytest.fixture(params=["aiohttp", "pump"])
+def both_readers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test twice: bodies read through aiohttp, then moved by a pump thread.
+
+    It sets the test module's ``PUMP_MIN_SIZE``, which that module's engine
+    configurations pass on as ``pump_min_size`` (0: never a pump; 1: always).
+    """
+    monkeypatch.setattr(request.module, "PUMP_MIN_SIZE", 0 if request.param == "aiohttp" else 1)
+    return str(request.param)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "jobs.db"

@@ -21,6 +21,8 @@ from drayman.storage import JobStore
 from httpserver import LoopbackServer, make_body
 
 KiB, MiB = 1024, 1024 * 1024
+#: bodies at least this large are moved by a pump thread (both_readers runs a test both ways)
+PUMP_MIN_SIZE = TransferConfig().pump_min_size
 
 
 def fast_config(**transfer: object) -> EngineConfig:
@@ -29,6 +31,8 @@ def fast_config(**transfer: object) -> EngineConfig:
         "read_timeout": 5.0,
         "checkpoint_seconds": 0.05,
         "block_size": 64 * KiB,
+        "pump_min_size": PUMP_MIN_SIZE,
+        "pump_min_speed": 0,
     }
     options.update(transfer)
     return EngineConfig(
@@ -64,6 +68,7 @@ def only_file(folder: Path) -> Path:
     return files[0]
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_downloads_a_file_byte_exact(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -80,6 +85,7 @@ async def test_downloads_a_file_byte_exact(
     assert "Range" not in request.headers
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_reset_mid_file_resumes_with_range_and_if_range(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -142,6 +148,7 @@ async def interrupted_download(
     return job
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_changed_remote_file_restarts_instead_of_splicing(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -161,6 +168,7 @@ async def test_changed_remote_file_restarts_instead_of_splicing(
     assert done.etag != old_etag  # ...got the new one whole, recorded its validator
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_server_ignoring_range_restarts_from_zero(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -177,6 +185,7 @@ async def test_server_ignoring_range_restarts_from_zero(
     assert http_server.requests_for("/ir.bin")[-1].headers["Range"] == f"bytes={job.bytes_done}-"
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_wrong_content_range_start_is_not_spliced(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -398,6 +407,7 @@ async def test_chunked_response_without_length(
     assert job.bytes_total == len(body)
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_gzip_encoded_response_is_saved_as_sent(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -408,6 +418,7 @@ async def test_gzip_encoded_response_is_saved_as_sent(
     assert (downloads / "page.txt.gz").read_bytes() == res.wire_body
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_short_body_is_never_done(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -420,6 +431,7 @@ async def test_short_body_is_never_done(
     assert len(http_server.requests_for("/short")) >= 3
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_stalled_connection_is_a_transient_failure(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -435,6 +447,7 @@ async def test_stalled_connection_is_a_transient_failure(
     assert second.headers["Range"].startswith("bytes=")
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_checksum_mismatch_fails_and_match_succeeds(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -489,6 +502,7 @@ async def test_a_file_that_takes_the_name_while_the_server_answers_is_never_over
     ]
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_pause_stops_the_transfer_and_resume_continues(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -596,6 +610,7 @@ async def test_five_hundred_small_files_all_land_byte_exact(
     assert sorted(os.listdir(downloads)) == sorted(path[1:] for path in bodies)
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_progress_is_published_coalesced(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:

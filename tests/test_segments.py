@@ -30,6 +30,8 @@ from drayman.storage import JobStore, SegmentRecord
 from httpserver import LoopbackServer, RecordedRequest, make_body
 
 KiB, MiB = 1024, 1024 * 1024
+#: bodies at least this large are moved by a pump thread (both_readers runs a test both ways)
+PUMP_MIN_SIZE = TransferConfig().pump_min_size
 
 
 def seg_config(split: int = 4, **transfer: Any) -> EngineConfig:
@@ -38,6 +40,8 @@ def seg_config(split: int = 4, **transfer: Any) -> EngineConfig:
         "read_timeout": 10.0,
         "checkpoint_seconds": 0.05,
         "block_size": 64 * KiB,
+        "pump_min_size": PUMP_MIN_SIZE,
+        "pump_min_speed": 0,
         "split": split,
         "split_min_size": 256 * KiB,
         "min_segment": 64 * KiB,
@@ -78,6 +82,7 @@ def on_request(index: int, **faults: Any) -> Callable[[int, RecordedRequest], di
     return lambda n, _request: faults if n == index else {}
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_a_large_file_comes_over_several_connections_byte_exact(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -129,6 +134,7 @@ async def test_an_empty_last_modified_is_no_validator_and_splits_nothing(
     assert "Range" not in request.headers and "If-Range" not in request.headers
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_a_reset_segment_resumes_from_its_own_offset(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -163,6 +169,7 @@ async def test_a_reset_segment_resumes_from_its_own_offset(
 
 
 @pytest.mark.parametrize("if_range", ["honoured", "ignored"])
+@pytest.mark.usefixtures("both_readers")
 async def test_a_file_changed_mid_way_restarts_from_zero_and_is_never_spliced(
     db_path: Path, downloads: Path, http_server: LoopbackServer, if_range: str
 ) -> None:
@@ -237,6 +244,7 @@ def finished_by_the_first_connection(
     assert job.attempts == 0
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_a_server_ignoring_range_on_the_second_connection_costs_one_request(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -264,6 +272,7 @@ async def test_a_refused_extra_connection_leaves_the_others_running(
     finished_by_the_first_connection(job, downloads, http_server, "lim.bin", body)
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_wrong_content_range_on_an_extra_connection_is_never_written(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -291,6 +300,7 @@ async def test_a_206_whose_length_contradicts_its_range_is_never_written(
     finished_by_the_first_connection(job, downloads, http_server, "len.bin", body)
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_a_trickling_connection_is_dropped_and_its_segment_fetched_again(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -317,6 +327,7 @@ async def test_a_trickling_connection_is_dropped_and_its_segment_fetched_again(
     assert job.attempts == 0
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_a_finished_connection_steals_half_of_the_slowest_segment(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -337,6 +348,7 @@ async def test_a_finished_connection_steals_half_of_the_slowest_segment(
     assert all(b[1] == a[0] - 1 for a, b in itertools.pairwise(stolen))
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_pause_keeps_every_durable_segment_and_resume_finishes(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -474,6 +486,7 @@ async def test_a_host_rule_caps_the_connections_of_one_file(
 
 
 @pytest.mark.parametrize("good", [True, False])
+@pytest.mark.usefixtures("both_readers")
 async def test_sha256_is_checked_on_a_segmented_file(
     db_path: Path, downloads: Path, http_server: LoopbackServer, good: bool
 ) -> None:
@@ -493,6 +506,7 @@ async def test_sha256_is_checked_on_a_segmented_file(
         assert not (downloads / "h.bin").exists()
 
 
+@pytest.mark.usefixtures("both_readers")
 async def test_progress_counts_every_segment(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
@@ -724,6 +738,7 @@ async def test_a_lost_database_adopts_only_the_durable_prefix_of_a_segmented_par
 
 
 @pytest.mark.parametrize("how", ["deleted", "moved"])
+@pytest.mark.usefixtures("both_readers")
 async def test_a_folder_gone_under_a_segmented_download_fails_it_and_finishes_nothing(
     db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path, how: str
 ) -> None:

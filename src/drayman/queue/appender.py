@@ -125,6 +125,11 @@ class PartAppender:
             self._queued += self._buffered
             self._chunks, self._buffered = [], 0
 
+    def pumped(self) -> None:
+        """A :class:`.Pump` appended to the file: its end is the position now."""
+        if self.part is not None:
+            self._queued = self.part.offset
+
     # -- checkpoints -------------------------------------------------------------------
 
     def checkpoint_soon(self) -> bool:

@@ -12,9 +12,11 @@ from drayman.errors import TooLarge
 from drayman.queue.cookiejar import JobCookies
 from drayman.queue.landing import Landing
 from drayman.queue.proxyroutes import ProxyRoutes, Route
+from drayman.queue.pump import SpeedProbe, can_pump
 from drayman.queue.ratelimit import TokenBucket
 from drayman.queue.redirects import get_following_redirects
 from drayman.queue.session import download_timeout, head_timeout
+from drayman.queue.transferconfig import MiB
 from drayman.rules import Rule, hop_headers, insecure_for, size_cap
 from drayman.units import human_size
 from drayman.urls import host_of
@@ -100,6 +102,16 @@ class JobClient:
 
     def limited(self) -> bool:
         return bool((self.limiter is not None and self.limiter.rate) or self.job_limiter.rate)
+
+    def may_pump(self, response: aiohttp.ClientResponse, left: int | None) -> bool:
+        """Whether a :class:`.Pump` thread may move the rest of this answer (no limit set)."""
+        return not self.limited() and can_pump(response, left, self.config.pump_min_size)
+
+    def speed_probe(self, response: aiohttp.ClientResponse, left: int | None) -> SpeedProbe | None:
+        """A probe of whether this answer's rest should go to a pump, if it may at all."""
+        if not self.may_pump(response, left):
+            return None
+        return SpeedProbe(self.config.pump_min_speed, min(self.config.pump_min_size, MiB))
 
     async def throttle(self, amount: int) -> None:
         """Wait as the total and this job's speed limits say."""

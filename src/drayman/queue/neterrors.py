@@ -149,6 +149,13 @@ def network_error(exc: BaseException, *, read_timeout: float) -> TransferError:
     return TransientError(detail=f"network error ({type(exc).__name__})")
 
 
+def retryable(error: BaseException, read_timeout: float) -> bool:
+    """A network error worth another connection (a certificate refusal is not)."""
+    if isinstance(error, TransferError):
+        return error.transient
+    return network_error(error, read_timeout=read_timeout).transient
+
+
 def proxy_refused(proxy: str) -> str:
     """What to say when a proxy answers 407 (it wants a user and password, or other ones)."""
     return (

@@ -326,6 +326,30 @@ class PartFile(_OpenPart):
             for chunk in chunks:
                 self.hasher.update(chunk)
 
+    def append_view(self, view: memoryview) -> int:
+        """Write ``view`` at the end, from a buffer the caller reuses (a pump's thread).
+
+        As a write of the lane: the offset counts exactly what landed, the
+        tail is kept (a copy: the buffer is about to be refilled), the hash
+        fed. Returns the bytes written: all of them, or it raises.
+        """
+        fd = self._fileno()
+        hasher = self.hasher
+        size = len(view)
+        try:
+            while view:
+                written = os.write(fd, view)
+                landed, view = view[:written], view[written:]
+                if hasher is not None:
+                    hasher.update(landed)
+                tail = memoryview(bytes(landed[-TAIL_BYTES:]))
+                with self._lock:
+                    self.offset += written
+                    self._remember([tail])
+        except OSError as exc:
+            raise disk_error(exc, self.path) from exc
+        return size
+
     def _remember(self, views: list[memoryview]) -> None:
         """Keep the bytes just written, trimmed to the last TAIL_BYTES or so."""
         # only the views that can matter: a MiB block is many socket chunks
@@ -358,6 +382,10 @@ class PartFile(_OpenPart):
         """
         await self._finish_write()
         self._write = start_blocking(self._write_sync, chunks)
+
+    async def drain(self) -> None:
+        """Wait for the write in flight: the file then ends at :attr:`offset`."""
+        await self._finish_write()
 
     async def _finish_write(self) -> None:
         pending = self._write
@@ -512,7 +540,7 @@ class PositionalPart(_OpenPart):
             raise disk_error(exc, path) from exc
         return cls(path, fd, folder, identity), info
 
-    def write_at(self, chunks: list[bytes], offset: int) -> int:
+    def write_at(self, chunks: list[bytes] | list[memoryview], offset: int) -> int:
         """Write ``chunks`` back to back from ``offset``; return the end offset."""
         fd = self._fileno()
         position = offset

@@ -3,8 +3,9 @@
 When the server can resume (a strong validator: a strong ETag, else
 Last-Modified; and a known length) a large file is cut into segments, each
 fetched over its own connection with ``Range: bytes=a-b`` and ``If-Range``
-and written in place (``pwritev`` on the blocking lane, MiB-scale blocks) into
-one preallocated ``.part``. The rules of a single stream hold per segment:
+and written in place (``pwritev`` on the blocking lane, MiB-scale blocks; on
+plain HTTP by a :mod:`.pump` thread per connection) into one preallocated
+``.part``. The rules of a single stream hold per segment:
 
 - A checkpoint fsyncs the file, *then* commits every segment's durable end,
   and the job's ``bytes_done`` (their sum), in one transaction. A segment
@@ -64,62 +65,34 @@ from drayman.errors import (
     PartFileLost,
     RangesIgnored,
     RestartRequired,
-    TransferError,
     TransientError,
 )
 from drayman.queue.answer import RangesIgnored as _RangesIgnored
 from drayman.queue.answer import Refused, check_range_answer
 from drayman.queue.jobclient import JobClient
 from drayman.queue.landing import Landing
-from drayman.queue.neterrors import network_error
+from drayman.queue.neterrors import retryable
 from drayman.queue.partfile import PositionalPart
+from drayman.queue.pump import Pump
+from drayman.queue.segmentpump import SegmentSink
 from drayman.queue.segments import (
     Segment,
     absorb,
-    connections_for,
-    first_byte,
-    plan,
     take_work,
-    validator_of,
 )
 from drayman.queue.segmentwrites import SegmentWrites
 from drayman.queue.stall import ReadDeadline, SpeedWatch, held_back
 from drayman.queue.transferconfig import checkpoint_step
 from drayman.storage import SegmentRecord
 
-__all__ = ["SegmentedDownload", "connections_for", "plan", "take_over"]
+__all__ = ["SegmentedDownload"]
 
 log = logging.getLogger(__name__)
 
+#: the most a segment's pump gathers before it writes (and notes) it
+_NOTED_BLOCK = 256 * 1024
+
 _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, ssl.SSLError, TransientError)
-
-
-async def take_over(
-    landing: Landing,
-    client: JobClient,
-    response: aiohttp.ClientResponse,
-    total: int,
-    connections: int,
-) -> None:
-    """Carry a single stream's checked answer on as the first of ``connections``.
-
-    The answer covers [start, total): the bytes before ``start`` are the
-    stream's durable prefix (cut back to, and recorded, already); the single
-    stream has let go of its ``.part``.
-    """
-    job = landing.job
-    part_path = job.part_path
-    validator = validator_of(job)
-    assert part_path is not None and validator is not None
-    start = first_byte(response)
-    folder = await landing.open_folder(create=False)
-    part = await asyncio.to_thread(PositionalPart.create, part_path, total, folder=folder)
-    segments = plan(start, total, connections)
-    first = next(s for s in segments if s.start == start)
-    download = SegmentedDownload(landing, client, part, total, segments, validator, connections)
-    await download.run(first=(first, response))
-    # an answer from byte 0 is the whole file received afresh: a checksum mismatch is final
-    await landing.finish_in_place(total, from_zero=start == 0)
 
 
 class SegmentedDownload:
@@ -255,7 +228,7 @@ class SegmentedDownload:
             self._last_error = error.error
         elif isinstance(error, _NETWORK_ERRORS):
             self._errors_left -= 1
-            if self._errors_left < 0 or not _retryable(error, self.config.read_timeout):
+            if self._errors_left < 0 or not retryable(error, self.config.read_timeout):
                 raise error
             log.info("job %d: a connection failed (%s); trying its segment again", job_id, error)
             self._last_error = error
@@ -373,6 +346,9 @@ class SegmentedDownload:
         # each connection is judged on its own: one that trickles is retried
         watch = SpeedWatch(config.min_speed, config.min_speed_time)
         deadline = ReadDeadline(config.read_timeout)
+        # a fast connection's rest goes to a pump (at once, without a probe)
+        probe = client.speed_probe(response, stream_end - segment.received)
+        handover = probe is not None and probe.fast(0)
         gathered: list[bytes] = []
         size = 0
         writing: asyncio.Future[int] | None = None
@@ -382,8 +358,9 @@ class SegmentedDownload:
         try:
             # no byte for read_timeout while reading: a stalled connection
             async with deadline.guard():
-                while segment.received < segment.end or await self._carry_on(
-                    segment, stream_end, watch, deadline
+                while not handover and (
+                    segment.received < segment.end
+                    or await self._carry_on(segment, stream_end, watch, deadline)
                 ):
                     chunk = await content.readany()
                     if not chunk:
@@ -415,7 +392,8 @@ class SegmentedDownload:
                         flush_at = time.monotonic() + every
                     if progress.position - self.writes.tried >= self._step:
                         self._due.set()
-            if segment.received < segment.end:
+                    handover = probe is not None and probe.fast(read) and not client.limited()
+            if not handover and segment.received < segment.end:
                 # only an early end of the answer leaves the loop before the segment's end
                 raise TransientError(detail="the connection closed in the middle of a segment")
         finally:
@@ -426,9 +404,55 @@ class SegmentedDownload:
             finally:
                 if writing is not None:
                     await asyncio.shield(writing)
-        if segment.received >= segment.end and not content.at_eof():
+        if handover:  # every byte gathered is written: the pump goes on from there
+            async with deadline.guard():
+                await self._pump(segment, response, stream_end, watch, deadline)
+        elif segment.received >= segment.end and not content.at_eof():
             # stopped at a moved end: the rest of this answer is not ours
             response.close()
+
+    async def _pump(
+        self,
+        segment: Segment,
+        response: aiohttp.ClientResponse,
+        stream_end: int,
+        speed: SpeedWatch,
+        deadline: ReadDeadline,
+    ) -> None:
+        """The answer's body moved into ``segment`` by a :class:`.Pump` thread (see
+        :mod:`.segmentpump`); at the segment's end it may carry on, as :meth:`_receive`.
+        A speed limit that comes stops it: the segment is asked for again, read by
+        the event loop."""
+        writes = self.writes
+        sink = SegmentSink(
+            segment,
+            writes,
+            self.landing.progress,
+            stream_end,
+            due=self._due,
+            step=self._step,
+            limited=self.client.limited,
+        )
+        # smaller writes than a single stream's: each is noted at once, and what a
+        # crash finds not yet written is fetched again, for each connection
+        pump = Pump(response, block=_NOTED_BLOCK)
+        pump.nudge_every = self._step // self.limit  # the connections share the step
+        try:
+            while True:
+                ran = await pump.run(sink, speed, deadline, self.config.checkpoint_seconds)
+                if not ran or pump.eof or writes.halt:
+                    break
+                if segment.received >= stream_end or segment.received < segment.end:
+                    break
+                if not await self._carry_on(segment, stream_end, speed, deadline):
+                    return  # the rest of this answer belongs to another connection
+        finally:
+            pump.close()
+            sink.counted(0)
+            # aiohttp's parser never saw these bytes: the connection cannot be reused
+            response.close()
+        if ran and segment.received < segment.end and not writes.halt:
+            raise TransientError(detail="the connection closed in the middle of a segment")
 
     def _release(self, segment: Segment) -> None:
         """The connection is done with ``segment``: what was not written is not held."""
@@ -447,13 +471,6 @@ class SegmentedDownload:
             self._due.clear()
             if not self._stopping:
                 await asyncio.shield(self.writes.checkpoint(strict=False))
-
-
-def _retryable(error: BaseException, read_timeout: float) -> bool:
-    """A network error worth another connection (a certificate refusal is not)."""
-    if isinstance(error, TransferError):
-        return error.transient
-    return network_error(error, read_timeout=read_timeout).transient
 
 
 def _cut(chunk: bytes, at: int) -> tuple[bytes, bytes]:

@@ -88,7 +88,17 @@ class SegmentWrites:
         future.add_done_callback(returned)
         return future
 
-    def _write_noted(self, segment: Segment, chunks: list[bytes], offset: int) -> int:
+    def write_now(self, segment: Segment, data: memoryview, offset: int) -> int:
+        """Write and note ``data`` at ``offset`` in the calling thread (a pump's).
+
+        Its end counts for ``segment.returned`` at once; the event loop moves
+        it to ``segment.written`` when it next looks (the checkpoints' rule).
+        """
+        return self._write_noted(segment, [data], offset)
+
+    def _write_noted(
+        self, segment: Segment, chunks: list[bytes] | list[memoryview], offset: int
+    ) -> int:
         """Write, then note every range written so far (no fsync), in one blocking-lane call.
 
         The note is made in the writing thread, right after the write: it

@@ -49,17 +49,20 @@ from drayman.errors import (
 )
 from drayman.headers import if_range_validator
 from drayman.jobs import Job
-from drayman.queue import segmented
 from drayman.queue.answer import check_answer
 from drayman.queue.appender import PartAppender
 from drayman.queue.cookiejar import JobCookies
 from drayman.queue.jobclient import JobClient
 from drayman.queue.landing import Landing
 from drayman.queue.neterrors import network_error
+from drayman.queue.partfile import PartFile
 from drayman.queue.progress import TransferProgress
 from drayman.queue.proxyroutes import ProxyRoutes
+from drayman.queue.pump import Pump, SpeedProbe, socket_of
 from drayman.queue.ratelimit import TokenBucket, fit_receive_buffer
-from drayman.queue.segmentresume import resume as resume_segments
+from drayman.queue.segments import connections_for
+from drayman.queue.segmentstart import resume as resume_segments
+from drayman.queue.segmentstart import take_over
 from drayman.queue.stall import ReadDeadline, SpeedWatch, held_back
 from drayman.queue.transferconfig import MiB, TransferConfig, checkpoint_step
 from drayman.rules import Rule
@@ -70,6 +73,10 @@ log = logging.getLogger(__name__)
 
 class _PartAdopted(Exception):
     """The job took over a ``.part`` left by an earlier database: ask again, for the rest."""
+
+
+class _PumpStopped(Exception):
+    """A speed limit came while the pump ran: ask again for the rest, read by the event loop."""
 
 
 class Transfer:
@@ -165,10 +172,19 @@ class Transfer:
 
     async def _attempt_or_adopt(self) -> None:
         try:
-            await self._attempt(fresh=False)
+            await self._attempt_resumed()
         except _PartAdopted:
             # resume the adopted bytes: Range + If-Range, the 206 checked as always
-            await self._attempt(fresh=False)
+            await self._attempt_resumed()
+
+    async def _attempt_resumed(self) -> None:
+        while True:
+            try:
+                await self._attempt(fresh=False)
+                return
+            except _PumpStopped:
+                # what the pump wrote is committed: the next request starts after it
+                await self.appender.checkpoint()
 
     async def _attempt(self, *, fresh: bool) -> None:
         landing, appender = self.landing, self.appender
@@ -213,7 +229,7 @@ class Transfer:
                 # the server has nothing after our offset: we hold the whole file
                 await appender.finish(offset, from_zero=self._from_zero)
                 return
-            connections = segmented.connections_for(
+            connections = connections_for(
                 self.config,
                 self.client.rules,
                 self.job,
@@ -223,7 +239,7 @@ class Transfer:
             )
             if total is not None and connections > 1:
                 await appender.release()
-                await segmented.take_over(landing, self.client, response, total, connections)
+                await take_over(landing, self.client, response, total, connections)
                 return
             await self._receive(response, total)
             size = total if total is not None else appender.position()
@@ -290,56 +306,105 @@ class Transfer:
     # -- body --------------------------------------------------------------------
 
     async def _receive(self, response: aiohttp.ClientResponse, total: int | None) -> None:
-        config, client, appender, landing = self.config, self.client, self.appender, self.landing
-        progress = self.progress
-        step = checkpoint_step(config, total)
-        next_checkpoint = time.monotonic() + config.checkpoint_seconds
-        content = response.content
+        config, client, appender = self.config, self.client, self.appender
         watch = SpeedWatch(config.min_speed, config.min_speed_time)
         deadline = ReadDeadline(config.read_timeout)
-        sock = _socket_of(response)
-        receive_buffer = fit_receive_buffer(sock, client.speed_limit(), None)
-        # a file without a length is capped as it arrives
-        cap = client.size_cap() if total is None else None
         async with deadline.guard():  # no byte for read_timeout: a stalled connection
-            while True:
-                # readchunk hands over one socket read as it came; readany joins
-                # everything buffered into a new multi-MiB bytes (a copy, and page
-                # faults for each fresh allocation)
-                chunk, at_chunk_end = await content.readchunk()
-                if not chunk:
-                    if at_chunk_end:  # an empty piece at a chunked-encoding boundary
-                        continue
-                    break
-                deadline.fed()
-                size = len(chunk)
-                # checked before the chunk is kept: not one byte past the total is written
-                if total is not None and appender.position() + size > total:
-                    raise TransientError(detail="the server sent more bytes than it announced")
-                if cap is not None and appender.position() + size > cap:
-                    client.check_size(appender.position() + size, streamed=True)
-                appender.gather(chunk)
-                progress.received += size
-                progress.position += size
-                watch.received(size)
-                if client.limited():
-                    # our own speed limit is not the server being slow
-                    with held_back(watch, deadline):
-                        await client.throttle(size)
-                now = time.monotonic()
-                due = now >= next_checkpoint or appender.position() - landing.tried >= step
-                if appender.buffered >= config.block_size or due:
-                    with deadline.paused():  # waiting for our disk, not the server
-                        await appender.flush()
-                if due and appender.checkpoint_soon():
-                    next_checkpoint = now + config.checkpoint_seconds
-                    # limits change live: checked here, not per chunk
-                    receive_buffer = fit_receive_buffer(sock, client.speed_limit(), receive_buffer)
+            left = None if total is None else total - appender.position()
+            probe = client.speed_probe(response, left) if appender.part is not None else None
+            # a fast connection's rest goes to a pump (at once, without a probe)
+            if (probe is not None and probe.fast(0)) or await self._read_chunks(
+                response, total, watch, deadline, probe
+            ):
+                assert total is not None
+                await self._pump(response, total, watch, deadline)
         # what is gathered goes with the finish's fsync (one hop to the disk)
         if total is not None and appender.position() != total:
             raise TransientError(
                 detail=f"the connection closed after {appender.position()} of {total} bytes"
             )
+
+    async def _read_chunks(
+        self,
+        response: aiohttp.ClientResponse,
+        total: int | None,
+        watch: SpeedWatch,
+        deadline: ReadDeadline,
+        probe: SpeedProbe | None,
+    ) -> bool:
+        """The body as aiohttp reads it, gathered into blocks for the write lane;
+        True (all handed to the write lane) when ``probe`` finds it fast: a pump's job."""
+        config, client, appender, landing = self.config, self.client, self.appender, self.landing
+        progress = self.progress
+        step = checkpoint_step(config, total)
+        next_checkpoint = time.monotonic() + config.checkpoint_seconds
+        content = response.content
+        sock = socket_of(response)
+        receive_buffer = fit_receive_buffer(sock, client.speed_limit(), None)
+        # a file without a length is capped as it arrives
+        cap = client.size_cap() if total is None else None
+        while True:
+            # readchunk hands over one socket read as it came; readany joins
+            # everything buffered into a new multi-MiB bytes (a copy, and page
+            # faults for each fresh allocation)
+            chunk, at_chunk_end = await content.readchunk()
+            if not chunk:
+                if at_chunk_end:  # an empty piece at a chunked-encoding boundary
+                    continue
+                break
+            deadline.fed()
+            size = len(chunk)
+            # checked before the chunk is kept: not one byte past the total is written
+            if total is not None and appender.position() + size > total:
+                raise TransientError(detail="the server sent more bytes than it announced")
+            if cap is not None and appender.position() + size > cap:
+                client.check_size(appender.position() + size, streamed=True)
+            appender.gather(chunk)
+            progress.received += size
+            progress.position += size
+            watch.received(size)
+            if client.limited():
+                # our own speed limit is not the server being slow
+                with held_back(watch, deadline):
+                    await client.throttle(size)
+            now = time.monotonic()
+            due = now >= next_checkpoint or appender.position() - landing.tried >= step
+            if appender.buffered >= config.block_size or due:
+                with deadline.paused():  # waiting for our disk, not the server
+                    await appender.flush()
+            if due and appender.checkpoint_soon():
+                next_checkpoint = now + config.checkpoint_seconds
+                # limits change live: checked here, not per chunk
+                receive_buffer = fit_receive_buffer(sock, client.speed_limit(), receive_buffer)
+            if probe is not None and probe.fast(size) and not client.limited():
+                await appender.flush()
+                return True
+        return False
+
+    async def _pump(
+        self,
+        response: aiohttp.ClientResponse,
+        total: int,
+        speed: SpeedWatch,
+        deadline: ReadDeadline,
+    ) -> None:
+        """The rest of the body moved by a :class:`.Pump` thread; the loop only watches it."""
+        appender = self.appender
+        part = appender.part
+        assert part is not None
+        await part.drain()  # the file ends where the pump appends
+        pump = Pump(response)
+        try:
+            sink = _AppendSink(self, part, total)
+            pump.nudge_every = sink.step  # a checkpoint is due: wake the loop at once
+            finished = await pump.run(sink, speed, deadline, self.config.checkpoint_seconds)
+        finally:
+            pump.close()
+            appender.pumped()
+            # aiohttp's parser never saw these bytes: the connection cannot be reused
+            response.close()
+        if not finished:
+            raise _PumpStopped
 
     async def _discard(self) -> None:
         """Remove the ``.part`` and forget its bytes: nothing of a refused file is kept."""
@@ -353,7 +418,32 @@ class Transfer:
         await self.store.save_segments(job.id, [], 0)
 
 
-def _socket_of(response: aiohttp.ClientResponse) -> object | None:
-    connection = response.connection
-    transport = connection.transport if connection is not None else None
-    return None if transport is None else transport.get_extra_info("socket")
+class _AppendSink:
+    """A pump's bytes appended to a single stream's ``.part``, checkpointed as they come."""
+
+    def __init__(self, transfer: Transfer, part: PartFile, total: int) -> None:
+        self.transfer, self.part, self.total = transfer, part, total
+        config = transfer.config
+        self.step = checkpoint_step(config, total)
+        self.next_checkpoint = time.monotonic() + config.checkpoint_seconds
+
+    def room(self) -> int:
+        return self.total - self.part.offset
+
+    def land(self, view: memoryview) -> int:
+        return self.part.append_view(view)
+
+    def counted(self, amount: int) -> None:
+        progress = self.transfer.progress
+        progress.received += amount
+        progress.position += amount
+
+    def tick(self) -> bool:
+        transfer = self.transfer
+        if transfer.client.limited():
+            return False
+        now = time.monotonic()
+        due = transfer.progress.position - transfer.landing.tried >= self.step
+        if (now >= self.next_checkpoint or due) and transfer.appender.checkpoint_soon():
+            self.next_checkpoint = now + transfer.config.checkpoint_seconds
+        return True

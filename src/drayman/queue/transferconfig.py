@@ -37,6 +37,12 @@ class TransferConfig:
     split_min_size: int = 16 * MiB
     #: no segment is made smaller than this, at the start or by work stealing
     min_segment: int = 1 * MiB
+    #: the rest of a plain-HTTP body at least this large is moved by a thread of
+    #: its own, not read through aiohttp (:mod:`.pump`; 0: never)...
+    pump_min_size: int = 2 * MiB
+    #: ...once its first bytes came at least this fast (0: at once). A slow
+    #: connection gains nothing from a thread: aiohttp's reads cost little there
+    pump_min_speed: int = 32 * MiB
     #: every request through this proxy (run --proxy; NO_PROXY still applies)
     proxy: str | None = None
     #: honour the proxy variables (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY);

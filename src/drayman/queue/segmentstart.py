@@ -1,6 +1,8 @@
-"""Resuming a segmented download: each unfinished segment from where its bytes end.
+"""How a segmented download starts: from a single stream's first answer, or resumed.
 
-The database holds each segment's durable end (fsynced, then committed). A
+A fresh one (:func:`take_over`) carries the answer on as its first
+connection. A resumed one (:func:`resume`) fetches each unfinished segment
+from where its bytes end. The database holds each segment's durable end (fsynced, then committed). A
 ``.part`` that is not exactly the file's size, or a segment table that does
 not tile the file, is not trusted: the job starts over from byte 0 as a
 single stream. After a crash of the process (not of the machine) more is
@@ -15,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
+
 from drayman.queue.blocking import run_blocking
 from drayman.queue.bootid import boot_id
 from drayman.queue.jobclient import JobClient
@@ -23,10 +27,45 @@ from drayman.queue.partcheck import PartNotOurs
 from drayman.queue.partfile import PositionalPart
 from drayman.queue.partrecord import database_id, read_record_at, url_id
 from drayman.queue.segmented import SegmentedDownload
-from drayman.queue.segments import connection_cap, merge, tiles, validator_of
+from drayman.queue.segments import (
+    connection_cap,
+    first_byte,
+    merge,
+    plan,
+    tiles,
+    validator_of,
+)
 from drayman.units import human_size
 
 log = logging.getLogger(__name__)
+
+
+async def take_over(
+    landing: Landing,
+    client: JobClient,
+    response: aiohttp.ClientResponse,
+    total: int,
+    connections: int,
+) -> None:
+    """Carry a single stream's checked answer on as the first of ``connections``.
+
+    The answer covers [start, total): the bytes before ``start`` are the
+    stream's durable prefix (cut back to, and recorded, already); the single
+    stream has let go of its ``.part``.
+    """
+    job = landing.job
+    part_path = job.part_path
+    validator = validator_of(job)
+    assert part_path is not None and validator is not None
+    start = first_byte(response)
+    folder = await landing.open_folder(create=False)
+    part = await asyncio.to_thread(PositionalPart.create, part_path, total, folder=folder)
+    segments = plan(start, total, connections)
+    first = next(s for s in segments if s.start == start)
+    download = SegmentedDownload(landing, client, part, total, segments, validator, connections)
+    await download.run(first=(first, response))
+    # an answer from byte 0 is the whole file received afresh: a checksum mismatch is final
+    await landing.finish_in_place(total, from_zero=start == 0)
 
 
 async def resume(landing: Landing, client: JobClient) -> bool:

@@ -1,0 +1,72 @@
+"""Where a :class:`.Pump` lands one segment's bytes: in place, up to its (moving) end.
+
+The pump's thread calls :meth:`SegmentSink.room` and :meth:`SegmentSink.land`;
+the event loop calls :meth:`SegmentSink.counted` when it looks in. Another
+connection may take the segment's upper half at any time (work stealing
+lowers ``segment.end`` on the event loop): every write is cut at the end as
+it is then, and the pump stops there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from drayman.queue.progress import TransferProgress
+from drayman.queue.segments import Segment
+from drayman.queue.segmentwrites import SegmentWrites
+
+
+class SegmentSink:
+    """One answer's bytes into ``segment``, through ``writes``, up to ``stream_end``.
+
+    At each look of the event loop, a checkpoint is asked for (``due``) once
+    ``step`` bytes were received since the last, and a speed limit
+    (``limited()``) stops the pump.
+    """
+
+    def __init__(
+        self,
+        segment: Segment,
+        writes: SegmentWrites,
+        progress: TransferProgress,
+        stream_end: int,
+        *,
+        due: asyncio.Event,
+        step: int,
+        limited: Callable[[], bool],
+    ) -> None:
+        self.segment = segment
+        self.writes = writes
+        self.progress = progress
+        self.stream_end = stream_end
+        self._due, self._step, self._limited = due, step, limited
+
+    def room(self) -> int:
+        """Bytes this answer may still bring into the segment (the pump's thread)."""
+        segment = self.segment
+        return min(segment.end, self.stream_end) - segment.received
+
+    def land(self, view: memoryview) -> int:
+        """Write ``view`` at the segment's next byte; return how much fitted (the pump's thread)."""
+        segment = self.segment
+        start = segment.received
+        size = min(len(view), segment.end - start)
+        if size <= 0 or self.writes.halt:
+            return 0
+        self.writes.write_now(segment, view[:size], start)
+        segment.received = start + size
+        return size
+
+    def counted(self, amount: int) -> None:
+        """The loop hears of ``amount`` bytes landed; their writes have returned."""
+        self.progress.received += amount
+        self.progress.position += amount
+        segment = self.segment
+        # the next checkpoint covers them (it reads ``written`` before its fsync)
+        segment.written = max(segment.written, segment.returned)
+
+    def tick(self) -> bool:
+        if self.progress.position - self.writes.tried >= self._step:
+            self._due.set()
+        return not self._limited()

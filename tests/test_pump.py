@@ -1,0 +1,187 @@
+"""Bodies moved by a pump thread (queue/pump.py) against real loopback servers.
+
+The common faults (resets, stalls, short bodies, pauses, checksums, steals)
+run through both readers in test_engine.py and test_segments.py
+(``both_readers``); here is what only a pump has: a speed limit that comes
+while it runs (the rest is handed back to the event loop, asked for with a
+range), and a write end that moves under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from conftest import async_wait_until
+from drayman.jobs import JobState
+from drayman.queue.engine import Engine
+from drayman.queue.pump import Pump, can_pump
+from drayman.queue.stall import ReadDeadline, SpeedWatch
+from drayman.queue.transferconfig import TransferConfig
+from httpserver import LoopbackServer, make_body
+from test_engine import download, fast_config
+from test_segments import byte_range, seg_config
+
+KiB, MiB = 1024, 1024 * 1024
+
+
+class BytesSink:
+    """A pump's bytes kept in memory, up to ``end`` (another connection took the rest)."""
+
+    def __init__(self, announced: int, end: int | None = None) -> None:
+        self.announced, self.end = announced, end if end is not None else announced
+        self.landed = bytearray()
+        self.counted_total = 0
+
+    def room(self) -> int:
+        return self.announced - len(self.landed)
+
+    def land(self, view: memoryview) -> int:
+        kept = view[: max(self.end - len(self.landed), 0)]
+        self.landed.extend(kept)
+        return len(kept)
+
+    def counted(self, amount: int) -> None:
+        self.counted_total += amount
+
+    def tick(self) -> bool:
+        return True
+
+
+async def pump_body(url: str, sink_for: Callable[[int], BytesSink]) -> tuple[Pump, BytesSink]:
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as session,
+        session.get(url) as response,
+    ):
+        announced = int(response.headers["Content-Length"])
+        assert can_pump(response, announced, 1)
+        # not for more than the answer announced, nor when pumps are off
+        assert not can_pump(response, announced + 1, 1)
+        assert not can_pump(response, announced, 0)
+        sink = sink_for(announced)
+        pump = Pump(response)
+        try:
+            assert await pump.run(sink, SpeedWatch(0, 0), ReadDeadline(5.0))
+        finally:
+            pump.close()
+    return pump, sink
+
+
+async def test_a_pump_stops_where_its_land_stops_taking(http_server: LoopbackServer) -> None:
+    body = make_body(3 * MiB)
+    http_server.add("/p.bin", body)
+    end = 1 * MiB + 12_345  # another connection took the rest (work stealing)
+    pump, sink = await pump_body(http_server.url("/p.bin"), lambda n: BytesSink(n, end))
+    assert bytes(sink.landed) == body[:end]
+    assert pump.moved == sink.counted_total == end and not pump.eof
+
+
+async def test_a_pump_reports_a_server_that_closes_early(http_server: LoopbackServer) -> None:
+    body = make_body(3 * MiB)
+    http_server.add("/short.bin", body, lie_length=5000)
+    pump, sink = await pump_body(http_server.url("/short.bin"), BytesSink)
+    assert sink.announced == len(body) + 5000
+    assert pump.eof
+    assert bytes(sink.landed) == body
+    assert pump.moved == sink.counted_total == len(body)
+
+
+async def test_a_speed_limit_set_while_a_pump_runs_hands_the_rest_to_the_event_loop(
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="drayman.queue.pump")
+    body = make_body(6 * MiB)
+    res = http_server.add("/limited.bin", body, hold_at=[2 * MiB])
+    async with Engine(db_path, fast_config(pump_min_size=1)) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/limited.bin")], dest_dir=downloads)
+
+        async def held_and_saved() -> bool:
+            job = await engine.queue.get(job_id)
+            return http_server.held_at("/limited.bin") is not None and job.bytes_done == 2 * MiB
+
+        await async_wait_until(held_and_saved, what="every byte before the hold saved")
+        assert "a pump thread takes over" in caplog.text
+        # a limit far above what loopback needs: it changes who reads, not how fast
+        await engine.queue.set_job_speed_limit([job_id], 1 << 30)
+        await async_wait_until(
+            lambda: len(http_server.requests_for("/limited.bin")) == 2,
+            what="the rest asked for again",
+        )
+        http_server.release_hold("/limited.bin")
+        await asyncio.wait_for(engine.wait_idle(), 30)
+        job = await engine.queue.get(job_id)
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / "limited.bin").read_bytes() == body
+    assert job.attempts == 0  # not a failure: nothing was lost
+    first, second = http_server.requests_for("/limited.bin")
+    assert "Range" not in first.headers
+    # every byte the pump wrote was kept: the rest starts exactly at the hold
+    assert second.headers["Range"] == f"bytes={2 * MiB}-"
+    assert second.headers["If-Range"] == res.etag
+
+
+async def test_a_speed_limit_set_while_a_segment_pump_runs_resumes_the_segment(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    body = make_body(4 * MiB)
+    half = len(body) // 2
+    # the first connection stops a little way into its segment; the second finishes
+    res = http_server.add("/seg.bin", body, hold_at=[MiB])
+    config = seg_config(split=2, pump_min_size=1, min_segment=MiB)
+    async with Engine(db_path, config) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/seg.bin")], dest_dir=downloads)
+        await async_wait_until(
+            lambda: (
+                len(http_server.requests_for("/seg.bin")) == 2
+                and http_server.held_at("/seg.bin") is not None
+            ),
+            what="both connections, the first held",
+        )
+        await engine.queue.set_job_speed_limit([job_id], 1 << 30)
+        await async_wait_until(
+            lambda: len(http_server.requests_for("/seg.bin")) == 3,
+            what="the first segment asked for again",
+        )
+        http_server.release_hold("/seg.bin")
+        await asyncio.wait_for(engine.wait_idle(), 30)
+        job = await engine.queue.get(job_id)
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / "seg.bin").read_bytes() == body
+    requests = http_server.requests_for("/seg.bin")
+    # the first segment was asked for again exactly where its bytes ended
+    assert [byte_range(r) for r in requests] == [None, (half, len(body) - 1), (MiB, half - 1)]
+    assert all(r.headers["If-Range"] == res.etag for r in requests[1:])
+    assert job.attempts == 0
+
+
+async def test_only_a_fast_connection_is_handed_to_a_pump(
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="drayman.queue.pump")
+    fast, slow = make_body(8 * MiB, seed=1), make_body(3 * MiB, seed=2)
+    http_server.add("/fast.bin", fast)
+    http_server.add("/slow.bin", slow, rate=2 * MiB)
+    # the shipped thresholds: 2 MiB left, the first MiB at 32 MiB/s
+    defaults = TransferConfig()
+    config = fast_config(
+        pump_min_size=defaults.pump_min_size, pump_min_speed=defaults.pump_min_speed
+    )
+    [job] = await download(db_path, [http_server.url("/slow.bin")], downloads, config)
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / "slow.bin").read_bytes() == slow
+    assert "a pump thread takes over" not in caplog.text
+    [job] = await download(db_path, [http_server.url("/fast.bin")], downloads, config)
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / "fast.bin").read_bytes() == fast
+    assert "a pump thread takes over" in caplog.text
