@@ -172,7 +172,7 @@ async def test_only_a_fast_connection_is_handed_to_a_pump(
     fast, slow = make_body(8 * MiB, seed=1), make_body(3 * MiB, seed=2)
     http_server.add("/fast.bin", fast)
     http_server.add("/slow.bin", slow, rate=2 * MiB)
-    # the shipped thresholds: 2 MiB left, the first MiB at 32 MiB/s
+    # the shipped thresholds: 2 MiB left, the first MiB at 16 MiB/s
     defaults = TransferConfig()
     config = fast_config(
         pump_min_size=defaults.pump_min_size, pump_min_speed=defaults.pump_min_speed

@@ -42,7 +42,7 @@ class TransferConfig:
     pump_min_size: int = 2 * MiB
     #: ...once its first bytes came at least this fast (0: at once). A slow
     #: connection gains nothing from a thread: aiohttp's reads cost little there
-    pump_min_speed: int = 32 * MiB
+    pump_min_speed: int = 16 * MiB
     #: every request through this proxy (run --proxy; NO_PROXY still applies)
     proxy: str | None = None
     #: honour the proxy variables (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY);
