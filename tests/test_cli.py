@@ -21,6 +21,7 @@ from conftest import (
     wait_until,
 )
 from drayman.jobs import JobState
+from drayman.queue.transferconfig import PUMP_MIN_SPEED_ENV
 from httpserver import LoopbackServer, Resource, make_body
 
 KiB, MiB = 1024, 1024 * 1024
@@ -342,8 +343,9 @@ def test_sigint_checkpoints_and_next_run_resumes(
     )
 
 
+@pytest.mark.parametrize("reader", ["aiohttp", "pump"])
 def test_sigkill_at_random_points_resumes_byte_exact(
-    db_path: Path, downloads: Path, http_server: LoopbackServer
+    db_path: Path, downloads: Path, http_server: LoopbackServer, reader: str
 ) -> None:
     import random
 
@@ -352,7 +354,9 @@ def test_sigkill_at_random_points_resumes_byte_exact(
     rng = random.Random(7)
     kills = 0
     for _ in range(4):
-        engine = start_cli(db_path, "run", "--until-idle", "--checkpoint-every", "0.1")
+        # the body read through aiohttp, or moved by a pump thread however slow it comes
+        env = {PUMP_MIN_SPEED_ENV: "0"} if reader == "pump" else {PUMP_MIN_SPEED_ENV: str(1 << 40)}
+        engine = start_cli(db_path, "run", "--until-idle", "--checkpoint-every", "0.1", env=env)
         # kill after a random further 0.5-2 MiB has crossed the wire
         target = http_server.bytes_sent.get("/big.bin", 0) + rng.randint(512 * KiB, 2 * MiB)
 
@@ -366,7 +370,7 @@ def test_sigkill_at_random_points_resumes_byte_exact(
         engine.kill()  # SIGKILL; on Windows TerminateProcess, as abrupt
         engine.wait(timeout=5)
         kills += 1
-    final = run_cli(db_path, "run", "--until-idle")
+    final = run_cli(db_path, "run", "--until-idle", env=env)
     assert final.returncode == 0, final.stderr
     assert kills >= 2
     assert (downloads / "big.bin").read_bytes() == body

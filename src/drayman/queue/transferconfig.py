@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 MiB = 1024 * 1024
+
+#: overrides ``pump_min_speed``'s default (bytes/s), for tests and benchmarks only:
+#: a real ``drayman run`` against a slow test server can still be pumped
+PUMP_MIN_SPEED_ENV = "DRAYMAN_PUMP_MIN_SPEED"
+
+
+def _default_pump_min_speed() -> int:
+    value = os.environ.get(PUMP_MIN_SPEED_ENV, "")
+    return int(value) if value.isdigit() else 16 * MiB
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ class TransferConfig:
     pump_min_size: int = 2 * MiB
     #: ...once its first bytes came at least this fast (0: at once). A slow
     #: connection gains nothing from a thread: aiohttp's reads cost little there
-    pump_min_speed: int = 16 * MiB
+    pump_min_speed: int = field(default_factory=_default_pump_min_speed)
     #: every request through this proxy (run --proxy; NO_PROXY still applies)
     proxy: str | None = None
     #: honour the proxy variables (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY);
