@@ -326,6 +326,36 @@ async def test_a_failing_write_is_rolled_back_alone(db_path: Path, downloads: Pa
     assert on_disk[d] == ("queued", 0)
 
 
+async def test_a_write_alone_that_fails_half_way_leaves_nothing(
+    db_path: Path, downloads: Path
+) -> None:
+    async with await JobStore.open(db_path) as store:
+        [a] = await store.add([new_job(downloads)])
+        # deletes a, then finds 999 missing: in a batch of its own, all or none too
+        with pytest.raises(UnknownJob):
+            await store.remove([a, 999])
+        assert (await store.get(a)).state == JobState.QUEUED
+        assert await store.set_name(a, "a.bin")  # the next write works
+    assert rows_on_disk(db_path)[a] == ("queued", 0)
+
+
+async def test_a_name_is_stored_with_the_answer_or_not_at_all(
+    db_path: Path, downloads: Path
+) -> None:
+    async with await JobStore.open(db_path) as store:
+        a, b = await store.add([new_job(downloads), new_job(downloads)])
+        await store.checkpoint(a, 5)
+        answer = {"etag": '"e"', "last_modified": None, "bytes_total": 9, "effective_url": "u"}
+        job = await store.name_and_remote(a, "x.bin", dest_dir=None, **answer)
+        assert job == await store.get(a)
+        assert job is not None
+        assert (job.file_name, job.etag, job.bytes_total, job.bytes_done) == ("x.bin", '"e"', 9, 0)
+        # taken by another job (names differing in case are one file): nothing written
+        assert await store.name_and_remote(b, "X.BIN", dest_dir=None, **answer) is None
+        other = await store.get(b)
+        assert (other.file_name, other.etag, other.bytes_total) == (None, None, None)
+
+
 async def test_a_batch_that_cannot_commit_fails_every_caller_and_the_next_one_works(
     db_path: Path, downloads: Path
 ) -> None:

@@ -282,9 +282,11 @@ class Landing:
                 folder.close()
             raise
 
-    async def choose_name(self, response: aiohttp.ClientResponse) -> None:
-        """Fix the file name once, before any byte is written."""
+    async def choose_name(self, response: aiohttp.ClientResponse, total: int | None) -> None:
+        """Fix the file name once, before any byte is written; stored in the same
+        write as what the answer says (validators, ``total``, from byte 0)."""
         job = self.job
+        headers = response.headers
         wanted = self.wanted_name(response)
         # sorted by file type: the category's folder, stored with the name
         sorted_into = await self.sorted_folder(wanted, response)
@@ -306,9 +308,18 @@ class Landing:
                 )
             else:
                 name = candidate
-            if await self.store.set_name(job.id, name, dest_dir=sorted_into):
+            stored = await self.store.name_and_remote(
+                job.id,
+                name,
+                dest_dir=sorted_into,
+                etag=headers.get("ETag"),
+                last_modified=headers.get("Last-Modified"),
+                bytes_total=total,
+                effective_url=str(response.url),
+            )
+            if stored is not None:
                 crash_point("name.after-commit")
-                self.job = replace(job, file_name=name)
+                self.job = stored
                 self.progress.file_name = name
                 return
             taken_by_jobs.add(name.casefold())

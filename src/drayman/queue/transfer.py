@@ -35,6 +35,7 @@ import logging
 import ssl
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import aiohttp
 
@@ -270,10 +271,12 @@ class Transfer:
         # without a thread hop of its own (thousands of small files add up)
         if total is not None and self.config.check_free_space and total - offset >= MiB:
             await landing.check_space(total - offset)
-        if job.file_name is None:
+        # a name chosen now is stored with what the answer says: one write
+        recorded = job.file_name is None
+        if recorded:
             if response.status == 200 and not fresh and await landing.adopt_part(response, total):
                 raise _PartAdopted
-            await landing.choose_name(response)
+            await landing.choose_name(response, total)
         headers = response.headers
         etag, last_modified = headers.get("ETag"), headers.get("Last-Modified")
         if offset == 0:
@@ -288,16 +291,21 @@ class Transfer:
         self._from_zero = offset == 0
         self.progress.bytes_total = total
         self.progress.position = offset
-        # the row as stored, not rebuilt: it also holds what other steps wrote
-        # (the .part's identity) and what the UPDATE derives (its tail digest)
-        self.job = await self.store.record_remote(
-            job.id,
-            etag=etag,
-            last_modified=last_modified,
-            bytes_total=total,
-            effective_url=str(response.url),
-            bytes_done=offset,
-        )
+        if recorded:
+            # as stored with the name, and the .part's identity since (its open)
+            assert self.appender.part is not None
+            self.job = replace(self.job, part_identity=self.appender.part.identity)
+        else:
+            # the row as stored, not rebuilt: it also holds what other steps wrote
+            # (the .part's identity) and what the UPDATE derives (its tail digest)
+            self.job = await self.store.record_remote(
+                job.id,
+                etag=etag,
+                last_modified=last_modified,
+                bytes_total=total,
+                effective_url=str(response.url),
+                bytes_done=offset,
+            )
         landing.committed = landing.tried = offset
         if offset:
             await landing.write_record(offset, fd=self.appender.fd())

@@ -2,6 +2,6 @@
 
 from drayman.storage.database import open_database
 from drayman.storage.migrations import LATEST_VERSION
-from drayman.storage.repository import JobStore, SegmentRecord
+from drayman.storage.repository import JobStore, Runnable, SegmentRecord
 
-__all__ = ["LATEST_VERSION", "JobStore", "SegmentRecord", "open_database"]
+__all__ = ["LATEST_VERSION", "JobStore", "Runnable", "SegmentRecord", "open_database"]

@@ -54,6 +54,23 @@ class Claimed(NamedTuple):
     cookies: str | None
 
 
+class ClaimRound(NamedTuple):
+    """What one :meth:`JobStore.claim_runnable` did and saw, in one transaction."""
+
+    #: the jobs claimed, in the order chosen
+    claimed: list[Claimed]
+    #: SQLite's data_version then (see :meth:`JobStore.data_version`)
+    data_version: int
+    #: the earliest retry due (see :meth:`JobStore.next_attempt_at`)
+    next_attempt_at: float | None
+
+
+#: ``runnable(limit, busy_hosts)``: what :meth:`JobStore.runnable` answers, on the
+#: database's thread; a :data:`Pick` chooses from it the ids to claim, best first
+Runnable = Callable[[int, Iterable[str]], list[Job]]
+Pick = Callable[[Runnable], list[int]]
+
+
 class SegmentRecord(NamedTuple):
     """One piece of a segmented download: [start, durable) is fsynced, up to stop."""
 
@@ -195,9 +212,9 @@ class JobStore:
         Group commit: while one transaction commits (an fsync under
         ``synchronous=FULL``), the writes that arrive are queued and the next
         transaction carries them all, so sixteen transfers finishing at once
-        cost one fsync, not sixteen. Each write runs inside its own SAVEPOINT:
-        one that raises is rolled back alone and its caller gets the error,
-        while the others of its batch still commit. If the transaction as a
+        cost one fsync, not sixteen. A write that raises is rolled back
+        alone and its caller gets the error, while the others of its batch
+        still commit (see :func:`_run_batch`). If the transaction as a
         whole fails (BEGIN or COMMIT: a lock held too long, a full disk),
         every caller of that batch gets the error and nothing of it is stored.
 
@@ -362,6 +379,17 @@ class JobStore:
         }
         rows = await self._fetchall("runnable_jobs", params)
         return [_row_to_job(row) for row in rows]
+
+    async def poll(self) -> tuple[int, float | None]:
+        """:meth:`data_version` and :meth:`next_attempt_at` in one call to the
+        database's thread (what the engine reads after each reconciliation)."""
+
+        def read(conn: sqlite3.Connection) -> tuple[int, float | None]:
+            version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+            due = conn.execute(Q["next_attempt_at"]).fetchone()
+            return version, None if due is None or due[0] is None else float(due[0])
+
+        return await self._in_thread(read)
 
     async def next_attempt_at(self) -> float | None:
         row = await self._fetchone("next_attempt_at")
@@ -543,6 +571,40 @@ class JobStore:
         """queued -> running for each of ``ids`` still queued; return those claimed."""
         return {claimed.job.id for claimed in await self.claim_jobs(ids)}
 
+    async def claim_runnable(self, pick: Pick, *, held: bool = False) -> ClaimRound:
+        """Choose runnable jobs and claim them, with what a reconciliation reads
+        after (data_version, the next retry due), in one call to the database's
+        thread instead of four.
+
+        ``pick`` runs there, inside the write transaction: it asks
+        ``runnable(limit, busy_hosts)`` (:meth:`runnable`, ``held`` as given)
+        as often as it needs, and returns the ids to claim, best first. It
+        must not touch anything another thread changes.
+        """
+        now = self._clock()
+
+        def op(conn: sqlite3.Connection) -> ClaimRound:
+            def runnable(limit: int, busy_hosts: Iterable[str]) -> list[Job]:
+                params = {
+                    "now": now,
+                    "limit": limit,
+                    "busy_hosts": json.dumps(sorted(busy_hosts)),
+                    "held": int(held),
+                }
+                return [_row_to_job(row) for row in conn.execute(Q["runnable_jobs"], params)]
+
+            ids = pick(runnable)
+            claimed = {c.job.id: c for c in _claim(conn, ids, now)} if ids else {}
+            version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+            due = conn.execute(Q["next_attempt_at"]).fetchone()
+            return ClaimRound(
+                [claimed[i] for i in ids if i in claimed],
+                version,
+                None if due is None or due[0] is None else float(due[0]),
+            )
+
+        return await self._write(op)
+
     async def claim_jobs(self, ids: Sequence[int]) -> list[Claimed]:
         """queued -> running for each of ``ids`` still queued: those claimed, as
         the claim stored them, with their cookies.
@@ -551,17 +613,8 @@ class JobStore:
         from these rows without reading its job (and its cookies) again: two
         hops to the database's thread less per file.
         """
-        params = {"ids": json.dumps(list(ids)), "now": self._clock()}
-
-        def op(conn: sqlite3.Connection) -> list[Claimed]:
-            jobs = [_row_to_job(row) for row in conn.execute(Q["claim_jobs"], params)]
-            if not jobs:
-                return []
-            found = json.dumps([job.id for job in jobs])
-            cookies = dict(conn.execute(Q["cookies_of"], {"ids": found}).fetchall())
-            return [Claimed(job, cookies.get(job.id)) for job in jobs]
-
-        return await self._write(op)
+        now = self._clock()
+        return await self._write(lambda conn: _claim(conn, ids, now))
 
     async def checkpoint(
         self, job_id: int, bytes_done: int, *, part_tail: str | None = None
@@ -694,6 +747,50 @@ class JobStore:
                 return conn.execute(query, params).rowcount == 1
             except sqlite3.IntegrityError:
                 return False
+
+        return await self._write(op)
+
+    async def name_and_remote(
+        self,
+        job_id: int,
+        name: str,
+        *,
+        dest_dir: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        bytes_total: int | None,
+        effective_url: str | None,
+    ) -> Job | None:
+        """:meth:`set_name` and :meth:`record_remote` (from byte 0) in one write, for a
+        name chosen after the server's answer: the job as now stored, or None
+        (nothing written) if another job took the name first."""
+        reserve = {
+            "id": job_id,
+            "file_name": name,
+            "file_key": file_key(name),
+            "now": self._clock(),
+            "dest_dir": dest_dir,
+        }
+        remote = {
+            "id": job_id,
+            "etag": etag,
+            "last_modified": last_modified,
+            "bytes_total": bytes_total,
+            "effective_url": effective_url,
+            "bytes_done": 0,
+            "now": reserve["now"],
+        }
+
+        def op(conn: sqlite3.Connection) -> Job | None:
+            try:
+                if conn.execute(Q["reserve_name"], reserve).rowcount != 1:
+                    return None
+            except sqlite3.IntegrityError:
+                return None
+            rows = conn.execute(Q["record_remote"], remote).fetchall()
+            if not rows:
+                raise UnknownJob(job_id=job_id)
+            return _row_to_job(rows[0])
 
         return await self._write(op)
 
@@ -858,6 +955,18 @@ class JobStore:
 # -- the write transaction --------------------------------------------------------
 
 
+def _claim(conn: sqlite3.Connection, ids: Sequence[int], now: float) -> list[Claimed]:
+    """queued -> running for each of ``ids`` still queued: those claimed, as stored, with
+    their cookies (in a write transaction)."""
+    params = {"ids": json.dumps(list(ids)), "now": now}
+    jobs = [_row_to_job(row) for row in conn.execute(Q["claim_jobs"], params)]
+    if not jobs:
+        return []
+    found = json.dumps([job.id for job in jobs])
+    cookies = dict(conn.execute(Q["cookies_of"], {"ids": found}).fetchall())
+    return [Claimed(job, cookies.get(job.id)) for job in jobs]
+
+
 def _statement(query: str, params: dict[str, Any]) -> Callable[[sqlite3.Connection], None]:
     def op(conn: sqlite3.Connection) -> None:
         conn.execute(Q[query], params)
@@ -880,11 +989,49 @@ Outcome = tuple[bool, Any]
 def _run_batch(
     ops: Sequence[Callable[[sqlite3.Connection], Any]], conn: sqlite3.Connection
 ) -> list[Outcome]:
-    """One transaction for a batch of writes, each isolated by a SAVEPOINT.
+    """One transaction for a batch of writes; a write that raises is rolled back alone.
 
     Runs on the database thread. Returns (True, result) or (False, exception)
     per write; raises (and stores nothing) if the transaction itself fails.
+
+    Nearly every batch has no failing write: it runs straight through, its
+    writes' own statements and nothing more (each statement hands the GIL
+    over and back, which is what a commit mostly waits for). Only if one
+    raises is the whole transaction rolled back and the batch run again with
+    each write in its own SAVEPOINT (:func:`_run_isolated`).
     """
+    outcomes = _run_straight(ops, conn)
+    return _run_isolated(ops, conn) if outcomes is None else outcomes
+
+
+def _run_straight(
+    ops: Sequence[Callable[[sqlite3.Connection], Any]], conn: sqlite3.Connection
+) -> list[Outcome] | None:
+    """The batch in one transaction without savepoints; None (nothing stored) if a
+    write of a batch of several raised."""
+    conn.execute("BEGIN IMMEDIATE")
+    outcomes: list[Outcome] = []
+    try:
+        for op in ops:
+            try:
+                outcomes.append((True, op(conn)))
+            except Exception as exc:
+                _roll_back(conn)
+                if len(ops) == 1:
+                    return [(False, exc)]  # all it did is undone: its caller's error
+                return None
+        # the COMMIT is where a full disk shows (the WAL grows here)
+        conn.execute("COMMIT")
+    except BaseException:
+        _roll_back(conn)
+        raise
+    return outcomes
+
+
+def _run_isolated(
+    ops: Sequence[Callable[[sqlite3.Connection], Any]], conn: sqlite3.Connection
+) -> list[Outcome]:
+    """The batch in one transaction, each write isolated by a SAVEPOINT."""
     conn.execute("BEGIN IMMEDIATE")
     outcomes: list[Outcome] = []
     try:
@@ -906,11 +1053,17 @@ def _run_batch(
         # the COMMIT is where a full disk shows (the WAL grows here)
         conn.execute("COMMIT")
     except BaseException:
-        # leave no transaction open, so the next batch can begin; SQLite may
-        # have rolled back already (a failed COMMIT on a full disk does), and
-        # a failing ROLLBACK must not hide the error that brought us here
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
+        _roll_back(conn)
         raise
     return outcomes
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """Leave no transaction open, so the next batch can begin.
+
+    SQLite may have rolled back already (a failed COMMIT on a full disk
+    does), and a failing ROLLBACK must not hide the error that brought us here.
+    """
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
