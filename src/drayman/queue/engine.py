@@ -54,6 +54,7 @@ from drayman.queue.transfer import Transfer
 from drayman.queue.transferconfig import TransferConfig
 from drayman.rules import Rule, connection_limit
 from drayman.schedules import Band, ScheduleState, local_zone, state_at
+from drayman.storage import Runnable
 from drayman.units import human_size
 
 
@@ -385,15 +386,18 @@ class Engine:
         seen_version = -1
         while not self._stopping:
             due: float | None = None
+            again = False
             try:
-                # read before reconciling: a write made meanwhile is noticed below
-                version = await store.data_version()
+                # what the table says after reconciling: read by the claim in its
+                # own transaction, else in one read. A write by another process
+                # before it is acted on in another round at once; one after it,
+                # by the polls below
+                seen = await self._reconcile()
+                version, due = seen if seen is not None else await store.poll()
                 if version != seen_version:
                     # another process wrote: commands may be among its writes
-                    self._table_changed = True
+                    self._table_changed = again = True
                 seen_version = version
-                await self._reconcile()
-                due = await store.next_attempt_at()
                 change = self.schedule.next_change
                 if change is not None and (due is None or change < due):
                     due = change
@@ -407,6 +411,8 @@ class Engine:
                     log.warning("%s; trying again", exc)
                 self._db_trouble = str(exc)
                 self._table_changed = True
+            if again:
+                continue
             timeout = self.config.poll_interval
             if due is not None:
                 timeout = min(timeout, max(due - self._clock(), 0.0) + 0.01)
@@ -426,6 +432,8 @@ class Engine:
                 except EnvironmentProblem:
                     break
                 if version != seen_version:
+                    seen_version = version
+                    self._table_changed = True
                     break
                 if due is not None and self._clock() >= due:
                     break
@@ -456,7 +464,8 @@ class Engine:
         running = self._running.get(job_id)
         return None if running is None else running.transfer.job_limiter.rate
 
-    async def _reconcile(self) -> None:
+    async def _reconcile(self) -> tuple[int, float | None] | None:
+        """One round; (data_version, the next retry due) if its claim read them."""
         store = self.queue.store
         generation = self._changes_seen
         if self._table_changed:
@@ -492,57 +501,65 @@ class Engine:
         self._apply_schedule()
         # 2. start what the limits allow
         free = self.config.concurrency - len(self._running)
+        seen = None
         if free > 0 and not self._stopping:
-            await self._start_jobs(free)
+            seen = await self._start_jobs(free)
         # 3. idle?
         if not self._running:
             stale = generation != self._changes_seen
             if not stale and not await store.has_work():
                 self._idle.set()
-                return
+                return seen
         self._idle.clear()
+        return seen
 
-    async def _start_jobs(self, free: int) -> None:
-        """Claim and launch up to ``free`` runnable jobs, within the per-host limits."""
-        store, rules = self.queue.store, self._rules
-        per_host = Counter(r.job.host for r in self._running.values())
+    async def _start_jobs(self, free: int) -> tuple[int, float | None]:
+        """Claim and launch up to ``free`` runnable jobs, within the per-host limits;
+        return (data_version, the next retry due), read in the claim's transaction."""
+        rules = self._rules
+        running_hosts = Counter(r.job.host for r in self._running.values())
+        concurrency, per_host_default = free, self.config.per_host
 
-        def limit(host: str) -> int:
-            return connection_limit(rules, host) or self.config.per_host
+        def pick(runnable: Runnable) -> list[int]:
+            # on the database's thread, in the claim's transaction: only what is
+            # copied here, never the engine's own state
+            per_host = Counter(running_hosts)
+            left = concurrency
 
-        def at_limit(host: str) -> bool:
-            return bool(limit(host)) and per_host[host] >= limit(host)
+            def limit(host: str) -> int:
+                return connection_limit(rules, host) or per_host_default
 
-        busy = {host for host in per_host if at_limit(host)}
-        chosen: list[Job] = []
-        # the query skips hosts already at their limit; a host that reaches it
-        # within this batch is skipped here and excluded from the next query,
-        # so each round either fills the slots or shrinks the candidates
-        while free > 0:
-            skipped = False
-            taken = {job.id for job in chosen}
-            held = self.schedule.paused
-            for job in await store.runnable(free + len(taken), busy_hosts=busy, held=held):
-                if job.id in taken or free <= 0:
-                    continue
-                if at_limit(job.host):
-                    busy.add(job.host)
-                    skipped = True
-                    continue
-                chosen.append(job)
-                per_host[job.host] += 1
-                free -= 1
-            if not skipped:
-                break
-        if not chosen:
-            return
-        # one write claims them all; a job changed meanwhile (paused by
-        # another process) is simply not claimed. The rows come back as the
-        # claim stored them, with their cookies: the transfer reads neither again
-        claimed = {c.job.id: c for c in await store.claim_jobs([job.id for job in chosen])}
-        for job in chosen:  # in the order chosen (best first)
-            if job.id in claimed:
-                self._launch(claimed[job.id].job, rules, cookies=claimed[job.id].cookies)
+            def at_limit(host: str) -> bool:
+                return bool(limit(host)) and per_host[host] >= limit(host)
+
+            busy = {host for host in per_host if at_limit(host)}
+            chosen: list[int] = []
+            # the query skips hosts already at their limit; a host that reaches it
+            # within this batch is skipped here and excluded from the next query,
+            # so each round either fills the slots or shrinks the candidates
+            while left > 0:
+                skipped = False
+                taken = set(chosen)
+                for job in runnable(left + len(taken), busy):
+                    if job.id in taken or left <= 0:
+                        continue
+                    if at_limit(job.host):
+                        busy.add(job.host)
+                        skipped = True
+                        continue
+                    chosen.append(job.id)
+                    per_host[job.host] += 1
+                    left -= 1
+                if not skipped:
+                    break
+            return chosen
+
+        # one write chooses and claims them all; the rows come back as the claim
+        # stored them, with their cookies: the transfer reads neither again
+        claimed = await self.queue.store.claim_runnable(pick, held=self.schedule.paused)
+        for one in claimed.claimed:  # best first
+            self._launch(one.job, rules, cookies=one.cookies)
+        return claimed.data_version, claimed.next_attempt_at
 
     def _launch(self, job: Job, rules: Sequence[Rule], *, cookies: str | None) -> None:
         assert self._session is not None
