@@ -87,11 +87,14 @@ def hop_headers(
     more specific and which the HTTP client cannot send beside it); then
     ``own``, then ``extra``.
     """
-    mine = list(own) if same_origin(url, given_for) else strip_credentials(own)
+    # (the URL itself, and no rules: what nearly every request is, without parsing it)
+    mine = list(own) if url == given_for or same_origin(url, given_for) else strip_credentials(own)
     names = {name.lower() for name, _ in mine}
-    if has_userinfo(url):
+    if "@" in url and has_userinfo(url):
         names.add("authorization")
-    ruled = [h for h in headers_for(rules, host_of(url)) if h[0].lower() not in names]
+    ruled = []
+    if rules:
+        ruled = [h for h in headers_for(rules, host_of(url)) if h[0].lower() not in names]
     # drayman's sessions never decode: ask for the bytes as the server stores them
     return [*ruled, *mine, ("Accept-Encoding", "identity"), *extra]
 

@@ -93,7 +93,10 @@ class JobClient:
     def _verify_tls(self, url: str) -> bool:
         """Check this hop's certificate, unless the user opted out for its host:
         a job's --insecure covers the job URL's host, a rule's the hosts it matches."""
-        host, job = host_of(url), self.landing.job
+        job = self.landing.job
+        if not job.insecure and not self.rules:
+            return True  # nothing opted out (no URL to parse)
+        host = host_of(url)
         if job.insecure and host == host_of(job.url):
             return False
         return not insecure_for(self.rules, host)

@@ -89,7 +89,7 @@ class ProxyRoutes:
         proxy = choose_proxy(
             url,
             job_proxy=job_proxy,
-            rule_proxy=proxy_for_host(rules, host_of(url)),
+            rule_proxy=proxy_for_host(rules, host_of(url)) if rules else None,
             settings=self.settings,
             environment=self.environment,
         )
