@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -133,7 +134,9 @@ async def test_https_goes_through_an_http_proxy_in_a_connect_tunnel(
     https_server: LoopbackServer,
     tls: TLSFiles,
     http_proxy: HttpProxy,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="drayman.queue.pump")
     body = make_body(2 * MiB + 5)
     https_server.add("/s.bin", body)
     job = await download(
@@ -142,6 +145,8 @@ async def test_https_goes_through_an_http_proxy_in_a_connect_tunnel(
         downloads,
         proxy=http_proxy.proxy_url,
         ca_files=(str(tls.ca_file),),
+        # a pump would be welcome: a TLS socket's bytes are not the body, it must refuse
+        pump_min_size=1,
     )
     assert job.state == JobState.DONE, job.error
     assert (downloads / "s.bin").read_bytes() == body
@@ -149,6 +154,7 @@ async def test_https_goes_through_an_http_proxy_in_a_connect_tunnel(
     assert {(r.method, r.path) for r in http_proxy.requests} == {
         ("CONNECT", f"127.0.0.1:{https_server.port}")
     }
+    assert "a pump thread takes over" not in caplog.text
 
 
 async def test_an_https_proxy_is_reached_over_tls(
@@ -228,9 +234,16 @@ async def test_socks5_resolves_here_and_socks5h_at_the_proxy(
     )
 
 
+# pump_min_size 1: the bodies moved by pump threads (SOCKS hands over a plain socket)
+@pytest.mark.parametrize("pump_min_size", [0, 1])
 async def test_a_segmented_download_through_socks_with_a_password(
-    db_path: Path, downloads: Path, http_server: LoopbackServer
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    pump_min_size: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="drayman.queue.pump")
     body = make_body(5 * MiB + 7)
     http_server.add("/big.bin", body)
     with SocksProxy(credentials=("ann", PASSWORD)) as proxy:
@@ -242,6 +255,7 @@ async def test_a_segmented_download_through_socks_with_a_password(
             split=4,
             split_min_size=1 * MiB,
             min_segment=256 * KiB,
+            pump_min_size=pump_min_size,
         )
         wrong = await download(
             db_path.with_name("2.db"),
@@ -254,6 +268,7 @@ async def test_a_segmented_download_through_socks_with_a_password(
     assert (downloads / "big.bin").read_bytes() == body
     # the segments' connections came through it (kept alive for the next ranges)
     assert 1 < connects <= len(http_server.requests_for("/big.bin"))
+    assert ("a pump thread takes over" in caplog.text) == bool(pump_min_size)
     assert wrong.state == JobState.FAILED
     assert "refused its user and password" in (wrong.error or "")
     assert PASSWORD not in (wrong.error or "")
