@@ -110,8 +110,9 @@ class SpeedProbe:
     """Whether the first bytes of an answer, read through aiohttp, came fast enough
     for a pump to pay: :meth:`fast` after each read, True once (then never again).
 
-    ``min_speed`` 0 decides at the first read. ``probe`` bytes are timed from
-    the probe's creation; a connection slower than that stays with aiohttp.
+    ``probe`` bytes are timed from the probe's creation: slower than
+    ``min_speed``, the connection stays with aiohttp. ``min_speed`` 0 says
+    yes at once (``fast(0)``, before any read).
     """
 
     __slots__ = ("_deadline", "_got", "_probe", "decided")
@@ -139,7 +140,7 @@ class Pump:
     """The body of one checked answer, from the socket to ``land``, on a thread.
 
     Made right after the answer is checked: it takes what aiohttp had read
-    already (landed first) and stops aiohttp reading. :meth:`start` runs the
+    already (landed first) and stops aiohttp reading. :meth:`run` runs the
     thread until the sink's room is 0, the server closes (:attr:`eof`), or
     the sink's tick says stop; it may run again for more room (a segment
     that grew). :attr:`moved` counts the bytes landed.
