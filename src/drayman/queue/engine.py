@@ -332,7 +332,7 @@ class Engine:
         for job_id, running in self._running.items():
             progress = running.transfer.progress
             speed = running.meter.sample(now, progress.received)
-            resumable = not (running.transfer.single_stream or progress.ranges_ignored)
+            resumable = not progress.server_ignores_ranges
             self._tell_restart(running)
             active.append(
                 JobProgress(
@@ -360,7 +360,7 @@ class Engine:
         if running.restart_told or not _started_again(running.job, progress):
             return
         running.restart_told = True
-        if running.transfer.single_stream or progress.ranges_ignored:
+        if progress.server_ignores_ranges:
             why = "the server cannot resume"
         else:
             why = "it could not resume"

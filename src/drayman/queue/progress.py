@@ -72,7 +72,14 @@ class SpeedMeter:
 class TransferProgress:
     """Counters the engine samples a few times a second; updated per block only."""
 
-    __slots__ = ("bytes_total", "file_name", "job_id", "position", "ranges_ignored", "received")
+    __slots__ = (
+        "bytes_total",
+        "file_name",
+        "job_id",
+        "position",
+        "received",
+        "server_ignores_ranges",
+    )
 
     def __init__(self, job: Job) -> None:
         self.job_id = job.id
@@ -82,6 +89,8 @@ class TransferProgress:
         self.bytes_total = job.bytes_total
         #: bytes read from the network by this transfer (for the speed)
         self.received = 0
-        #: a segment's range request was answered with the whole file: what is
-        #: stopped now starts again from byte 0 (the segments learn it first)
-        self.ranges_ignored = False
+        #: the server answered a range request of this transfer with the whole
+        #: file (or the wrong range): the rest comes over one connection from
+        #: byte 0, and what was saved before is lost. The one record of it: the
+        #: transfer and its segments set it, the engine shows it
+        self.server_ignores_ranges = False

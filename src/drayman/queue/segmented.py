@@ -218,7 +218,7 @@ class SegmentedDownload:
             log.info("job %d: %s; no more connections", job_id, error)
             self.ranges_ok = False
             self._ignored = str(error)
-            self.landing.progress.ranges_ignored = True
+            self.landing.progress.server_ignores_ranges = True
         elif isinstance(error, Refused):
             if not self._workers:
                 raise error.error

@@ -50,18 +50,18 @@ def connections_for(
     response: aiohttp.ClientResponse,
     total: int | None,
     *,
-    single_stream: bool,
+    server_ignores_ranges: bool,
 ) -> int:
     """How many connections a single stream's first answer may grow into (1: none).
 
     Only a file of known size, with a validator to pin it down, from a server
     that does not refuse ranges outright; and only when what is left is large
     enough that extra connections pay for themselves (``split_min_size``).
-    ``single_stream``: the server ignored a range request of this transfer.
+    ``server_ignores_ranges``: a range request of this transfer was ignored.
     """
     if total is None or config.split < 2 or not HAVE_PWRITE or response.status not in (200, 206):
         return 1
-    if single_stream:
+    if server_ignores_ranges:
         return 1
     left = total - first_byte(response)
     if left < config.split_min_size or validator_of(job) is None:

@@ -111,9 +111,6 @@ class Transfer:
         #: the row in self.job is the stored one (no read before the first attempt)
         self._row_current = claimed
         self.appender = PartAppender(self.landing)
-        #: the server ignored a range request: the rest of this transfer uses
-        #: one connection (no segments), from byte 0
-        self.single_stream = False
         #: this attempt received the file from byte 0 (a checksum mismatch is final)
         self._from_zero = False
 
@@ -146,7 +143,8 @@ class Transfer:
             except RestartRequired as exc:
                 log.info("job %d: %s", self.job.id, exc)
                 if isinstance(exc, RangesIgnored):
-                    self.single_stream = True
+                    # one connection (no segments) from here on
+                    self.progress.server_ignores_ranges = True
                 # one clean start from byte 0; if that changes too, back off
                 await self._attempt(fresh=True)
         except asyncio.CancelledError:
@@ -236,7 +234,7 @@ class Transfer:
                 self.job,
                 response,
                 total,
-                single_stream=self.single_stream,
+                server_ignores_ranges=self.progress.server_ignores_ranges,
             )
             if total is not None and connections > 1:
                 await appender.release()
@@ -261,7 +259,7 @@ class Transfer:
             if answer.ranges_ignored:
                 # it ignores ranges (at least now): no segments either
                 log.info("job %d: the server sent the whole file; starting from byte 0", job.id)
-                self.single_stream = True
+                self.progress.server_ignores_ranges = True
             offset = 0
         # known from here on, also to a refusal below (the job's size in ls)
         self.progress.bytes_total = total
