@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -72,6 +72,34 @@ async def pump_body(url: str, sink_for: Callable[[int], BytesSink]) -> tuple[Pum
     return pump, sink
 
 
+async def limit_while_held(
+    engine: Engine,
+    http_server: LoopbackServer,
+    downloads: Path,
+    name: str,
+    body: bytes,
+    asked: int,
+    held: Callable[[int], bool | Awaitable[bool]],
+) -> None:
+    """Download ``name``; once ``held(job_id)`` (the server holds it mid-pump), set a
+    speed limit, wait for the ``asked``-th request (the rest asked for with a range),
+    let the server go on: the file must come whole, with no failed attempt."""
+    path = f"/{name}"
+    [job_id] = await engine.queue.add([http_server.url(path)], dest_dir=downloads)
+    await async_wait_until(lambda: held(job_id), what="the download held mid-pump")
+    # a limit far above what loopback needs: it changes who reads, not how fast
+    await engine.queue.set_job_speed_limit([job_id], 1 << 30)
+    await async_wait_until(
+        lambda: len(http_server.requests_for(path)) == asked, what="the rest asked for again"
+    )
+    http_server.release_hold(path)
+    await asyncio.wait_for(engine.wait_idle(), 30)
+    job = await engine.queue.get(job_id)
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / name).read_bytes() == body
+    assert job.attempts == 0  # not a failure: nothing was lost
+
+
 async def test_a_pump_stops_where_its_land_stops_taking(http_server: LoopbackServer) -> None:
     body = make_body(3 * MiB)
     http_server.add("/p.bin", body)
@@ -101,26 +129,18 @@ async def test_a_speed_limit_set_while_a_pump_runs_hands_the_rest_to_the_event_l
     body = make_body(6 * MiB)
     res = http_server.add("/limited.bin", body, hold_at=[2 * MiB])
     async with Engine(db_path, fast_config(pump_min_size=1)) as engine:
-        [job_id] = await engine.queue.add([http_server.url("/limited.bin")], dest_dir=downloads)
 
-        async def held_and_saved() -> bool:
+        async def pumped_and_saved(job_id: int) -> bool:
             job = await engine.queue.get(job_id)
-            return http_server.held_at("/limited.bin") is not None and job.bytes_done == 2 * MiB
+            return (
+                "a pump thread takes over" in caplog.text
+                and http_server.held_at("/limited.bin") is not None
+                and job.bytes_done == 2 * MiB
+            )
 
-        await async_wait_until(held_and_saved, what="every byte before the hold saved")
-        assert "a pump thread takes over" in caplog.text
-        # a limit far above what loopback needs: it changes who reads, not how fast
-        await engine.queue.set_job_speed_limit([job_id], 1 << 30)
-        await async_wait_until(
-            lambda: len(http_server.requests_for("/limited.bin")) == 2,
-            what="the rest asked for again",
+        await limit_while_held(
+            engine, http_server, downloads, "limited.bin", body, 2, pumped_and_saved
         )
-        http_server.release_hold("/limited.bin")
-        await asyncio.wait_for(engine.wait_idle(), 30)
-        job = await engine.queue.get(job_id)
-    assert job.state == JobState.DONE, job.error
-    assert (downloads / "limited.bin").read_bytes() == body
-    assert job.attempts == 0  # not a failure: nothing was lost
     first, second = http_server.requests_for("/limited.bin")
     assert "Range" not in first.headers
     # every byte the pump wrote was kept: the rest starts exactly at the hold
@@ -137,29 +157,20 @@ async def test_a_speed_limit_set_while_a_segment_pump_runs_resumes_the_segment(
     res = http_server.add("/seg.bin", body, hold_at=[MiB])
     config = seg_config(split=2, pump_min_size=1, min_segment=MiB)
     async with Engine(db_path, config) as engine:
-        [job_id] = await engine.queue.add([http_server.url("/seg.bin")], dest_dir=downloads)
-        await async_wait_until(
-            lambda: (
+
+        def both_connections_the_first_held(job_id: int) -> bool:
+            return (
                 len(http_server.requests_for("/seg.bin")) == 2
                 and http_server.held_at("/seg.bin") is not None
-            ),
-            what="both connections, the first held",
+            )
+
+        await limit_while_held(
+            engine, http_server, downloads, "seg.bin", body, 3, both_connections_the_first_held
         )
-        await engine.queue.set_job_speed_limit([job_id], 1 << 30)
-        await async_wait_until(
-            lambda: len(http_server.requests_for("/seg.bin")) == 3,
-            what="the first segment asked for again",
-        )
-        http_server.release_hold("/seg.bin")
-        await asyncio.wait_for(engine.wait_idle(), 30)
-        job = await engine.queue.get(job_id)
-    assert job.state == JobState.DONE, job.error
-    assert (downloads / "seg.bin").read_bytes() == body
     requests = http_server.requests_for("/seg.bin")
     # the first segment was asked for again exactly where its bytes ended
     assert [byte_range(r) for r in requests] == [None, (half, len(body) - 1), (MiB, half - 1)]
     assert all(r.headers["If-Range"] == res.etag for r in requests[1:])
-    assert job.attempts == 0
 
 
 async def test_only_a_fast_connection_is_handed_to_a_pump(
