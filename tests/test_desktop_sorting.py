@@ -8,12 +8,11 @@ from pathlib import Path
 
 from drayman.categories import DEFAULTS, OTHER
 from drayman.jobs import JobState
-from drayman.ui.app import Session
 from drayman.ui.clipboard import links_in
 from drayman.ui.qt import QtWidgets
 from httpserver import LoopbackServer, make_body
 from test_categories import download_folder, tree
-from test_gui import qloop, run, settings_file, state_of, until
+from test_gui import app_window, qloop, run, state_of, until
 
 __all__ = ["download_folder", "qloop"]  # the fixtures, shared with their modules
 
@@ -40,9 +39,7 @@ def test_copied_links_are_offered_known_ones_ignored_and_nothing_is_added_by_its
     clipboard = QtWidgets.QApplication.clipboard()
 
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (_, window):
             [known_id] = await window.queue.add([known], dest_dir=downloads)
             await window.queue.pause([known_id])
             watch = window.clipboard
@@ -86,9 +83,6 @@ def test_copied_links_are_offered_known_ones_ignored_and_nothing_is_added_by_its
             assert watch._check is before and not watch.enabled
             assert window.clipboard_offer == []
             assert await window.queue.urls_in_queue([first, second]) == set()
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -97,9 +91,7 @@ def test_settings_show_the_categories_tab_and_store_what_is_chosen(
     qloop: asyncio.AbstractEventLoop, db_path: Path
 ) -> None:
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (_, window):
             await until(lambda: window.categories is not None, what="the categories read")
             dialog = window.open_settings()
             tabs = dialog.tabs
@@ -130,9 +122,6 @@ def test_settings_show_the_categories_tab_and_store_what_is_chosen(
                 return table[0].folder == "Media/Films" and table[-2].name == "Books"
 
             await until(stored, what="the categories stored")
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -149,9 +138,7 @@ def test_the_add_dialog_sorts_into_the_downloads_folder_by_type_as_add_does(
     http_server.add("/other.mp4", body)
 
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (_, window):
             dialog = window.open_add_dialog(http_server.url("/clip.mp4"))
             assert dialog.folder.text() == str(download_folder)
             assert dialog.sort_by_type.isChecked()
@@ -171,9 +158,6 @@ def test_the_add_dialog_sorts_into_the_downloads_folder_by_type_as_add_does(
                 if window.model.job_at(r).id != sorted_id
             )
             await until(lambda: state_of(window, other_id) == JobState.DONE, what="done")
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
     assert tree(download_folder) == ["Video/clip.mp4"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import stat
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,18 @@ def settings_file(db_path: Path) -> QtCore.QSettings:
     return QtCore.QSettings(
         str(db_path.parent.parent / "settings.ini"), QtCore.QSettings.Format.IniFormat
     )
+
+
+@contextlib.asynccontextmanager
+async def app_window(db_path: Path, **options: Any) -> AsyncIterator[tuple[Session, MainWindow]]:
+    """The window as the app opens it (with settings of the test's own), closed as it closes."""
+    session = Session(db_path, settings_file(db_path), **options)
+    window = await session.open()
+    try:
+        yield session, window
+    finally:
+        window.close()
+        await session.close()
 
 
 def state_of(window: MainWindow, job_id: int) -> JobState | None:
@@ -117,10 +130,8 @@ def test_add_through_the_dialog_pause_resume_and_retry(
     http_server.add("/quick.bin", quick)
 
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        window.show()
-        try:
+        async with app_window(db_path) as (_, window):
+            window.show()
             dialog = window.open_add_dialog()
             dialog.urls.setPlainText(
                 f"{http_server.url('/slow.bin')}\n{http_server.url('/quick.bin')}"
@@ -151,9 +162,6 @@ def test_add_through_the_dialog_pause_resume_and_retry(
             window.retry_action.trigger()
             await until(lambda: state_of(window, flaky) == JobState.DONE, what="retried")
             assert "404" not in (window.model.job(flaky).error or "")  # type: ignore[union-attr]
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
     assert (downloads / "slow.bin").read_bytes() == slow
@@ -165,9 +173,7 @@ def test_bad_urls_stay_in_the_dialog_with_a_plain_message(
     qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
 ) -> None:
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (_, window):
             dialog = window.open_add_dialog()
             dialog.urls.setPlainText("http://127.0.0.1:9/ok\nftp://nope/x")
             dialog.folder.setText(str(downloads))
@@ -177,9 +183,6 @@ def test_bad_urls_stay_in_the_dialog_with_a_plain_message(
             assert "Traceback" not in dialog.error.text()
             dialog.reject()
             assert await window.queue.jobs() == []
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -193,9 +196,7 @@ def test_the_add_dialog_can_skip_the_certificate_check_of_a_trusted_server(
     https_server.add("/other.bin", body)
 
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (_, window):
             for path, insecure in (("/other.bin", False), ("/nas.bin", True)):
                 dialog = window.open_add_dialog()
                 dialog.urls.setPlainText(https_server.url(path))
@@ -213,9 +214,6 @@ def test_the_add_dialog_can_skip_the_certificate_check_of_a_trusted_server(
             await until(lambda: state_of(window, checked) == JobState.FAILED, what="failed")
             failed = window.model.job(checked)
             assert failed is not None and "does not verify" in (failed.error or "")
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
     assert (downloads / "nas.bin").read_bytes() == body
@@ -230,9 +228,7 @@ def test_a_pause_from_another_process_shows_and_close_leaves_jobs_resumable(
     http_server.add("/b.bin", body, rate=2 * MiB)
 
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (_, window):
             a, b = await window.queue.add(
                 [http_server.url("/a.bin"), http_server.url("/b.bin")], dest_dir=downloads
             )
@@ -249,9 +245,6 @@ def test_a_pause_from_another_process_shows_and_close_leaves_jobs_resumable(
                 return (await window.queue.get(b)).bytes_done > 0
 
             await until(saved, what="a checkpoint of b")
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -284,18 +277,13 @@ def test_opens_with_100k_jobs(
 
     async def scenario() -> None:
         started = time.monotonic()
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        window.show()
-        try:
+        async with app_window(db_path) as (_, window):
+            window.show()
             await until(lambda: window.model.rowCount() == 100_000, timeout=60, what="100k rows")
             print(f"100k rows in the model after {time.monotonic() - started:.2f} s")
             window.search.setText("f99999")
             assert window.proxy.rowCount() == 1
             assert window.proxy.index(0, Column.NAME).data() == "f99999"
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -320,9 +308,7 @@ def test_settings_apply_live_and_persist(
     qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
 ) -> None:
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (session, window):
             dialog = window.open_settings()
             dialog.max_speed.setText("fast")
             dialog.accept()
@@ -340,9 +326,6 @@ def test_settings_apply_live_and_persist(
             assert config.retry.max_attempts == 3
             assert config.transfer.split == 2
             assert window.default_folder == str(downloads)
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
     reloaded = Session(db_path, settings_file(db_path)).settings
@@ -377,9 +360,7 @@ def test_failures_and_the_end_of_a_batch_are_announced(
     http_server.add("/ok.bin", b"fine")
 
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (_, window):
             await window.queue.add(
                 [http_server.url("/ok.bin"), http_server.url("/gone.bin")], dest_dir=downloads
             )
@@ -403,9 +384,6 @@ def test_failures_and_the_end_of_a_batch_are_announced(
             await window.queue.add([http_server.url("/again.bin")], dest_dir=downloads)
             summary = "All downloads have finished: 1 done."
             await until(lambda: window.last_notification == summary, what="the next batch")
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
@@ -425,9 +403,7 @@ def test_move_up_raises_priority_and_the_engine_starts_it_first(
         )
         await queue.pause(ids)
         await queue.close()
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (session, window):
             assert session.engine is not None
             await until(lambda: window.model.rowCount() == 3, what="rows")
             select(window, ids[2])
@@ -439,9 +415,6 @@ def test_move_up_raises_priority_and_the_engine_starts_it_first(
             await until(
                 lambda: all(state_of(window, i) == JobState.DONE for i in ids), what="all done"
             )
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
     assert next(iter(r.path for r in http_server.requests)) == "/c"
@@ -453,9 +426,7 @@ def test_the_proxy_setting_applies_live_and_never_shows_its_password(
     secret = "pr0xy-pa55word"
 
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (session, window):
             assert session.engine is not None
             assert session.engine.config.transfer.proxy_from_environment
             dialog = window.open_settings()
@@ -480,9 +451,6 @@ def test_the_proxy_setting_applies_live_and_never_shows_its_password(
             off.accept()
             transfer = session.engine.config.transfer
             assert transfer.proxy is None and not transfer.proxy_from_environment
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
     assert Session(db_path, settings_file(db_path)).settings.proxy == "direct"
@@ -510,15 +478,10 @@ def assert_proxy_kept_privately(db_path: Path) -> None:
 
 async def reopened_proxy(db_path: Path) -> tuple[str, str | None, str]:
     """A fresh window's proxy setting, its engine's proxy, and what its dialog shows."""
-    session = Session(db_path, settings_file(db_path))
-    window = await session.open()
-    try:
+    async with app_window(db_path) as (session, window):
         assert session.engine is not None
         shown = window.open_settings().proxy_url.text()
         return session.settings.proxy, session.engine.config.transfer.proxy, shown
-    finally:
-        window.close()
-        await session.close()
 
 
 def test_the_proxy_password_is_kept_in_a_private_file_not_in_the_settings_file(
@@ -527,9 +490,7 @@ def test_the_proxy_password_is_kept_in_a_private_file_not_in_the_settings_file(
     from drayman.ui.proxyfile import proxy_path
 
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (session, window):
             dialog = window.open_settings()
             dialog.proxy_mode.setCurrentIndex(dialog.proxy_mode.findData("manual"))
             dialog.proxy_url.setText(PROXY_URL)
@@ -538,9 +499,6 @@ def test_the_proxy_password_is_kept_in_a_private_file_not_in_the_settings_file(
             assert session.engine.config.transfer.proxy == PROXY_URL
             # saved again without touching the field: the password stays
             window.open_settings().accept()
-        finally:
-            window.close()
-            await session.close()
         assert_proxy_kept_privately(db_path)
         assert await reopened_proxy(db_path) == (
             PROXY_URL,
@@ -548,15 +506,10 @@ def test_the_proxy_password_is_kept_in_a_private_file_not_in_the_settings_file(
             "http://ann:***@127.0.0.1:3128",
         )
         # another choice takes the file away: no password left behind
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (_, window):
             off = window.open_settings()
             off.proxy_mode.setCurrentIndex(off.proxy_mode.findData(""))
             off.accept()
-        finally:
-            window.close()
-            await session.close()
         assert not proxy_path().exists()
         assert settings_file(db_path).value("proxy_mode") == "environment"
         assert (await reopened_proxy(db_path))[:2] == ("", None)
@@ -606,9 +559,7 @@ def test_the_settings_turn_on_the_aria2_rpc_of_the_windows_engine(
         port = probe.getsockname()[1]
 
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (session, window):
             assert session.rpc is None  # off unless asked
             dialog = window.open_settings()
             assert dialog.rpc_secret.text() == ""
@@ -639,9 +590,6 @@ def test_the_settings_turn_on_the_aria2_rpc_of_the_windows_engine(
             dialog.rpc_enabled.setChecked(False)
             dialog.accept()
             await until(lambda: session.rpc is None, what="the RPC to stop")
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
     reloaded = Session(db_path, settings_file(db_path)).settings

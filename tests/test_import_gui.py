@@ -25,7 +25,7 @@ from drayman.ui.jobs_model import Column as JobColumn
 from drayman.ui.main_window import MainWindow
 from drayman.ui.qt import Qt, QtCore, QtGui, QtWidgets
 from httpserver import LoopbackServer, make_body
-from test_gui import qloop, run, settings_file, until
+from test_gui import app_window, qloop, run, until
 
 __all__ = ["qloop"]  # the fixture, shared with test_gui.py
 
@@ -65,15 +65,10 @@ async def opened(
     db_path: Path, tmp_path: Path, downloads: Path
 ) -> AsyncIterator[tuple[Session, MainWindow]]:
     """The window as the app opens it (thumbnails cached under tmp_path), closed as it closes."""
-    session = Session(db_path, settings_file(db_path), thumbnail_cache=tmp_path / "thumbs")
-    window = await session.open()
-    try:
+    async with app_window(db_path, thumbnail_cache=tmp_path / "thumbs") as (session, window):
         window.default_folder = str(downloads)
         window.show()
         yield session, window
-    finally:
-        window.close()
-        await session.close()
 
 
 async def preview_of(window: MainWindow, path: Path) -> ImportDialog:

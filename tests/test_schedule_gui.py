@@ -14,7 +14,7 @@ from drayman.ui.app import Session
 from drayman.ui.main_window import MainWindow
 from drayman.ui.qt import QtWidgets
 from httpserver import LoopbackServer, make_body
-from test_gui import qloop, run, settings_file, until
+from test_gui import app_window, qloop, run, settings_file, until
 from test_onidle import FAKE_COMMANDS, fake_platform
 from test_schedules import BERLIN, Clock, at
 
@@ -133,9 +133,7 @@ def test_the_add_dialog_can_ignore_the_schedule(
 
 def test_settings_keep_the_on_idle_choice(qloop: asyncio.AbstractEventLoop, db_path: Path) -> None:
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        try:
+        async with app_window(db_path) as (_, window):
             dialog = window.open_settings()
             dialog.on_idle.setCurrentIndex(dialog.on_idle.findData("command"))
             dialog.accept()
@@ -144,9 +142,6 @@ def test_settings_keep_the_on_idle_choice(qloop: asyncio.AbstractEventLoop, db_p
             dialog.accept()
             assert not dialog.isVisible()
             assert window.settings.on_idle == "command:notify-send done"
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
     assert Session(db_path, settings_file(db_path)).settings.on_idle == "command:notify-send done"
@@ -176,10 +171,8 @@ def test_the_window_shuts_down_once_after_the_last_job_and_cancel_stops_it(
         return record.read_text().splitlines() if record.exists() else []
 
     async def scenario() -> None:
-        session = Session(db_path, settings_file(db_path))
-        window = await session.open()
-        window.idle_countdown = 0.3
-        try:
+        async with app_window(db_path) as (_, window):
+            window.idle_countdown = 0.3
             dialog = window.open_settings()
             dialog.on_idle.setCurrentIndex(dialog.on_idle.findData("shutdown"))
             dialog.accept()
@@ -205,9 +198,6 @@ def test_the_window_shuts_down_once_after_the_last_job_and_cancel_stops_it(
             window.idle_countdown = 0.3
             await until(lambda: time.monotonic() - cancelled > 1.0, what="time")
             assert calls() == ["systemctl poweroff last=done"]  # still the first one only
-        finally:
-            window.close()
-            await session.close()
 
     run(qloop, scenario())
 
