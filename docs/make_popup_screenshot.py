@@ -7,36 +7,23 @@ PYTHONPATH=src python docs/make_popup_screenshot.py [--out PATH]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from browser import HEADLESS_ARGS, find_chromedriver, find_chromium  # noqa: E402
-from extensionbrowser import EXTENSION_DIR, EXTENSION_ORIGIN, set_settings  # noqa: E402
+from extensionbrowser import EXTENSION_DIR, EXTENSION_ORIGIN, rpc_call, set_settings  # noqa: E402
 from httpserver import LoopbackServer, make_body  # noqa: E402
 from nativehost import free_port  # noqa: E402
 
 SECRET = "screenshot-secret"
-
-
-def rpc(port: int, method: str, *params: Any) -> Any:
-    body = json.dumps(
-        {"jsonrpc": "2.0", "id": 1, "method": method, "params": [f"token:{SECRET}", *params]}
-    )
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/jsonrpc", data=body.encode())
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=10) as response:
-        return json.loads(response.read())["result"]
 
 
 def main() -> None:
@@ -103,7 +90,7 @@ def main() -> None:
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    rpc(port, "aria2.getVersion")
+                    rpc_call(port, "aria2.getVersion", secret=SECRET)
                     break
                 except OSError:
                     if time.monotonic() > deadline:
@@ -112,18 +99,22 @@ def main() -> None:
             # the small ones first, so they are done; the big ones run slowly
             gids = {}
             for n in (4, 5, 0, 1, 2, 3):
-                gids[n] = rpc(
+                gids[n] = rpc_call(
                     port,
                     "aria2.addUri",
                     [server.url(f"/f/{quote(names[n][0])}")],
                     {"dir": str(downloads)},
+                    secret=SECRET,
                 )
             deadline = time.monotonic() + 60
-            while rpc(port, "aria2.tellStatus", gids[5], ["status"])["status"] != "complete":
+            while (
+                rpc_call(port, "aria2.tellStatus", gids[5], ["status"], secret=SECRET)["status"]
+                != "complete"
+            ):
                 if time.monotonic() > deadline:
                     raise RuntimeError("slides.pdf did not finish")
                 time.sleep(0.2)
-            rpc(port, "aria2.pause", gids[3])
+            rpc_call(port, "aria2.pause", gids[3], secret=SECRET)
             driver.get(f"{EXTENSION_ORIGIN}/options.html")
             set_settings(driver, host="127.0.0.1", port=port, secret=SECRET)
             driver.get(f"{EXTENSION_ORIGIN}/popup.html")

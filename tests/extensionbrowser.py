@@ -8,6 +8,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from browser import BrowserFactory, wait_for
 from conftest import run_cli
 from drayman.nativehost import CHROMIUM_EXTENSION_ID
@@ -118,6 +120,17 @@ and <a href="/files/c.bin">c</a>.</p>
 </body></html>"""
 
 
+def rpc_call(port: int, method: str, *params: Any, secret: str) -> Any:
+    """One aria2 JSON-RPC call to drayman on loopback (no proxy); its result."""
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": method, "params": [f"token:{secret}", *params]}
+    )
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/jsonrpc", data=body.encode())
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        return json.loads(response.read())["result"]
+
+
 def serve_files(server: LoopbackServer) -> None:
     server.add(
         "/page.html",
@@ -133,6 +146,21 @@ def serve_files(server: LoopbackServer) -> None:
             # a few seconds each: the browser cannot finish one before the extension decides
             rate=1024 * 1024 if len(body) > len(SMALL) else None,
         )
+
+
+def as_a_new_user(
+    server: LoopbackServer, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The site served, and a home of the test's own for the browser and the drayman it
+    starts (its default folder is ~/Downloads), with the test's database and this
+    checkout's code; returns the home."""
+    serve_files(server)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("DRAYMAN_DB", str(db))
+    monkeypatch.setenv("PYTHONPATH", str(Path("src").resolve()))
+    return home
 
 
 def jobs(db: Path) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,11 +25,13 @@ from extensionbrowser import (
     SELECTED,
     SMALL,
     ServiceWorker,
+    as_a_new_user,
     done_file,
     drayman_requests,
     extension_call,
     jobs,
     open_extension_page,
+    rpc_call,
     serve_files,
     set_settings,
     start_with_extension,
@@ -39,16 +40,6 @@ from httpserver import LoopbackServer, make_body
 from nativehost import free_port, kill_started
 
 SECRET = "extension-test-secret"
-
-
-def _rpc(port: int, method: str, *params: Any) -> Any:
-    body = json.dumps(
-        {"jsonrpc": "2.0", "id": 1, "method": method, "params": [f"token:{SECRET}", *params]}
-    )
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/jsonrpc", data=body.encode())
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=10) as response:
-        return json.loads(response.read())["result"]
 
 
 @pytest.fixture
@@ -176,7 +167,7 @@ def test_the_extension_takes_downloads_and_sends_selected_links(
     # pause and resume from the popup change the job in the job table
     http_server.add("/files/slow.bin", make_body(8 * 1024 * 1024, seed=7), rate=64 * 1024)
     slow_url = http_server.url("/files/slow.bin")
-    _rpc(drayman_rpc, "aria2.addUri", [slow_url], {"dir": str(downloads)})
+    rpc_call(drayman_rpc, "aria2.addUri", [slow_url], {"dir": str(downloads)}, secret=SECRET)
 
     def state() -> str:
         return next(str(j["state"]) for j in jobs(db_path) if j["url"] == slow_url)
@@ -211,13 +202,8 @@ def test_the_extension_starts_drayman_through_the_native_host(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    serve_files(http_server)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))  # drayman's default folder: ~/Downloads
-    monkeypatch.setenv("DRAYMAN_DB", str(db_path))
+    home = as_a_new_user(http_server, db_path, tmp_path, monkeypatch)
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    monkeypatch.setenv("PYTHONPATH", str(Path("src").resolve()))
     port = free_port()
     driver = start_with_extension(chromium, tmp_path / "browser-downloads")
     # the host manifest, written by `drayman browser install` into this browser's profile

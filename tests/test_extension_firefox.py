@@ -25,10 +25,10 @@ from extensionbrowser import (
     COOKIE,
     EXTENSION_DIR,
     SMALL,
+    as_a_new_user,
     done_file,
     drayman_requests,
     jobs,
-    serve_files,
 )
 from firefox import Firefox, firefox  # noqa: F401  (fixture)
 from httpserver import LoopbackServer
@@ -45,14 +45,9 @@ def test_firefox_starts_drayman_through_the_native_host_and_hands_it_the_downloa
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    serve_files(http_server)
-    home = tmp_path / "home"
-    home.mkdir()
     # Firefox reads host manifests in ~/.mozilla; drayman downloads to ~/Downloads
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("DRAYMAN_DB", str(db_path))
+    home = as_a_new_user(http_server, db_path, tmp_path, monkeypatch)
     monkeypatch.delenv("DRAYMAN_NATIVE_HOST_DIR", raising=False)
-    monkeypatch.setenv("PYTHONPATH", str(Path("src").resolve()))
     kept_by_browser = tmp_path / "firefox-downloads"
     kept_by_browser.mkdir()
     browser = firefox(
