@@ -249,6 +249,30 @@ def start_cli(
         )
 
 
+def run_cli_on_a_terminal(db_path: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run ``python -m drayman ARGS`` on a pseudo-terminal (POSIX only) to its end;
+    it must exit 0. Returns what it drew, control codes and all."""
+    import pty  # not on Windows
+
+    child_env = cli_env(db_path, env)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real CLI on a terminal
+        os.execve(sys.executable, [sys.executable, "-m", "drayman", *args], child_env)
+    output = b""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        output += data
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return output.decode("utf-8", "replace")
+
+
 #: hypothesis' deadline for one example of a parser or sanitizer property:
 #: they take microseconds to milliseconds, so only a hang reaches it. Ten
 #: seconds, not two: a shared CI machine can stall a process that long, and a

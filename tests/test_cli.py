@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from conftest import (
     cli_env,
     lock_holder_pid,
     run_cli,
+    run_cli_on_a_terminal,
     start_cli,
     stop_engine,
     wait_until,
@@ -409,26 +409,9 @@ def test_run_on_a_terminal_shows_live_progress(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
     """`run` under a pseudo-terminal draws rich progress bars, not plain lines."""
-    import pty
-
     http_server.add("/tty.bin", make_body(2 * MiB), rate=4 * MiB)
     run_cli(db_path, "add", http_server.url("/tty.bin"), "-d", str(downloads))
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the real CLI on a terminal
-        os.environ["DRAYMAN_DB"] = str(db_path)
-        os.execv(sys.executable, [sys.executable, "-m", "drayman", "run", "--until-idle"])
-    output = b""
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        output += data
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    text = output.decode("utf-8", "replace")
+    text = run_cli_on_a_terminal(db_path, "run", "--until-idle")
     assert "tty.bin" in text and "job 1 done" in text
     assert "\x1b[" in text  # terminal control codes: the live display
     assert "━" in text  # a progress bar

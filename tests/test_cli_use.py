@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import POSIX_SIGNALS, run_cli, start_cli, wait_until
+from conftest import POSIX_SIGNALS, run_cli, run_cli_on_a_terminal, start_cli, wait_until
 from httpserver import LoopbackServer, make_body
 
 KiB, MiB = 1024, 1024 * 1024
@@ -189,29 +189,14 @@ def test_the_readme_tells_users_and_developers_how_to_install_and_the_core_has_n
 def test_at_80_columns_a_long_name_is_cut_and_each_download_stays_on_one_line(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
-    import pty
-
     name = "A very long file name that goes on and on - Episode 12 (1080p).mkv"
     http_server.add(f"/{name}", make_body(2 * MiB), rate=2 * MiB)
     url = http_server.url("/" + name.replace(" ", "%20"))
     run_cli(db_path, "add", url, "-d", str(downloads))
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the real CLI on an 80-column terminal
-        os.environ["DRAYMAN_DB"] = str(db_path)
-        os.environ["COLUMNS"], os.environ["LINES"] = "80", "24"
-        os.execv(sys.executable, [sys.executable, "-m", "drayman", "run", "--until-idle"])
-    output = b""
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        output += data
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode("utf-8", "replace"))
+    drawn = run_cli_on_a_terminal(
+        db_path, "run", "--until-idle", env={"COLUMNS": "80", "LINES": "24"}
+    )
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
     bars = [line for line in re.split(r"[\r\n]+", text) if "━" in line]
     assert bars, text
     for line in bars:
