@@ -7,13 +7,14 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import POSIX_SIGNALS, run_cli, run_cli_on_a_terminal, start_cli, wait_until
-from httpserver import LoopbackServer, make_body
+from httpserver import LoopbackServer, Resource, make_body
 
 KiB, MiB = 1024, 1024 * 1024
 
@@ -33,6 +34,39 @@ def done_bytes(db_path: Path, job_id: int = 1) -> int:
     return int(str(job(db_path, job_id)["bytes_done"]))
 
 
+def add_from_a_server_that_ignores_ranges(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, body: bytes
+) -> Resource:
+    """big.iso, at 1 MiB/s from a server that answers every range request with the whole
+    file, added to the queue."""
+    resource = http_server.add("/big.iso", body, rate=MiB, ignore_range=True)
+    added = run_cli(db_path, "add", http_server.url("/big.iso"), "-d", str(downloads))
+    assert added.returncode == 0, added.stderr
+    return resource
+
+
+def ctrl_c_promises_no_resume_and_the_next_run_finishes(
+    run: subprocess.Popen[str],
+    log: Path,
+    db_path: Path,
+    downloads: Path,
+    resource: Resource,
+    body: bytes,
+) -> None:
+    """Ctrl-C the ``run`` that has learnt the server cannot resume: it must not promise a
+    resume (its output in ``log``); then the next run, at full speed, brings the file whole."""
+    run.send_signal(signal.SIGINT)
+    run.wait(timeout=10)
+    assert run.returncode == 130
+    said = log.read_text()
+    assert "big.iso: the server cannot resume; the next `drayman run` starts it again" in said
+    assert "resumes" not in said
+    resource.rate = None
+    last = run_cli(db_path, "run", "--until-idle")
+    assert last.returncode == 0, last.stderr
+    assert (downloads / "big.iso").read_bytes() == body
+
+
 @pytest.mark.skipif(
     not POSIX_SIGNALS, reason="Windows cannot send SIGINT to another process (Ctrl-C is by hand)"
 )
@@ -40,9 +74,7 @@ def test_a_server_that_cannot_resume_is_said_when_it_starts_again_and_at_ctrl_c(
     db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path
 ) -> None:
     body = make_body(8 * MiB, seed=12)
-    resource = http_server.add("/big.iso", body, rate=MiB, ignore_range=True)
-    added = run_cli(db_path, "add", http_server.url("/big.iso"), "-d", str(downloads))
-    assert added.returncode == 0
+    resource = add_from_a_server_that_ignores_ranges(db_path, downloads, http_server, body)
     first = start_cli(db_path, "run", "--until-idle")
     wait_until(
         lambda: int(str(job(db_path, 1)["bytes_done"])) > 0, what="saved progress", timeout=30
@@ -61,16 +93,9 @@ def test_a_server_that_cannot_resume_is_said_when_it_starts_again_and_at_ctrl_c(
         timeout=30,
     )
     # now the server has shown it: Ctrl-C promises no resume for it
-    second.send_signal(signal.SIGINT)
-    second.wait(timeout=10)
-    assert second.returncode == 130
-    said = log.read_text()
-    assert "big.iso: the server cannot resume; the next `drayman run` starts it again" in said
-    assert "resumes" not in said
-    resource.rate = None
-    third = run_cli(db_path, "run", "--until-idle")
-    assert third.returncode == 0, third.stderr
-    assert (downloads / "big.iso").read_bytes() == body
+    ctrl_c_promises_no_resume_and_the_next_run_finishes(
+        second, log, db_path, downloads, resource, body
+    )
 
 
 def test_run_until_idle_exits_by_the_jobs_this_run_finished(
@@ -275,7 +300,6 @@ def test_offline_jobs_wait_for_the_network_without_spending_attempts(
 ) -> None:
     """`run` in a network namespace with nothing up: the machine is offline."""
     import shutil
-    import subprocess
 
     from conftest import cli_env
 
@@ -310,10 +334,7 @@ def test_ctrl_c_promises_no_resume_once_a_segments_range_request_got_the_whole_f
     # big enough to be split: the first run learns from its range probe, not
     # from a restart, that this server cannot resume
     body = make_body(32 * MiB, seed=13)
-    resource = http_server.add("/big.iso", body, rate=MiB, ignore_range=True)
-    assert (
-        run_cli(db_path, "add", http_server.url("/big.iso"), "-d", str(downloads)).returncode == 0
-    )
+    resource = add_from_a_server_that_ignores_ranges(db_path, downloads, http_server, body)
     log = tmp_path / "first.log"
     first = start_cli(db_path, "run", "--until-idle", log=log)
     wait_until(
@@ -321,12 +342,6 @@ def test_ctrl_c_promises_no_resume_once_a_segments_range_request_got_the_whole_f
         what="the range probe answered and progress saved",
         timeout=30,
     )
-    first.send_signal(signal.SIGINT)
-    first.wait(timeout=10)
-    assert first.returncode == 130
-    said = log.read_text()
-    assert "big.iso: the server cannot resume; the next `drayman run` starts it again" in said
-    assert "resumes" not in said
-    resource.rate = None
-    assert run_cli(db_path, "run", "--until-idle").returncode == 0
-    assert (downloads / "big.iso").read_bytes() == body
+    ctrl_c_promises_no_resume_and_the_next_run_finishes(
+        first, log, db_path, downloads, resource, body
+    )
