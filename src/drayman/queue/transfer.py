@@ -425,13 +425,20 @@ class Transfer:
 
 
 class _AppendSink:
-    """A pump's bytes appended to a single stream's ``.part``, checkpointed as they come."""
+    """A pump's bytes appended to a single stream's ``.part``, checkpointed as they come.
+
+    As when aiohttp reads: a checkpoint is due after ``checkpoint_seconds`` or
+    a step of bytes, and only when bytes came since the last look (a held
+    or stalled answer records nothing new; its bytes are saved by the pause,
+    the error or the next byte that comes).
+    """
 
     def __init__(self, transfer: Transfer, part: PartFile, total: int) -> None:
         self.transfer, self.part, self.total = transfer, part, total
         config = transfer.config
         self.step = checkpoint_step(config, total)
         self.next_checkpoint = time.monotonic() + config.checkpoint_seconds
+        self._seen = transfer.progress.position
 
     def room(self) -> int:
         return self.total - self.part.offset
@@ -448,8 +455,12 @@ class _AppendSink:
         transfer = self.transfer
         if transfer.client.limited():
             return False
+        position = transfer.progress.position
+        came, self._seen = position > self._seen, position
+        if not came:
+            return True
         now = time.monotonic()
-        due = transfer.progress.position - transfer.landing.tried >= self.step
+        due = position - transfer.landing.tried >= self.step
         if (now >= self.next_checkpoint or due) and transfer.appender.checkpoint_soon():
             self.next_checkpoint = now + transfer.config.checkpoint_seconds
         return True
