@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -246,49 +247,23 @@ def _no_record(db: Path, part: Path, url: str) -> None:
     assert read_record(str(part)) is None
 
 
-def _other_database(db: Path, part: Path, url: str) -> None:
+def _rewrite_record(part: Path, **changes: Any) -> None:
+    """The ``.part``'s record written again with ``changes`` (and no live part)."""
     found = read_record(str(part))
     assert found is not None
-    record = found[0]
-    other = PartRecord(
-        db=database_id(db.parent / "other.db"),
-        url=record.url,
-        etag=record.etag,
-        last_modified=record.last_modified,
-        total=record.total,
-        offset=record.offset,
-    )
-    assert write_record(str(part), other)
+    assert write_record(str(part), replace(found[0], boot=None, written=(), **changes))
+
+
+def _other_database(db: Path, part: Path, url: str) -> None:
+    _rewrite_record(part, db=database_id(db.parent / "other.db"))
 
 
 def _other_url(db: Path, part: Path, url: str) -> None:
-    found = read_record(str(part))
-    assert found is not None
-    record = found[0]
-    other = PartRecord(
-        db=record.db,
-        url=url_id(url + "?v=2"),
-        etag=record.etag,
-        last_modified=record.last_modified,
-        total=record.total,
-        offset=record.offset,
-    )
-    assert write_record(str(part), other)
+    _rewrite_record(part, url=url_id(url + "?v=2"))
 
 
 def _no_validator(db: Path, part: Path, url: str) -> None:
-    found = read_record(str(part))
-    assert found is not None
-    record = found[0]
-    weak = PartRecord(
-        db=record.db,
-        url=record.url,
-        etag='W/"weak"',
-        last_modified=None,
-        total=record.total,
-        offset=record.offset,
-    )
-    assert write_record(str(part), weak)
+    _rewrite_record(part, etag='W/"weak"', last_modified=None)
 
 
 def _shorter_than_recorded(db: Path, part: Path, url: str) -> None:
