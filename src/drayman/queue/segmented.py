@@ -120,8 +120,6 @@ class SegmentedDownload:
         self.segments = segments
         self.validator = validator
         self.limit = max(connections, 1)
-        #: False after a wrong answer to a range request: ask for no more ranges
-        self.ranges_ok = True
         #: a range request was answered correctly: extra connections may start
         self.proven = False
         #: how many times work was stolen (for tests and logs)
@@ -141,6 +139,11 @@ class SegmentedDownload:
         self._last_error: BaseException | None = None
         #: how the server showed that it ignores ranges (once ranges_ok is False)
         self._ignored = ""
+
+    @property
+    def ranges_ok(self) -> bool:
+        """No range request of this transfer was answered wrongly: ranges may be asked for."""
+        return not self.landing.progress.server_ignores_ranges
 
     # -- the whole download ------------------------------------------------------
 
@@ -216,7 +219,6 @@ class SegmentedDownload:
         self._changed.set()
         if isinstance(error, _RangesIgnored):
             log.info("job %d: %s; no more connections", job_id, error)
-            self.ranges_ok = False
             self._ignored = str(error)
             self.landing.progress.server_ignores_ranges = True
         elif isinstance(error, Refused):
