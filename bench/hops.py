@@ -27,7 +27,7 @@ from typing import Any
 
 import aiosqlite
 
-from drayman.queue import blocking
+from drayman.queue import blocking, durable
 from drayman.queue.engine import Engine, EngineConfig
 from drayman.queue.jobqueue import JobQueue
 from drayman.storage import repository
@@ -94,12 +94,14 @@ async def main(workload: str) -> None:
         await queue.add(files, dest_dir=os.path.join(work, "out"))
         await queue.close()
         instrument()
+        rounds = durable.FOLDER_SYNCS.count
         started = time.process_time()
         # as `drayman run -j 16`: 16 at once, per host too
         async with Engine(db, EngineConfig(concurrency=16, per_host=16)) as engine:
             await engine.wait_idle()
             commits = engine.queue.store.commits
         cpu = time.process_time() - started
+        rounds = durable.FOLDER_SYNCS.count - rounds
     finally:
         shutil.rmtree(work, ignore_errors=True)
     n = len(files)
@@ -112,6 +114,7 @@ async def main(workload: str) -> None:
     print(f"{workload}: {n} files, process CPU {cpu:.2f} s (counting included)")
     print(f"blocking-lane hops per file: {per_file(lane)}")
     print(f"executor hops per file: {per_file(executor)}")
+    print(f"folder fsyncs per file: {rounds / n:.2f}")
     print(f"SQLite thread hops per file: {sqlite_hops / n:.2f} ({commits / n:.2f} commits)")
     print(f"job-table calls per file: {per_file(store_calls)}")
 

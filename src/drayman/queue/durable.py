@@ -8,14 +8,12 @@ lets the transfers finishing in one folder share those fsyncs.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 import sys
-import weakref
+import threading
 from collections.abc import Callable
 
-from drayman.queue.blocking import start_blocking
 from drayman.queue.folder import JobFolder
 
 #: fcntl command for a flush through the drive's cache; the value macOS uses
@@ -55,16 +53,27 @@ def full_fsync(fd: int) -> None:
 # -- coalesced folder fsyncs --------------------------------------------------------
 
 
+class _Waiter:
+    """One caller of :meth:`FolderSyncs.sync`, until its round is done."""
+
+    def __init__(self, folder: JobFolder) -> None:
+        self.folder = folder
+        self.done = False
+        self.error: Exception | None = None
+
+
 class FolderSyncs:
     """Coalesced folder fsyncs: one fsync of a folder covers every rename made
     in it before that fsync *started*.
 
-    :meth:`sync` waits for an fsync that starts after the call: if one of the
-    folder is already running (it may have started before our rename), the
-    caller joins the next round, which every caller arriving meanwhile
-    shares. Two hundred files finishing in one folder cost a handful of
-    folder fsyncs, not two hundred, and each caller still returns only once
-    its rename is durable.
+    :meth:`sync` blocks (it runs on the blocking lane, in the same call as the
+    rename it makes durable: no hop of its own) until an fsync that started
+    after the call is done. If one of the folder is already running (it may
+    have started before our rename), the caller joins the next round, which
+    every caller arriving meanwhile shares and the first of them to see the
+    folder free runs. Two hundred files finishing in one folder cost a
+    handful of folder fsyncs, not two hundred, and each caller still returns
+    only once its rename is durable.
 
     A round fsyncs each distinct directory among its callers' open folders
     once (told apart by device and inode, so a folder replaced under the
@@ -73,53 +82,48 @@ class FolderSyncs:
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Condition()
         #: folders with a round in flight, and the callers waiting for the next
         self._running: set[str] = set()
-        self._next: dict[str, list[tuple[JobFolder, asyncio.Future[None]]]] = {}
+        self._next: dict[str, list[_Waiter]] = {}
         #: rounds started (the benchmarks count them)
         self.count = 0
 
-    async def sync(self, folder: JobFolder) -> None:
-        """Return once ``folder`` was fsynced after this call. Raises OSError."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._next.setdefault(folder.path, []).append((folder, future))
-        if folder.path not in self._running:
-            self._start(folder.path)
-        # shield: one cancelled caller must not cancel the round the others share
-        await asyncio.shield(future)
+    def sync(self, folder: JobFolder) -> None:
+        """Return once ``folder`` was fsynced after this call (blocking). Raises OSError."""
+        waiter, key = _Waiter(folder), folder.path
+        with self._lock:
+            self._next.setdefault(key, []).append(waiter)
+            while not waiter.done:
+                if key in self._running:
+                    self._lock.wait()
+                    continue
+                # the folder is free: run the next round, for every caller waiting
+                self._run_round(key)
+        if waiter.error is not None:
+            raise waiter.error
 
-    def _start(self, key: str) -> None:
-        callers = [(f, future) for f, future in self._next.pop(key) if not future.done()]
-        if not callers:
-            return
+    def waiting(self, folder: JobFolder) -> int:
+        """Callers waiting for the next round of ``folder``'s path (tests watch it)."""
+        with self._lock:
+            return len(self._next.get(folder.path, ()))
+
+    def _run_round(self, key: str) -> None:
+        """Run one round (called holding the lock; released during the fsyncs)."""
+        waiters = self._next.pop(key)
         self._running.add(key)
         self.count += 1
-        task = start_blocking(_sync_folders, [f for f, _ in callers])
-        task.add_done_callback(lambda done: self._finished(key, callers, done))
-
-    def _finished(
-        self,
-        key: str,
-        callers: list[tuple[JobFolder, asyncio.Future[None]]],
-        done: asyncio.Future[list[OSError | None]],
-    ) -> None:
-        self._running.discard(key)
-        if done.cancelled() or done.exception() is not None:
-            error = done.exception() if not done.cancelled() else None
-            outcomes: list[BaseException | None] = [
-                error or OSError(errno.EIO, "the folder fsync did not run")
-            ] * len(callers)
-        else:
-            outcomes = list(done.result())
-        for (_, future), outcome in zip(callers, outcomes, strict=True):
-            if future.done():
-                continue
-            if outcome is None:
-                future.set_result(None)
-            else:
-                future.set_exception(outcome)
-        if key in self._next:
-            self._start(key)
+        outcomes: list[OSError | None] = [OSError(errno.EIO, "the folder fsync did not run")]
+        outcomes *= len(waiters)
+        self._lock.release()
+        try:
+            outcomes = _sync_folders([w.folder for w in waiters])
+        finally:
+            self._lock.acquire()
+            for waiter, outcome in zip(waiters, outcomes, strict=True):
+                waiter.done, waiter.error = True, outcome
+            self._running.discard(key)
+            self._lock.notify_all()
 
 
 def _sync_folders(folders: list[JobFolder]) -> list[OSError | None]:
@@ -142,20 +146,11 @@ def _sync_folders(folders: list[JobFolder]) -> list[OSError | None]:
     return result
 
 
-_FOLDER_SYNCS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FolderSyncs] = (
-    weakref.WeakKeyDictionary()
-)
+#: the process's folder fsyncs, shared by every transfer (and every event loop)
+FOLDER_SYNCS = FolderSyncs()
 
 
-def folder_syncs() -> FolderSyncs:
-    """The running loop's :class:`FolderSyncs`, shared by all its transfers."""
-    loop = asyncio.get_running_loop()
-    syncs = _FOLDER_SYNCS.get(loop)
-    if syncs is None:
-        syncs = _FOLDER_SYNCS[loop] = FolderSyncs()
-    return syncs
-
-
-async def sync_folder(folder: JobFolder) -> None:
-    """fsync ``folder`` (coalesced with other transfers' finishes in it). Raises OSError."""
-    await folder_syncs().sync(folder)
+def sync_folder(folder: JobFolder) -> None:
+    """fsync ``folder``, coalesced with other finishes in it (blocking: call it on
+    the blocking lane). Raises OSError."""
+    FOLDER_SYNCS.sync(folder)

@@ -46,7 +46,7 @@ from drayman.jobs import PART_SUFFIX, Job
 from drayman.names import next_free_name, pick_filename
 from drayman.queue.blocking import run_blocking
 from drayman.queue.bootid import boot_id
-from drayman.queue.durable import sync_folder
+from drayman.queue.durable import sync_folder as durable_sync_folder
 from drayman.queue.finish import finish_interrupted, place_final, rename_no_replace, sha256_file
 from drayman.queue.folder import JobFolder
 from drayman.queue.partcheck import KnownPart
@@ -128,7 +128,7 @@ class Landing:
         folder = await self.open_folder(create=False)
         try:
             # coalesced: finishes in one folder share its fsyncs
-            await sync_folder(folder)
+            await run_blocking(durable_sync_folder, folder)
         except OSError as exc:
             raise disk_error(exc, folder.path) from exc
 
@@ -527,13 +527,13 @@ class Landing:
                         detail=f"checksum mismatch: expected sha256 {job.sha256}, got {digest}"
                     )
                 raise RestartRequired(detail="the checksum did not match after a resume")
-        part.close()
         folder = await self.open_folder(create=False)
         final = job.final_path
         for _ in range(100):
             assert job.part_path is not None
             try:
-                await run_blocking(_place, job.part_path, final, folder)
+                # one call: the .part closed, linked, unrecorded, the folder fsynced
+                await run_blocking(_place, part, job.part_path, final, folder)
                 break
             except FileExistsError:
                 # someone put a file at our name meanwhile: never overwrite it
@@ -543,7 +543,8 @@ class Landing:
                 job = self.job
             except OSError as exc:
                 raise disk_error(exc, final) from exc
-        await self.sync_folder()
+        else:
+            raise PermanentError(detail=f"could not find a free file name for {final!r}")
         crash_point("finish.after-dir-fsync")
         await self.store.finish(job.id, size)
         self.progress.position = size
@@ -600,11 +601,21 @@ class Landing:
             )
 
 
-def _place(part_path: str, final: str, folder: JobFolder) -> None:
-    """Link the ``.part`` to its final name, then take the record off the file:
-    it was for the ``.part``, a finished file carries none (one blocking call)."""
+def _place(part: PartFile, part_path: str, final: str, folder: JobFolder) -> None:
+    """Close the ``.part``, link it to its final name, take the record off the
+    file (it was for the ``.part``, a finished file carries none), and fsync
+    the folder (shared with the other finishes in it): one blocking call.
+
+    FileExistsError if a file holds the name (nothing done then but the
+    close); a failed folder fsync is said as the folder's (PermanentError).
+    """
+    part.close()
     place_final(part_path, final, folder=folder)
     remove_record(final)
+    try:
+        durable_sync_folder(folder)
+    except OSError as exc:
+        raise disk_error(exc, folder.path) from exc
 
 
 def exists_on_disk(folder: JobFolder, name: str) -> bool:
