@@ -142,6 +142,20 @@ async def test_the_record_follows_the_durable_offset_and_leaves_with_the_part(
     assert read_record(str(final)) is None  # the finished file keeps no record
 
 
+def test_a_record_is_written_as_its_fields_in_order_and_reads_back_the_same() -> None:
+    plain = PartRecord(db="d", url="u", etag='"e"', last_modified=None, total=9, offset=4)
+    live = replace(plain, boot="b", written=((4, 6), (7, 9)))
+    # the format on disk: the version, then every field in its order (the
+    # live part only when there is one), as earlier versions wrote it
+    for record in (plain, live):
+        fields = asdict(record)
+        if record.boot is None:
+            del fields["boot"], fields["written"]
+        expected = json.dumps({"v": 1, **fields}, separators=(",", ":")).encode()
+        assert record.encode() == expected
+        assert PartRecord.decode(record.encode()) == record
+
+
 # -- adoption: only verifiably the same remote file, only a file that is ours --------
 
 

@@ -102,6 +102,7 @@ class Landing:
         #: (answer, the name it asks for): asked by the adoption and the choice
         self._wanted: tuple[aiohttp.ClientResponse, str] | None = None
         self._db_id: str | None = None
+        self._url_id: str | None = None
 
     def close(self) -> None:
         if self._folder is not None:
@@ -240,9 +241,7 @@ class Landing:
         to say, when the name is chosen, as it would without this look.
         """
         job = self.job
-        found = find_adoptable(
-            folder_path, wanted, db=self.database_id(), url=url_id(job.original_url)
-        )
+        found = find_adoptable(folder_path, wanted, db=self.database_id(), url=self.url_id())
         free = None
         if not found and folder_path == job.dest_dir:
             if folder is None:
@@ -409,12 +408,18 @@ class Landing:
 
         return write
 
+    def url_id(self) -> str:
+        """The URL the ``.part``'s record names (the job's original one, hashed), once."""
+        if self._url_id is None:
+            self._url_id = url_id(self.job.original_url)
+        return self._url_id
+
     def record_base(self) -> PartRecord:
         """The ``.part``'s record as the job stands, at offset 0 (see :mod:`.partrecord`)."""
         job = self.job
         return PartRecord(
             db=self.database_id(),
-            url=url_id(job.original_url),
+            url=self.url_id(),
             etag=job.etag,
             last_modified=job.last_modified,
             total=job.bytes_total,
@@ -533,7 +538,9 @@ class Landing:
             assert job.part_path is not None
             try:
                 # one call: the .part closed, linked, unrecorded, the folder fsynced
+                # (and closed: nothing more is done in it)
                 await run_blocking(_place, part, job.part_path, final, folder)
+                self._folder = None
                 break
             except FileExistsError:
                 # someone put a file at our name meanwhile: never overwrite it
@@ -603,8 +610,8 @@ class Landing:
 
 def _place(part: PartFile, part_path: str, final: str, folder: JobFolder) -> None:
     """Close the ``.part``, link it to its final name, take the record off the
-    file (it was for the ``.part``, a finished file carries none), and fsync
-    the folder (shared with the other finishes in it): one blocking call.
+    file (it was for the ``.part``, a finished file carries none), fsync the
+    folder (shared with the other finishes in it) and close it: one blocking call.
 
     FileExistsError if a file holds the name (nothing done then but the
     close); a failed folder fsync is said as the folder's (PermanentError).
@@ -616,6 +623,7 @@ def _place(part: PartFile, part_path: str, final: str, folder: JobFolder) -> Non
         durable_sync_folder(folder)
     except OSError as exc:
         raise disk_error(exc, folder.path) from exc
+    folder.close()
 
 
 def exists_on_disk(folder: JobFolder, name: str) -> bool:

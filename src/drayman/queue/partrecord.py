@@ -106,10 +106,19 @@ class PartRecord:
         return if_range_validator(self.etag, self.last_modified)
 
     def encode(self) -> bytes:
-        fields = asdict(self)
-        if self.boot is None:
-            del fields["boot"], fields["written"]
-        return json.dumps({"v": _VERSION, **fields}, separators=(",", ":")).encode()
+        # the fields in their order, as asdict() gives them (without its deep copy)
+        fields: dict[str, Any] = {
+            "v": _VERSION,
+            "db": self.db,
+            "url": self.url,
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+            "total": self.total,
+            "offset": self.offset,
+        }
+        if self.boot is not None:
+            fields["boot"], fields["written"] = self.boot, self.written
+        return json.dumps(fields, separators=(",", ":")).encode()
 
     def live_ranges(self, boot: str | None) -> tuple[tuple[int, int], ...]:
         """The written ranges, if they were noted on ``boot`` (this one); else none."""

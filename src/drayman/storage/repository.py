@@ -84,7 +84,9 @@ def file_key(name: str) -> str:
     return name.casefold()
 
 
-def _row_to_job(row: sqlite3.Row) -> Job:
+def _row_to_job(found: sqlite3.Row) -> Job:
+    # a Row looks a name up by comparing it with every column's: one dict instead
+    row = dict(zip(found.keys(), found, strict=True))
     return Job(
         id=row["id"],
         url=row["url"],
