@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import warnings
 from pathlib import Path
 
@@ -432,6 +433,34 @@ def test_sigkill_between_writing_data_and_committing_a_checkpoint(
     assert files_in(downloads) == ["c.bin"]
     assert sha((downloads / "c.bin").read_bytes()) == sha(body)
     assert http_server.requests_for("/c.bin")[-1].headers["Range"] == f"bytes={committed}-"
+
+
+def test_sigkill_before_a_small_files_first_checkpoint_leaves_a_part_the_next_run_owns(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    # a small file's .part gets its identity recorded with the finish's
+    # checkpoint, not before: killed just before that commit, the database has
+    # the name and no identity, and the next run still takes the file as its own
+    body = make_body(64 * KiB, seed=23)
+    http_server.add("/s.bin", body)
+    assert run_cli(db_path, "add", http_server.url("/s.bin"), "-d", str(downloads)).returncode == 0
+    env = {"DRAYMAN_CRASH_AT": "checkpoint.before-commit"}
+    crashed = run_cli(db_path, "run", "--until-idle", env=env)
+    assert crashed.returncode == KILLED, (crashed.returncode, crashed.stderr)
+    [before] = ls(db_path)
+    assert (before["state"], before["bytes_done"]) == ("running", 0)
+    assert files_in(downloads) == ["s.bin.part"]
+    assert (downloads / "s.bin.part").read_bytes() == body  # fsynced, not yet committed
+
+    again = run_cli(db_path, "run", "--until-idle")
+    assert again.returncode == 0, again.stderr
+    [after] = ls(db_path)
+    assert after["state"] == "done", after["error"]
+    assert files_in(downloads) == ["s.bin"]
+    assert (downloads / "s.bin").read_bytes() == body
+    with sqlite3.connect(db_path) as conn:
+        [(identity,)] = conn.execute("SELECT part_identity FROM jobs").fetchall()
+    assert identity is not None  # recorded by the finish's checkpoint
 
 
 async def test_a_copy_left_by_the_other_device_fallback_is_recognised(

@@ -99,7 +99,7 @@ class PartAppender:
                 log.info("job %d: %s", job.id, part.found)
             self.part = part
             if part.identity != landing.job.part_identity:
-                await landing.store.set_part_identity(job.id, part.identity)
+                await landing.record_identity(part.identity)
         self._queued = landing.progress.position = part.offset
         if part.offset < landing.committed:
             # what is verifiably there is less than the database says: say so

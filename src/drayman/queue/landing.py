@@ -103,6 +103,11 @@ class Landing:
         self._wanted: tuple[aiohttp.ClientResponse, str] | None = None
         self._db_id: str | None = None
         self._url_id: str | None = None
+        #: a small file's .part just created: its identity is recorded with its
+        #: first checkpoint (the finish's), not in a write of its own
+        self.identity_with_checkpoint = False
+        #: that identity, until the checkpoint records it
+        self._identity_unsaved: str | None = None
 
     def close(self) -> None:
         if self._folder is not None:
@@ -431,6 +436,19 @@ class Landing:
         """False once the file system refused the ``.part`` a record."""
         return self._keep_record
 
+    async def record_identity(self, identity: str) -> None:
+        """Record which file the job's ``.part`` is (a new one, or one adopted): now,
+        or, for a small file just created (:attr:`identity_with_checkpoint`),
+        with its first checkpoint, a few milliseconds later: one write less
+        per file. Until then a crash leaves the job with no identity, as a
+        crash before this write would: the next run trusts no byte of the
+        ``.part`` beyond the offset recorded, which is 0."""
+        if self.identity_with_checkpoint:
+            self._identity_unsaved = identity
+        else:
+            await self.store.set_part_identity(self.job.id, identity)
+        self.job = replace(self.job, part_identity=identity)
+
     # -- recorded progress ------------------------------------------------------------------
 
     def note_progress(self, durable: int) -> None:
@@ -482,11 +500,15 @@ class Landing:
         if not on_part:
             await self.write_record(durable, fd=_fd_of(part))
         tail = part.tail_at(durable)
+        identity = self._identity_unsaved
         if await self.commit_progress(
-            self.store.checkpoint(self.job.id, durable, part_tail=tail), strict=strict
+            self.store.checkpoint(self.job.id, durable, part_tail=tail, part_identity=identity),
+            strict=strict,
         ):
             self.note_progress(durable)
             self.committed = durable
+            if self._identity_unsaved == identity:
+                self._identity_unsaved = None
 
     def _record_now(self, durable: int, fd: int | None) -> None:
         """:meth:`write_record` for a blocking-lane call already running (see :meth:`finish`);
@@ -500,7 +522,10 @@ class Landing:
     async def set_back(self, offset: int, fd: int | None) -> None:
         """Record ``offset`` though the database held more: the file has only that much."""
         await self.write_record(offset, fd=fd)
-        await self.store.checkpoint(self.job.id, offset)
+        identity = self._identity_unsaved
+        await self.store.checkpoint(self.job.id, offset, part_identity=identity)
+        if self._identity_unsaved == identity:
+            self._identity_unsaved = None
         self.committed = self.tried = offset
 
     # -- the finish ----------------------------------------------------------------------------

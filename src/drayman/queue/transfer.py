@@ -35,7 +35,6 @@ import logging
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 import aiohttp
 
@@ -283,17 +282,20 @@ class Transfer:
             # a name chosen just now had no .part on disk: create it exclusively,
             # its record written in the same call
             record = landing.first_record(etag, last_modified, total)
-            await self.appender.open(
-                part_path, 0, create=self.appender.part is None, on_open=record
+            # a small file's new .part: its identity goes with the finish's checkpoint
+            landing.identity_with_checkpoint = (
+                recorded and total is not None and total <= self.config.block_size
             )
+            try:
+                await self.appender.open(
+                    part_path, 0, create=self.appender.part is None, on_open=record
+                )
+            finally:
+                landing.identity_with_checkpoint = False
         self._from_zero = offset == 0
         self.progress.bytes_total = total
         self.progress.position = offset
-        if recorded:
-            # as stored with the name, and the .part's identity since (its open)
-            assert self.appender.part is not None
-            self.job = replace(self.job, part_identity=self.appender.part.identity)
-        else:
+        if not recorded:
             # the row as stored, not rebuilt: it also holds what other steps wrote
             # (the .part's identity) and what the UPDATE derives (its tail digest)
             self.job = await self.store.record_remote(

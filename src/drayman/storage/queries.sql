@@ -74,7 +74,9 @@ WHERE id IN (SELECT value FROM json_each(:ids))
   AND state IN (SELECT value FROM json_each(:sources));
 
 -- name: checkpoint
-UPDATE jobs SET bytes_done = :bytes_done, part_tail = :part_tail, updated_at = :now
+-- a .part's identity not recorded yet comes with its first checkpoint
+UPDATE jobs SET bytes_done = :bytes_done, part_tail = :part_tail, updated_at = :now,
+                part_identity = coalesce(:part_identity, part_identity)
 WHERE id = :id;
 
 -- name: set_part_identity

@@ -619,17 +619,25 @@ class JobStore:
         return await self._write(lambda conn: _claim(conn, ids, now))
 
     async def checkpoint(
-        self, job_id: int, bytes_done: int, *, part_tail: str | None = None
+        self,
+        job_id: int,
+        bytes_done: int,
+        *,
+        part_tail: str | None = None,
+        part_identity: str | None = None,
     ) -> None:
         """Record the durable offset. Call only after the bytes are fsynced.
 
         ``part_tail`` is the digest of the bytes just before it (see
         :class:`drayman.queue.partcheck.KnownPart`); None when not known.
+        ``part_identity``: the ``.part``'s identity, if it is new (see
+        :meth:`set_part_identity`); None leaves the recorded one.
         """
         params = {
             "id": job_id,
             "bytes_done": bytes_done,
             "part_tail": part_tail,
+            "part_identity": part_identity,
             "now": self._clock(),
         }
         await self._write(_statement("checkpoint", params))
@@ -661,6 +669,7 @@ class JobStore:
             "id": job_id,
             "bytes_done": bytes_done,
             "part_tail": None,
+            "part_identity": None,
             "now": self._clock(),
         }
 
