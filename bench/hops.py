@@ -8,7 +8,10 @@ An engine in this process downloads one workload of the shared harness
 the default executor count their calls. Each call is a hand-over between the
 event loop and another thread (a GIL hand-over and a wake-up each way), the
 cost per file that ``strace -f -c`` shows as futex calls. Counts, not
-times: they do not depend on the machine's load.
+times: they do not depend on the machine's load. The mean wait per call
+(hand-over to result) comes last: a download's slot is held for the sum of
+its own waits, which is what bounds files/s at ``-j 16`` (they do depend on
+the load).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workload_cpu import server, urls  # the harness's nginx, its URLs
 
 lane: collections.Counter[str] = collections.Counter()
+#: seconds from a call's hand-over to its result, summed per kind of call
+waited: collections.Counter[str] = collections.Counter()
 sqlite_hops = 0
 store_calls: collections.Counter[str] = collections.Counter()
 executor: collections.Counter[str] = collections.Counter()
@@ -51,8 +56,15 @@ def instrument() -> None:
     run = blocking.BlockingLane.run
 
     def counted_run(self: blocking.BlockingLane, fn: Callable[..., Any], *args: Any) -> Any:
-        lane[_name(fn)] += 1
-        return run(self, fn, *args)
+        name, start = _name(fn), time.perf_counter()
+        lane[name] += 1
+        future = run(self, fn, *args)
+
+        def done(_: Any) -> None:
+            waited[f"lane {name}"] += time.perf_counter() - start
+
+        future.add_done_callback(done)
+        return future
 
     blocking.BlockingLane.run = counted_run  # type: ignore[method-assign]
     execute = aiosqlite.Connection._execute
@@ -71,7 +83,11 @@ def instrument() -> None:
         def wrap(method: Any = method, name: str = name) -> Any:
             async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
                 store_calls[name] += 1
-                return await method(self, *args, **kwargs)
+                start = time.perf_counter()
+                try:
+                    return await method(self, *args, **kwargs)
+                finally:
+                    waited[f"db {name}"] += time.perf_counter() - start
 
             return counted
 
@@ -95,12 +111,12 @@ async def main(workload: str) -> None:
         await queue.close()
         instrument()
         rounds = durable.FOLDER_SYNCS.count
-        started = time.process_time()
+        started, wall = time.process_time(), time.perf_counter()
         # as `drayman run -j 16`: 16 at once, per host too
         async with Engine(db, EngineConfig(concurrency=16, per_host=16)) as engine:
             await engine.wait_idle()
             commits = engine.queue.store.commits
-        cpu = time.process_time() - started
+        cpu, wall = time.process_time() - started, time.perf_counter() - wall
         rounds = durable.FOLDER_SYNCS.count - rounds
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -117,6 +133,15 @@ async def main(workload: str) -> None:
     print(f"folder fsyncs per file: {rounds / n:.2f}")
     print(f"SQLite thread hops per file: {sqlite_hops / n:.2f} ({commits / n:.2f} commits)")
     print(f"job-table calls per file: {per_file(store_calls)}")
+    # waits, not CPU: each download holds one of the 16 slots for the sum of its own
+    print(f"a slot per file: {16 * wall / n * 1000:.1f} ms (wall {wall:.2f} s); mean waits:")
+    counts = {f"lane {k}": v for k, v in lane.items()} | {
+        f"db {k}": v for k, v in store_calls.items()
+    }
+    for kind, seconds in sorted(waited.items(), key=lambda item: -item[1]):
+        if seconds / n >= 0.0001:
+            mean = 1000 * seconds / counts[kind]
+            print(f"  {kind}: {mean:.2f} ms a call, {1000 * seconds / n:.2f} ms a file")
 
 
 if __name__ == "__main__":
