@@ -281,7 +281,7 @@ def test_pause_from_another_process_stops_a_running_engine(
     body, resource = slow_server_job(db_path, downloads, http_server, 8 * MiB, rate=2 * MiB)
     engine = start_cli(db_path, "run", "--checkpoint-every", "0.2")
     try:
-        wait_until(lambda: int(job(db_path, 1)["bytes_done"]) > 0, what="progress")  # type: ignore[call-overload]
+        wait_until(lambda: int(job(db_path, 1)["bytes_done"]) > 0, what="progress")
         assert run_cli(db_path, "pause", "1").returncode == 0
         # the engine notices: the part file stops at the recorded offset
         part = downloads / "big.bin.part"
@@ -326,7 +326,7 @@ def test_sigint_checkpoints_and_next_run_resumes(
 ) -> None:
     body, resource = slow_server_job(db_path, downloads, http_server, 8 * MiB, rate=2 * MiB)
     engine = start_cli(db_path, "run", "--until-idle")
-    wait_until(lambda: int(job(db_path, 1)["bytes_done"]) > 0, what="progress")  # type: ignore[call-overload]
+    wait_until(lambda: int(job(db_path, 1)["bytes_done"]) > 0, what="progress")
     engine.send_signal(signal.SIGINT)
     engine.wait(timeout=5)
     assert engine.returncode == 130
@@ -356,8 +356,15 @@ def test_sigkill_at_random_points_resumes_byte_exact(
     for _ in range(4):
         # the body read through aiohttp, or moved by a pump thread however slow it comes
         env = {PUMP_MIN_SPEED_ENV: "0"} if reader == "pump" else {PUMP_MIN_SPEED_ENV: str(1 << 40)}
+        recorded = int(job(db_path, 1)["bytes_done"])
         engine = start_cli(db_path, "run", "--until-idle", "--checkpoint-every", "0.1", env=env)
-        # kill after a random further 0.5-2 MiB has crossed the wire
+
+        def checkpointed(engine: subprocess.Popen[str] = engine, recorded: int = recorded) -> bool:
+            return engine.poll() is not None or int(job(db_path, 1)["bytes_done"]) > recorded
+
+        # a checkpoint of this run first (else its kill proves nothing about resuming),
+        # then a kill after a random further 0.5-2 MiB has crossed the wire
+        wait_until(checkpointed, timeout=20, what="a checkpoint of this run")
         target = http_server.bytes_sent.get("/big.bin", 0) + rng.randint(512 * KiB, 2 * MiB)
 
         def advanced(engine: subprocess.Popen[str] = engine, target: int = target) -> bool:

@@ -305,7 +305,8 @@ async def _watch(
     deadline: ReadDeadline,
     every: float,
 ) -> bool:
-    """Wait for a running pump, looking in every ``every`` seconds (at most :data:`TICK`).
+    """Wait for a running pump, looking in twice every ``every`` seconds (the checkpoint
+    interval; at least every :data:`TICK`).
 
     The sink hears of the bytes landed since the last look (``seen``: the
     count before the thread started), after the watches (which raise for a
@@ -313,7 +314,8 @@ async def _watch(
     The thread has stopped when this returns or raises (a cancellation
     waits for it too).
     """
-    every = min(every, TICK)
+    # twice per checkpoint interval: a checkpoint is due at most half an interval late
+    every = min(every / 2, TICK)
     try:
         while True:
             nudge = pump.new_nudge()
