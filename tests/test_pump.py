@@ -65,10 +65,7 @@ async def pump_body(url: str, sink_for: Callable[[int], BytesSink]) -> tuple[Pum
         assert not can_pump(response, announced, 0)
         sink = sink_for(announced)
         pump = Pump(response)
-        try:
-            assert await pump.run(sink, SpeedWatch(0, 0), ReadDeadline(5.0))
-        finally:
-            pump.close()
+        assert await pump.run(sink, SpeedWatch(0, 0), ReadDeadline(5.0))
     return pump, sink
 
 
@@ -196,3 +193,18 @@ async def test_only_a_fast_connection_is_handed_to_a_pump(
     assert job.state == JobState.DONE, job.error
     assert (downloads / "fast.bin").read_bytes() == fast
     assert "a pump thread takes over" in caplog.text
+
+
+async def test_an_answer_aiohttp_has_read_whole_is_not_pumped(http_server: LoopbackServer) -> None:
+    # aiohttp lets go of the connection once the whole body is in its buffer: a
+    # probe deciding only then must leave the rest to aiohttp (no socket to take)
+    body = make_body(3 * MiB)
+    http_server.add("/whole.bin", body)
+    async with (
+        aiohttp.ClientSession(auto_decompress=False, read_bufsize=8 * MiB) as session,
+        session.get(http_server.url("/whole.bin")) as response,
+    ):
+        assert can_pump(response, len(body), 1)
+        await async_wait_until(lambda: response.connection is None, what="the whole body read")
+        assert not can_pump(response, len(body), 1)
+        assert await response.read() == body

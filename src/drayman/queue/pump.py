@@ -159,11 +159,8 @@ class Pump:
         connection = response.connection
         assert connection is not None and connection.transport is not None
         connection.transport.pause_reading()
-        raw = socket_of(response)
-        assert raw is not None
-        # a descriptor of our own: aiohttp closes its socket when the answer is closed
-        self._sock = socket.socket(fileno=os.dup(raw.fileno()))  # type: ignore[attr-defined]
-        self._sock.setblocking(False)
+        self._raw = socket_of(response)
+        assert self._raw is not None
         self._buffer = memoryview(bytearray(block))
         self._stop = threading.Event()
         #: the thread wakes the event loop after every ``nudge_every`` bytes
@@ -201,12 +198,18 @@ class Pump:
             else:
                 future.set_exception(error)
 
+        # a descriptor of its own for the thread (aiohttp closes its socket with the
+        # answer), closed when the thread ends: nothing to let go of otherwise
+        sock = socket.socket(fileno=os.dup(self._raw.fileno()))  # type: ignore[attr-defined]
+
         def run() -> None:
             error: BaseException | None = None
             try:
-                self._move(sink.room, sink.land)
+                self._move(sock, sink.room, sink.land)
             except BaseException as exc:  # delivered to the awaiting task
                 error = exc
+            finally:
+                sock.close()
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
                 loop.call_soon_threadsafe(deliver, error)
 
@@ -228,10 +231,6 @@ class Pump:
         """Ask the thread to stop after its current write."""
         self._stop.set()
 
-    def close(self) -> None:
-        """Let go of the socket (after the thread stopped)."""
-        self._sock.close()
-
     def _land(self, land: Callable[[memoryview], int], view: memoryview) -> bool:
         kept = land(view)
         self.moved += kept
@@ -243,7 +242,9 @@ class Pump:
                     loop.call_soon_threadsafe(_wake, nudge)
         return kept == len(view)
 
-    def _move(self, room: Callable[[], int], land: Callable[[memoryview], int]) -> None:
+    def _move(
+        self, sock: socket.socket, room: Callable[[], int], land: Callable[[memoryview], int]
+    ) -> None:
         while self._pending:
             view = self._pending[0]
             left = room()
@@ -256,7 +257,8 @@ class Pump:
                 self._pending.pop(0)
             else:
                 self._pending[0] = view[len(piece) :]
-        sock, buffer, stop = self._sock, self._buffer, self._stop
+        sock.setblocking(False)
+        buffer, stop = self._buffer, self._stop
         size = len(buffer)
         filled = 0
         #: when the oldest byte not landed yet arrived

@@ -89,7 +89,8 @@ __all__ = ["SegmentedDownload"]
 
 log = logging.getLogger(__name__)
 
-#: the most a segment's pump gathers before it writes (and notes) it
+#: the most a segment's pump gathers before it writes (and notes) it: smaller than a
+#: single stream's, since what a crash finds not yet written is fetched again, per connection
 _NOTED_BLOCK = 256 * 1024
 
 _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, ssl.SSLError, TransientError)
@@ -350,7 +351,8 @@ class SegmentedDownload:
         deadline = ReadDeadline(config.read_timeout)
         # a fast connection's rest goes to a pump (at once, without a probe)
         probe = client.speed_probe(response, stream_end - segment.received)
-        handover = probe is not None and probe.fast(0)
+        # made at once, before any await: aiohttp reads no more of the answer
+        pump = Pump(response, _NOTED_BLOCK) if probe is not None and probe.fast(0) else None
         gathered: list[bytes] = []
         size = 0
         writing: asyncio.Future[int] | None = None
@@ -360,7 +362,7 @@ class SegmentedDownload:
         try:
             # no byte for read_timeout while reading: a stalled connection
             async with deadline.guard():
-                while not handover and (
+                while pump is None and (
                     segment.received < segment.end
                     or await self._carry_on(segment, stream_end, watch, deadline)
                 ):
@@ -394,8 +396,11 @@ class SegmentedDownload:
                         flush_at = time.monotonic() + every
                     if progress.position - self.writes.tried >= self._step:
                         self._due.set()
-                    handover = probe is not None and probe.fast(read) and not client.limited()
-            if not handover and segment.received < segment.end:
+                    # (its connection still there: an answer read whole has let go of it)
+                    left = stream_end - segment.received
+                    if probe is not None and probe.fast(read) and client.may_pump(response, left):
+                        pump = Pump(response, _NOTED_BLOCK)
+            if pump is None and segment.received < segment.end:
                 # only an early end of the answer leaves the loop before the segment's end
                 raise TransientError(detail="the connection closed in the middle of a segment")
         finally:
@@ -406,9 +411,9 @@ class SegmentedDownload:
             finally:
                 if writing is not None:
                     await asyncio.shield(writing)
-        if handover:  # every byte gathered is written: the pump goes on from there
+        if pump is not None:  # every byte gathered is written: the pump goes on from there
             async with deadline.guard():
-                await self._pump(segment, response, stream_end, watch, deadline)
+                await self._pump(segment, response, stream_end, watch, deadline, pump)
         elif segment.received >= segment.end and not content.at_eof():
             # stopped at a moved end: the rest of this answer is not ours
             response.close()
@@ -420,6 +425,7 @@ class SegmentedDownload:
         stream_end: int,
         speed: SpeedWatch,
         deadline: ReadDeadline,
+        pump: Pump,
     ) -> None:
         """The answer's body moved into ``segment`` by a :class:`.Pump` thread (see
         :mod:`.segmentpump`); at the segment's end it may carry on, as :meth:`_receive`.
@@ -435,9 +441,6 @@ class SegmentedDownload:
             step=self._step,
             limited=self.client.limited,
         )
-        # smaller writes than a single stream's: each is noted at once, and what a
-        # crash finds not yet written is fetched again, for each connection
-        pump = Pump(response, block=_NOTED_BLOCK)
         pump.nudge_every = self._step // self.limit  # the connections share the step
         try:
             while True:
@@ -449,7 +452,6 @@ class SegmentedDownload:
                 if not await self._carry_on(segment, stream_end, speed, deadline):
                     return  # the rest of this answer belongs to another connection
         finally:
-            pump.close()
             sink.counted(0)
             # aiohttp's parser never saw these bytes: the connection cannot be reused
             response.close()

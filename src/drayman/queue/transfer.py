@@ -384,8 +384,13 @@ class Transfer:
                 next_checkpoint = now + config.checkpoint_seconds
                 # limits change live: checked here, not per chunk
                 receive_buffer = fit_receive_buffer(sock, client.speed_limit(), receive_buffer)
-            if probe is not None and probe.fast(size) and not client.limited():
-                await appender.flush()
+            # (its connection still there: an answer read whole has let go of it)
+            if (
+                probe is not None
+                and probe.fast(size)
+                and total is not None
+                and client.may_pump(response, total - appender.position())
+            ):
                 return True
         return False
 
@@ -400,14 +405,15 @@ class Transfer:
         appender = self.appender
         part = appender.part
         assert part is not None
-        await part.drain()  # the file ends where the pump appends
+        # at once, before any await: aiohttp reads no more of the answer
         pump = Pump(response)
         try:
+            await appender.flush()  # what aiohttp's reads gathered goes first
+            await part.drain()  # the file ends where the pump appends
             sink = _AppendSink(self, part, total)
             pump.nudge_every = sink.step  # a checkpoint is due: wake the loop at once
             finished = await pump.run(sink, speed, deadline, self.config.checkpoint_seconds)
         finally:
-            pump.close()
             appender.pumped()
             # aiohttp's parser never saw these bytes: the connection cannot be reused
             response.close()
