@@ -10,26 +10,20 @@ from pathlib import Path
 
 import shot
 
-from drayman.ui.app import Session
-from drayman.ui.qt import QtCore
 from httpserver import LoopbackServer
 
 
 async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
-    settings = QtCore.QSettings(str(folder / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    session = Session(folder / "jobs.db", settings, thumbnail_cache=folder / "thumbs")
-    window = await session.open()
-    window.show()
-    window.categories = await window.queue.categories()  # as the window reads it at start
-    dialog = window.open_settings()
-    assert dialog.categories_tab is not None
-    dialog.tabs.setCurrentWidget(dialog.categories_tab)
-    dialog.resize(860, 520)
-    await asyncio.sleep(0.3)  # let it paint
-    dialog.grab().save(str(out))
-    dialog.reject()
-    window.close()
-    await session.close()
+    async with shot.app_window(folder, thumbnail_cache=folder / "thumbs") as (_, window):
+        window.show()
+        window.categories = await window.queue.categories()  # as the window reads it at start
+        dialog = window.open_settings()
+        assert dialog.categories_tab is not None
+        dialog.tabs.setCurrentWidget(dialog.categories_tab)
+        dialog.resize(860, 520)
+        await asyncio.sleep(0.3)  # let it paint
+        dialog.grab().save(str(out))
+        dialog.reject()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import shot
 
-from drayman.ui.app import Session
 from drayman.ui.qt import Qt, QtCore, QtGui
 from httpserver import LoopbackServer
 
@@ -81,29 +80,27 @@ async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
     (downloads / "Cleo Demo").mkdir(parents=True)
     (downloads / "Cleo Demo" / "Night Trains #4_ Dawn.mp4").write_bytes(b"x")
 
-    settings = QtCore.QSettings(str(folder / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    session = Session(folder / "jobs.db", settings, thumbnail_cache=folder / "thumbs")
-    window = await session.open()
-    window.default_folder = str(downloads)
-    window.resize(1200, 640)
-    window.show()
-    # two of the list are in the queue already (paused: the screenshot downloads nothing)
-    ids = await window.queue.add([str(items[0]["url"]), str(items[2]["url"])], dest_dir=downloads)
-    await window.queue.pause(ids)
-    window.import_file(str(listing))
-    while window.import_dialog is None:  # noqa: ASYNC110 - polls the window
-        await asyncio.sleep(0.05)
-    dialog = window.import_dialog
-    dialog.resize(1180, 760)
-    await asyncio.sleep(4)  # thumbnails load progressively; wait for the last of them
-    for row in (4, 9):
-        dialog.model.set_checked([row], False)
-    dialog.table.selectRow(5)
-    await asyncio.sleep(0.5)
-    dialog.grab().save(str(out))
-    dialog.reject()
-    window.close()
-    await session.close()
+    async with shot.app_window(folder, thumbnail_cache=folder / "thumbs") as (_, window):
+        window.default_folder = str(downloads)
+        window.resize(1200, 640)
+        window.show()
+        # two of the list are in the queue already (paused: the screenshot downloads nothing)
+        ids = await window.queue.add(
+            [str(items[0]["url"]), str(items[2]["url"])], dest_dir=downloads
+        )
+        await window.queue.pause(ids)
+        window.import_file(str(listing))
+        while window.import_dialog is None:  # noqa: ASYNC110 - polls the window
+            await asyncio.sleep(0.05)
+        dialog = window.import_dialog
+        dialog.resize(1180, 760)
+        await asyncio.sleep(4)  # thumbnails load progressively; wait for the last of them
+        for row in (4, 9):
+            dialog.model.set_checked([row], False)
+        dialog.table.selectRow(5)
+        await asyncio.sleep(0.5)
+        dialog.grab().save(str(out))
+        dialog.reject()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ from pathlib import Path
 import shot
 from make_import_screenshot import SHOWS, thumbnail
 
-from drayman.ui.app import Session
-from drayman.ui.qt import QtCore
 from httpserver import LoopbackServer
 from pagesites import FakeSite
 
@@ -41,28 +39,24 @@ async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
     held = "/fakesite/video/v25.json"
     server.resources[held].hold_at.append(1)
 
-    settings = QtCore.QSettings(str(folder / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    session = Session(folder / "jobs.db", settings, thumbnail_cache=folder / "thumbs")
-    window = await session.open()
-    window.default_folder = str(folder / "Downloads")
-    window.resize(1200, 640)
-    window.show()
-    dialog = window.open_page_import(channel)
-    assert dialog is not None
-    dialog.template.setText("{author}/{title}.{ext}")
-    dialog.resize(1180, 760)
-    while server.held_at(held) is None:  # noqa: ASYNC110 - polls the server
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(1.5)  # the last thumbnails and the plan
-    dialog.model.set_checked([3], False)
-    dialog.table.selectRow(5)
-    await asyncio.sleep(0.3)
-    dialog.grab().save(str(out))
-    dialog.stop_resolving()
-    server.release_hold(held)
-    dialog.reject()
-    window.close()
-    await session.close()
+    async with shot.app_window(folder, thumbnail_cache=folder / "thumbs") as (_, window):
+        window.default_folder = str(folder / "Downloads")
+        window.resize(1200, 640)
+        window.show()
+        dialog = window.open_page_import(channel)
+        assert dialog is not None
+        dialog.template.setText("{author}/{title}.{ext}")
+        dialog.resize(1180, 760)
+        while server.held_at(held) is None:  # noqa: ASYNC110 - polls the server
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)  # the last thumbnails and the plan
+        dialog.model.set_checked([3], False)
+        dialog.table.selectRow(5)
+        await asyncio.sleep(0.3)
+        dialog.grab().save(str(out))
+        dialog.stop_resolving()
+        server.release_hold(held)
+        dialog.reject()
 
 
 if __name__ == "__main__":

@@ -10,32 +10,26 @@ from pathlib import Path
 
 import shot
 
-from drayman.ui.app import Session
-from drayman.ui.qt import QtCore
 from httpserver import LoopbackServer
 
 HERE = shot.HERE
 
 
 async def scene(out: Path, folder: Path, server: LoopbackServer) -> None:
-    settings = QtCore.QSettings(str(folder / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    session = Session(folder / "jobs.db", settings)
-    window = await session.open()
-    window.show()
-    await window.queue.add_schedule("mon-fri 09:00-18:00", rate=500 * 1024)
-    await window.queue.add_schedule("daily 07:00-01:00")
-    await window.queue.add_schedule("sat,sun 10:00-22:00", rate=2 * 1024 * 1024)
-    dialog = window.open_settings()
-    dialog.resize(620, 520)
-    dialog.tabs.setCurrentWidget(dialog.schedule)
-    while not dialog.schedule.loaded:  # noqa: ASYNC110 - polls the dialog
-        await asyncio.sleep(0.05)
-    dialog.schedule.spec.setText("fri 22:00-06:00")
-    await asyncio.sleep(0.5)
-    dialog.grab().save(str(out))
-    dialog.reject()
-    window.close()
-    await session.close()
+    async with shot.app_window(folder) as (_, window):
+        window.show()
+        await window.queue.add_schedule("mon-fri 09:00-18:00", rate=500 * 1024)
+        await window.queue.add_schedule("daily 07:00-01:00")
+        await window.queue.add_schedule("sat,sun 10:00-22:00", rate=2 * 1024 * 1024)
+        dialog = window.open_settings()
+        dialog.resize(620, 520)
+        dialog.tabs.setCurrentWidget(dialog.schedule)
+        while not dialog.schedule.loaded:  # noqa: ASYNC110 - polls the dialog
+            await asyncio.sleep(0.05)
+        dialog.schedule.spec.setText("fri 22:00-06:00")
+        await asyncio.sleep(0.5)
+        dialog.grab().save(str(out))
+        dialog.reject()
 
 
 if __name__ == "__main__":
