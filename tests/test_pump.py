@@ -208,3 +208,21 @@ async def test_an_answer_aiohttp_has_read_whole_is_not_pumped(http_server: Loopb
         await async_wait_until(lambda: response.connection is None, what="the whole body read")
         assert not can_pump(response, len(body), 1)
         assert await response.read() == body
+
+
+async def test_an_answer_that_cannot_be_resumed_is_not_pumped(
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # a speed limit would stop a pump and ask for the rest with a range: without a
+    # validator that would be the whole file again, so aiohttp reads it to the end
+    caplog.set_level(logging.DEBUG, logger="drayman.queue.pump")
+    body = make_body(4 * MiB)
+    http_server.add("/plain.bin", body, etag=None, last_modified=None)
+    config = fast_config(pump_min_size=1, pump_min_speed=0)
+    [job] = await download(db_path, [http_server.url("/plain.bin")], downloads, config)
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / "plain.bin").read_bytes() == body
+    assert "a pump thread takes over" not in caplog.text

@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from drayman.queue.blocking import run_blocking
 from drayman.queue.landing import Landing
 from drayman.queue.partcheck import KnownPart, PartNotOurs
 from drayman.queue.partfile import PartFile
+from drayman.queue.transferconfig import checkpoint_step
 
 log = logging.getLogger(__name__)
 
@@ -207,3 +209,49 @@ class PartAppender:
         self._queued += self._buffered
         self._buffered = 0
         await self.landing.finish(part, size, from_zero=from_zero, last=last)
+
+
+class AppendSink:
+    """A :class:`.Pump`'s bytes appended to the single stream's ``.part``, checkpointed.
+
+    As when aiohttp reads: a checkpoint is due after ``checkpoint_seconds`` or
+    a step of bytes, and only when bytes came since the last look (a held
+    or stalled answer records nothing new; its bytes are saved by the pause,
+    the error or the next byte that comes). A speed limit (``limited()``)
+    stops the pump: the limiter is the event loop's.
+    """
+
+    def __init__(self, appender: PartAppender, total: int, *, limited: Callable[[], bool]) -> None:
+        part = appender.part
+        assert part is not None
+        self.appender, self.part, self.total, self._limited = appender, part, total, limited
+        config = appender.landing.config
+        #: bytes between checkpoints (a pump nudges the loop after as many)
+        self.step = checkpoint_step(config, total)
+        self._every = config.checkpoint_seconds
+        self._next_checkpoint = time.monotonic() + self._every
+        self._progress = appender.landing.progress
+        self._seen = self._progress.position
+
+    def room(self) -> int:
+        return self.total - self.part.offset
+
+    def land(self, view: memoryview) -> int:
+        return self.part.append_view(view)
+
+    def counted(self, amount: int) -> None:
+        self._progress.received += amount
+        self._progress.position += amount
+
+    def tick(self) -> bool:
+        if self._limited():
+            return False
+        position = self._progress.position
+        came, self._seen = position > self._seen, position
+        if not came:
+            return True
+        now = time.monotonic()
+        due = position - self.appender.landing.tried >= self.step
+        if (now >= self._next_checkpoint or due) and self.appender.checkpoint_soon():
+            self._next_checkpoint = now + self._every
+        return True

@@ -50,17 +50,16 @@ from drayman.errors import (
 from drayman.headers import if_range_validator
 from drayman.jobs import Job
 from drayman.queue.answer import check_answer
-from drayman.queue.appender import PartAppender
+from drayman.queue.appender import AppendSink, PartAppender
 from drayman.queue.cookiejar import JobCookies
 from drayman.queue.jobclient import JobClient
 from drayman.queue.landing import Landing
 from drayman.queue.neterrors import network_error
-from drayman.queue.partfile import PartFile
 from drayman.queue.progress import TransferProgress
 from drayman.queue.proxyroutes import ProxyRoutes
 from drayman.queue.pump import Pump, SpeedProbe, socket_of
 from drayman.queue.ratelimit import TokenBucket, fit_receive_buffer
-from drayman.queue.segments import connections_for
+from drayman.queue.segments import connections_for, validator_of
 from drayman.queue.segmentstart import resume as resume_segments
 from drayman.queue.segmentstart import take_over
 from drayman.queue.stall import ReadDeadline, SpeedWatch, held_back
@@ -319,7 +318,16 @@ class Transfer:
         deadline = ReadDeadline(config.read_timeout)
         async with deadline.guard():  # no byte for read_timeout: a stalled connection
             left = None if total is None else total - appender.position()
-            probe = client.speed_probe(response, left) if appender.part is not None else None
+            # a pump stopped by a speed limit hands the rest back with a range: only
+            # for an answer that can be resumed (a validator, a server that honours ranges)
+            resumable = (
+                validator_of(self.job) is not None and not self.progress.server_ignores_ranges
+            )
+            probe = (
+                client.speed_probe(response, left)
+                if appender.part is not None and resumable
+                else None
+            )
             # a fast connection's rest goes to a pump (at once, without a probe)
             if (probe is not None and probe.fast(0)) or await self._read_chunks(
                 response, total, watch, deadline, probe
@@ -410,7 +418,7 @@ class Transfer:
         try:
             await appender.flush()  # what aiohttp's reads gathered goes first
             await part.drain()  # the file ends where the pump appends
-            sink = _AppendSink(self, part, total)
+            sink = AppendSink(self.appender, total, limited=self.client.limited)
             pump.nudge_every = sink.step  # a checkpoint is due: wake the loop at once
             finished = await pump.run(sink, speed, deadline, self.config.checkpoint_seconds)
         finally:
@@ -430,45 +438,3 @@ class Transfer:
             log.warning("job %d: could not remove %s: %s", job.id, job.part_path, exc)
         # no offset, no segments: a retry (with a higher cap) starts from byte 0
         await self.store.save_segments(job.id, [], 0)
-
-
-class _AppendSink:
-    """A pump's bytes appended to a single stream's ``.part``, checkpointed as they come.
-
-    As when aiohttp reads: a checkpoint is due after ``checkpoint_seconds`` or
-    a step of bytes, and only when bytes came since the last look (a held
-    or stalled answer records nothing new; its bytes are saved by the pause,
-    the error or the next byte that comes).
-    """
-
-    def __init__(self, transfer: Transfer, part: PartFile, total: int) -> None:
-        self.transfer, self.part, self.total = transfer, part, total
-        config = transfer.config
-        self.step = checkpoint_step(config, total)
-        self.next_checkpoint = time.monotonic() + config.checkpoint_seconds
-        self._seen = transfer.progress.position
-
-    def room(self) -> int:
-        return self.total - self.part.offset
-
-    def land(self, view: memoryview) -> int:
-        return self.part.append_view(view)
-
-    def counted(self, amount: int) -> None:
-        progress = self.transfer.progress
-        progress.received += amount
-        progress.position += amount
-
-    def tick(self) -> bool:
-        transfer = self.transfer
-        if transfer.client.limited():
-            return False
-        position = transfer.progress.position
-        came, self._seen = position > self._seen, position
-        if not came:
-            return True
-        now = time.monotonic()
-        due = position - transfer.landing.tried >= self.step
-        if (now >= self.next_checkpoint or due) and transfer.appender.checkpoint_soon():
-            self.next_checkpoint = now + transfer.config.checkpoint_seconds
-        return True
