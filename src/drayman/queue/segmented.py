@@ -55,6 +55,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Sequence
 
@@ -127,6 +128,8 @@ class SegmentedDownload:
         self.steals = 0
         self.min_segment = max(self.config.min_segment, 1)
         self._workers: set[asyncio.Task[None]] = set()
+        #: held while the table is cut (stealing) and while a pump thread claims bytes
+        self._table_lock = threading.Lock()
         self._primary: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         #: set when a segment is let go of, ranges are proven, or a connection
@@ -272,7 +275,9 @@ class SegmentedDownload:
         """An unclaimed segment, else the upper half of the largest one left."""
         if not self.ranges_ok:
             return None
-        segment, stolen = take_work(self.segments, self.min_segment)
+        # a pump thread claims its next bytes under the same lock: the cut is above them
+        with self._table_lock:
+            segment, stolen = take_work(self.segments, self.min_segment)
         self.steals += stolen
         return segment
 
@@ -440,6 +445,7 @@ class SegmentedDownload:
             due=self._due,
             step=self._step,
             limited=self.client.limited,
+            table_lock=self._table_lock,
         )
         pump.nudge_every = self._step // self.limit  # the connections share the step
         try:

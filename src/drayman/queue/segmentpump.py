@@ -10,6 +10,7 @@ it is then, and the pump stops there.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 
 from drayman.queue.progress import TransferProgress
@@ -22,7 +23,8 @@ class SegmentSink:
 
     At each look of the event loop, a checkpoint is asked for (``due``) once
     ``step`` bytes were received since the last, and a speed limit
-    (``limited()``) stops the pump.
+    (``limited()``) stops the pump. ``table_lock`` is held by whatever cuts
+    the segment (work stealing) and by each claim of bytes to write.
     """
 
     def __init__(
@@ -35,12 +37,14 @@ class SegmentSink:
         due: asyncio.Event,
         step: int,
         limited: Callable[[], bool],
+        table_lock: threading.Lock,
     ) -> None:
         self.segment = segment
         self.writes = writes
         self.progress = progress
         self.stream_end = stream_end
         self._due, self._step, self._limited = due, step, limited
+        self._table_lock = table_lock
 
     def room(self) -> int:
         """Bytes this answer may still bring into the segment (the pump's thread)."""
@@ -50,12 +54,15 @@ class SegmentSink:
     def land(self, view: memoryview) -> int:
         """Write ``view`` at the segment's next byte; return how much fitted (the pump's thread)."""
         segment = self.segment
-        start = segment.received
-        size = min(len(view), segment.end - start)
-        if size <= 0 or self.writes.halt:
-            return 0
+        # claimed before the write, under the table's lock: work stealing cuts the
+        # segment above what is claimed, so no write ever crosses the new end
+        with self._table_lock:
+            start = segment.received
+            size = min(len(view), segment.end - start)
+            if size <= 0 or self.writes.halt:
+                return 0
+            segment.received = start + size
         self.writes.write_now(segment, view[:size], start)
-        segment.received = start + size
         return size
 
     def counted(self, amount: int) -> None:
