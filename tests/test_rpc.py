@@ -65,6 +65,22 @@ async def test_add_uri_with_dir_out_and_headers_downloads_byte_exact(
     assert dict(job.headers)["X-Token"] == "abc"
 
 
+async def test_a_download_added_paused_never_starts(
+    rpc: RpcClient, http_server: LoopbackServer
+) -> None:
+    # added paused in the add's own transaction: an add, then a pause, left the
+    # engine a moment to start it (its .part then took the name from the next job)
+    http_server.add("/p.bin", make_body(KiB))
+    http_server.add("/q.bin", make_body(KiB))
+    paused = await rpc.call("aria2.addUri", [http_server.url("/p.bin")], {"pause": "true"})
+    assert (await rpc.engine.queue.get(job_id_in(paused))).state == JobState.PAUSED
+    other = await rpc.call("aria2.addUri", [http_server.url("/q.bin")])
+    await rpc.wait_status(other, "complete")  # the engine has looked at the queue since
+    assert await rpc.call("aria2.tellStatus", paused, ["status"]) == {"status": "paused"}
+    assert http_server.requests_for("/p.bin") == []
+    assert sorted(p.name for p in rpc.downloads.iterdir()) == ["q.bin"]
+
+
 async def test_tell_status_keys_filter_and_get_files_uris_option(
     rpc: RpcClient, http_server: LoopbackServer
 ) -> None:

@@ -216,3 +216,5 @@ class NewJob:
     ignore_schedule: bool = False
     #: connections for this job's file (None: the engine's --split)
     split: int | None = None
+    #: added paused (in the same transaction: no engine can start it first)
+    paused: bool = False

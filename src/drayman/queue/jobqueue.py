@@ -155,6 +155,7 @@ class JobQueue:
         sort_by_type: bool | None = None,
         ignore_schedule: bool = False,
         split: int | None = None,
+        paused: bool = False,
     ) -> list[int]:
         """Validate everything, then add every URL in one transaction.
 
@@ -168,6 +169,7 @@ class JobQueue:
         ``sort_by_type`` (see :meth:`plan`) files them by type below ``dest_dir``.
         ``ignore_schedule`` lets the jobs go on through the schedule's bands.
         ``split`` is the jobs' own connections per file (None: the engine's).
+        ``paused`` adds them paused, in the same transaction (no engine starts one first).
 
         Raises a :class:`BadInput` subclass and adds nothing if any part is bad.
         """
@@ -199,6 +201,7 @@ class JobQueue:
             sort_by_type=sort_by_type,
             ignore_schedule=ignore_schedule,
             split=split,
+            paused=paused,
         )
 
     async def add_entries(
@@ -217,11 +220,12 @@ class JobQueue:
         sort_by_type: bool | None = None,
         ignore_schedule: bool = False,
         split: int | None = None,
+        paused: bool = False,
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
         See :meth:`plan` for how folders, names and headers are chosen, and
-        :meth:`add` for ``cookies``, ``proxy`` and ``split``.
+        :meth:`add` for ``cookies``, ``proxy``, ``split`` and ``paused``.
         """
         checked = _checked_proxy(proxy)
         if split is not None and split < 1:
@@ -246,6 +250,8 @@ class JobQueue:
             new = [dataclasses.replace(job, ignore_schedule=True) for job in new]
         if split is not None:
             new = [dataclasses.replace(job, split=split) for job in new]
+        if paused:
+            new = [dataclasses.replace(job, paused=True) for job in new]
         ids = await self.store.add(new)
         self._changed()
         return ids

@@ -69,6 +69,11 @@ class JobEvents:
         self._jobs: dict[int, Job] = {}
         self._wake = asyncio.Event()
 
+    def learn(self, job: Job) -> None:
+        """Know ``job`` from now on: if it goes before the next look, that look still
+        says it stopped (a row added and removed between two looks was never seen)."""
+        self._jobs.setdefault(job.id, job)
+
     def poke(self) -> None:
         """Something changed in this process: look now."""
         self._wake.set()

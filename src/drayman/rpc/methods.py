@@ -197,6 +197,8 @@ class Aria2Methods:
         self.engine = engine
         self.config = config
         self.on_shutdown = on_shutdown
+        #: told of a job about to be removed here (the notifications learn of it)
+        self.on_removing: Callable[[Job], None] = lambda job: None
         self.session_id = secrets.token_hex(20)
         #: the engine's latest progress of each running job
         self.live: dict[int, JobProgress] = {}
@@ -385,9 +387,9 @@ class Aria2Methods:
             sha256=sha256,
             proxy=proxy,
             split=None if split is None else min(split, MAX_SPLIT),
+            # added paused: a pause after the add left the engine a moment to start it
+            paused=paused,
         )
-        if paused:
-            await self.queue.pause([job_id])
         if rate:
             await self.queue.set_job_speed_limit([job_id], rate)
         if position is not None:
@@ -416,6 +418,8 @@ class Aria2Methods:
         job, removed = await self._job(_param(params, 0, str, "gid"), removed_too=False)
         if STATUS_OF[job.state] in ("complete", "error") or removed:
             raise RpcFault(f"Active Download not found for GID#{gid_of(job)}")
+        # the notifications must know the row, though it may go between two of their looks
+        self.on_removing(job)
         [gone] = await self.queue.remove([job.id])
         self.removed[gid_of(gone)] = gone
         return gid_of(job)

@@ -136,6 +136,7 @@ class RpcServer:
             self.methods.removed_elsewhere,
             poll_interval=config.poll_interval,
         )
+        self.methods.on_removing = self.events.learn
         self._clients: set[_Client] = set()
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []

@@ -8,7 +8,7 @@ INSERT INTO jobs (id, url, original_url, host, dest_dir, requested_name, headers
                   name_template, position, insecure, base_dir, proxy, max_filesize, page_url,
                   sort_by_type, ignore_schedule, split)
 VALUES (:id, :url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
-        'queued', :now, :now, :priority, :title, :author, :thumbnail_url,
+        :state, :now, :now, :priority, :title, :author, :thumbnail_url,
         :name_template, :position, :insecure, :base_dir, :proxy, :max_filesize, :page_url,
         :sort_by_type, :ignore_schedule, :split);
 

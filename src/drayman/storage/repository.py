@@ -436,6 +436,7 @@ class JobStore:
                 "sort_by_type": int(job.sort_by_type),
                 "ignore_schedule": int(job.ignore_schedule),
                 "split": job.split,
+                "state": (JobState.PAUSED if job.paused else JobState.QUEUED).value,
                 "now": now,
             }
             for job in new_jobs
