@@ -503,6 +503,45 @@ async def test_a_file_that_takes_the_name_while_the_server_answers_is_never_over
 
 
 @pytest.mark.usefixtures("both_readers")
+async def test_a_small_file_cut_short_leaves_no_part_and_lands_on_the_retry(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    # a file of one block is created with its bytes, in one call: an answer
+    # cut short before its end wrote nothing, and the retry lands it whole
+    body = make_body(40 * KiB, seed=31)
+    http_server.add("/cut.bin", body, reset_after=10 * KiB, fault_times=1)
+    [job] = await download(db_path, [http_server.url("/cut.bin")], downloads)
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / "cut.bin").read_bytes() == body
+    assert sorted(p.name for p in downloads.iterdir()) == ["cut.bin"]
+    assert job.attempts == 1
+    assert len(http_server.requests_for("/cut.bin")) == 2
+
+
+async def test_a_slow_small_file_gets_its_part_and_checkpoints_before_its_end(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    # a small file still checkpoints by the clock: its .part is made then
+    body = make_body(40 * KiB, seed=32)
+    http_server.add("/slow-small.bin", body, rate=20 * KiB)
+    config = fast_config(block_size=64 * KiB)  # the whole file is one block
+    part = downloads / "slow-small.bin.part"
+    async with Engine(db_path, config) as engine:
+        [job_id] = await engine.queue.add([http_server.url("/slow-small.bin")], dest_dir=downloads)
+
+        async def checkpointed() -> bool:
+            return 0 < (await engine.queue.get(job_id)).bytes_done < len(body)
+
+        await async_wait_until(checkpointed, what="a checkpoint before the end")
+        done = (await engine.queue.get(job_id)).bytes_done
+        assert part.read_bytes()[:done] == body[:done]  # never more claimed than written
+        await asyncio.wait_for(engine.wait_idle(), 30)
+        job = await engine.queue.get(job_id)
+    assert job.state == JobState.DONE, job.error
+    assert (downloads / "slow-small.bin").read_bytes() == body
+    assert not part.exists()
+
+
 async def test_pause_stops_the_transfer_and_resume_continues(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:

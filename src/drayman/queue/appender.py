@@ -37,6 +37,8 @@ class PartAppender:
         #: file offset after every write handed to the write lane
         self._queued = landing.job.bytes_done
         self._checkpointing: asyncio.Task[None] | None = None
+        #: a small file's .part, created with its first write (see open_later)
+        self._later: tuple[str, Callable[[PartFile], object] | None] | None = None
 
     def position(self) -> int:
         """Bytes of the file we hold: written, being written, or gathered."""
@@ -67,6 +69,7 @@ class PartAppender:
         """
         landing = self.landing
         self._chunks, self._buffered = [], 0
+        self._later = None
         part = self.part
         if part is not None and not part.closed and part.path == path and offset == 0:
             # the server sent the whole file: start over in the file we hold
@@ -101,15 +104,54 @@ class PartAppender:
                 log.info("job %d: %s", job.id, part.found)
             self.part = part
             if part.identity != landing.job.part_identity:
-                await landing.record_identity(part.identity)
+                await landing.store.set_part_identity(job.id, part.identity)
         self._queued = landing.progress.position = part.offset
         if part.offset < landing.committed:
             # what is verifiably there is less than the database says: say so
             # now, so it never claims bytes the file does not have
             await landing.set_back(part.offset, self.fd())
 
+    def open_later(self, path: str, *, on_open: Callable[[PartFile], object] | None) -> None:
+        """Create the new ``.part`` (exclusively) with its first write, not now: a
+        small file is created, recorded, written and fsynced in one call to the
+        lane (see :meth:`finish`). ``on_open(part)`` runs in that call first."""
+        self._chunks, self._buffered = [], 0
+        self._later = (path, on_open)
+        self._queued = self.landing.progress.position = 0
+
+    async def _create(self, first: list[bytes] | None = None) -> PartFile:
+        """Create the ``.part`` :meth:`open_later` named; with ``first``, also write
+        those chunks, fsync them and record that offset on the file, in the same call."""
+        assert self._later is not None
+        (path, on_open), self._later = self._later, None
+        landing = self.landing
+
+        def opened(part: PartFile) -> None:
+            try:
+                if on_open is not None:
+                    on_open(part)
+                if first is not None:
+                    part.write_sync_then(first, landing.record_on_part(part))
+            except BaseException:
+                part.close()
+                raise
+
+        part = await PartFile.open(
+            path,
+            0,
+            create=True,
+            want_hash=landing.job.sha256 is not None,
+            folder=await landing.open_folder(create=False),
+            on_open=opened,
+        )
+        self.part = part
+        # with the first checkpoint: the finish's, a few milliseconds away
+        await landing.record_identity(part.identity, with_checkpoint=True)
+        return part
+
     async def release(self) -> None:
         """Let go of the ``.part`` (a positional one takes over, or another name)."""
+        self._later = None  # never created: nothing of it to keep
         part, self.part = self.part, None
         if part is not None:
             await part.settle()
@@ -121,6 +163,8 @@ class PartAppender:
 
     async def flush(self) -> None:
         """Hand the gathered chunks to the write lane (one write in flight)."""
+        if self._chunks and self._later is not None:
+            await self._create()
         if self._chunks and self.part is not None:
             # if cancelled before the hand-over, the chunks stay for save()
             await self.part.write(self._chunks)
@@ -137,8 +181,8 @@ class PartAppender:
     def checkpoint_soon(self) -> bool:
         """Start an fsync + commit beside the download, unless one is running."""
         running = self._checkpointing
-        if running is not None and not running.done():
-            return False
+        if (running is not None and not running.done()) or self.part is None:
+            return False  # one at a time; none before the .part exists
         if running is not None and not running.cancelled():
             error = running.exception()
             if error is not None:
@@ -202,12 +246,17 @@ class PartAppender:
 
     async def finish(self, size: int, *, from_zero: bool) -> None:
         """Land the file (:meth:`.Landing.finish`), with what is gathered as its last write."""
-        part = self.part
-        assert part is not None
         await self.wait_checkpointing()
         last, self._chunks = self._chunks, []
         self._queued += self._buffered
         self._buffered = 0
+        if self._later is not None:
+            # a small file: created, written, fsynced and recorded in one call
+            created = await self._create(last)
+            await self.landing.finish(created, size, from_zero=from_zero, synced=True)
+            return
+        part = self.part
+        assert part is not None
         await self.landing.finish(part, size, from_zero=from_zero, last=last)
 
 

@@ -103,10 +103,7 @@ class Landing:
         self._wanted: tuple[aiohttp.ClientResponse, str] | None = None
         self._db_id: str | None = None
         self._url_id: str | None = None
-        #: a small file's .part just created: its identity is recorded with its
-        #: first checkpoint (the finish's), not in a write of its own
-        self.identity_with_checkpoint = False
-        #: that identity, until the checkpoint records it
+        #: a small file's new .part's identity, until its first checkpoint records it
         self._identity_unsaved: str | None = None
 
     def close(self) -> None:
@@ -436,14 +433,14 @@ class Landing:
         """False once the file system refused the ``.part`` a record."""
         return self._keep_record
 
-    async def record_identity(self, identity: str) -> None:
-        """Record which file the job's ``.part`` is (a new one, or one adopted): now,
-        or, for a small file just created (:attr:`identity_with_checkpoint`),
-        with its first checkpoint, a few milliseconds later: one write less
-        per file. Until then a crash leaves the job with no identity, as a
-        crash before this write would: the next run trusts no byte of the
-        ``.part`` beyond the offset recorded, which is 0."""
-        if self.identity_with_checkpoint:
+    async def record_identity(self, identity: str, *, with_checkpoint: bool = False) -> None:
+        """Record which file the job's ``.part`` is: now, or ``with_checkpoint``
+        (a small file just created with its bytes: the finish's checkpoint, a
+        few milliseconds later; one write less per file). Until then a crash
+        leaves the job with no identity, as a crash before this write would:
+        the next run trusts no byte of the ``.part`` beyond the recorded
+        offset, which is 0."""
+        if with_checkpoint:
             self._identity_unsaved = identity
         else:
             await self.store.set_part_identity(self.job.id, identity)
@@ -510,6 +507,12 @@ class Landing:
             if self._identity_unsaved == identity:
                 self._identity_unsaved = None
 
+    def record_on_part(self, part: PartFile) -> Callable[[int], None]:
+        """What writes the record of a durable offset on the ``.part``, for the
+        blocking call that fsynced it (see :meth:`finish`)."""
+        fd = _fd_of(part)
+        return lambda offset: self._record_now(offset, fd)
+
     def _record_now(self, durable: int, fd: int | None) -> None:
         """:meth:`write_record` for a blocking-lane call already running (see :meth:`finish`);
         what :meth:`record` would write, and only then."""
@@ -531,19 +534,29 @@ class Landing:
     # -- the finish ----------------------------------------------------------------------------
 
     async def finish(
-        self, part: PartFile, size: int, *, from_zero: bool, last: list[bytes] | None = None
+        self,
+        part: PartFile,
+        size: int,
+        *,
+        from_zero: bool,
+        last: list[bytes] | None = None,
+        synced: bool = False,
     ) -> None:
         """fsync the ``.part`` -> link it to its name -> fsync the folder -> commit ``done``.
 
         ``last``: the file's last chunks, not written yet: written, fsynced
-        and recorded on the ``.part`` in one call. ``from_zero``: this attempt
-        received the file from byte 0, so a checksum mismatch is final.
+        and recorded on the ``.part`` in one call. ``synced``: that call was
+        made already (the one that created a small file's ``.part``).
+        ``from_zero``: this attempt received the file from byte 0, so a
+        checksum mismatch is final.
         """
         job = self.job
         assert job.final_path is not None and job.part_path is not None
         # also checks that the .part is still at its name: never finish into nowhere
-        fd = _fd_of(part)
-        durable = await part.write_and_sync(last or [], lambda offset: self._record_now(offset, fd))
+        if synced:
+            durable = part.synced
+        else:
+            durable = await part.write_and_sync(last or [], self.record_on_part(part))
         await self.record(durable, part, on_part=True)
         crash_point("finish.after-fsync")
         if part.offset != size:

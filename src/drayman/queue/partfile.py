@@ -439,6 +439,10 @@ class PartFile(_OpenPart):
         self._sync = start_blocking(self._write_sync_then, chunks, then)
         return await asyncio.shield(self._sync)
 
+    def write_sync_then(self, chunks: list[bytes], then: Callable[[int], object] | None) -> int:
+        """:meth:`write_and_sync`'s call, for a blocking call already on the lane."""
+        return self._write_sync_then(chunks, then)
+
     def _write_sync_then(self, chunks: list[bytes], then: Callable[[int], object] | None) -> int:
         if chunks:
             self._write_sync(chunks)

@@ -281,16 +281,15 @@ class Transfer:
             # a name chosen just now had no .part on disk: create it exclusively,
             # its record written in the same call
             record = landing.first_record(etag, last_modified, total)
-            # a small file's new .part: its identity goes with the finish's checkpoint
-            landing.identity_with_checkpoint = (
-                recorded and total is not None and total <= self.config.block_size
-            )
-            try:
+            config = self.config
+            small = total is not None and total <= min(config.block_size, config.split_min_size - 1)
+            if recorded and small and self.appender.part is None:
+                # one block, one connection: created with its bytes, in one call
+                self.appender.open_later(part_path, on_open=record)
+            else:
                 await self.appender.open(
                     part_path, 0, create=self.appender.part is None, on_open=record
                 )
-            finally:
-                landing.identity_with_checkpoint = False
         self._from_zero = offset == 0
         self.progress.bytes_total = total
         self.progress.position = offset
