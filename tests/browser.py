@@ -110,6 +110,25 @@ def wait_for(
         time.sleep(0.05)
 
 
+def click_when(find: Callable[[], Any], timeout: float = 30.0, what: str = "") -> None:
+    """Wait for ``find()`` to give an element, and click it. A page that re-renders
+    (the popup redraws its list as the queue changes) may replace the element
+    between the find and the click: that is found again, not a failure."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    def clicked() -> bool:
+        try:
+            element = find()
+            if element is None:
+                return False
+            element.click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait_for(clicked, timeout, what)
+
+
 #: ``chromium(*extra_args, prefs=None)``: a started browser (a Selenium WebDriver)
 BrowserFactory = Callable[..., Any]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from browser import BrowserFactory, wait_for
+from browser import BrowserFactory, click_when, wait_for
 from conftest import lock_holder_pid, start_cli, stop_engine
 from drayman.nativehost.probe import Found, probe
 from extensionbrowser import (
@@ -172,24 +172,15 @@ def test_the_extension_takes_downloads_and_sends_selected_links(
     def state() -> str:
         return next(str(j["state"]) for j in jobs(db_path) if j["url"] == slow_url)
 
-    def popup_button(label: str) -> Any:
-        for button in driver.find_elements(By.CSS_SELECTOR, "#jobs li.active button"):
+    def popup_button(label: str, row: str) -> Any:
+        for button in driver.find_elements(By.CSS_SELECTOR, f"#jobs li.{row} button"):
             if button.text == label:
                 return button
         return None
 
-    wait_for(lambda: popup_button("Pause"), 30, "the popup's Pause button").click()
+    click_when(lambda: popup_button("Pause", "active"), 30, "the popup's Pause button")
     wait_for(lambda: state() == "paused", 30, "the job paused from the popup")
-    resume = wait_for(
-        lambda: next(
-            (b for b in driver.find_elements(By.CSS_SELECTOR, "#jobs li.paused button")),
-            None,
-        ),
-        30,
-        "the popup's Resume button",
-    )
-    assert resume.text == "Resume"
-    resume.click()
+    click_when(lambda: popup_button("Resume", "paused"), 30, "the popup's Resume button")
     wait_for(lambda: state() in ("queued", "running"), 30, "the job resumed from the popup")
 
 
