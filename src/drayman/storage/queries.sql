@@ -101,6 +101,18 @@ UPDATE jobs SET file_name = :file_name, file_key = :file_key, updated_at = :now,
                 dest_dir = coalesce(:dest_dir, dest_dir)
 WHERE id = :id AND file_name IS NULL;
 
+-- name: reserve_name_and_remote
+-- reserve_name and record_remote (from byte 0) in one statement: a job's
+-- name chosen after the server's answer, with what the answer says
+UPDATE jobs SET file_name = :file_name, file_key = :file_key, updated_at = :now,
+                dest_dir = coalesce(:dest_dir, dest_dir),
+                etag = :etag, last_modified = :last_modified, bytes_total = :bytes_total,
+                effective_url = :effective_url,
+                part_tail = CASE WHEN bytes_done = 0 THEN part_tail ELSE NULL END,
+                bytes_done = 0
+WHERE id = :id AND file_name IS NULL
+RETURNING *;
+
 -- name: rename_target
 UPDATE jobs SET file_name = :file_name, file_key = :file_key, updated_at = :now
 WHERE id = :id;

@@ -776,33 +776,25 @@ class JobStore:
         """:meth:`set_name` and :meth:`record_remote` (from byte 0) in one write, for a
         name chosen after the server's answer: the job as now stored, or None
         (nothing written) if another job took the name first."""
-        reserve = {
+        params = {
             "id": job_id,
             "file_name": name,
             "file_key": file_key(name),
-            "now": self._clock(),
             "dest_dir": dest_dir,
-        }
-        remote = {
-            "id": job_id,
             "etag": etag,
             "last_modified": last_modified,
             "bytes_total": bytes_total,
             "effective_url": effective_url,
-            "bytes_done": 0,
-            "now": reserve["now"],
+            "now": self._clock(),
         }
 
         def op(conn: sqlite3.Connection) -> Job | None:
             try:
-                if conn.execute(Q["reserve_name"], reserve).rowcount != 1:
-                    return None
+                rows = conn.execute(Q["reserve_name_and_remote"], params).fetchall()
             except sqlite3.IntegrityError:
-                return None
-            rows = conn.execute(Q["record_remote"], remote).fetchall()
-            if not rows:
-                raise UnknownJob(job_id=job_id)
-            return _row_to_job(rows[0])
+                return None  # the unique index: another job holds the name
+            # no row: the job has a name already (a resume never renames), or is gone
+            return _row_to_job(rows[0]) if rows else None
 
         return await self._write(op)
 
