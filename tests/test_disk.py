@@ -412,9 +412,10 @@ def test_sigkill_at_each_step_of_the_finish_ends_with_one_correct_file(
 def test_sigkill_between_writing_data_and_committing_a_checkpoint(
     db_path: Path, downloads: Path, http_server: LoopbackServer
 ) -> None:
-    # large enough for checkpoints every 4 MiB (the CLI's defaults)
+    # large enough for checkpoints every 4 MiB (the CLI's defaults), and paced so
+    # that they come before the end (at full speed the last bytes may come first)
     body = make_body(14 * MiB, seed=22)
-    http_server.add("/c.bin", body)
+    http_server.add("/c.bin", body, rate=16 * MiB)
     assert run_cli(db_path, "add", http_server.url("/c.bin"), "-d", str(downloads)).returncode == 0
     # the second checkpoint's data is fsynced, its offset not yet committed
     env = {"DRAYMAN_CRASH_AT": "checkpoint.before-commit#2"}
