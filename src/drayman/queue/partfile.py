@@ -380,14 +380,11 @@ class PartFile(_OpenPart):
 
         A failed write raises here at the next call, or from :meth:`sync`.
         """
-        await self._finish_write()
+        await self.drain()
         self._write = start_blocking(self._write_sync, chunks)
 
     async def drain(self) -> None:
         """Wait for the write in flight: the file then ends at :attr:`offset`."""
-        await self._finish_write()
-
-    async def _finish_write(self) -> None:
         pending = self._write
         if pending is not None:
             # shield: if our task is cancelled the write still finishes in its
@@ -418,7 +415,7 @@ class PartFile(_OpenPart):
 
     async def sync(self) -> int:
         """Finish every write, then fsync; return the offset now durable."""
-        await self._finish_write()
+        await self.drain()
         if self._sync is not None and not self._sync.done():
             await asyncio.shield(self._sync)
         self._sync = None
@@ -433,7 +430,7 @@ class PartFile(_OpenPart):
         As :meth:`sync`, return the offset now durable; ``then`` runs on the
         lane thread after the fsync (the ``.part``'s record of that offset).
         """
-        await self._finish_write()
+        await self.drain()
         if self._sync is not None and not self._sync.done():
             await asyncio.shield(self._sync)
         self._sync = start_blocking(self._write_sync_then, chunks, then)
