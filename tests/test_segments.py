@@ -815,3 +815,52 @@ def test_merge_keeps_every_byte_known_written_and_tiles_the_file() -> None:
     assert [(s.start, s.end, s.written) for s in merged] == [
         (r.start, r.stop, r.durable) for r in records
     ]
+
+
+def test_work_is_stolen_from_the_slowest_connection_and_only_if_it_needs_long() -> None:
+    from drayman.queue.segments import Segment, take_work
+
+    def busy(start: int, end: int, received: int, claimed_at: float) -> Segment:
+        segment = Segment(start, end, received, received)
+        segment.claim(claimed_at)
+        segment.claimed_from = start
+        return segment
+
+    # at t=10: one needs 0.05 s for its 2 MiB (40 MiB/s), the other 0.53 s for 1 MiB
+    fast, slow = busy(0, 22 * MiB, 20 * MiB, 9.5), busy(22 * MiB, 42 * MiB, 41 * MiB, 0.0)
+    segments = [fast, slow]
+    assert take_work(segments, 64 * KiB, 10.0, 1.0) == (None, False)
+    assert (fast.end, slow.end) == (22 * MiB, 42 * MiB)  # nothing cut
+    # with a lower bar the slower one (not the larger rest) gives half of its rest
+    stolen, was_stolen = take_work(segments, 64 * KiB, 10.0, 0.4)
+    assert was_stolen and stolen is not None
+    assert (slow.end, stolen.start, stolen.end) == (41 * MiB + 512 * KiB,) * 2 + (42 * MiB,)
+    assert stolen.busy and stolen.claimed_at == 10.0
+    # a connection too new to judge is left alone, one that got nothing in a while is not
+    new = busy(0, 4 * MiB, 0, 10.0)
+    assert take_work([new], 64 * KiB, 10.1, 1.0) == (None, False)
+    assert take_work([new], 64 * KiB, 10.3, 1.0)[1]
+    # a rest under two pieces is never cut
+    assert take_work([busy(0, 100 * KiB, 0, 10.0)], 64 * KiB, 99.0, 1.0) == (None, False)
+    # an unclaimed segment is taken first, whatever the others' speed
+    free = Segment(5 * MiB, 6 * MiB, 5 * MiB, 5 * MiB)
+    assert take_work([new, free], 64 * KiB, 10.1, 1.0) == (free, False)
+
+
+async def test_a_connection_that_stops_later_still_gets_its_rest_shared(
+    db_path: Path, downloads: Path, http_server: LoopbackServer
+) -> None:
+    """Not worth a steal when the other connection finished, its rest is shared
+    once its speed so far says it needs long for it: the download looks again."""
+    body = make_body(4 * MiB)
+    stall_at = 3 * MiB // 2
+    faults = {0: {"stall_after": stall_at}, 1: {"rate": 4 * MiB}}
+    http_server.add("/late.bin", body, hook=lambda n, _request: faults.get(n, {}))
+    config = seg_config(split=2, read_timeout=4.0, steal_min_seconds=0.8)
+    job = await download(db_path, http_server.url("/late.bin"), downloads, config)
+    assert job.state == JobState.DONE, job.error
+    assert sha((downloads / "late.bin").read_bytes()) == sha(body)
+    ranges = [byte_range(r) for r in http_server.requests_for("/late.bin")]
+    assert ranges[:2] == [None, (2 * MiB, 4 * MiB - 1)]
+    # half of what the stalled connection had left, before its read timeout let it go
+    assert (stall_at + MiB // 4, 2 * MiB - 1) in ranges, ranges

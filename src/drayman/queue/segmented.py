@@ -34,9 +34,11 @@ plain HTTP by a :mod:`.pump` thread per connection) into one preallocated
   only for what is missing; after a reboot (or with no boot id) it is
   ignored. Either way the database still holds only fsynced offsets, and
   every answer is checked as above (If-Range, Content-Range, validators).
-- Work stealing: a connection that finishes its segment splits the largest
-  remaining one and fetches its upper half; the connection working on that
-  one stops at its new end. No piece is made smaller than ``min_segment``.
+- Work stealing: a connection that finishes its segment splits the rest of
+  the slowest one (by its speed so far) and fetches its upper half; the
+  connection working on that one stops at its new end. Not a rest that
+  connection finishes within ``steal_min_seconds`` (what the server sent it
+  past the cut would be fetched twice), and no piece under ``min_segment``.
 
 Progress goes to the transfer's counters per chunk (no database write, no
 callback per chunk); the database hears only from checkpoints.
@@ -57,6 +59,7 @@ import logging
 import ssl
 import threading
 import time
+from asyncio import FIRST_COMPLETED as FIRST
 from collections.abc import Sequence
 
 import aiohttp
@@ -93,6 +96,8 @@ log = logging.getLogger(__name__)
 #: the most a segment's pump gathers before it writes (and notes) it: smaller than a
 #: single stream's, since what a crash finds not yet written is fetched again, per connection
 _NOTED_BLOCK = 256 * 1024
+#: how often a download short of connections looks for work to share (seconds)
+_LOOK_AGAIN = 0.5
 
 _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, ssl.SSLError, TransientError)
 
@@ -162,7 +167,7 @@ class SegmentedDownload:
         try:
             if first is not None:
                 segment, response = first
-                segment.busy = True
+                segment.claim(time.monotonic())
                 self._primary = self._spawn(segment, response)
             await self._supervise(checkpointer)
             finished = True
@@ -194,9 +199,11 @@ class SegmentedDownload:
         self._fill()
         while self._workers:
             wake = asyncio.ensure_future(self._wake.wait())
+            # short of connections: look again later, a connection may slow down enough to share
+            again = _LOOK_AGAIN if self.proven and len(self._workers) < self.limit else None
             try:
                 done, _ = await asyncio.wait(
-                    {*self._workers, checkpointer, wake}, return_when=asyncio.FIRST_COMPLETED
+                    {*self._workers, checkpointer, wake}, timeout=again, return_when=FIRST
                 )
             finally:
                 wake.cancel()
@@ -277,7 +284,9 @@ class SegmentedDownload:
             return None
         # a pump thread claims its next bytes under the same lock: the cut is above them
         with self._table_lock:
-            segment, stolen = take_work(self.segments, self.min_segment)
+            segment, stolen = take_work(
+                self.segments, self.min_segment, time.monotonic(), self.config.steal_min_seconds
+            )
         self.steals += stolen
         return segment
 

@@ -4,12 +4,13 @@ A file of ``total`` bytes is tiled by segments ``[start, end)``; each holds
 ``[start, written)`` in the file (writes returned) and ``[start, received)``
 in hand (gathered, being written or written). The functions here plan the
 table, rebuild it on resume, share the work (an idle connection takes an
-unclaimed segment, else steals the upper half of the largest one left) and
+unclaimed segment, else steals the upper half of the slowest one's rest) and
 say what is held; :mod:`.segmented` runs the connections over it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,27 @@ class Segment:
     #: the end of the writes returned, as the writing thread saw it (ahead of
     #: ``written`` until the loop hears of it): what the live note claims
     returned: int = 0
+    #: when its connection took it (``time.monotonic()``) and what it held then
+    claimed_at: float = 0.0
+    claimed_from: int = 0
+
+    def claim(self, now: float) -> None:
+        """A connection takes the segment at ``now``: its speed is timed from here."""
+        self.busy = True
+        self.claimed_at, self.claimed_from = now, self.received
+
+    def seconds_left(self, now: float) -> float | None:
+        """How long its connection needs for the rest at its speed so far
+        (inf: nothing came yet; None: too early to tell)."""
+        elapsed = now - self.claimed_at
+        if elapsed < SPEED_AFTER:
+            return None
+        got = self.received - self.claimed_from
+        return (self.end - self.received) * elapsed / got if got > 0 else math.inf
+
+
+#: a connection's speed is not judged before it has run this long (seconds)
+SPEED_AFTER = 0.25
 
 
 def validator_of(job: Job) -> str | None:
@@ -170,21 +192,36 @@ def written_ranges(segments: Sequence[Segment], *, returned: bool = False) -> li
     return ranges
 
 
-def take_work(segments: list[Segment], min_segment: int) -> tuple[Segment | None, bool]:
-    """An unclaimed segment, else the upper half of the largest one left (True: stolen)."""
+def take_work(
+    segments: list[Segment], min_segment: int, now: float, min_seconds: float
+) -> tuple[Segment | None, bool]:
+    """An unclaimed segment, else the upper half of what the slowest connection
+    has left (True: stolen).
+
+    Only from a connection that needs ``min_seconds`` or more for its rest,
+    at its speed so far (one too new to judge is left alone: the caller
+    looks again later), and only pieces of ``min_segment`` or more. The bytes
+    the server has already sent the victim past the cut are thrown away and
+    fetched again, and a steal costs a request: a nearly done connection's
+    tail is cheaper left to it.
+    """
     for segment in segments:
         if not segment.busy and segment.received < segment.end:
-            segment.busy = True
+            segment.claim(now)
             return segment, False
-    busy = [s for s in segments if s.busy]
-    if not busy:
+    victim, longest = None, min_seconds
+    for segment in segments:
+        if not segment.busy or segment.end - segment.received < 2 * min_segment:
+            continue
+        seconds = segment.seconds_left(now)
+        if seconds is not None and seconds >= longest:
+            victim, longest = segment, seconds
+    if victim is None:
         return None, False
-    victim = max(busy, key=lambda s: s.end - s.received)
     left = victim.end - victim.received
-    if left < 2 * min_segment:
-        return None, False
     middle = victim.received + left // 2
-    stolen = Segment(middle, victim.end, middle, middle, busy=True)
+    stolen = Segment(middle, victim.end, middle, middle)
+    stolen.claim(now)
     # the victim's connection stops at its new end by itself
     victim.end = middle
     segments.insert(segments.index(victim) + 1, stolen)

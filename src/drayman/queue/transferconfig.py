@@ -47,6 +47,8 @@ class TransferConfig:
     split_min_size: int = 16 * MiB
     #: no segment is made smaller than this, at the start or by work stealing
     min_segment: int = 1 * MiB
+    #: work is stolen only from a connection that needs this long for its rest
+    steal_min_seconds: float = 1.0
     #: the rest of a plain-HTTP body at least this large is moved by a thread of
     #: its own, not read through aiohttp (:mod:`.pump`; 0: never)...
     pump_min_size: int = 2 * MiB
