@@ -864,3 +864,18 @@ async def test_a_connection_that_stops_later_still_gets_its_rest_shared(
     assert ranges[:2] == [None, (2 * MiB, 4 * MiB - 1)]
     # half of what the stalled connection had left, before its read timeout let it go
     assert (stall_at + MiB // 4, 2 * MiB - 1) in ranges, ranges
+
+
+def test_checkpoints_are_sparser_where_live_notes_keep_what_a_crash_would_lose() -> None:
+    from drayman.queue.transferconfig import checkpoint_step
+
+    config = TransferConfig()
+    gib = 1024 * MiB
+    # a crash of the process refetches what came since the last checkpoint: 0.5 %
+    assert checkpoint_step(config, gib) == gib // 200
+    # with live notes only a power cut does: 1/16 of the file
+    assert checkpoint_step(config, gib, noted=True) == gib // 16
+    # never more than checkpoint_bytes, never less than four blocks
+    assert checkpoint_step(config, 64 * gib, noted=True) == config.checkpoint_bytes
+    assert checkpoint_step(config, 8 * MiB, noted=True) == 4 * config.block_size
+    assert checkpoint_step(config, None) == config.checkpoint_bytes

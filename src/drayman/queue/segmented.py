@@ -86,7 +86,6 @@ from drayman.queue.segments import (
 )
 from drayman.queue.segmentwrites import SegmentWrites
 from drayman.queue.stall import ReadDeadline, SpeedWatch, held_back
-from drayman.queue.transferconfig import checkpoint_step
 from drayman.storage import SegmentRecord
 
 __all__ = ["SegmentedDownload"]
@@ -143,7 +142,6 @@ class SegmentedDownload:
         self._due = asyncio.Event()
         self._stopping = False
         self.writes = SegmentWrites(landing, part, segments, saved)
-        self._step = checkpoint_step(self.config, total)
         self._errors_left = 3 * self.limit
         self._last_error: BaseException | None = None
         #: how the server showed that it ignores ranges (once ranges_ok is False)
@@ -408,7 +406,7 @@ class SegmentedDownload:
                             writing = await self.writes.write(segment, gathered, size, writing)
                         gathered, size = [], 0
                         flush_at = time.monotonic() + every
-                    if progress.position - self.writes.tried >= self._step:
+                    if progress.position - self.writes.tried >= self.writes.step:
                         self._due.set()
                     # (its connection still there: an answer read whole has let go of it)
                     left = stream_end - segment.received
@@ -452,11 +450,10 @@ class SegmentedDownload:
             self.landing.progress,
             stream_end,
             due=self._due,
-            step=self._step,
             limited=self.client.limited,
             table_lock=self._table_lock,
         )
-        pump.nudge_every = self._step // self.limit  # the connections share the step
+        pump.nudge_every = self.writes.step // self.limit  # the connections share the step
         try:
             while True:
                 ran = await pump.run(sink, speed, deadline, self.config.checkpoint_seconds)

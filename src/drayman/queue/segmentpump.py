@@ -22,7 +22,7 @@ class SegmentSink:
     """One answer's bytes into ``segment``, through ``writes``, up to ``stream_end``.
 
     At each look of the event loop, a checkpoint is asked for (``due``) once
-    ``step`` bytes were received since the last, and a speed limit
+    a step of bytes (``writes.step``) was received since the last, and a speed limit
     (``limited()``) stops the pump. ``table_lock`` is held by whatever cuts
     the segment (work stealing) and by each claim of bytes to write.
     """
@@ -35,7 +35,6 @@ class SegmentSink:
         stream_end: int,
         *,
         due: asyncio.Event,
-        step: int,
         limited: Callable[[], bool],
         table_lock: threading.Lock,
     ) -> None:
@@ -43,7 +42,7 @@ class SegmentSink:
         self.writes = writes
         self.progress = progress
         self.stream_end = stream_end
-        self._due, self._step, self._limited = due, step, limited
+        self._due, self._limited = due, limited
         self._table_lock = table_lock
 
     def room(self) -> int:
@@ -74,6 +73,6 @@ class SegmentSink:
         segment.written = max(segment.written, segment.returned)
 
     def tick(self) -> bool:
-        if self.progress.position - self.writes.tried >= self._step:
+        if self.progress.position - self.writes.tried >= self.writes.step:
             self._due.set()
         return not self._limited()
