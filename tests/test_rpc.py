@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,55 @@ async def test_position_puts_a_new_download_first(
     second = await rpc.call("aria2.addUri", [http_server.url("/x")], {"pause": "true"}, 0)
     order = [s["gid"] for s in await rpc.call("aria2.tellWaiting", 0, 10, ["gid"])]
     assert order == [second, first]
+
+
+async def test_a_new_downloads_limit_and_position_hold_from_the_moment_it_is_added(
+    rpc: RpcClient, http_server: LoopbackServer, db_path: Path
+) -> None:
+    # a limit and a place given to addUri were set by calls after the add: a
+    # running engine told of the add (every change it is told of wakes it)
+    # could start the job unlimited, or start another before it
+    limit = 32 * KiB
+    assert await rpc.call("aria2.changeGlobalOption", {"max-concurrent-downloads": "1"}) == "OK"
+    http_server.add("/a", make_body(16 * KiB), hold_at=[0])
+    await rpc.call("aria2.addUri", [http_server.url("/a")])
+    await async_wait_until(lambda: http_server.held_at("/a") == 0, what="/a held")
+    http_server.add("/b", make_body(KiB))
+    waiting = await rpc.call("aria2.addUri", [http_server.url("/b")])
+    ids: dict[str, int] = {}
+    limit_in_force: list[int | None] = []
+    http_server.add(
+        "/d",
+        make_body(16 * KiB),
+        # in the server's thread, at each request: the limit its transfer runs with
+        hook=lambda n, request: limit_in_force.append(rpc.engine.job_speed_limit(ids["d"])),
+    )
+    # what the queue holds each time it tells the engine of a change
+    told: list[list[tuple[int, int | None]]] = []
+    look = sqlite3.connect(db_path)
+    order = (
+        "SELECT id, max_speed FROM jobs WHERE state IN ('queued', 'paused') "
+        "ORDER BY priority DESC, position, id"
+    )
+    stop_looking = rpc.engine.queue.on_change(lambda: told.append(look.execute(order).fetchall()))
+    try:
+        gid = await rpc.call(
+            "aria2.addUri", [http_server.url("/d")], {"max-download-limit": str(limit)}, 0
+        )
+    finally:
+        stop_looking()
+        look.close()
+    ids["d"] = job_id_in(gid)
+    with_it = [queue for queue in told if ids["d"] in dict(queue)]
+    assert with_it, told
+    assert all(queue[0] == (ids["d"], limit) for queue in with_it), told
+    http_server.release_hold("/a")
+    await rpc.wait_status(gid, "complete")
+    await rpc.wait_status(waiting, "complete")
+    assert limit_in_force[0] == limit
+    firsts = list(dict.fromkeys(request.path for request in http_server.requests))
+    assert firsts == ["/a", "/d", "/b"]
+    assert (await rpc.engine.queue.get(job_id_in(waiting))).max_speed is None
 
 
 async def test_multicall_and_batch(rpc: RpcClient, http_server: LoopbackServer) -> None:

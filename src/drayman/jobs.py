@@ -218,3 +218,5 @@ class NewJob:
     split: int | None = None
     #: added paused (in the same transaction: no engine can start it first)
     paused: bool = False
+    #: the job's own speed limit, bytes/s (None: none of its own)
+    max_speed: int | None = None

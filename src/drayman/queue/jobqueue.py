@@ -156,6 +156,8 @@ class JobQueue:
         ignore_schedule: bool = False,
         split: int | None = None,
         paused: bool = False,
+        max_speed: int | None = None,
+        at: int | None = None,
     ) -> list[int]:
         """Validate everything, then add every URL in one transaction.
 
@@ -170,6 +172,9 @@ class JobQueue:
         ``ignore_schedule`` lets the jobs go on through the schedule's bands.
         ``split`` is the jobs' own connections per file (None: the engine's).
         ``paused`` adds them paused, in the same transaction (no engine starts one first).
+        ``max_speed`` (bytes/s; 0 or None: none) is each job's own speed limit, and
+        ``at`` the index in the waiting queue they go to (aria2's position): both
+        in the same transaction too, so no engine starts one unlimited or out of turn.
 
         Raises a :class:`BadInput` subclass and adds nothing if any part is bad.
         """
@@ -202,6 +207,8 @@ class JobQueue:
             ignore_schedule=ignore_schedule,
             split=split,
             paused=paused,
+            max_speed=max_speed,
+            at=at,
         )
 
     async def add_entries(
@@ -221,15 +228,22 @@ class JobQueue:
         ignore_schedule: bool = False,
         split: int | None = None,
         paused: bool = False,
+        max_speed: int | None = None,
+        at: int | None = None,
     ) -> list[int]:
         """Add already-validated entries (see :mod:`drayman.batch`) in one transaction.
 
         See :meth:`plan` for how folders, names and headers are chosen, and
-        :meth:`add` for ``cookies``, ``proxy``, ``split`` and ``paused``.
+        :meth:`add` for ``cookies``, ``proxy``, ``split``, ``paused``,
+        ``max_speed`` and ``at``.
         """
         checked = _checked_proxy(proxy)
         if split is not None and split < 1:
             raise BadInput("connections per file must be at least 1")
+        if max_speed is not None and max_speed < 0:
+            raise BadInput("a speed limit cannot be negative")
+        if at is not None and at < 0:
+            raise BadInput("a place in the queue must be 0 or more")
         new = await self.plan(
             entries,
             dest_dir=dest_dir,
@@ -252,7 +266,9 @@ class JobQueue:
             new = [dataclasses.replace(job, split=split) for job in new]
         if paused:
             new = [dataclasses.replace(job, paused=True) for job in new]
-        ids = await self.store.add(new)
+        if max_speed:
+            new = [dataclasses.replace(job, max_speed=max_speed) for job in new]
+        ids = await self.store.add(new, at=at)
         self._changed()
         return ids
 

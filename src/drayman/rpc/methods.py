@@ -387,13 +387,12 @@ class Aria2Methods:
             sha256=sha256,
             proxy=proxy,
             split=None if split is None else min(split, MAX_SPLIT),
-            # added paused: a pause after the add left the engine a moment to start it
+            # all in the add's own transaction: a pause, a limit or a move after
+            # the add left the engine a moment to start it, unlimited or out of turn
             paused=paused,
+            max_speed=rate or None,
+            at=position,
         )
-        if rate:
-            await self.queue.set_job_speed_limit([job_id], rate)
-        if position is not None:
-            await self._move(job_id, position)
         return gid_of(await self.queue.get(job_id))
 
     async def _folder(self, wanted: str | None) -> str | None:

@@ -6,11 +6,11 @@
 INSERT INTO jobs (id, url, original_url, host, dest_dir, requested_name, headers, sha256,
                   state, created_at, updated_at, priority, title, author, thumbnail_url,
                   name_template, position, insecure, base_dir, proxy, max_filesize, page_url,
-                  sort_by_type, ignore_schedule, split)
+                  sort_by_type, ignore_schedule, split, max_speed)
 VALUES (:id, :url, :url, :host, :dest_dir, :requested_name, :headers, :sha256,
         :state, :now, :now, :priority, :title, :author, :thumbnail_url,
         :name_template, :position, :insecure, :base_dir, :proxy, :max_filesize, :page_url,
-        :sort_by_type, :ignore_schedule, :split);
+        :sort_by_type, :ignore_schedule, :split, :max_speed);
 
 -- name: last_id_and_position
 -- inside the add's write transaction nobody else inserts: ids follow on,
@@ -189,6 +189,10 @@ SELECT * FROM (
     SELECT * FROM jobs WHERE state IN ('done', 'failed')
     ORDER BY coalesce(finished_at, updated_at) DESC, id DESC LIMIT :limit
 ) ORDER BY coalesce(finished_at, updated_at), id;
+
+-- name: waiting_ids
+-- the waiting queue's order (waiting_jobs), ids only
+SELECT id FROM jobs WHERE state IN ('queued', 'paused') ORDER BY priority DESC, position, id;
 
 -- name: put_in_order
 -- the first id gets the highest priority, the last 1: they start in this order

@@ -412,8 +412,12 @@ class JobStore:
     # Each write is a plain function of the sqlite3 connection, run by _write
     # on the database thread inside the group-commit transaction.
 
-    async def add(self, new_jobs: Sequence[NewJob]) -> list[int]:
-        """Insert all jobs in one transaction: all of them are added, or none."""
+    async def add(self, new_jobs: Sequence[NewJob], *, at: int | None = None) -> list[int]:
+        """Insert all jobs in one transaction: all of them are added, or none.
+
+        ``at``: the new jobs go to this index of the waiting queue (aria2's
+        position; past its end is at its end), in the same transaction.
+        """
         now = self._clock()
         rows = [
             {
@@ -436,6 +440,7 @@ class JobStore:
                 "sort_by_type": int(job.sort_by_type),
                 "ignore_schedule": int(job.ignore_schedule),
                 "split": job.split,
+                "max_speed": job.max_speed,
                 "state": (JobState.PAUSED if job.paused else JobState.QUEUED).value,
                 "now": now,
             }
@@ -460,7 +465,14 @@ class JobStore:
                     if job.cookies is not None
                 ],
             )
-            return list(range(last_id + 1, last_id + 1 + len(rows)))
+            ids = list(range(last_id + 1, last_id + 1 + len(rows)))
+            if at is not None and ids:
+                new = set(ids)
+                rest = [row[0] for row in conn.execute(Q["waiting_ids"]) if row[0] not in new]
+                place = min(at, len(rest))
+                order = [*rest[:place], *ids, *rest[place:]]
+                conn.execute(Q["put_in_order"], {"ids": json.dumps(order), "now": now})
+            return ids
 
         return await self._write(op)
 
