@@ -24,6 +24,7 @@ from drayman.ui.jobs_model import Column, JobIdRole, JobsModel
 from drayman.ui.main_window import MainWindow
 from drayman.ui.qt import QtCore, QtWidgets
 from httpserver import LoopbackServer, make_body
+from proxyserver import HttpProxy
 
 MiB = 1024 * 1024
 
@@ -513,6 +514,77 @@ def test_the_proxy_password_is_kept_in_a_private_file_not_in_the_settings_file(
         assert not proxy_path().exists()
         assert settings_file(db_path).value("proxy_mode") == "environment"
         assert (await reopened_proxy(db_path))[:2] == ("", None)
+
+    run(qloop, scenario())
+
+
+@pytest.mark.parametrize("loss", ["deleted", "garbled"])
+def test_a_manual_proxy_whose_file_is_lost_is_said_and_nothing_goes_around_it(
+    qloop: asyncio.AbstractEventLoop,
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    http_proxy: HttpProxy,
+    loss: str,
+) -> None:
+    from drayman.proxies import DIRECT
+    from drayman.ui.proxyfile import proxy_path
+
+    body = make_body(300_000, seed=3)
+    http_server.add("/held.bin", body)
+    http_server.add("/own.bin", body)
+
+    async def scenario() -> None:
+        async with app_window(db_path) as (session, window):
+            dialog = window.open_settings()
+            dialog.proxy_mode.setCurrentIndex(dialog.proxy_mode.findData("manual"))
+            dialog.proxy_url.setText(http_proxy.proxy_url)
+            dialog.accept()
+        if loss == "deleted":  # by a cleaner, by hand
+            proxy_path().unlink()
+        else:  # not text any more (a disk error, another program's write)
+            proxy_path().write_bytes(b"\xff\xfe\x00\x9c")
+        queue = await JobQueue.open(db_path)
+        try:
+            [held] = await queue.add([http_server.url("/held.bin")], dest_dir=downloads)
+            # a job with a proxy (here: none) of its own does not depend on the window's
+            [own] = await queue.add([http_server.url("/own.bin")], dest_dir=downloads, proxy=DIRECT)
+        finally:
+            await queue.close()
+        async with app_window(db_path) as (session, window):
+            assert session.engine is not None
+            # said at once, in words, with the file and what is wrong
+            assert window.last_error is not None
+            assert "The proxy chosen in Settings cannot be read" in window.last_error
+            assert str(proxy_path()) in window.last_error
+            assert "Traceback" not in window.last_error
+            assert window.engine_label.text() == "Waiting for the proxy: give it again in Settings"
+            # the engine downloads the job that does not need the proxy: it has
+            # looked at the queue, and left the other one waiting
+            await until(lambda: state_of(window, own) == JobState.DONE, what="own proxy job")
+            assert state_of(window, held) == JobState.QUEUED
+            assert http_server.requests_for("/held.bin") == []
+            # the settings show the proxy chosen, its URL to give again
+            dialog = window.open_settings()
+            assert dialog.proxy_mode.currentData() == "manual" and dialog.proxy_url.isEnabled()
+            assert dialog.proxy_url.text() == ""
+            assert str(proxy_path()) in dialog.error.text()
+            dialog.accept()  # as it is: refused, a proxy is needed
+            assert dialog.isVisible() and "not a proxy" in dialog.error.text()
+            # anything else saved meanwhile keeps the proxy chosen, and held
+            window.remember_folder(str(downloads / "elsewhere"))
+            assert settings_file(db_path).value("proxy_mode") == "manual"
+            assert state_of(window, held) == JobState.QUEUED
+            dialog.proxy_url.setText(http_proxy.proxy_url)
+            dialog.accept()
+            assert not dialog.isVisible()
+            await until(lambda: state_of(window, held) == JobState.DONE, what="held job")
+            assert window.engine_label.text() == "Downloading (own engine)"
+        # every byte of it came through the proxy: none went around it
+        through = [r for r in http_proxy.requests if r.path.endswith("/held.bin")]
+        assert len(through) == len(http_server.requests_for("/held.bin")) > 0
+        assert (downloads / "held.bin").read_bytes() == body
+        assert proxy_path().read_text(encoding="utf-8") == http_proxy.proxy_url + "\n"
 
     run(qloop, scenario())
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from drayman.errors import InvalidProxy
+from drayman.errors import InvalidProxy, ProxyLost
 from drayman.jobs import Job, JobState
 from drayman.proxies import (
     DIRECT,
@@ -99,6 +99,12 @@ def test_the_most_specific_choice_wins() -> None:
     assert chosen("http://far.example/x", rule="http://rule:6", proxy="http://run:4") == (
         "http://rule:6"
     )
+    # the run's proxy lost (the window's file gone): refused, never the environment's
+    # or none instead; a job's or a rule's own still goes its way
+    with pytest.raises(ProxyLost, match="window-proxy is missing"):
+        chosen("http://far.example/x", lost="window-proxy is missing")
+    assert chosen("http://far.example/x", job=DIRECT, lost="gone") is None
+    assert chosen("http://far.example/x", rule="http://rule:6", lost="gone") == "http://rule:6"
     # inside a CGI program HTTP_PROXY is a request header: only http_proxy counts
     cgi = ProxyEnvironment.from_environ({"HTTP_PROXY": "http://evil:1", "REQUEST_METHOD": "GET"})
     assert cgi.http is None

@@ -397,8 +397,14 @@ async def test_scheduler_queries_use_their_indexes(db_path: Path, downloads: Pat
         for name, params in [
             ("next_attempt_at", {}),
             ("has_work", {}),
-            ("runnable_jobs", {"now": 0, "limit": 4, "busy_hosts": "[]", "held": 0}),
-            ("runnable_jobs", {"now": 0, "limit": 4, "busy_hosts": "[]", "held": 1}),
+            *(
+                (
+                    "runnable_jobs",
+                    {"now": 0, "limit": 4, "busy_hosts": "[]", "held": held, "own_proxy_only": own},
+                )
+                for held in (0, 1)
+                for own in (0, 1)
+            ),
             ("claim_jobs", {"ids": "[1]", "now": 0}),
         ]:
             plan = " / ".join(

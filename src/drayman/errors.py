@@ -72,6 +72,10 @@ class InvalidProxy(BadInput):
     """not a proxy ({reason}): {url!r}"""
 
 
+class ProxyLost(DraymanError):
+    """the proxy chosen in the window's settings cannot be read ({why}): nothing goes through it, nor around it, until it is given again in Settings"""
+
+
 class InvalidSchedule(BadInput):
     """not a schedule band (e.g. 'mon-fri 09:00-18:00' or 'daily 22:00-07:00'): {text!r}: {why}"""
 

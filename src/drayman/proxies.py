@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
-from drayman.errors import InvalidProxy
+from drayman.errors import InvalidProxy, ProxyLost
 from drayman.urls import origin, redact_password
 
 #: the scheme of a proxy URL -> its port when the URL names none (curl's defaults)
@@ -204,6 +204,9 @@ class ProxySettings:
     proxy: str | None = None
     #: False with ``--no-proxy``: the proxy variables are ignored, NO_PROXY too
     use_environment: bool = True
+    #: why the run's proxy cannot be known (the window's was chosen, its URL is
+    #: lost): a request that would take it is refused, never sent another way
+    lost: str | None = None
 
 
 def choose_proxy(
@@ -214,10 +217,15 @@ def choose_proxy(
     settings: ProxySettings,
     environment: ProxyEnvironment,
 ) -> str | None:
-    """The proxy URL a request to ``url`` goes through, or None (direct). See the module."""
+    """The proxy URL a request to ``url`` goes through, or None (direct). See the module.
+
+    Raises :class:`ProxyLost` when it would be the run's proxy and that is lost.
+    """
     for explicit in (job_proxy, rule_proxy):
         if explicit is not None:
             return None if explicit == DIRECT else explicit
+    if settings.lost is not None:
+        raise ProxyLost(why=settings.lost)
     if settings.proxy is not None:
         if settings.use_environment:
             _, host, port = origin(url)

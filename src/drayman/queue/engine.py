@@ -60,7 +60,9 @@ from drayman.units import human_size
 
 def proxy_settings(config: TransferConfig) -> ProxySettings:
     """The run's proxy choice: ``--proxy`` (or the window's setting), ``--no-proxy``."""
-    return ProxySettings(proxy=config.proxy, use_environment=config.proxy_from_environment)
+    return ProxySettings(
+        proxy=config.proxy, use_environment=config.proxy_from_environment, lost=config.proxy_lost
+    )
 
 
 log = logging.getLogger(__name__)
@@ -556,7 +558,12 @@ class Engine:
 
         # one write chooses and claims them all; the rows come back as the claim
         # stored them, with their cookies: the transfer reads neither again
-        claimed = await self.queue.store.claim_runnable(pick, held=self.schedule.paused)
+        claimed = await self.queue.store.claim_runnable(
+            pick,
+            held=self.schedule.paused,
+            # never sent around the proxy the user chose: held until it is known
+            own_proxy_only=self.config.transfer.proxy_lost is not None,
+        )
         for one in claimed.claimed:  # best first
             self._launch(one.job, rules, cookies=one.cookies)
         return claimed.data_version, claimed.next_attempt_at

@@ -60,6 +60,10 @@ class TransferConfig:
     #: honour the proxy variables (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY);
     #: False with run --no-proxy
     proxy_from_environment: bool = True
+    #: why the run's proxy cannot be known (the window's manual proxy, its
+    #: private file gone or unreadable): only jobs with a proxy of their own
+    #: start, and a request that would take the run's proxy is refused
+    proxy_lost: str | None = None
     #: a larger file fails, its partial file removed (run --max-filesize; None:
     #: no cap but the job's and its host rules')
     max_filesize: int | None = None

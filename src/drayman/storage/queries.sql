@@ -44,6 +44,8 @@ WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
   AND host NOT IN (SELECT value FROM json_each(:busy_hosts))
   -- a pause band of the schedule holds all but the jobs that ignore it
   AND (NOT :held OR ignore_schedule)
+  -- the run's proxy lost: only jobs with a proxy (or none) of their own go
+  AND (NOT :own_proxy_only OR proxy IS NOT NULL)
 ORDER BY priority DESC, position, id
 LIMIT :limit;
 

@@ -367,10 +367,12 @@ class JobStore:
         busy_hosts: Iterable[str] = (),
         now: float | None = None,
         held: bool = False,
+        own_proxy_only: bool = False,
     ) -> list[Job]:
         """Queued jobs whose time has come, best first, skipping hosts at their limit.
 
         ``held`` (a pause band of the schedule): only jobs that ignore the schedule.
+        ``own_proxy_only`` (the run's proxy is lost): only jobs with a proxy of their own.
         """
         now = self._clock() if now is None else now
         params = {
@@ -378,6 +380,7 @@ class JobStore:
             "limit": limit,
             "busy_hosts": json.dumps(sorted(busy_hosts)),
             "held": int(held),
+            "own_proxy_only": int(own_proxy_only),
         }
         rows = await self._fetchall("runnable_jobs", params)
         return [_row_to_job(row) for row in rows]
@@ -586,13 +589,16 @@ class JobStore:
         """queued -> running for each of ``ids`` still queued; return those claimed."""
         return {claimed.job.id for claimed in await self.claim_jobs(ids)}
 
-    async def claim_runnable(self, pick: Pick, *, held: bool = False) -> ClaimRound:
+    async def claim_runnable(
+        self, pick: Pick, *, held: bool = False, own_proxy_only: bool = False
+    ) -> ClaimRound:
         """Choose runnable jobs and claim them, with what a reconciliation reads
         after (data_version, the next retry due), in one call to the database's
         thread instead of four.
 
         ``pick`` runs there, inside the write transaction: it asks
-        ``runnable(limit, busy_hosts)`` (:meth:`runnable`, ``held`` as given)
+        ``runnable(limit, busy_hosts)`` (:meth:`runnable`, ``held`` and
+        ``own_proxy_only`` as given)
         as often as it needs, and returns the ids to claim, best first. It
         must not touch anything another thread changes.
         """
@@ -605,6 +611,7 @@ class JobStore:
                     "limit": limit,
                     "busy_hosts": json.dumps(sorted(busy_hosts)),
                     "held": int(held),
+                    "own_proxy_only": int(own_proxy_only),
                 }
                 return [_row_to_job(row) for row in conn.execute(Q["runnable_jobs"], params)]
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import qasync
 
-from drayman.errors import EngineAlreadyRunning, EnvironmentProblem
+from drayman.errors import EngineAlreadyRunning, EnvironmentProblem, ProxyLost
 from drayman.private import make_private_dirs, open_private
 from drayman.queue.engine import Engine
 from drayman.queue.jobqueue import JobQueue
@@ -30,7 +30,7 @@ from drayman.ui.instance import InstanceServer, forward
 from drayman.ui.main_window import MainWindow, default_folder
 from drayman.ui.proxyfile import read_proxy, store_proxy
 from drayman.ui.qt import QtCore, QtWidgets
-from drayman.ui.settings import Settings, has_old_proxy, load, save
+from drayman.ui.settings import Settings, has_old_proxy, load, proxy_lost_text, save
 
 if TYPE_CHECKING:
     from drayman.rpc.server import RpcServer
@@ -105,7 +105,7 @@ class Session:
             ).format(exc.context.get("pid"))
         else:
             self.engine, self.queue = engine, engine.queue
-            note = QtCore.QCoreApplication.translate("Session", "Downloading (own engine)")
+            note = self._own_engine_note()
         # thumbnails ride the engine's HTTP session on this loop; a viewer has
         # no engine here, so its fetcher opens a session of its own
         self.thumbnails = (
@@ -124,6 +124,9 @@ class Session:
             downloads_folder=self.downloads_folder,
         )
         self.window.restore_header(self.store.value(HEADER_KEY))
+        if self.engine is not None and self.settings.proxy_lost:
+            # said at once, in words: the engine holds what would go through it
+            self.window.show_error(proxy_lost_text(self.settings.proxy_lost))
         if self.engine is not None:
             self.engine.subscribe(self.window.apply_progress)
             self.queue.on_change(self.window.request_reload)
@@ -194,8 +197,21 @@ class Session:
             await asyncio.to_thread(store_proxy, self._stored_proxy)
             save(self.store, self.settings)
             return
-        self._stored_proxy = await asyncio.to_thread(read_proxy)
-        self.settings = load(self.store, self.downloads_folder, self._stored_proxy)
+        unreadable = ""
+        try:
+            self._stored_proxy = await asyncio.to_thread(read_proxy)
+        except ProxyLost as exc:
+            # left as it is: the URL given again in Settings replaces it
+            self._stored_proxy, unreadable = "", str(exc.context["why"])
+        self.settings = load(self.store, self.downloads_folder, self._stored_proxy, unreadable)
+
+    def _own_engine_note(self) -> str:
+        """The status bar's word on the window's own engine."""
+        if self.settings.proxy_lost:
+            return QtCore.QCoreApplication.translate(
+                "Session", "Waiting for the proxy: give it again in Settings"
+            )
+        return QtCore.QCoreApplication.translate("Session", "Downloading (own engine)")
 
     async def _store_proxy(self, url: str) -> None:
         async with self._proxy_lock:  # in the order chosen: the last choice is the one kept
@@ -224,6 +240,8 @@ class Session:
             )
         if self.engine is not None:
             self.engine.reconfigure(settings.engine_config(self.engine.config))
+            if self.window is not None:
+                self.window.engine_label.setText(self._own_engine_note())
         if self.queue is not None and self.window is not None:
             # stored too, so a viewer's limit reaches the engine of another process
             self.window.run(self.queue.set_speed_limit(settings.max_speed))

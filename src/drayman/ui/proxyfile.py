@@ -14,6 +14,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from drayman.errors import ProxyLost
 from drayman.private import config_path, write_private
 
 
@@ -22,12 +23,21 @@ def proxy_path() -> Path:
 
 
 def read_proxy(path: Path | None = None) -> str:
-    """The window's proxy URL, or "" when there is none."""
+    """The window's proxy URL, or "" when there is none.
+
+    Raises :class:`ProxyLost` (the file, and what is wrong with it) when the
+    file is there but cannot be read: the window must not take that as "none".
+    """
+    path = path or proxy_path()
     try:
-        with open(path or proxy_path(), encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             return handle.read().strip()
     except FileNotFoundError:
         return ""
+    except UnicodeDecodeError:
+        raise ProxyLost(why=f"{path} is not text") from None
+    except OSError as exc:
+        raise ProxyLost(why=f"{path}: {exc.strerror or type(exc).__name__}") from None
 
 
 def store_proxy(url: str, path: Path | None = None) -> None:

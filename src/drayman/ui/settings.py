@@ -25,6 +25,7 @@ from drayman.proxies import DIRECT, validate_proxy
 from drayman.queue.engine import EngineConfig
 from drayman.queue.ratelimit import parse_rate
 from drayman.ui.categories_tab import CategoriesEditor
+from drayman.ui.proxyfile import proxy_path
 from drayman.ui.qt import QtCore, QtWidgets
 from drayman.ui.schedule_tab import ScheduleTab
 from drayman.ui.widgets import CheckedDialog
@@ -66,6 +67,10 @@ class Settings:
     #: FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy);
     #: QSettings keeps only the mode, the URL is in its private file (drayman.ui.proxyfile)
     proxy: str = FROM_ENVIRONMENT
+    #: why the manual proxy's URL could not be read from its private file (deleted,
+    #: unreadable); "" when it could. While set, the mode stays "manual", and
+    #: nothing that would go through that proxy goes at all (never around it)
+    proxy_lost: str = ""
     #: serve aria2's JSON-RPC (browser extensions, AriaNg, aria2 scripts)
     rpc_enabled: bool = False
     rpc_port: int = 6800
@@ -94,7 +99,7 @@ class Settings:
         """What QSettings keeps of :attr:`proxy`: which one, never the URL."""
         if self.proxy == DIRECT:
             return NO_PROXY_MODE
-        return MANUAL_MODE if self.manual_proxy() else ENVIRONMENT_MODE
+        return MANUAL_MODE if self.manual_proxy() or self.proxy_lost else ENVIRONMENT_MODE
 
     def engine_config(self, base: EngineConfig | None = None) -> EngineConfig:
         base = base or EngineConfig()
@@ -110,19 +115,37 @@ class Settings:
                 split=self.split,
                 proxy=self.manual_proxy() or None,
                 proxy_from_environment=self.proxy != DIRECT,
+                proxy_lost=self.proxy_lost or None,
             ),
         )
 
 
 #: settings kept elsewhere than QSettings (the proxy: its mode only, under PROXY_MODE_KEY)
-NOT_IN_QSETTINGS = frozenset({"rpc_secret", "proxy"})
+NOT_IN_QSETTINGS = frozenset({"rpc_secret", "proxy", "proxy_lost"})
 
 
-def load(store: QtCore.QSettings, default_folder: str, manual_proxy: str = "") -> Settings:
+def proxy_lost_text(why: str) -> str:
+    """What the window says of a manual proxy whose URL is lost, ``why`` included."""
+    return QtCore.QCoreApplication.translate(
+        "Settings",
+        "The proxy chosen in Settings cannot be read ({0}). Downloads that would go "
+        "through it wait until it is given again in Settings.",
+    ).format(why)
+
+
+def load(
+    store: QtCore.QSettings,
+    default_folder: str,
+    manual_proxy: str | None = None,
+    unreadable: str = "",
+) -> Settings:
     """The settings QSettings keeps; ``manual_proxy`` is what the proxy's private
-    file holds (read by the caller, off the GUI thread): the proxy when the mode
-    says "manual". Without it, a manual proxy reads as the environment's."""
-    values: dict[str, object] = {"proxy": _proxy(store, manual_proxy)}
+    file holds (read by the caller, off the GUI thread; None: not read yet, a
+    manual proxy reads as the environment's for now), and ``unreadable`` why
+    it could not be read. The mode says "manual" and the file gave no URL: the
+    proxy is lost (:attr:`Settings.proxy_lost` says why), never another one."""
+    proxy, lost = _proxy(store, manual_proxy, unreadable)
+    values: dict[str, object] = {"proxy": proxy, "proxy_lost": lost}
     defaults = Settings(default_folder=default_folder)
     for field in fields(Settings):
         if field.name in NOT_IN_QSETTINGS:
@@ -139,15 +162,20 @@ def load(store: QtCore.QSettings, default_folder: str, manual_proxy: str = "") -
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def _proxy(store: QtCore.QSettings, manual_proxy: str) -> str:
+def _proxy(store: QtCore.QSettings, manual_proxy: str | None, unreadable: str) -> tuple[str, str]:
+    """The proxy setting, and why a manual one is lost ("" if it is not)."""
     if has_old_proxy(store):
-        return str(store.value(OLD_PROXY_KEY))
+        return str(store.value(OLD_PROXY_KEY)), ""
     mode = str(store.value(PROXY_MODE_KEY, ENVIRONMENT_MODE))
     if mode == NO_PROXY_MODE:
-        return DIRECT
-    if mode == MANUAL_MODE and manual_proxy:
-        return manual_proxy
-    return FROM_ENVIRONMENT  # its file gone: as when none was chosen
+        return DIRECT, ""
+    if mode != MANUAL_MODE or manual_proxy is None:
+        return FROM_ENVIRONMENT, ""
+    if manual_proxy:
+        return manual_proxy, ""
+    # deleted, emptied or unreadable: going without it (or through the
+    # environment's) is not what the user chose
+    return FROM_ENVIRONMENT, unreadable or f"{proxy_path()} is missing or empty"
 
 
 def has_old_proxy(store: QtCore.QSettings) -> bool:
@@ -210,12 +238,12 @@ class SettingsDialog(CheckedDialog[Settings]):
             self.proxy_mode.addItem(label, mode)
         manual = current.manual_proxy()
         self.proxy_mode.setCurrentIndex(
-            self.proxy_mode.findData("manual" if manual else current.proxy)
+            self.proxy_mode.findData("manual" if manual or current.proxy_lost else current.proxy)
         )
         # the password is never shown: it stays as it is while "***" is left in place
         self.proxy_url = QtWidgets.QLineEdit(redact_password(manual) if manual else "")
         self.proxy_url.setPlaceholderText("http://proxy:3128, socks5h://127.0.0.1:9050")
-        self.proxy_url.setEnabled(bool(manual))
+        self.proxy_url.setEnabled(bool(manual or current.proxy_lost))
         self.proxy_mode.currentIndexChanged.connect(
             lambda _: self.proxy_url.setEnabled(self.proxy_mode.currentData() == "manual")
         )
@@ -292,6 +320,8 @@ class SettingsDialog(CheckedDialog[Settings]):
         self.schedule = ScheduleTab()
         self.tabs.addTab(self.schedule, self.tr("Schedule"))
         self.finish(self.tabs)
+        if current.proxy_lost:
+            self.show_problem(proxy_lost_text(current.proxy_lost))
         # wide enough for its hints and a real folder path, whatever the language
         metrics = self.fontMetrics()
         self.max_speed.setMinimumWidth(
@@ -371,6 +401,8 @@ class SettingsDialog(CheckedDialog[Settings]):
             split=self.split.value(),
             default_folder=self.folder.text().strip(),
             proxy=self._proxy(),
+            # a proxy was chosen here (a lost one must be given again: see _proxy)
+            proxy_lost="",
             language=str(self.language.currentData()),
             notifications=self.notifications.isChecked(),
             close_to_tray=self.close_to_tray.isChecked(),

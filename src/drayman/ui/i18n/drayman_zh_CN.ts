@@ -1030,219 +1030,233 @@ Database: {0}</source>
 <context>
     <name>Session</name>
     <message>
-        <location filename="../app.py" line="95" />
+        <location filename="../app.py" line="103" />
         <source>Viewer of the engine in process {0}</source>
-        <extracomment>where the job table's column widths, order and sort are kept between runs how long closing the window may take to checkpoint every transfer where thumbnails are kept (default: the user cache folder) the user's Downloads folder (read once, here: platformdirs may read a file) aria2's JSON-RPC, when the settings turn it on (own engine only)</extracomment>
+        <extracomment>where the job table's column widths, order and sort are kept between runs how long closing the window may take to checkpoint every transfer where thumbnails are kept (default: the user cache folder) the user's Downloads folder (read once, here: platformdirs may read a file) a manual proxy's URL is in a private file: read in open(), off this thread aria2's JSON-RPC, when the settings turn it on (own engine only) what the proxy's private file holds (None: unknown, a write failed), and the write of a newer one, if any</extracomment>
         <translation>查看进程 {0} 中的下载引擎</translation>
     </message>
     <message>
-        <location filename="../app.py" line="100" />
+        <location filename="../app.py" line="211" />
+        <source>Waiting for the proxy: give it again in Settings</source>
+        <translation>等待代理：请在“设置”中重新填写</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="214" />
         <source>Downloading (own engine)</source>
         <translation>正在下载（本窗口的引擎）</translation>
     </message>
     <message>
-        <location filename="../app.py" line="174" />
+        <location filename="../app.py" line="185" />
         <source>aria2 RPC on port {0}: browser extensions can add downloads</source>
         <translation>aria2 RPC 端口 {0}：浏览器扩展可以添加下载</translation>
     </message>
 </context>
 <context>
+    <name>Settings</name>
+    <message>
+        <location filename="../settings.py" line="129" />
+        <source>The proxy chosen in Settings cannot be read ({0}). Downloads that would go through it wait until it is given again in Settings.</source>
+        <extracomment>the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL QSettings' key for which proxy: one of the three modes below, never the URL where versions before the private file kept the proxy URL itself, password included the engine's own defaults (what `drayman run` uses without flags): the window starts from these bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used) FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy); QSettings keeps only the mode, the URL is in its private file (drayman.ui.proxyfile) why the manual proxy's URL could not be read from its private file (deleted, unreadable); "" when it could. While set, the mode stays "manual", and nothing that would go through that proxy goes at all (never around it) serve aria2's JSON-RPC (browser extensions, AriaNg, aria2 scripts) listen on every interface, not only this computer (127.0.0.1) the RPC secret; kept in its own private file (drayman.rpc.secret), never in QSettings, whose file other users of the machine may read offer http(s) links copied to the clipboard for download (opt-in; never adds by itself) what to do when the queue is done, as `run --on-idle` takes it (command:CMD included) settings kept elsewhere than QSettings (the proxy: its mode only, under PROXY_MODE_KEY)</extracomment>
+        <translation>无法读取“设置”中选择的代理（{0}）。经由该代理的下载将等待，直到在“设置”中重新填写。</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings.py" line="139" />
+        <location filename="../settings.py" line="218" />
         <source>Settings</source>
-        <extracomment>the proxy setting: "" the environment's variables (as `drayman run`), DIRECT none, else a URL the engine's own defaults (what `drayman run` uses without flags): the window starts from these bytes per second for all downloads (0 = no limit) connections per large file when the server allows ranges (1 = never split) "system" (follow the locale), "en" or "zh_CN" how imported media lists are named (the last one used) FROM_ENVIRONMENT (run's default), DIRECT (run --no-proxy) or a proxy URL (run --proxy) serve aria2's JSON-RPC (browser extensions, AriaNg, aria2 scripts) listen on every interface, not only this computer (127.0.0.1) the RPC secret; kept in its own private file (drayman.rpc.secret), never in QSettings, whose file other users of the machine may read offer http(s) links copied to the clipboard for download (opt-in; never adds by itself) what to do when the queue is done, as `run --on-idle` takes it (command:CMD included) settings kept elsewhere than QSettings the Categories tab's table once accepted (None: the tab was not shown)</extracomment>
+        <extracomment>the Categories tab's table once accepted (None: the tab was not shown)</extracomment>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="147" />
+        <location filename="../settings.py" line="226" />
         <source>No limit (e.g. 2M, 500k)</source>
         <translation>不限速（例如 2M、500k）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="152" />
+        <location filename="../settings.py" line="231" />
         <source>Large files are fetched over this many connections when the server allows it</source>
         <translation>服务器允许时，大文件通过这么多个连接下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="157" />
+        <location filename="../settings.py" line="236" />
         <source>From the environment (http_proxy, NO_PROXY…)</source>
         <translation>使用环境变量（http_proxy、NO_PROXY…）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="158" />
+        <location filename="../settings.py" line="237" />
         <source>No proxy</source>
         <translation>不使用代理</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="159" />
+        <location filename="../settings.py" line="238" />
         <source>This proxy:</source>
         <translation>使用此代理：</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="175" />
+        <location filename="../settings.py" line="254" />
         <source>As the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="182" />
+        <location filename="../settings.py" line="261" />
         <source>Downloads at once</source>
         <translation>同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="183" />
+        <location filename="../settings.py" line="262" />
         <source>At once per host</source>
         <translation>每个主机同时下载数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="184" />
+        <location filename="../settings.py" line="263" />
         <source>Speed limit</source>
         <translation>限速</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="185" />
+        <location filename="../settings.py" line="264" />
         <source>Stalled after (s)</source>
         <translation>无响应判定（秒）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="186" />
+        <location filename="../settings.py" line="265" />
         <source>Attempts before failing</source>
         <translation>失败前的尝试次数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="187" />
+        <location filename="../settings.py" line="266" />
         <source>Connections per file</source>
         <translation>每个文件的连接数</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="188" />
+        <location filename="../settings.py" line="267" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="193" />
-        <location filename="../settings.py" line="255" />
+        <location filename="../settings.py" line="272" />
+        <location filename="../settings.py" line="336" />
         <source>Default folder</source>
         <translation>默认文件夹</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="194" />
+        <location filename="../settings.py" line="273" />
         <source>Proxy</source>
         <translation>代理</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="196" />
+        <location filename="../settings.py" line="275" />
         <source>Language (after a restart)</source>
         <translation>界面语言（重启后生效）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="199" />
+        <location filename="../settings.py" line="278" />
         <source>Nothing</source>
         <translation>不执行任何操作</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="200" />
+        <location filename="../settings.py" line="279" />
         <source>Tell me</source>
         <translation>通知我</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="201" />
+        <location filename="../settings.py" line="280" />
         <source>Open the folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="202" />
+        <location filename="../settings.py" line="281" />
         <source>Run this command:</source>
         <translation>运行此命令：</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="203" />
+        <location filename="../settings.py" line="282" />
         <source>Sleep (after 60 s I can cancel)</source>
         <translation>睡眠（先倒计时 60 秒，可取消）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="204" />
+        <location filename="../settings.py" line="283" />
         <source>Shut down (after 60 s I can cancel)</source>
         <translation>关机（先倒计时 60 秒，可取消）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="211" />
+        <location filename="../settings.py" line="290" />
         <source>The finished files' paths come on stdin and in $DRAYMAN_FILES</source>
         <translation>已完成文件的路径通过标准输入和 $DRAYMAN_FILES 传给命令</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="217" />
+        <location filename="../settings.py" line="296" />
         <source>When the queue is done</source>
         <translation>队列完成后</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="219" />
+        <location filename="../settings.py" line="298" />
         <source>Tell me when downloads finish or fail</source>
         <translation>下载完成或失败时通知我</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="221" />
+        <location filename="../settings.py" line="300" />
         <source>Closing the window keeps downloading</source>
         <translation>关闭窗口后继续下载</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="223" />
+        <location filename="../settings.py" line="302" />
         <source>Start in the tray</source>
         <translation>启动时最小化到托盘</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="226" />
+        <location filename="../settings.py" line="305" />
         <source>Offer links I copy for download (nothing is added without a click)</source>
         <translation>提示下载我复制的链接（不点击就不会添加任何内容）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="237" />
+        <location filename="../settings.py" line="316" />
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="241" />
+        <location filename="../settings.py" line="320" />
         <source>Categories</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="244" />
+        <location filename="../settings.py" line="323" />
         <source>Schedule</source>
         <extracomment>the weekly bands; the window fills it from the database</extracomment>
         <translation>计划</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="273" />
+        <location filename="../settings.py" line="354" />
         <source>Let browser extensions and aria2 tools add downloads (aria2 RPC)</source>
         <translation>允许浏览器扩展和 aria2 工具添加下载（aria2 RPC）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="278" />
+        <location filename="../settings.py" line="359" />
         <source>Also from other computers (listen on the network)</source>
         <translation>也允许其他计算机（在网络上监听）</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="282" />
+        <location filename="../settings.py" line="363" />
         <source>Made when the RPC is first turned on</source>
         <translation>首次开启 RPC 时生成</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="285" />
+        <location filename="../settings.py" line="366" />
         <source>The secret (token) to enter in the extension, with host 127.0.0.1 and the port</source>
         <translation>在扩展中填写的密钥（token），主机为 127.0.0.1，加上端口</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="289" />
+        <location filename="../settings.py" line="370" />
         <source>RPC port</source>
         <translation>RPC 端口</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="290" />
+        <location filename="../settings.py" line="371" />
         <source>RPC secret</source>
         <translation>RPC 密钥</translation>
     </message>
     <message>
-        <location filename="../settings.py" line="306" />
+        <location filename="../settings.py" line="387" />
         <source>Enter the command to run when the queue is done.</source>
         <translation>请输入队列完成后要运行的命令。</translation>
     </message>

@@ -87,6 +87,11 @@ ZH_CN = {
     "Last error": "最近的错误",
     "Viewer of the engine in process {0}": "查看进程 {0} 中的下载引擎",
     "Downloading (own engine)": "正在下载（本窗口的引擎）",
+    "Waiting for the proxy: give it again in Settings": "等待代理：请在“设置”中重新填写",
+    "The proxy chosen in Settings cannot be read ({0}). Downloads that would go "
+    "through it wait until it is given again in Settings.": (
+        "无法读取“设置”中选择的代理（{0}）。经由该代理的下载将等待，直到在“设置”中重新填写。"
+    ),
     "Settings": "设置",
     "No limit (e.g. 2M, 500k)": "不限速（例如 2M、500k）",
     "Downloads at once": "同时下载数",
