@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from drayman.queue.pump import PUMP_COPY_ENV
+
 # the real widgets, without a screen
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -75,14 +77,17 @@ def _no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name.upper(), raising=False)
 
 
-@pytest.fixture(params=["aiohttp", "pump"])
+@pytest.fixture(params=["aiohttp", "pump", "pump-copy"])
 def both_readers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test twice: bodies read through aiohttp, then moved by a pump thread.
+    """Run a test thrice: bodies read through aiohttp, then moved by a pump thread
+    (by splice on Linux), then by a pump that copies through Python (as on macOS).
 
     It sets the test module's ``PUMP_MIN_SIZE``, which that module's engine
     configurations pass on as ``pump_min_size`` (0: never a pump; 1: always).
     """
     monkeypatch.setattr(request.module, "PUMP_MIN_SIZE", 0 if request.param == "aiohttp" else 1)
+    if request.param == "pump-copy":
+        monkeypatch.setenv(PUMP_COPY_ENV, "1")
     return str(request.param)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pytest
 from conftest import async_wait_until
 from drayman.jobs import JobState
 from drayman.queue.engine import Engine
-from drayman.queue.pump import Pump, can_pump
+from drayman.queue.pump import PUMP_COPY_ENV, Pump, can_pump, splicing
 from drayman.queue.stall import ReadDeadline, SpeedWatch
 from drayman.queue.transferconfig import TransferConfig
 from httpserver import LoopbackServer, make_body
@@ -37,11 +38,27 @@ class BytesSink:
         self.announced, self.end = announced, end if end is not None else announced
         self.landed = bytearray()
         self.counted_total = 0
+        #: blocks handed over through a pipe (splice), and as a buffer
+        self.spliced = self.copied = 0
 
     def room(self) -> int:
         return self.announced - len(self.landed)
 
     def land(self, view: memoryview) -> int:
+        self.copied += 1
+        return self._keep(view)
+
+    def splices(self) -> bool:
+        return True
+
+    def land_from(self, pipe: int, size: int) -> int:
+        self.spliced += 1
+        data = bytearray()
+        while len(data) < size:
+            data += os.read(pipe, size - len(data))
+        return self._keep(memoryview(data))
+
+    def _keep(self, view: memoryview) -> int:
         kept = view[: max(self.end - len(self.landed), 0)]
         self.landed.extend(kept)
         return len(kept)
@@ -97,23 +114,44 @@ async def limit_while_held(
     assert job.attempts == 0  # not a failure: nothing was lost
 
 
-async def test_a_pump_stops_where_its_land_stops_taking(http_server: LoopbackServer) -> None:
+@pytest.fixture(params=["splice", "copy"])
+def pump_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Pumps as this platform runs them (splice on Linux), then copying through Python."""
+    if request.param == "copy":
+        monkeypatch.setenv(PUMP_COPY_ENV, "1")
+    return str(request.param)
+
+
+def assert_moved_the_right_way(sink: BytesSink) -> None:
+    """Through a pipe where pumps splice, else (and before a pump took over) as buffers."""
+    assert (sink.spliced > 0) == splicing(), (sink.spliced, sink.copied)
+    assert splicing() or sink.copied > 0
+
+
+async def test_a_pump_stops_where_its_land_stops_taking(
+    http_server: LoopbackServer, pump_way: str
+) -> None:
     body = make_body(3 * MiB)
     http_server.add("/p.bin", body)
     end = 1 * MiB + 12_345  # another connection took the rest (work stealing)
     pump, sink = await pump_body(http_server.url("/p.bin"), lambda n: BytesSink(n, end))
     assert bytes(sink.landed) == body[:end]
     assert pump.moved == sink.counted_total == end and not pump.eof
+    assert_moved_the_right_way(sink)
 
 
-async def test_a_pump_reports_a_server_that_closes_early(http_server: LoopbackServer) -> None:
+async def test_a_pump_reports_a_server_that_closes_early(
+    http_server: LoopbackServer, pump_way: str
+) -> None:
     body = make_body(3 * MiB)
-    http_server.add("/short.bin", body, lie_length=5000)
+    # paced: the pump also gathers what comes slowly, and lands it
+    http_server.add("/short.bin", body, lie_length=5000, rate=8 * MiB)
     pump, sink = await pump_body(http_server.url("/short.bin"), BytesSink)
     assert sink.announced == len(body) + 5000
     assert pump.eof
     assert bytes(sink.landed) == body
     assert pump.moved == sink.counted_total == len(body)
+    assert_moved_the_right_way(sink)
 
 
 async def test_a_speed_limit_set_while_a_pump_runs_hands_the_rest_to_the_event_loop(

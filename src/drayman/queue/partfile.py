@@ -350,6 +350,28 @@ class PartFile(_OpenPart):
             raise disk_error(exc, self.path) from exc
         return size
 
+    def append_from(self, pipe: int, size: int) -> int:
+        """As :meth:`append_view`, the bytes moved from ``pipe`` (a pump's splice, Linux).
+
+        They never pass through Python: the tail is read back from the file
+        (the page cache) by the thread that just wrote it, nothing else writes
+        to the file meanwhile.
+        """
+        fd = self._fileno()
+        try:
+            left = size
+            while left:
+                # at the file's position, which moves on (as os.write's)
+                moved = _splice_out(pipe, fd, left, None)
+                left -= moved
+                with self._lock:
+                    self.offset += moved
+                    start = max(self.offset - TAIL_BYTES, 0)
+                    self._remember([memoryview(os.pread(fd, self.offset - start, start))])
+        except OSError as exc:
+            raise disk_error(exc, self.path) from exc
+        return size
+
     def _remember(self, views: list[memoryview]) -> None:
         """Keep the bytes just written, trimmed to the last TAIL_BYTES or so."""
         # only the views that can matter: a MiB block is many socket chunks
@@ -562,12 +584,32 @@ class PositionalPart(_OpenPart):
             raise disk_error(exc, self.path) from exc
         return position
 
+    def splice_at(self, pipe: int, size: int, offset: int) -> int:
+        """Move ``size`` bytes from ``pipe`` to ``offset`` (a pump's splice, Linux);
+        return the end offset."""
+        fd = self._fileno()
+        position = offset
+        try:
+            while position < offset + size:
+                position += _splice_out(pipe, fd, offset + size - position, position)
+        except OSError as exc:
+            raise disk_error(exc, self.path) from exc
+        return position
+
     def sync(self) -> None:
         """fsync: every write that had returned before this call is durable after it.
 
         Raises :class:`PartFileLost` if the file is no longer at its name.
         """
         self._sync_in_place()
+
+
+def _splice_out(pipe: int, fd: int, size: int, offset: int | None) -> int:
+    """Up to ``size`` bytes from ``pipe`` into the file (at ``offset``, else at its position)."""
+    moved = os.splice(pipe, fd, size, offset_dst=offset)
+    if not moved:  # the pump filled it with these bytes: they are there
+        raise OSError(errno.EIO, "the pipe held fewer bytes than it was given")
+    return moved
 
 
 def preallocate(fd: int, size: int) -> None:

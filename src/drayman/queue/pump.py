@@ -8,7 +8,11 @@ takes its socket instead: a thread receives into one reused buffer,
 gathering up to a block (or 50 ms of a slow connection) before each write,
 so a fast connection costs a few ``recv_into`` and one write per MiB, and the event loop
 only looks in a few times a second (progress, the stall and speed watches,
-checkpoints, a pause).
+checkpoints, a pause). On Linux the bytes do not even pass through Python:
+``splice`` moves them from the socket into a pipe and from the pipe into the
+file (one copy in the kernel instead of two and a trip through user space:
+half the CPU per byte, ``bench/PROFILE.md``), where the sink can take them
+so (:meth:`Sink.splices`: not when a hash is computed on the way).
 
 Only where it is safe and it pays (:func:`can_pump`):
 
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import selectors
@@ -60,6 +65,10 @@ _GATHER_SECONDS = 0.05
 TICK = 0.25
 
 _SUPPORTED = sys.platform != "win32"
+#: socket -> pipe -> file without user space (Linux); ``DRAYMAN_PUMP_COPY`` set: never
+#: (tests run the copying path too)
+_SPLICE = sys.platform.startswith("linux") and hasattr(os, "splice")
+PUMP_COPY_ENV = "DRAYMAN_PUMP_COPY"
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +81,12 @@ class Sink(Protocol):
 
     def land(self, view: memoryview) -> int:
         """Write ``view``; return how much was kept (fewer: stop). The pump's thread."""
+
+    def splices(self) -> bool:
+        """Whether bytes may reach the file without passing through Python (:meth:`land_from`)."""
+
+    def land_from(self, pipe: int, size: int) -> int:
+        """Move ``size`` bytes from ``pipe`` into the file; as :meth:`land`. The pump's thread."""
 
     def counted(self, amount: int) -> None:
         """``amount`` more bytes landed since the loop last looked. The event loop."""
@@ -205,7 +220,7 @@ class Pump:
         def run() -> None:
             error: BaseException | None = None
             try:
-                self._move(sock, sink.room, sink.land)
+                self._move(sock, sink)
             except BaseException as exc:  # delivered to the awaiting task
                 error = exc
             finally:
@@ -231,8 +246,8 @@ class Pump:
         """Ask the thread to stop after its current write."""
         self._stop.set()
 
-    def _land(self, land: Callable[[memoryview], int], view: memoryview) -> bool:
-        kept = land(view)
+    def _landed(self, kept: int, size: int) -> bool:
+        """Count ``kept`` of ``size`` bytes landed; nudge the loop if a checkpoint is due."""
         self.moved += kept
         if self.nudge_every and self.moved >= self._nudge_at:
             self._nudge_at = self.moved + self.nudge_every
@@ -240,26 +255,61 @@ class Pump:
             if nudge is not None and loop is not None:
                 with contextlib.suppress(RuntimeError):  # the loop is closed
                     loop.call_soon_threadsafe(_wake, nudge)
-        return kept == len(view)
+        return kept == size
 
-    def _move(
-        self, sock: socket.socket, room: Callable[[], int], land: Callable[[memoryview], int]
-    ) -> None:
+    def _move(self, sock: socket.socket, sink: Sink) -> None:
         while self._pending:
             view = self._pending[0]
-            left = room()
+            left = sink.room()
             if left <= 0 or self._stop.is_set():
                 return
             piece = view[:left]
-            if not self._land(land, piece):
+            if not self._landed(sink.land(piece), len(piece)):
                 return
             if len(piece) == len(view):
                 self._pending.pop(0)
             else:
                 self._pending[0] = view[len(piece) :]
         sock.setblocking(False)
-        buffer, stop = self._buffer, self._stop
-        size = len(buffer)
+        pipe = _pipe(len(self._buffer)) if splicing() and sink.splices() else None
+        if pipe is None:
+            buffer = self._buffer
+            self._gather(
+                sock,
+                sink.room,
+                lambda filled, want: sock.recv_into(buffer[filled : filled + want]),
+                lambda filled: sink.land(buffer[:filled]),
+            )
+            return
+        pipe_out, pipe_in = pipe
+        fd, flags = sock.fileno(), os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+        try:
+            self._gather(
+                sock,
+                sink.room,
+                lambda _filled, want: os.splice(fd, pipe_in, want, flags=flags),
+                lambda filled: sink.land_from(pipe_out, filled),
+                pipe=True,
+            )
+        finally:
+            os.close(pipe_out)
+            os.close(pipe_in)
+
+    def _gather(
+        self,
+        sock: socket.socket,
+        room: Callable[[], int],
+        receive: Callable[[int, int], int],
+        land: Callable[[int], int],
+        *,
+        pipe: bool = False,
+    ) -> None:
+        """Receive up to a block (``receive(filled, want)``), then ``land(filled)`` it;
+        until the room is filled, the server closes, or the pump is stopped.
+
+        ``pipe``: the block is held in a pipe, not the buffer (splice).
+        """
+        size, stop = len(self._buffer), self._stop
         filled = 0
         #: when the oldest byte not landed yet arrived
         first_at = 0.0
@@ -270,15 +320,17 @@ class Pump:
                 if left <= 0:
                     break
                 try:
-                    got = sock.recv_into(buffer[filled : filled + min(left, size - filled)])
+                    got = receive(filled, min(left, size - filled))
                 except (BlockingIOError, InterruptedError):
                     wait = _POLL_SECONDS
                     if filled:
                         # a slow connection's bytes are gathered a while (fewer,
-                        # larger writes), then landed
+                        # larger writes), then landed; so are a pipe's when it is
+                        # full (its slots may hold parts of pages): bytes wait to be
+                        # read, yet none came
                         wait = first_at + _GATHER_SECONDS - time.monotonic()
-                        if wait <= 0:
-                            if not self._land(land, buffer[:filled]):
+                        if wait <= 0 or (pipe and selector.select(0)):
+                            if not self._landed(land(filled), filled):
                                 return
                             filled = 0
                             continue
@@ -291,11 +343,33 @@ class Pump:
                     first_at = time.monotonic()
                 filled += got
                 if filled == size or got == left:
-                    if not self._land(land, buffer[:filled]):
+                    if not self._landed(land(filled), filled):
                         return
                     filled = 0
         if filled:
-            self._land(land, buffer[:filled])
+            self._landed(land(filled), filled)
+
+
+def splicing() -> bool:
+    """Whether pumps move bytes by splice here (Linux, unless ``DRAYMAN_PUMP_COPY`` is set)."""
+    return _SPLICE and not os.environ.get(PUMP_COPY_ENV)
+
+
+def _pipe(size: int) -> tuple[int, int] | None:
+    """A pipe holding ``size`` bytes (its reading end, its writing end), or None."""
+    pipe_out, pipe_in = os.pipe()
+    try:
+        import fcntl  # Linux only, as splice
+
+        if fcntl.fcntl(pipe_in, fcntl.F_SETPIPE_SZ, size) < size:
+            raise OSError(errno.ENOMEM, "pipe too small")
+    except OSError as exc:
+        # more than /proc/sys/fs/pipe-max-size, or the user's pipes are full: copy
+        log.debug("no pipe of %d bytes for a pump (%s): it copies", size, exc)
+        os.close(pipe_out)
+        os.close(pipe_in)
+        return None
+    return pipe_out, pipe_in
 
 
 async def _watch(

@@ -52,17 +52,33 @@ class SegmentSink:
 
     def land(self, view: memoryview) -> int:
         """Write ``view`` at the segment's next byte; return how much fitted (the pump's thread)."""
+        start, size = self._claim(len(view))
+        if size:
+            self.writes.write_now(self.segment, view[:size], start)
+        return size
+
+    def splices(self) -> bool:
+        return True
+
+    def land_from(self, pipe: int, size: int) -> int:
+        """As :meth:`land`, the bytes in ``pipe`` (what does not fit stays there)."""
+        start, fit = self._claim(size)
+        if fit:
+            self.writes.splice_now(self.segment, pipe, fit, start)
+        return fit
+
+    def _claim(self, size: int) -> tuple[int, int]:
+        """Where the next ``size`` bytes go, and how many of them fit (0: none, stop)."""
         segment = self.segment
         # claimed before the write, under the table's lock: work stealing cuts the
         # segment above what is claimed, so no write ever crosses the new end
         with self._table_lock:
             start = segment.received
-            size = min(len(view), segment.end - start)
+            size = min(size, segment.end - start)
             if size <= 0 or self.writes.halt:
-                return 0
+                return start, 0
             segment.received = start + size
-        self.writes.write_now(segment, view[:size], start)
-        return size
+        return start, size
 
     def counted(self, amount: int) -> None:
         """The loop hears of ``amount`` bytes landed; their writes have returned."""

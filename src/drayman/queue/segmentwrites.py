@@ -108,17 +108,24 @@ class SegmentWrites:
         """
         return self._write_noted(segment, [data], offset)
 
+    def splice_now(self, segment: Segment, pipe: int, size: int, offset: int) -> int:
+        """As :meth:`write_now`, the bytes moved from ``pipe`` (a pump's splice)."""
+        return self._noted(segment, self.part.splice_at(pipe, size, offset))
+
     def _write_noted(
         self, segment: Segment, chunks: list[bytes] | list[memoryview], offset: int
     ) -> int:
-        """Write, then note every range written so far (no fsync), in one blocking-lane call.
+        """Write, then note every range written so far (no fsync), in one blocking-lane call."""
+        return self._noted(segment, self.part.write_at(chunks, offset))
+
+    def _noted(self, segment: Segment, end: int) -> int:
+        """A write up to ``end`` returned: note every range written so far (no fsync).
 
         The note is made in the writing thread, right after the write: it
         claims what had returned by then (``returned``), this write included.
         Notes of several connections may land out of order: an older one
         claims less, never more than is there.
         """
-        end = self.part.write_at(chunks, offset)
         segment.returned = max(segment.returned, end)
         note = self._note
         if note is not None and not self.halt:
