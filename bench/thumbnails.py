@@ -29,7 +29,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from drayman.batch import Entry, ImportResult
-from drayman.ui.app import Session, make_loop
+from drayman.ui.app import Session, make_loop, opened_window
 from drayman.ui.qt import QtCore, QtGui, QtWidgets
 from httpserver import LoopbackServer
 
@@ -105,20 +105,17 @@ async def main(args: argparse.Namespace, folder: Path) -> None:
             )
         result = ImportResult(entries=entries)
         settings = QtCore.QSettings(str(folder / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-        session = Session(folder / "jobs.db", settings, thumbnail_cache=folder / "thumbs")
-        window = await session.open()
-        window.default_folder = str(folder / "Downloads")
-        window.show()
-        try:
+        async with opened_window(
+            folder / "jobs.db", settings, thumbnail_cache=folder / "thumbs"
+        ) as (session, window):
+            window.default_folder = str(folder / "Downloads")
+            window.show()
             print(
                 f"entries={args.entries} delay_ms={args.delay * 1000:.0f} "
                 f"concurrency={session.thumbnails.concurrency if session.thumbnails else '?'}"
             )
             print("pass=cold  ", await one_pass(session, result, server))
             print("pass=cached", await one_pass(session, result, server))
-        finally:
-            window.close()
-            await session.close()
 
 
 if __name__ == "__main__":

@@ -14,30 +14,25 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from drayman.ui.app import Session, install_translator, make_loop  # noqa: E402
+from drayman.ui.app import Session, install_translator, make_loop, opened_window  # noqa: E402
 from drayman.ui.main_window import MainWindow  # noqa: E402
 from drayman.ui.qt import QtCore, QtWidgets  # noqa: E402
 from httpserver import LoopbackServer  # noqa: E402
 
 
-@contextlib.asynccontextmanager
-async def app_window(folder: Path, **options: Any) -> AsyncIterator[tuple[Session, MainWindow]]:
+def app_window(
+    folder: Path, **options: Any
+) -> contextlib.AbstractAsyncContextManager[tuple[Session, MainWindow]]:
     """The window as the app opens it, with its settings and database in ``folder``."""
     settings = QtCore.QSettings(str(folder / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    session = Session(folder / "jobs.db", settings, **options)
-    window = await session.open()
-    try:
-        yield session, window
-    finally:
-        window.close()
-        await session.close()
+    return opened_window(folder / "jobs.db", settings, **options)
 
 
 Scene = Callable[[Path, Path, LoopbackServer], Awaitable[None]]

@@ -8,7 +8,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from drayman.jobs import Job, JobState, NewJob
 from drayman.queue.jobqueue import JobQueue
 from drayman.queue.progress import EngineSnapshot, JobProgress
 from drayman.storage import JobStore
-from drayman.ui.app import Session, make_loop
+from drayman.ui.app import Session, make_loop, opened_window
 from drayman.ui.jobs_model import Column, JobIdRole, JobsModel
 from drayman.ui.main_window import MainWindow
 from drayman.ui.qt import QtCore, QtWidgets
@@ -52,16 +52,11 @@ def settings_file(db_path: Path) -> QtCore.QSettings:
     )
 
 
-@contextlib.asynccontextmanager
-async def app_window(db_path: Path, **options: Any) -> AsyncIterator[tuple[Session, MainWindow]]:
+def app_window(
+    db_path: Path, **options: Any
+) -> contextlib.AbstractAsyncContextManager[tuple[Session, MainWindow]]:
     """The window as the app opens it (with settings of the test's own), closed as it closes."""
-    session = Session(db_path, settings_file(db_path), **options)
-    window = await session.open()
-    try:
-        yield session, window
-    finally:
-        window.close()
-        await session.close()
+    return opened_window(db_path, settings_file(db_path), **options)
 
 
 def state_of(window: MainWindow, job_id: int) -> JobState | None:
@@ -333,6 +328,24 @@ def test_settings_apply_live_and_persist(
     assert (reloaded.concurrency, reloaded.max_speed, reloaded.max_attempts) == (2, 1536 * 1024, 3)
     assert reloaded.split == 2
     assert reloaded.default_folder == str(downloads)
+
+
+def test_the_window_is_closed_and_its_engine_let_go_even_when_its_block_fails(
+    qloop: asyncio.AbstractEventLoop, db_path: Path
+) -> None:
+    # opened_window is how the tests and the screenshot scripts (docs/shot.py) open it
+    async def scenario() -> None:
+        with pytest.raises(RuntimeError, match="the scene failed"):
+            async with opened_window(db_path, settings_file(db_path)) as (session, window):
+                assert session.engine is not None
+                window.show()
+                raise RuntimeError("the scene failed")
+        assert not window.isVisible()
+        # the engine's lock was let go: the next window runs its own engine, not a viewer
+        async with app_window(db_path) as (again, _):
+            assert again.engine is not None
+
+    run(qloop, scenario())
 
 
 def test_the_chinese_translation_loads_and_changes_visible_text(

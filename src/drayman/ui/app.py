@@ -9,10 +9,11 @@ commands are table writes, which that engine picks up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -283,6 +284,29 @@ class Session:
                     await self.queue.close()
         except TimeoutError:
             log.warning("shutdown took longer than %s s", SHUTDOWN_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def opened_window(
+    db_path: str | os.PathLike[str],
+    settings: QtCore.QSettings | None = None,
+    *,
+    thumbnail_cache: str | os.PathLike[str] | None = None,
+) -> AsyncIterator[tuple[Session, MainWindow]]:
+    """The window on ``db_path`` as the app opens it (its own engine, or a
+    viewer's queue), closed as the app closes it when the block ends: every
+    transfer checkpointed, the database let go. ``settings`` instead of the
+    user's (e.g. an INI file of one's own), ``thumbnail_cache`` as
+    :class:`Session` takes it. For code that drives the real window: the
+    screenshot scripts in docs/, the GUI tests. Runs on the window's loop
+    (:func:`make_loop`)."""
+    session = Session(db_path, settings, thumbnail_cache=thumbnail_cache)
+    window = await session.open()
+    try:
+        yield session, window
+    finally:
+        window.close()
+        await session.close()
 
 
 async def _run(db_path: str, urls: Sequence[str] = ()) -> int:
