@@ -406,12 +406,15 @@ async def test_scheduler_queries_use_their_indexes(db_path: Path, downloads: Pat
                 for own in (0, 1)
             ),
             ("claim_jobs", {"ids": "[1]", "now": 0}),
+            # the whole waiting queue at once (a move to the top): once per job, not once per pair
+            ("put_in_order", {"ids": "[1]", "now": 0}),
         ]:
             plan = " / ".join(
                 row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + Q[name], params)
             )
             assert "SCAN jobs" not in plan, f"{name}: {plan}"
             assert "TEMP B-TREE" not in plan, f"{name}: {plan}"
+            assert "CORRELATED" not in plan, f"{name}: {plan}"
     finally:
         conn.close()
 

@@ -198,10 +198,11 @@ SELECT id FROM jobs WHERE state IN ('queued', 'paused') ORDER BY priority DESC, 
 
 -- name: put_in_order
 -- the first id gets the highest priority, the last 1: they start in this order
-UPDATE jobs SET
-    priority = json_array_length(:ids) - (SELECT key FROM json_each(:ids) WHERE value = jobs.id),
-    updated_at = :now
-WHERE id IN (SELECT value FROM json_each(:ids));
+-- (a join: a subquery looking each row's place up in the list was quadratic,
+-- minutes for a queue of 100,000)
+UPDATE jobs SET priority = json_array_length(:ids) - place.key, updated_at = :now
+FROM json_each(:ids) AS place
+WHERE jobs.id = place.value;
 
 -- name: first_jobs
 SELECT * FROM jobs ORDER BY position, id LIMIT :limit;
