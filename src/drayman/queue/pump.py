@@ -176,7 +176,10 @@ class Pump:
         connection.transport.pause_reading()
         self._raw = socket_of(response)
         assert self._raw is not None
-        self._buffer = memoryview(bytearray(block))
+        #: the most gathered before a landing; the buffer itself is made by the
+        #: thread, and only to copy (a MiB zeroed with the GIL held, for nothing
+        #: when the bytes are spliced)
+        self._block = block
         self._stop = threading.Event()
         #: the thread wakes the event loop after every ``nudge_every`` bytes
         #: (a checkpoint is due), not only at the next tick
@@ -271,9 +274,9 @@ class Pump:
             else:
                 self._pending[0] = view[len(piece) :]
         sock.setblocking(False)
-        pipe = _pipe(len(self._buffer)) if splicing() and sink.splices() else None
+        pipe = _pipe(self._block) if splicing() and sink.splices() else None
         if pipe is None:
-            buffer = self._buffer
+            buffer = memoryview(bytearray(self._block))
             self._gather(
                 sock,
                 sink.room,
@@ -309,7 +312,7 @@ class Pump:
 
         ``pipe``: the block is held in a pipe, not the buffer (splice).
         """
-        size, stop = len(self._buffer), self._stop
+        size, stop = self._block, self._stop
         filled = 0
         #: when the oldest byte not landed yet arrived
         first_at = 0.0
