@@ -40,6 +40,8 @@ class BytesSink:
         self.counted_total = 0
         #: blocks handed over through a pipe (splice), and as a buffer
         self.spliced = self.copied = 0
+        #: what the pump's thread called, in order: "land" and "idle"
+        self.calls: list[str] = []
 
     def room(self) -> int:
         return self.announced - len(self.landed)
@@ -51,6 +53,9 @@ class BytesSink:
     def splices(self) -> bool:
         return True
 
+    def idle(self) -> None:
+        self.calls.append("idle")
+
     def land_from(self, pipe: int, size: int) -> int:
         self.spliced += 1
         data = bytearray()
@@ -59,6 +64,7 @@ class BytesSink:
         return self._keep(memoryview(data))
 
     def _keep(self, view: memoryview) -> int:
+        self.calls.append("land")
         kept = view[: max(self.end - len(self.landed), 0)]
         self.landed.extend(kept)
         return len(kept)
@@ -152,6 +158,10 @@ async def test_a_pump_reports_a_server_that_closes_early(
     assert bytes(sink.landed) == body
     assert pump.moved == sink.counted_total == len(body)
     assert_moved_the_right_way(sink)
+    # idle before it waits for a paced server, and when it stops: a segment's
+    # writes are noted then (a note skipped to save time is never left out)
+    assert "idle" in sink.calls[: sink.calls.index("land", 3)]
+    assert sink.calls[-1] == "idle"
 
 
 async def test_a_speed_limit_set_while_a_pump_runs_hands_the_rest_to_the_event_loop(

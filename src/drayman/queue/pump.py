@@ -85,6 +85,9 @@ class Sink(Protocol):
     def splices(self) -> bool:
         """Whether bytes may reach the file without passing through Python (:meth:`land_from`)."""
 
+    def idle(self) -> None:
+        """The socket has nothing to read for now, or the pump stops. The pump's thread."""
+
     def land_from(self, pipe: int, size: int) -> int:
         """Move ``size`` bytes from ``pipe`` into the file; as :meth:`land`. The pump's thread."""
 
@@ -274,12 +277,18 @@ class Pump:
             else:
                 self._pending[0] = view[len(piece) :]
         sock.setblocking(False)
+        try:
+            self._gather_into(sock, sink)
+        finally:
+            sink.idle()
+
+    def _gather_into(self, sock: socket.socket, sink: Sink) -> None:
         pipe = _pipe(self._block) if splicing() and sink.splices() else None
         if pipe is None:
             buffer = memoryview(bytearray(self._block))
             self._gather(
                 sock,
-                sink.room,
+                sink,
                 lambda filled, want: sock.recv_into(buffer[filled : filled + want]),
                 lambda filled: sink.land(buffer[:filled]),
             )
@@ -289,7 +298,7 @@ class Pump:
         try:
             self._gather(
                 sock,
-                sink.room,
+                sink,
                 lambda _filled, want: os.splice(fd, pipe_in, want, flags=flags),
                 lambda filled: sink.land_from(pipe_out, filled),
                 pipe=True,
@@ -301,7 +310,7 @@ class Pump:
     def _gather(
         self,
         sock: socket.socket,
-        room: Callable[[], int],
+        sink: Sink,
         receive: Callable[[int, int], int],
         land: Callable[[int], int],
         *,
@@ -312,7 +321,7 @@ class Pump:
 
         ``pipe``: the block is held in a pipe, not the buffer (splice).
         """
-        size, stop = self._block, self._stop
+        size, stop, room = self._block, self._stop, sink.room
         filled = 0
         #: when the oldest byte not landed yet arrived
         first_at = 0.0
@@ -337,6 +346,7 @@ class Pump:
                                 return
                             filled = 0
                             continue
+                    sink.idle()  # what was written is noted before the wait
                     selector.select(wait)
                     continue
                 if not got:

@@ -60,6 +60,10 @@ class SegmentSink:
     def splices(self) -> bool:
         return True
 
+    def idle(self) -> None:
+        """Nothing to read for now, or the pump stops: what was written is noted."""
+        self.writes.settle()
+
     def land_from(self, pipe: int, size: int) -> int:
         """As :meth:`land`, the bytes in ``pipe`` (what does not fit stays there)."""
         start, fit = self._claim(size)
