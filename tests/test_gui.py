@@ -681,3 +681,27 @@ def test_the_settings_turn_on_the_aria2_rpc_of_the_windows_engine(
     assert (reloaded.rpc_enabled, reloaded.rpc_port) == (False, port)
     assert reloaded.rpc_secret == ""  # never in the settings file
     assert "rpc_secret" not in settings_file(db_path).allKeys()
+
+
+def test_the_settings_fit_a_laptop_screen_and_their_general_tab_scrolls(qtbot: Any) -> None:
+    """Every row of General needs ~640 pixels: a 1366x768 screen gives a dialog
+    2/3 of its height (512), so the tab must shrink and scroll, not push the
+    dialog's buttons off the screen."""
+    from drayman.ui.settings import Settings, SettingsDialog
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert dialog.minimumSizeHint().height() <= 768 * 2 // 3
+    assert dialog.sizeHint().height() > 512  # where there is room, the whole page shows
+    dialog.resize(dialog.sizeHint().width(), 400)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    general = dialog.general
+    assert dialog.height() <= 400 and general.verticalScrollBar().maximum() > 0
+    # the last row is still there to reach, and the buttons stay in view
+    general.ensureWidgetVisible(dialog.rpc_listen_all)
+    assert general.verticalScrollBar().value() > 0
+    assert dialog.buttons.geometry().bottom() <= dialog.height()
+    # it scrolls up and down only: nothing is cut on the right
+    page = general.widget()
+    assert page.width() >= page.minimumSizeHint().width()

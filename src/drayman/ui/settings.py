@@ -198,6 +198,39 @@ def save(store: QtCore.QSettings, settings: Settings) -> None:
     store.sync()
 
 
+class _WholeScrollArea(QtWidgets.QScrollArea):
+    """A page at its whole size where there is room; it scrolls where there is not.
+
+    (QScrollArea's own size hint is bounded to 24 lines of text: it would
+    scroll even on a large screen.)
+    """
+
+    def __init__(self, page: QtWidgets.QWidget) -> None:
+        super().__init__()
+        self.setWidget(page)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def sizeHint(self) -> QtCore.QSize:
+        page = self.widget()
+        if page is None:
+            return super().sizeHint()
+        return page.sizeHint().expandedTo(page.minimumSizeHint()) + self._edges()
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        """As narrow as the page can be (it never scrolls sideways), as short as a few rows."""
+        page = self.widget()
+        if page is None:
+            return super().minimumSizeHint()
+        return QtCore.QSize(page.minimumSizeHint().width() + self._edges().width(), 120)
+
+    def _edges(self) -> QtCore.QSize:
+        # room for the scroll bar too: when it shows, nothing is cut on the right
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QtCore.QSize(bar + 2 * self.frameWidth(), 2 * self.frameWidth())
+
+
 class SettingsDialog(CheckedDialog[Settings]):
     """The window's settings (General), and the database's folders by file type
     (Categories, when given: ``categories`` holds what was chosen)."""
@@ -311,7 +344,11 @@ class SettingsDialog(CheckedDialog[Settings]):
         general = QtWidgets.QWidget()
         general.setLayout(form)
         self.tabs = QtWidgets.QTabWidget()
-        self.tabs.addTab(general, self.tr("General"))
+        # every row of General is taller than a laptop's 768 pixels hold with a
+        # title bar and a task bar: Qt gives a dialog at most 2/3 of the screen,
+        # and the tab scrolls within it
+        self.general = _WholeScrollArea(general)
+        self.tabs.addTab(self.general, self.tr("General"))
         self.categories_tab: CategoriesEditor | None = None
         if categories is not None:
             self.categories_tab = CategoriesEditor(categories)
