@@ -20,6 +20,7 @@ from drayman import pages, resolver
 from drayman.errors import BadInput
 from httpserver import LoopbackServer, make_body
 from pagesites import FakeSite, add_feed, add_video_page, plugin_env
+from proxyserver import HttpProxy
 
 
 @pytest.fixture
@@ -500,3 +501,46 @@ async def test_an_item_outside_a_playlist_gets_no_playlist_folder(
 
     assert solo.dest_dir == str(tmp_path)
     assert listed.dest_dir == str(tmp_path / "Set")
+
+
+def test_pages_are_read_through_the_proxy_given_and_never_around_it(
+    site: LoopbackServer, db_path: Path, http_proxy: HttpProxy
+) -> None:
+    """``--proxy`` and ``--no-proxy`` hold for reading pages as for downloading:
+    a user who routes drayman through a proxy does not want yt-dlp going straight."""
+    add_feed(site, "/feed.xml", "Loop Cast", feed_items(site))
+    feed = site.url("/feed.xml")
+    # the environment names a proxy that is not there: reading pages without a flag
+    # follows it (as downloads do), so it fails; each flag overrides it
+    dead = {"http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "", "NO_PROXY": "", "no_proxy": ""}
+    env = {**plugin_env(), **dead}
+
+    through = run_cli(db_path, "resolve", feed, "--json", "--proxy", http_proxy.proxy_url, env=env)
+    assert through.returncode == 0, through.stderr
+    assert [e["title"] for e in json.loads(through.stdout)] == ["Episode 1: Pilot", "Episode 2"]
+    assert ("GET", feed) in [(r.method, r.path) for r in http_proxy.requests]
+
+    asked = len(http_proxy.requests)
+    straight = run_cli(db_path, "resolve", feed, "--json", "--no-proxy", env=env)
+    assert straight.returncode == 0, straight.stderr
+    assert len(json.loads(straight.stdout)) == 2
+    assert len(http_proxy.requests) == asked  # not one request through the proxy
+
+    environment = run_cli(db_path, "resolve", feed, "--json", env=env)
+    assert environment.returncode == 2, environment.stdout
+    assert len(http_proxy.requests) == asked
+
+    # add --resolve reads its pages through add's own --proxy
+    added = run_cli(
+        db_path,
+        "add",
+        "--resolve",
+        feed,
+        "--proxy",
+        http_proxy.proxy_url,
+        "-d",
+        str(db_path.parent),
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    assert [(r.method, r.path) for r in http_proxy.requests[asked:]].count(("GET", feed)) >= 1

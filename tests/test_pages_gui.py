@@ -13,6 +13,7 @@ from drayman.ui.import_dialog import ImportDialog
 from drayman.ui.qt import QtCore
 from httpserver import LoopbackServer
 from pagesites import FakeSite
+from proxyserver import HttpProxy
 from test_gui import qloop, run, until
 from test_import_gui import opened, png
 
@@ -149,3 +150,33 @@ def test_a_resolved_page_is_ticked_and_downloaded_byte_exact(
             "3 Clip 2.mp4",
             "5 Clip 4.mp4",
         ]
+
+
+def test_a_page_is_read_through_the_proxy_chosen_in_settings(
+    qloop: asyncio.AbstractEventLoop,
+    db_path: Path,
+    downloads: Path,
+    tmp_path: Path,
+    http_proxy: HttpProxy,
+) -> None:
+    """The window's proxy holds for reading pages as for downloading them: a user
+    who routes drayman through a proxy does not want yt-dlp going straight."""
+    with LoopbackServer() as site:
+        _, channel, _ = clip_site(site, 3)
+
+        async def scenario() -> None:
+            async with opened(db_path, tmp_path, downloads) as (_, window):
+                settings = window.open_settings()
+                settings.proxy_mode.setCurrentIndex(settings.proxy_mode.findData("manual"))
+                settings.proxy_url.setText(http_proxy.proxy_url)
+                settings.accept()
+                dialog = window.open_page_import(channel)
+                assert isinstance(dialog, ImportDialog)
+                await until(dialog.resolved.is_set, what="the page resolved")
+                assert [r.entry.title for r in dialog.model.rows] == ["Clip 0", "Clip 1", "Clip 2"]
+                asked = [r.path for r in http_proxy.requests]
+                assert site.url("/fakesite/channel/clips.json") in asked, asked
+                assert site.url("/fakesite/video/p2.json") in asked
+                dialog.reject()
+
+        run(qloop, scenario())

@@ -411,3 +411,15 @@ async def test_thumbnails_go_the_way_downloads_go(
         fetcher = engine.thumbnails(tmp_path / "cache")
         assert await fetcher.fetch(http_server.url("/t.png")) == b"thumb"
     assert [(r.method, r.path) for r in http_proxy.requests] == [("GET", http_server.url("/t.png"))]
+
+
+def test_the_windows_proxy_choice_is_what_pages_are_read_through() -> None:
+    from drayman.ui.settings import FROM_ENVIRONMENT, Settings
+
+    assert Settings(proxy=FROM_ENVIRONMENT).page_proxy() is None  # yt-dlp reads the variables
+    assert Settings(proxy=DIRECT).page_proxy() == ""  # straight, whatever they say
+    chosen = "http://user:secret@127.0.0.1:3128"
+    assert Settings(proxy=chosen).page_proxy() == chosen
+    # a lost proxy file: nothing is read at all, never around the proxy
+    with pytest.raises(ProxyLost):
+        Settings(proxy=FROM_ENVIRONMENT, proxy_lost="missing").page_proxy()

@@ -577,6 +577,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="yt-dlp format selector (default: the best single file a plain download "
         "can fetch: video with its audio, else audio only)",
     )
+    _add_proxy_flags(
+        resolve,
+        "read the pages",
+        "read the pages without a proxy, whatever the environment says",
+    )
 
     gui = sub.add_parser(
         "gui",
@@ -719,6 +724,15 @@ def _proxy_choice(args: argparse.Namespace) -> str | None:
     return DIRECT if args.no_proxy else args.proxy
 
 
+def _resolver_proxy(args: argparse.Namespace) -> str | None:
+    """What the page resolver goes through: --proxy's URL, "" for --no-proxy,
+    None (the environment's proxy, as a download's) for neither."""
+    from drayman.proxies import DIRECT
+
+    choice = _proxy_choice(args)
+    return "" if choice == DIRECT else choice
+
+
 LIST_FORMATS = ("txt", "json", "jsonl", "csv")
 
 
@@ -739,7 +753,8 @@ async def _add_resolved(args: argparse.Namespace, out: TextIO) -> int:
     if args.template is not None:
         check_template(args.template)  # before any page is fetched
     cookies = read_cookies_file(args.cookies) if args.cookies is not None else []
-    resolved = await resolve(args.urls, format=args.format)
+    # the pages are read the way their files will be fetched: through --proxy, or not at all
+    resolved = await resolve(args.urls, format=args.format, proxy=_resolver_proxy(args))
     entries = entries_or_error(resolved)
     for problem in resolved.problems:
         print(f"drayman: skipped {problem}", file=sys.stderr)
@@ -1308,7 +1323,7 @@ async def cmd_resolve(args: argparse.Namespace, out: TextIO) -> int:
     from drayman.pages import entries_or_error
     from drayman.resolver import resolve
 
-    resolved = await resolve(args.urls, format=args.format)
+    resolved = await resolve(args.urls, format=args.format, proxy=_resolver_proxy(args))
     entries = entries_or_error(resolved)
     for problem in resolved.problems:
         print(f"drayman: skipped {problem}", file=sys.stderr)

@@ -253,8 +253,12 @@ def resolve_sync(
     format: str | None = None,
     on_entry: OnEntry | None = None,
     cancel: threading.Event | None = None,
+    proxy: str | None = None,
 ) -> Resolved:
     """Resolve ``urls`` (blocking: run it in a worker thread).
+
+    ``proxy``: every request through this proxy URL; "" none at all; None as
+    the environment says (``http_proxy`` & co., yt-dlp's own default).
 
     Raises :class:`PagesUnavailable` without yt-dlp, :class:`ResolveCancelled`
     once ``cancel`` is set (checked before and after each item).
@@ -266,7 +270,7 @@ def resolve_sync(
     pages = [validate_url(url) for url in urls]
     result = Resolved()
     for page in pages:
-        _resolve_page(page, format, cancel or threading.Event(), result, on_entry)
+        _resolve_page(page, format, cancel or threading.Event(), result, on_entry, proxy)
     return result
 
 
@@ -276,6 +280,7 @@ def _resolve_page(
     stop: threading.Event,
     result: Resolved,
     on_entry: OnEntry | None,
+    proxy: str | None = None,
 ) -> None:
     import yt_dlp
     from yt_dlp.postprocessor.common import PostProcessor
@@ -333,6 +338,8 @@ def _resolve_page(
         "socket_timeout": _SOCKET_TIMEOUT,
         "match_filter": lambda info, incomplete=False: check(),
     }
+    if proxy is not None:
+        options["proxy"] = proxy  # "": straight, whatever the environment says
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
             ydl.add_post_processor(Collect(), when="video")

@@ -73,6 +73,7 @@ def resolve_in_child(
     on_entry: OnEntry | None,
     cancel: threading.Event,
     started: Callable[[subprocess.Popen[str]], None] = lambda _: None,
+    proxy: str | None = None,
 ) -> Resolved:
     """Blocking: start the child, relay its entries, return its outcome.
 
@@ -84,7 +85,7 @@ def resolve_in_child(
         _workers += 1
     try:
         with tempfile.TemporaryFile() as errors:
-            return _drive(urls, format, on_entry, cancel, started, errors)
+            return _drive(urls, format, on_entry, cancel, started, errors, proxy)
     finally:
         with _workers_lock:
             _workers -= 1
@@ -97,6 +98,7 @@ def _drive(
     cancel: threading.Event,
     started: Callable[[subprocess.Popen[str]], None],
     errors: IO[bytes],
+    proxy: str | None,
 ) -> Resolved:
     if cancel.is_set():
         raise ResolveCancelled()
@@ -120,7 +122,9 @@ def _drive(
     assert child.stdin is not None and child.stdout is not None
     outcome: dict[str, Any] | None = None
     try:
-        child.stdin.write(json.dumps({"urls": list(urls), "format": format}))
+        # on its stdin, not its command line: a proxy's password is not for `ps`
+        orders = {"urls": list(urls), "format": format, "proxy": proxy}
+        child.stdin.write(json.dumps(orders))
         child.stdin.close()
     except OSError:  # it died (or was killed) before reading its orders
         pass
@@ -155,9 +159,12 @@ async def resolve(
     *,
     format: str | None = None,
     on_entry: OnEntry | None = None,
+    proxy: str | None = None,
 ) -> Resolved:
     """What ``urls`` hold, resolved by yt-dlp in a child process read by a worker thread.
 
+    ``proxy``: every request of the resolving through this proxy URL; "" none
+    at all; None as the environment says (``http_proxy`` & co.).
     ``on_entry`` is called on the event loop's thread as each entry is found.
     Cancelling this stops the child at once. Raises as :func:`resolve_sync`.
     """
@@ -181,6 +188,7 @@ async def resolve(
             on_entry=relay,
             cancel=cancel,
             started=children.append,
+            proxy=proxy,
         )
     )
     try:
@@ -219,7 +227,9 @@ def main() -> int:
         send({"entry": _entry_to_json(entry), "found": count, "total": total})
 
     try:
-        result = resolve_sync(orders["urls"], format=orders.get("format"), on_entry=found)
+        result = resolve_sync(
+            orders["urls"], format=orders.get("format"), on_entry=found, proxy=orders.get("proxy")
+        )
     except PagesUnavailable as exc:
         send({"error": ["unavailable", str(exc)]})
         return 0

@@ -17,7 +17,7 @@ import enum
 import logging
 import os
 import shutil
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -364,8 +364,12 @@ class ImportDialog(QtWidgets.QDialog):
         folder: str,
         template: str,
         parent: QtWidgets.QWidget | None = None,
+        page_proxy: Callable[[], str | None] = lambda: None,
     ) -> None:
+        """``page_proxy``: what a page is read through when it is resolved (as
+        :meth:`.Settings.page_proxy`: a URL, "" none, None the environment's)."""
         super().__init__(parent)
+        self._page_proxy = page_proxy
         self.queue = queue
         self.source = source
         self.bad: list[BadEntry] = list(result.bad)
@@ -604,7 +608,7 @@ class ImportDialog(QtWidgets.QDialog):
                     found = count
                     self._add_resolved(entry, count, total)
 
-            result = await resolver.resolve([url], on_entry=arrived)
+            result = await resolver.resolve([url], on_entry=arrived, proxy=self._page_proxy())
         except asyncio.CancelledError:
             if not self._closed:
                 self._flush_incoming()

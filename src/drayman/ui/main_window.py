@@ -808,6 +808,8 @@ class MainWindow(QtWidgets.QMainWindow):
             folder=self.default_folder,
             template=self.settings.import_template if media else "",
             parent=self,
+            # read now, when a page is resolved: Settings may have changed since
+            page_proxy=lambda: self.settings.page_proxy(),
         )
         dialog.added.connect(lambda _: self._imported(dialog))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 from drayman.categories import Categories
-from drayman.errors import BadInput
+from drayman.errors import BadInput, ProxyLost
 from drayman.onidle import (
     COMMAND,
     NOTHING,
@@ -94,6 +94,16 @@ class Settings:
     def manual_proxy(self) -> str:
         """The proxy URL chosen in the window, password included ("" if none was)."""
         return "" if self.proxy in (FROM_ENVIRONMENT, DIRECT) else self.proxy
+
+    def page_proxy(self) -> str | None:
+        """What yt-dlp reads pages through, as the downloads go: the chosen proxy's
+        URL, "" for none, None for the environment's. :class:`ProxyLost` while the
+        chosen proxy cannot be read (never around it)."""
+        if self.proxy_lost:
+            raise ProxyLost(why=self.proxy_lost)
+        if self.proxy == DIRECT:
+            return ""
+        return self.manual_proxy() or None
 
     def proxy_mode(self) -> str:
         """What QSettings keeps of :attr:`proxy`: which one, never the URL."""
