@@ -544,3 +544,31 @@ def test_pages_are_read_through_the_proxy_given_and_never_around_it(
     )
     assert added.returncode == 0, added.stderr
     assert [(r.method, r.path) for r in http_proxy.requests[asked:]].count(("GET", feed)) >= 1
+
+
+def test_an_expired_links_page_is_read_again_through_the_jobs_proxy(
+    site: LoopbackServer, db_path: Path, downloads: Path, http_proxy: HttpProxy
+) -> None:
+    fake = FakeSite(site)
+    size = 2 * 1024 * 1024
+    body = fake.add_video(
+        "x1", "Expiring", uploader="Eve", size=size, reset_after=5000, fault_times=1
+    )
+    fake.expire_after_first("x1", "t2", None)
+    proxy = ["--proxy", http_proxy.proxy_url]
+    page = fake.page("x1")
+    added = run_cli(
+        db_path, "add", "--resolve", page, "-d", str(downloads), *proxy, env=plugin_env()
+    )
+    assert added.returncode == 0, added.stderr
+
+    run = run_cli(db_path, "-v", "run", "--until-idle", env=plugin_env())
+
+    assert run.returncode == 0, run.stderr
+    assert (downloads / "x1.mp4").read_bytes() == body
+    assert "fresh link" in run.stderr
+    through = [r.path for r in http_proxy.requests]
+    # the page read when added, and again for the fresh link: both through the job's proxy
+    reads = [p for p in through if "/fakesite/video/x1" in p]
+    assert len(reads) >= 2, through
+    assert any("token=t2" in p for p in through)  # and the file itself, by its fresh link

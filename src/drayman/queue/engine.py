@@ -222,7 +222,7 @@ class Engine:
             self._lock.release()
             raise
         self._queue.on_change(self._on_change)
-        self._links = LinkRefresher(self._queue.store)
+        self._links = LinkRefresher(self._queue.store, page_proxy=self._page_proxy)
         self._session = create_session(
             self.config.transfer, self.config.concurrency, ssl_context=ssl_context
         )
@@ -567,6 +567,15 @@ class Engine:
         for one in claimed.claimed:  # best first
             self._launch(one.job, rules, cookies=one.cookies)
         return claimed.data_version, claimed.next_attempt_at
+
+    def _page_proxy(self, job: Job) -> str | None:
+        """What a job's page is read through when its link is renewed: the way a
+        request to the page would go (its proxy, a rule's, run's, the variables'),
+        "" for straight. :class:`.ProxyLost` when that is a lost proxy."""
+        routes, page = self._routes, job.page_url
+        if routes is None or page is None:
+            return None
+        return routes.proxy_for(page, job_proxy=job.proxy, rules=self._rules) or ""
 
     def _launch(self, job: Job, rules: Sequence[Rule], *, cookies: str | None) -> None:
         assert self._session is not None

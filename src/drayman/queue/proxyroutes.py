@@ -85,14 +85,20 @@ class ProxyRoutes:
         self._connector_options = connector_options
         self._socks: dict[str, aiohttp.ClientSession] = {}
 
-    def route(self, url: str, *, job_proxy: str | None, rules: Sequence[Rule] = ()) -> Route:
-        proxy = choose_proxy(
+    def proxy_for(
+        self, url: str, *, job_proxy: str | None, rules: Sequence[Rule] = ()
+    ) -> str | None:
+        """The proxy URL a request to ``url`` goes through, or None (direct)."""
+        return choose_proxy(
             url,
             job_proxy=job_proxy,
             rule_proxy=proxy_for_host(rules, host_of(url)) if rules else None,
             settings=self.settings,
             environment=self.environment,
         )
+
+    def route(self, url: str, *, job_proxy: str | None, rules: Sequence[Rule] = ()) -> Route:
+        proxy = self.proxy_for(url, job_proxy=job_proxy, rules=rules)
         if proxy is None:
             return Route(self.direct)
         shown = redact_password(proxy)

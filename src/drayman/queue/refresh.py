@@ -29,13 +29,16 @@ log = logging.getLogger(__name__)
 
 MAX_REFRESHES = 3
 
-Resolver = Callable[[Sequence[str]], Awaitable[Resolved]]
+#: resolves pages through a proxy (a URL; "" none; None the environment's)
+Resolver = Callable[[Sequence[str], str | None], Awaitable[Resolved]]
+#: what a job's page is read through, as :data:`Resolver` takes it
+PageProxy = Callable[[Job], str | None]
 
 
-def _default_resolver(urls: Sequence[str]) -> Awaitable[Resolved]:
+def _default_resolver(urls: Sequence[str], proxy: str | None) -> Awaitable[Resolved]:
     from drayman.resolver import resolve
 
-    return resolve(urls)
+    return resolve(urls, proxy=proxy)
 
 
 def _same_item(job: Job, entries: Sequence[PageEntry]) -> PageEntry | None:
@@ -54,10 +57,14 @@ class LinkRefresher:
         store: JobStore,
         *,
         resolve: Resolver = _default_resolver,
+        page_proxy: PageProxy = lambda _job: None,
         max_refreshes: int = MAX_REFRESHES,
     ) -> None:
+        """``page_proxy``: what a job's page is read through (may raise
+        :class:`.ProxyLost`: then it is not read at all)."""
         self._store = store
         self._resolve = resolve
+        self._page_proxy = page_proxy
         self.max_refreshes = max_refreshes
         self._counts: dict[int, int] = {}
         self._one_at_a_time = asyncio.Lock()
@@ -76,7 +83,7 @@ class LinkRefresher:
         self._counts[job.id] = done + 1
         async with self._one_at_a_time:
             try:
-                resolved = await self._resolve([job.page_url])
+                resolved = await self._resolve([job.page_url], self._page_proxy(job))
             except DraymanError as exc:
                 return f"resolving its page again failed: {exc}"
         entry = _same_item(job, resolved.entries)
