@@ -572,3 +572,20 @@ def test_an_expired_links_page_is_read_again_through_the_jobs_proxy(
     reads = [p for p in through if "/fakesite/video/x1" in p]
     assert len(reads) >= 2, through
     assert any("token=t2" in p for p in through)  # and the file itself, by its fresh link
+
+
+def test_add_resolve_reads_a_page_through_its_hosts_rule_proxy(
+    site: LoopbackServer, db_path: Path, downloads: Path, http_proxy: HttpProxy
+) -> None:
+    add_feed(site, "/feed.xml", "Loop Cast", feed_items(site))
+    feed = site.url("/feed.xml")
+    rule = run_cli(db_path, "rules", "add", "127.0.0.1", "--proxy", http_proxy.proxy_url)
+    assert rule.returncode == 0, rule.stderr
+    # the environment says straight for this host: the rule says otherwise, and wins
+    env = {**plugin_env(), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+
+    added = run_cli(db_path, "add", "--resolve", feed, "-d", str(downloads), env=env)
+
+    assert added.returncode == 0, added.stderr
+    assert len(added.stdout.split()) == 2  # two jobs
+    assert ("GET", feed) in [(r.method, r.path) for r in http_proxy.requests]

@@ -32,6 +32,7 @@ from drayman.urls import validate_url
 
 if TYPE_CHECKING:
     from drayman.queue.progress import EngineSnapshot, JobProgress
+    from drayman.rules import Rule
 
 log = logging.getLogger("drayman")
 
@@ -724,6 +725,33 @@ def _proxy_choice(args: argparse.Namespace) -> str | None:
     return DIRECT if args.no_proxy else args.proxy
 
 
+def _pages_by_proxy(
+    urls: Sequence[str], job_proxy: str | None, rules: Sequence[Rule]
+) -> list[tuple[str, list[str]]]:
+    """``urls`` in order, in runs that go through the same proxy ("" straight), as a
+    download of each would go: the job's proxy, a host rule's, the proxy variables."""
+    from drayman.proxies import ProxyEnvironment, ProxySettings, choose_proxy
+    from drayman.rules import proxy_for_host
+    from drayman.urls import host_of
+
+    environment = ProxyEnvironment.from_environ(os.environ)
+    runs: list[tuple[str, list[str]]] = []
+    for url in urls:
+        proxy = choose_proxy(
+            url,
+            job_proxy=job_proxy,
+            rule_proxy=proxy_for_host(rules, host_of(url)),
+            settings=ProxySettings(),
+            environment=environment,
+        )
+        chosen = proxy or ""
+        if runs and runs[-1][0] == chosen:
+            runs[-1][1].append(url)
+        else:
+            runs.append((chosen, [url]))
+    return runs
+
+
 def _resolver_proxy(args: argparse.Namespace) -> str | None:
     """What the page resolver goes through: --proxy's URL, "" for --no-proxy,
     None (the environment's proxy, as a download's) for neither."""
@@ -739,7 +767,7 @@ LIST_FORMATS = ("txt", "json", "jsonl", "csv")
 async def _add_resolved(args: argparse.Namespace, out: TextIO) -> int:
     """``add --resolve PAGE...``: every page must give entries, or nothing is added."""
     from drayman.cookies import read_cookies_file
-    from drayman.pages import entries_or_error
+    from drayman.pages import Resolved, entries_or_error
     from drayman.queue.jobqueue import JobQueue
     from drayman.resolver import resolve
     from drayman.templates import check_template
@@ -753,13 +781,19 @@ async def _add_resolved(args: argparse.Namespace, out: TextIO) -> int:
     if args.template is not None:
         check_template(args.template)  # before any page is fetched
     cookies = read_cookies_file(args.cookies) if args.cookies is not None else []
-    # the pages are read the way their files will be fetched: through --proxy, or not at all
-    resolved = await resolve(args.urls, format=args.format, proxy=_resolver_proxy(args))
-    entries = entries_or_error(resolved)
-    for problem in resolved.problems:
-        print(f"drayman: skipped {problem}", file=sys.stderr)
     queue = await JobQueue.open(resolve_db(args.db))
     try:
+        # each page is read the way a request to it would go: --proxy, a host
+        # rule's proxy, the proxy variables (or straight, as they say)
+        resolved = Resolved()
+        for proxy, pages in _pages_by_proxy(args.urls, _proxy_choice(args), await queue.rules()):
+            part = await resolve(pages, format=args.format, proxy=proxy)
+            resolved.entries += part.entries
+            resolved.problems += part.problems
+            resolved.failed_pages += part.failed_pages
+        entries = entries_or_error(resolved)
+        for problem in resolved.problems:
+            print(f"drayman: skipped {problem}", file=sys.stderr)
         ids = await queue.add_entries(
             [entry.to_entry(f"{entry.page_url} item {entry.index}") for entry in entries],
             dest_dir=args.dir,
