@@ -730,19 +730,13 @@ def _pages_by_proxy(
 ) -> list[tuple[str, list[str]]]:
     """``urls`` in order, in runs that go through the same proxy ("" straight), as a
     download of each would go: the job's proxy, a host rule's, the proxy variables."""
-    from drayman.proxies import ProxyEnvironment, ProxySettings, choose_proxy
-    from drayman.rules import proxy_for_host
-    from drayman.urls import host_of
+    from drayman.proxies import ProxyEnvironment, ProxySettings, proxy_for_url
 
     environment = ProxyEnvironment.from_environ(os.environ)
     runs: list[tuple[str, list[str]]] = []
     for url in urls:
-        proxy = choose_proxy(
-            url,
-            job_proxy=job_proxy,
-            rule_proxy=proxy_for_host(rules, host_of(url)),
-            settings=ProxySettings(),
-            environment=environment,
+        proxy = proxy_for_url(
+            url, job_proxy=job_proxy, rules=rules, settings=ProxySettings(), environment=environment
         )
         chosen = proxy or ""
         if runs and runs[-1][0] == chosen:

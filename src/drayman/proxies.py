@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from drayman.errors import InvalidProxy, ProxyLost
-from drayman.urls import origin, redact_password
+from drayman.rules import Rule, proxy_for_host
+from drayman.urls import host_of, origin, redact_password
 
 #: the scheme of a proxy URL -> its port when the URL names none (curl's defaults)
 DEFAULT_PORTS = {"http": 1080, "https": 443, "socks5": 1080, "socks5h": 1080}
@@ -235,3 +236,21 @@ def choose_proxy(
     if settings.use_environment:
         return environment.proxy_for(url)
     return None
+
+
+def proxy_for_url(
+    url: str,
+    *,
+    job_proxy: str | None,
+    rules: Sequence[Rule],
+    settings: ProxySettings,
+    environment: ProxyEnvironment,
+) -> str | None:
+    """:func:`choose_proxy`, with the rule for ``url``'s host found in ``rules``."""
+    return choose_proxy(
+        url,
+        job_proxy=job_proxy,
+        rule_proxy=proxy_for_host(rules, host_of(url)) if rules else None,
+        settings=settings,
+        environment=environment,
+    )

@@ -24,13 +24,13 @@ from drayman.proxies import (
     SOCKS_SCHEMES,
     ProxyEnvironment,
     ProxySettings,
-    choose_proxy,
     proxy_credentials,
+    proxy_for_url,
     socks_available,
     without_credentials,
 )
-from drayman.rules import Rule, proxy_for_host
-from drayman.urls import host_of, redact_password
+from drayman.rules import Rule
+from drayman.urls import redact_password
 
 
 class SocksUnavailable(PermanentError):
@@ -89,10 +89,10 @@ class ProxyRoutes:
         self, url: str, *, job_proxy: str | None, rules: Sequence[Rule] = ()
     ) -> str | None:
         """The proxy URL a request to ``url`` goes through, or None (direct)."""
-        return choose_proxy(
+        return proxy_for_url(
             url,
             job_proxy=job_proxy,
-            rule_proxy=proxy_for_host(rules, host_of(url)) if rules else None,
+            rules=rules,
             settings=self.settings,
             environment=self.environment,
         )

@@ -11,7 +11,7 @@ only looks in a few times a second (progress, the stall and speed watches,
 checkpoints, a pause). On Linux the bytes do not even pass through Python:
 ``splice`` moves them from the socket into a pipe and from the pipe into the
 file (one copy in the kernel instead of two and a trip through user space:
-half the CPU per byte, ``bench/PROFILE.md``), where the sink can take them
+about a fifth less CPU per byte, ``bench/PROFILE.md``), where the sink can take them
 so (:meth:`Sink.splices`: not when a hash is computed on the way).
 
 Only where it is safe and it pays (:func:`can_pump`):
