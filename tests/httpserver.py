@@ -103,6 +103,9 @@ class Faults:
     reset_after: int | None = None
     stall_after: int | None = None
     rate: int | None = None
+    #: with ``rate``: this many bytes go out at once first (nginx's ``limit_rate``
+    #: lets a second's worth through)
+    burst: int = 0
     lie_length: int = 0
     ignore_range: bool = False
     #: serve the range even when If-Range names another version (a broken cache)
@@ -135,6 +138,7 @@ class Resource:
     reset_after: int | None = None
     stall_after: int | None = None
     rate: int | None = None
+    burst: int = 0
     lie_length: int = 0
     ignore_range: bool = False
     range_start_shift: int = 0
@@ -171,7 +175,7 @@ class Resource:
     def faults(self, active: bool) -> Faults:
         """The resource's own faults (all but the rate only while ``active``)."""
         if not active:
-            return Faults(rate=self.rate)
+            return Faults(rate=self.rate, burst=self.burst)
         own = {f.name for f in fields(Faults)} - {
             "status",
             "status_headers",
@@ -577,7 +581,7 @@ class LoopbackServer(BackgroundServer):
                 self.bytes_sent[request.path] = self.bytes_sent.get(request.path, 0) + len(chunk)
             if rate:
                 # pace against the clock so the average is the rate
-                due = started + position / rate
+                due = started + max(position - faults.burst, 0) / rate
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)

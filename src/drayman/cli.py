@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from drayman import __version__
 from drayman.errors import BadInput, DraymanError, InvalidURL
 from drayman.jobs import Job, JobState
+from drayman.queue.transferconfig import TransferConfig
 from drayman.units import human_size
 from drayman.urls import validate_url
 
@@ -319,10 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--split",
         type=_positive_int,
-        default=8,
+        default=TransferConfig.split,
         metavar="N",
-        help="connections per large file when the server allows ranges "
-        "(default 8; 1 = one connection per file)",
+        help="the most connections per large file when the server allows ranges "
+        f"(default {TransferConfig.split}: {TransferConfig.split_first} at first, more only when "
+        "the server holds each one to a trickle; 1 = one connection per file)",
     )
     run.add_argument(
         "--max-speed",
@@ -1006,7 +1008,6 @@ async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from drayman.display import make_display
     from drayman.queue.engine import Engine, EngineConfig
     from drayman.queue.retry import RetryPolicy
-    from drayman.queue.transferconfig import TransferConfig
 
     config = EngineConfig(
         concurrency=args.jobs,

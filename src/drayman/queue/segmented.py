@@ -25,20 +25,14 @@ plain HTTP by a :mod:`.pump` thread per connection) into one preallocated
   once more from byte 0 over one connection, never a loop of restarts.
 - Extra connections start only once one range request was answered
   correctly, so a server without ranges costs one wasted request, not seven.
-- On resume, each unfinished segment is asked for from its durable end; a
-  ``.part`` that is not exactly the file's size is not trusted.
-- After a crash of the process (not of the machine) more is known: the
-  ``.part``'s record has a live part, rewritten without fsync whenever a
-  write returns, naming the ranges written and the boot (:mod:`.bootid`).
-  On the same boot those bytes are in the page cache, so the resume asks
-  only for what is missing; after a reboot (or with no boot id) it is
-  ignored. Either way the database still holds only fsynced offsets, and
-  every answer is checked as above (If-Range, Content-Range, validators).
-- Work stealing: a connection that finishes its segment splits the rest of
-  the slowest one (by its speed so far) and fetches its upper half; the
-  connection working on that one stops at its new end. Not a rest that
-  connection finishes within ``steal_min_seconds`` (what the server sent it
-  past the cut would be fetched twice), and no piece under ``min_segment``.
+- On resume, each unfinished segment is asked for from its durable end (or,
+  after a crash of the process on the same boot, from what the ``.part``'s
+  live note says was written: :mod:`.segmentwrites`); a ``.part`` that is
+  not exactly the file's size is not trusted.
+- Work stealing: a connection that finishes its segment takes the upper half
+  of the slowest one's rest (:func:`.segments.take_work` says when that pays).
+- A download opens ``split_first`` connections, and up to ``split`` only when
+  the server paces each one (:mod:`.growth`).
 
 Progress goes to the transfer's counters per chunk (no database write, no
 callback per chunk); the database hears only from checkpoints.
@@ -55,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 import threading
@@ -73,12 +68,13 @@ from drayman.errors import (
 )
 from drayman.queue.answer import RangesIgnored as _RangesIgnored
 from drayman.queue.answer import Refused, check_range_answer
+from drayman.queue.growth import SAMPLE_EVERY, Growth, held
 from drayman.queue.jobclient import JobClient
 from drayman.queue.landing import Landing
 from drayman.queue.neterrors import retryable
 from drayman.queue.partfile import PositionalPart
 from drayman.queue.pump import Pump
-from drayman.queue.segmentpump import SegmentSink
+from drayman.queue.segmentpump import SegmentSink, pump_into
 from drayman.queue.segments import (
     Segment,
     absorb,
@@ -125,7 +121,12 @@ class SegmentedDownload:
         self.total = total
         self.segments = segments
         self.validator = validator
-        self.limit = max(connections, 1)
+        #: the most connections this download may have...
+        self.most = max(connections, 1)
+        #: ...and how many it has now: it starts with ``split_first`` and grows to
+        #: ``most`` only when the server paces each connection (:mod:`.growth`)
+        self.limit = min(self.most, max(self.config.split_first, 1))
+        self._growth: Growth | None = None
         #: a range request was answered correctly: extra connections may start
         self.proven = False
         #: how many times work was stolen (for tests and logs)
@@ -142,7 +143,7 @@ class SegmentedDownload:
         self._due = asyncio.Event()
         self._stopping = False
         self.writes = SegmentWrites(landing, part, segments, saved)
-        self._errors_left = 3 * self.limit
+        self._errors_left = 3 * self.most
         self._last_error: BaseException | None = None
         #: how the server showed that it ignores ranges (once ranges_ok is False)
         self._ignored = ""
@@ -161,6 +162,11 @@ class SegmentedDownload:
         before this returns (a pause, a shutdown, a failed connection).
         """
         checkpointer = asyncio.create_task(self._checkpoint_loop(), name="drayman-segments-sync")
+        if self.limit < self.most:
+            config = self.config
+            self._growth = Growth(
+                time.monotonic(), held(self.segments), config.grow_after, config.grow_min_seconds
+            )
         finished = False
         try:
             if first is not None:
@@ -199,6 +205,8 @@ class SegmentedDownload:
             wake = asyncio.ensure_future(self._wake.wait())
             # short of connections: look again later, a connection may slow down enough to share
             again = _LOOK_AGAIN if self.proven and len(self._workers) < self.limit else None
+            if self._growth is not None:
+                again = SAMPLE_EVERY
             try:
                 done, _ = await asyncio.wait(
                     {*self._workers, checkpointer, wake}, timeout=again, return_when=FIRST
@@ -213,6 +221,7 @@ class SegmentedDownload:
                 error = task.exception()
                 if error is not None:
                     self._after_error(error)
+            self._consider_growth()
             self._fill()
         if any(s.written < s.end for s in self.segments):
             if not self.ranges_ok:
@@ -245,6 +254,16 @@ class SegmentedDownload:
             self._last_error = error
         else:
             raise error
+
+    def _consider_growth(self) -> None:
+        """Open up to ``most`` connections once the server shows it paces each one."""
+        # under a speed limit drayman holds the connections back, not the server
+        held_back = not self.proven or self.client.limited()
+        growth = self._growth
+        if growth is not None and growth.look(time.monotonic(), self.segments, held_back):
+            log.info("job %d: %s: up to %d connections", self.landing.job.id, growth, self.most)
+            self.limit = self.most
+            self._growth = None
 
     def _fill(self) -> None:
         """Start connections up to the limit; one only, until ranges are proven."""
@@ -439,14 +458,11 @@ class SegmentedDownload:
         deadline: ReadDeadline,
         pump: Pump,
     ) -> None:
-        """The answer's body moved into ``segment`` by a :class:`.Pump` thread (see
-        :mod:`.segmentpump`); at the segment's end it may carry on, as :meth:`_receive`.
-        A speed limit that comes stops it: the segment is asked for again, read by
-        the event loop."""
-        writes = self.writes
+        """The answer's body moved into ``segment`` by a :class:`.Pump` thread; at the
+        segment's end it may carry on, as :meth:`_receive` (:func:`.segmentpump.pump_into`)."""
         sink = SegmentSink(
             segment,
-            writes,
+            self.writes,
             self.landing.progress,
             stream_end,
             due=self._due,
@@ -454,21 +470,9 @@ class SegmentedDownload:
             table_lock=self._table_lock,
         )
         pump.nudge_every = self.writes.step // self.limit  # the connections share the step
-        try:
-            while True:
-                ran = await pump.run(sink, speed, deadline, self.config.checkpoint_seconds)
-                if not ran or pump.eof or writes.halt:
-                    break
-                if segment.received >= stream_end or segment.received < segment.end:
-                    break
-                if not await self._carry_on(segment, stream_end, speed, deadline):
-                    return  # the rest of this answer belongs to another connection
-        finally:
-            sink.counted(0)
-            # aiohttp's parser never saw these bytes: the connection cannot be reused
-            response.close()
-        if ran and segment.received < segment.end and not writes.halt:
-            raise TransientError(detail="the connection closed in the middle of a segment")
+        every = self.config.checkpoint_seconds
+        carry_on = functools.partial(self._carry_on, segment, stream_end, speed, deadline)
+        await pump_into(sink, pump, response, speed, deadline, every, carry_on)
 
     def _release(self, segment: Segment) -> None:
         """The connection is done with ``segment``: what was not written is not held."""

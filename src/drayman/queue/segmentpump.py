@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+import aiohttp
+
+from drayman.errors import TransientError
 from drayman.queue.progress import TransferProgress
+from drayman.queue.pump import Pump
 from drayman.queue.segments import Segment
 from drayman.queue.segmentwrites import SegmentWrites
+from drayman.queue.stall import ReadDeadline, SpeedWatch
 
 
 class SegmentSink:
@@ -96,3 +101,36 @@ class SegmentSink:
         if self.progress.position - self.writes.tried >= self.writes.step:
             self._due.set()
         return not self._limited()
+
+
+async def pump_into(
+    sink: SegmentSink,
+    pump: Pump,
+    response: aiohttp.ClientResponse,
+    speed: SpeedWatch,
+    deadline: ReadDeadline,
+    every: float,
+    carry_on: Callable[[], Awaitable[bool]],
+) -> None:
+    """Run ``pump`` into ``sink`` (looking in every ``every`` seconds); at the
+    segment's end, ``carry_on()`` says whether the answer goes on into the next.
+
+    A speed limit that comes stops it: the segment is asked for again, read by
+    the event loop. The connection is closed afterwards (aiohttp's parser never
+    saw these bytes: it cannot be reused).
+    """
+    segment, writes = sink.segment, sink.writes
+    try:
+        while True:
+            ran = await pump.run(sink, speed, deadline, every)
+            if not ran or pump.eof or writes.halt:
+                break
+            if segment.received >= sink.stream_end or segment.received < segment.end:
+                break
+            if not await carry_on():
+                return  # the rest of this answer belongs to another connection
+    finally:
+        sink.counted(0)
+        response.close()
+    if ran and segment.received < segment.end and not writes.halt:
+        raise TransientError(detail="the connection closed in the middle of a segment")

@@ -60,7 +60,8 @@ async def take_over(
     start = first_byte(response)
     folder = await landing.open_folder(create=False)
     part = await asyncio.to_thread(PositionalPart.create, part_path, total, folder=folder)
-    segments = plan(start, total, connections)
+    # the segments of the first connections; more connections steal their share
+    segments = plan(start, total, min(connections, max(landing.config.split_first, 1)))
     first = next(s for s in segments if s.start == start)
     download = SegmentedDownload(landing, client, part, total, segments, validator, connections)
     await download.run(first=(first, response))

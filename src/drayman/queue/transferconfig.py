@@ -41,8 +41,15 @@ class TransferConfig:
     allow_insecure_redirects: bool = False
     #: check free space before writing a file of known size
     check_free_space: bool = True
-    #: connections per file when the server allows ranges (1: never split)
-    split: int = 8
+    #: the most connections per file when the server allows ranges (1: never split)...
+    split: int = 16
+    #: ...of which a download opens this many at first; the rest only when the
+    #: server paces each connection (:mod:`.growth`)
+    split_first: int = 8
+    #: a download is judged for more connections once it has run this long...
+    grow_after: float = 1.5
+    #: ...and only if what is left would take at least this long at its pace
+    grow_min_seconds: float = 3.0
     #: files (or what is left of them) smaller than this stay on one connection
     split_min_size: int = 16 * MiB
     #: no segment is made smaller than this, at the start or by work stealing
