@@ -589,3 +589,28 @@ def test_add_resolve_reads_a_page_through_its_hosts_rule_proxy(
     assert added.returncode == 0, added.stderr
     assert len(added.stdout.split()) == 2  # two jobs
     assert ("GET", feed) in [(r.method, r.path) for r in http_proxy.requests]
+
+
+def test_resolve_reads_a_page_through_its_hosts_rule_proxy(
+    site: LoopbackServer, db_path: Path, http_proxy: HttpProxy
+) -> None:
+    """A listing goes where a download would: the rule's proxy beats NO_PROXY."""
+    add_feed(site, "/feed.xml", "Loop Cast", feed_items(site))
+    feed = site.url("/feed.xml")
+    env = {**plugin_env(), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    fresh = db_path.parent / "never-made.db"
+
+    # no database: no rules, and the listing does not make one
+    straight = run_cli(fresh, "resolve", feed, "--json", env=env)
+    assert straight.returncode == 0, straight.stderr
+    assert len(json.loads(straight.stdout)) == 2
+    assert not fresh.exists()
+    assert http_proxy.requests == []
+
+    rule = run_cli(db_path, "rules", "add", "127.0.0.1", "--proxy", http_proxy.proxy_url)
+    assert rule.returncode == 0, rule.stderr
+    listed = run_cli(db_path, "resolve", feed, "--json", env=env)
+
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == 2
+    assert ("GET", feed) in [(r.method, r.path) for r in http_proxy.requests]

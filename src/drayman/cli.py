@@ -32,6 +32,7 @@ from drayman.units import human_size
 from drayman.urls import validate_url
 
 if TYPE_CHECKING:
+    from drayman.pages import Resolved
     from drayman.queue.progress import EngineSnapshot, JobProgress
     from drayman.rules import Rule
 
@@ -748,13 +749,19 @@ def _pages_by_proxy(
     return runs
 
 
-def _resolver_proxy(args: argparse.Namespace) -> str | None:
-    """What the page resolver goes through: --proxy's URL, "" for --no-proxy,
-    None (the environment's proxy, as a download's) for neither."""
-    from drayman.proxies import DIRECT
+async def _resolve_pages(args: argparse.Namespace, rules: Sequence[Rule]) -> Resolved:
+    """``args.urls`` resolved, each page read the way a download from its host
+    would go: --proxy, a host rule's proxy, the proxy variables (or straight)."""
+    from drayman.pages import Resolved
+    from drayman.resolver import resolve
 
-    choice = _proxy_choice(args)
-    return "" if choice == DIRECT else choice
+    resolved = Resolved()
+    for proxy, pages in _pages_by_proxy(args.urls, _proxy_choice(args), rules):
+        part = await resolve(pages, format=args.format, proxy=proxy)
+        resolved.entries += part.entries
+        resolved.problems += part.problems
+        resolved.failed_pages += part.failed_pages
+    return resolved
 
 
 LIST_FORMATS = ("txt", "json", "jsonl", "csv")
@@ -763,9 +770,8 @@ LIST_FORMATS = ("txt", "json", "jsonl", "csv")
 async def _add_resolved(args: argparse.Namespace, out: TextIO) -> int:
     """``add --resolve PAGE...``: every page must give entries, or nothing is added."""
     from drayman.cookies import read_cookies_file
-    from drayman.pages import Resolved, entries_or_error
+    from drayman.pages import entries_or_error
     from drayman.queue.jobqueue import JobQueue
-    from drayman.resolver import resolve
     from drayman.templates import check_template
 
     if args.input is not None:
@@ -779,14 +785,7 @@ async def _add_resolved(args: argparse.Namespace, out: TextIO) -> int:
     cookies = read_cookies_file(args.cookies) if args.cookies is not None else []
     queue = await JobQueue.open(resolve_db(args.db))
     try:
-        # each page is read the way a request to it would go: --proxy, a host
-        # rule's proxy, the proxy variables (or straight, as they say)
-        resolved = Resolved()
-        for proxy, pages in _pages_by_proxy(args.urls, _proxy_choice(args), await queue.rules()):
-            part = await resolve(pages, format=args.format, proxy=proxy)
-            resolved.entries += part.entries
-            resolved.problems += part.problems
-            resolved.failed_pages += part.failed_pages
+        resolved = await _resolve_pages(args, await queue.rules())
         entries = entries_or_error(resolved)
         for problem in resolved.problems:
             print(f"drayman: skipped {problem}", file=sys.stderr)
@@ -1350,9 +1349,18 @@ async def cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
 
 async def cmd_resolve(args: argparse.Namespace, out: TextIO) -> int:
     from drayman.pages import entries_or_error
-    from drayman.resolver import resolve
 
-    resolved = await resolve(args.urls, format=args.format, proxy=_resolver_proxy(args))
+    rules: list[Rule] = []
+    db = resolve_db(args.db)
+    if db.exists():  # a listing creates no database; without one there are no host rules
+        from drayman.queue.jobqueue import JobQueue
+
+        queue = await JobQueue.open(db)
+        try:
+            rules = await queue.rules()
+        finally:
+            await queue.close()
+    resolved = await _resolve_pages(args, rules)
     entries = entries_or_error(resolved)
     for problem in resolved.problems:
         print(f"drayman: skipped {problem}", file=sys.stderr)
