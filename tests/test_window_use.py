@@ -69,6 +69,55 @@ def test_progress_bars_fill_from_left_to_right(qapp: Any) -> None:
     assert max(ys) - min(ys) >= size.height() * 0.6, (min(ys), max(ys))
 
 
+def test_an_error_while_in_the_tray_is_said_by_the_tray_and_its_box_waits_for_the_window(
+    qloop: asyncio.AbstractEventLoop, db_path: Path
+) -> None:
+    """A box on a hidden window is a box nobody sees: the tray says it at once, and
+    the box opens when the window comes back (the start, too: it may be about to show)."""
+
+    async def scenario() -> None:
+        session = Session(db_path, settings_file(db_path))
+        window = await session.open()
+        try:
+            window.tray = QtWidgets.QSystemTrayIcon(app_icon(), window)
+            window.show_error("the proxy chosen in Settings cannot be read")
+            window.show()  # the start: shown in the same turn, so no tray message
+            await until(lambda: open_boxes(window) == 1, what="the box")
+            assert window.last_notification is None
+            close_boxes(window)
+
+            window.hide_to_tray()
+            window.last_notification = None
+            window.show_error("When the queue is done: shutdown failed")
+            await until(lambda: window.last_notification is not None, what="the tray")
+            assert "shutdown failed" in (window.last_notification or "")
+            assert "shutdown failed" in window.statusBar().currentMessage()
+            assert open_boxes(window) == 0
+            window.tray_menu.actions()[0].trigger()  # Show drayman
+            await until(lambda: open_boxes(window) == 1, what="the box it kept")
+            # the message is not drawn over the labels it covers (Qt leaves them be
+            # when it is said to a hidden window)
+            assert "shutdown failed" in window.statusBar().currentMessage()
+            assert not window.speed_label.isVisible()
+            box = next(b for b in window.findChildren(QtWidgets.QMessageBox) if b.isVisible())
+            assert "shutdown failed" in box.text()
+        finally:
+            window.quit()
+            await session.close()
+
+    run(qloop, scenario())
+
+
+def open_boxes(window: MainWindow) -> int:
+    return sum(b.isVisible() for b in window.findChildren(QtWidgets.QMessageBox))
+
+
+def close_boxes(window: MainWindow) -> None:
+    for box in window.findChildren(QtWidgets.QMessageBox):
+        box.done(0)
+        box.deleteLater()
+
+
 def test_the_app_has_an_icon_and_the_tray_a_menu_and_a_word_when_the_window_hides(
     qloop: asyncio.AbstractEventLoop, db_path: Path, downloads: Path
 ) -> None:

@@ -111,6 +111,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._reload.set()
         self.last_error: str | None = None
         self.last_notification: str | None = None
+        #: errors said while the window was hidden: their boxes open when it shows
+        self.errors_waiting: list[str] = []
         self._batch_may_be_over = False
         #: jobs that ended since the last "finished" notice: the batch it sums up
         self._batch_done: set[int] = set()
@@ -875,7 +877,41 @@ class MainWindow(QtWidgets.QMainWindow):
             )
 
     def show_error(self, message: str) -> None:
+        """A message box on the window. While the window is hidden (in the tray, or
+        not shown yet) the box waits for it, and the tray says it at once."""
         self.last_error = message
+        if self.isVisible():
+            self._open_box(message)
+            return
+        self.errors_waiting.append(message)
+        # the window may be about to show (the start): decide once this turn is over
+        QtCore.QTimer.singleShot(0, self, self._tell_while_hidden)
+
+    def _tell_while_hidden(self) -> None:
+        if self.isVisible() or not self.errors_waiting:
+            return  # shown meanwhile: showEvent opened the boxes
+        message = self.errors_waiting[-1]
+        self.statusBar().showMessage(message, 15_000)
+        if self.tray is not None:
+            self.last_notification = message
+            self.tray.showMessage(
+                "drayman", message, QtWidgets.QSystemTrayIcon.MessageIcon.Warning, 15_000
+            )
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        status = self.statusBar()
+        message = status.currentMessage()
+        if message:
+            # said while hidden: Qt hid none of the labels under it (they were not
+            # visible then), and they would show through it; said again, it hides them
+            status.clearMessage()
+            status.showMessage(message, 15_000)
+        waiting, self.errors_waiting = self.errors_waiting, []
+        for message in waiting:
+            self._open_box(message)
+
+    def _open_box(self, message: str) -> None:
         box = QtWidgets.QMessageBox(
             QtWidgets.QMessageBox.Icon.Warning,
             "drayman",
