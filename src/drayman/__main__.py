@@ -1,3 +1,3 @@
-from drayman.cli import main
+from drayman.startup import main
 
 raise SystemExit(main())

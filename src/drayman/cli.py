@@ -1003,10 +1003,13 @@ async def cmd_rm(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from drayman.clock import wall_clock
-    from drayman.display import make_display
-    from drayman.queue.engine import Engine, EngineConfig
-    from drayman.queue.retry import RetryPolicy
+    from drayman.quietimports import without_collection
+
+    with without_collection():  # aiohttp and the engine: most of a start (drayman.quietimports)
+        from drayman.clock import wall_clock
+        from drayman.display import make_display
+        from drayman.queue.engine import Engine, EngineConfig
+        from drayman.queue.retry import RetryPolicy
 
     config = EngineConfig(
         concurrency=args.jobs,
@@ -1537,8 +1540,11 @@ def gui_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_window(db: str | None, urls: Sequence[str] = ()) -> int:
+    from drayman.quietimports import without_collection
+
     try:
-        from drayman.ui.app import main as window_main
+        with without_collection():  # Qt's modules and the engine (drayman.quietimports)
+            from drayman.ui.app import main as window_main
     except ImportError as exc:
         missing = exc.name or getattr(exc.__cause__, "name", None) or "PySide6"
         if missing.startswith("drayman"):
