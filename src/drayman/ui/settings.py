@@ -269,7 +269,10 @@ class SettingsDialog(CheckedDialog[Settings]):
         self.max_attempts = self._spin(current.max_attempts, 1, 100)
         self.split = self._spin(current.split, 1, 16)
         self.split.setToolTip(
-            self.tr("Large files are fetched over this many connections when the server allows it")
+            self.tr(
+                "Large files are fetched over at most this many connections when the server "
+                "allows it: 8 at first, more only when the server holds each one to a trickle"
+            )
         )
         self.folder = QtWidgets.QLineEdit(current.default_folder)
         self.proxy_mode = QtWidgets.QComboBox()

@@ -31,8 +31,10 @@ ZH_CN = {
     "Headers": "请求头",
     "SHA-256": "SHA-256",
     "Connections per file": "每个文件的连接数",
-    "Large files are fetched over this many connections when the server allows it": (
-        "服务器允许时，大文件通过这么多个连接下载"
+    "Large files are fetched over at most this many connections when the server "
+    "allows it: 8 at first, more only when the server holds each one to a trickle": (
+        "服务器允许时，大文件最多通过这么多个连接下载：先用 8 个，"
+        "只有服务器限制每个连接的速度时才增加"
     ),
     "Do not check these servers' TLS certificates (only for servers you trust)": (
         "不检查这些服务器的 TLS 证书（仅用于您信任的服务器）"
