@@ -81,10 +81,10 @@ def _decisions_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="drayman.queue.segmented")
 
 
-def growing(split: int = 4, **transfer: object) -> object:
+def growing(split: int = 4, split_first: int = 2, **transfer: object) -> object:
     return seg_config(
         split=split,
-        split_first=2,
+        split_first=split_first,
         grow_after=0.5,
         grow_min_seconds=0.8,
         steal_min_seconds=0.3,
@@ -146,4 +146,29 @@ async def test_under_a_speed_limit_the_connections_do_not_grow(
     assert job.state == JobState.DONE, job.error
     assert GREW not in caplog.text
     # two connections, and at most a moment's overlap with one let go of (a steal)
+    assert http_server.peak_in_flight <= 3
+
+
+async def test_a_server_that_refused_a_connection_is_not_asked_for_more(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The third of three first connections gets a 503 (a server's connection limit):
+    the download goes on with two, however the server paces them."""
+    body = make_body(6 * MiB)
+    refused = {"status": 503, "status_headers": (("Retry-After", "1"),)}
+    http_server.add(
+        "/limit.bin",
+        body,
+        rate=MiB,
+        burst=512 * KiB,
+        hook=lambda n, _request: refused if n == 2 else {},
+    )
+    config = growing(split=6, split_first=3)
+    job = await download(db_path, http_server.url("/limit.bin"), downloads, config)
+    assert job.state == JobState.DONE, job.error
+    assert hashlib.sha256((downloads / "limit.bin").read_bytes()).digest() == (
+        hashlib.sha256(body).digest()
+    )
+    assert "an extra connection was refused" in caplog.text
+    assert GREW not in caplog.text
     assert http_server.peak_in_flight <= 3

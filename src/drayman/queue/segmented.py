@@ -242,9 +242,10 @@ class SegmentedDownload:
         elif isinstance(error, Refused):
             if not self._workers:
                 raise error.error
-            # the server wants fewer connections: keep those that work
+            # the server wants fewer connections: keep those that work, never more
             log.info("job %d: an extra connection was refused: %s", job_id, error.error)
             self.limit = max(len(self._workers), 1)
+            self._growth = None
             self._last_error = error.error
         elif isinstance(error, _NETWORK_ERRORS):
             self._errors_left -= 1
