@@ -1003,13 +1003,14 @@ async def cmd_rm(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from drayman.quietimports import without_collection
+    from drayman.quietimports import freeze_start_up, without_collection
 
     with without_collection():  # aiohttp and the engine: most of a start (drayman.quietimports)
         from drayman.clock import wall_clock
         from drayman.display import make_display
         from drayman.queue.engine import Engine, EngineConfig
         from drayman.queue.retry import RetryPolicy
+    freeze_start_up()
 
     config = EngineConfig(
         concurrency=args.jobs,
@@ -1540,11 +1541,12 @@ def gui_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_window(db: str | None, urls: Sequence[str] = ()) -> int:
-    from drayman.quietimports import without_collection
+    from drayman.quietimports import freeze_start_up, without_collection
 
     try:
         with without_collection():  # Qt's modules and the engine (drayman.quietimports)
             from drayman.ui.app import main as window_main
+        freeze_start_up()
     except ImportError as exc:
         missing = exc.name or getattr(exc.__cause__, "name", None) or "PySide6"
         if missing.startswith("drayman"):

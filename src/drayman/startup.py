@@ -4,16 +4,14 @@ it imported frozen, since it lives as long as the process."""
 
 from __future__ import annotations
 
-import gc
-
-from drayman.quietimports import without_collection
+from drayman.quietimports import freeze_start_up, without_collection
 
 
 def main() -> int:
     """``drayman`` (:func:`drayman.cli.main`)."""
     with without_collection():
         from drayman.cli import main as cli_main
-    gc.freeze()
+    freeze_start_up()
     return cli_main()
 
 
@@ -21,5 +19,5 @@ def gui_main() -> int:
     """``drayman-gui`` (:func:`drayman.cli.gui_main`)."""
     with without_collection():
         from drayman.cli import gui_main as cli_gui_main
-    gc.freeze()
+    freeze_start_up()
     return cli_gui_main()
