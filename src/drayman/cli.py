@@ -652,10 +652,14 @@ def _read_input(source: str) -> str:
 async def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
     import dataclasses
 
-    from drayman.batch import BadEntry, Entry, parse_import
-    from drayman.cookies import read_cookies_file
-    from drayman.inputs import validate_name, validate_sha256
-    from drayman.queue.jobqueue import JobQueue
+    from drayman.quietimports import freeze_start_up, without_collection
+
+    with without_collection():  # the job table and the list parsers (drayman.quietimports)
+        from drayman.batch import BadEntry, Entry, parse_import
+        from drayman.cookies import read_cookies_file
+        from drayman.inputs import validate_name, validate_sha256
+        from drayman.queue.jobqueue import JobQueue
+    freeze_start_up()
 
     if args.resolve:
         return await _add_resolved(args, out)
