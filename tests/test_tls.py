@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import async_wait_until, run_cli
+from conftest import async_wait_until, cli_env, run_cli
 from drayman.errors import InvalidCAFile
 from drayman.jobs import Job, JobState
 from drayman.queue.engine import Engine, EngineConfig
@@ -264,3 +264,73 @@ async def test_a_server_that_never_completes_the_handshake_is_cut_off(
     assert job.state == JobState.QUEUED  # transient: a busy server may answer next time
     assert job.error is not None and job.error.endswith("timed out connecting to the server")
     assert server.connections >= 1
+
+
+def _system_trust(tmp_path: Path, ca_file: Path) -> dict[str, str]:
+    """OpenSSL's system authorities, as the child process sees them: ``ca_file`` only."""
+    empty = tmp_path / "no-certs"
+    empty.mkdir(exist_ok=True)
+    return {"SSL_CERT_FILE": str(ca_file), "SSL_CERT_DIR": str(empty)}
+
+
+def test_run_trusts_the_systems_authorities_it_loads_while_starting(
+    db_path: Path, downloads: Path, tls: TLSFiles, https_server: LoopbackServer, tmp_path: Path
+) -> None:
+    """``run`` loads the system's authorities on a thread while it starts
+    (drayman.queue.systemtrust): a server they sign is trusted without
+    --ca-file, and one they do not sign is still refused."""
+    body = make_body(50 * KiB)
+    https_server.add("/s.bin", body)
+    assert run_cli(db_path, "add", https_server.url("/s.bin"), "-d", str(downloads)).returncode == 0
+    other = trustme_ca_file(tmp_path)
+    refused = run_cli(
+        db_path, "run", "--until-idle", "--max-attempts", "1", env=_system_trust(tmp_path, other)
+    )
+    assert refused.returncode == 1, refused.stderr
+    [job] = ls_json(db_path)
+    assert job["state"] == "failed" and "does not verify" in str(job["error"])
+    assert run_cli(db_path, "retry", "--failed").returncode == 0
+    trusted = run_cli(db_path, "run", "--until-idle", env=_system_trust(tmp_path, tls.ca_file))
+    assert trusted.returncode == 0, trusted.stderr
+    [job] = ls_json(db_path)
+    assert job["state"] == "done", job["error"]
+    assert (downloads / "s.bin").read_bytes() == body
+
+
+def trustme_ca_file(tmp_path: Path) -> Path:
+    """A certificate authority of its own, which signed nothing the servers use."""
+    import trustme
+
+    path = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(path))
+    return path
+
+
+_LOADS_LATER = """
+import ssl, sys
+from drayman.queue.systemtrust import loads_later, wait_for_trust
+assert "aiohttp" not in sys.modules
+with loads_later():
+    import aiohttp.connector as connector
+wait_for_trust()
+verified = connector._SSL_CONTEXT_VERIFIED.cert_store_stats()["x509_ca"]
+unverified = connector._SSL_CONTEXT_UNVERIFIED.cert_store_stats()["x509_ca"]
+later = ssl.create_default_context().cert_store_stats()["x509_ca"]
+print(verified, unverified, later)
+"""
+
+
+def test_the_authorities_noted_while_importing_are_loaded_once_waited_for(
+    tls: TLSFiles, tmp_path: Path
+) -> None:
+    """aiohttp's verified context gets the system's authorities; the one that
+    verifies nothing is spared the load; contexts made after the block load as ever."""
+    import subprocess
+    import sys
+
+    env = {**cli_env(tmp_path / "unused.db", None), **_system_trust(tmp_path, tls.ca_file)}
+    result = subprocess.run(
+        [sys.executable, "-c", _LOADS_LATER], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "0", "1"]

@@ -1007,9 +1007,13 @@ async def cmd_rm(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from drayman.queue.systemtrust import loads_later
     from drayman.quietimports import freeze_start_up, without_collection
 
-    with without_collection():  # aiohttp and the engine: most of a start (drayman.quietimports)
+    # aiohttp and the engine, most of a start: without the collector
+    # (drayman.quietimports), and with the certificate authorities loaded on a
+    # thread meanwhile (drayman.queue.systemtrust)
+    with without_collection(), loads_later():
         from drayman.clock import wall_clock
         from drayman.display import make_display
         from drayman.queue.engine import Engine, EngineConfig
@@ -1545,10 +1549,12 @@ def gui_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_window(db: str | None, urls: Sequence[str] = ()) -> int:
+    from drayman.queue.systemtrust import loads_later
     from drayman.quietimports import freeze_start_up, without_collection
 
     try:
-        with without_collection():  # Qt's modules and the engine (drayman.quietimports)
+        # Qt's modules and the engine (drayman.quietimports, drayman.queue.systemtrust)
+        with without_collection(), loads_later():
             from drayman.ui.app import main as window_main
         freeze_start_up()
     except ImportError as exc:

@@ -49,6 +49,7 @@ from drayman.queue.ratelimit import JobShare, TokenBucket
 from drayman.queue.refresh import LinkRefresher
 from drayman.queue.retry import RetryPolicy
 from drayman.queue.session import create_session, session_limit, tls_context
+from drayman.queue.systemtrust import trust_loaded
 from drayman.queue.thumbnails import ThumbnailFetcher
 from drayman.queue.transfer import Transfer
 from drayman.queue.transferconfig import TransferConfig
@@ -202,6 +203,7 @@ class Engine:
         """
         ca_files = self.config.transfer.ca_files
         # before anything is opened: a bad CA file or proxy variable leaves nothing to undo
+        await trust_loaded()  # the system's authorities, before any handshake (.systemtrust)
         ssl_context = await asyncio.to_thread(tls_context, ca_files) if ca_files else None
         try:
             environment = ProxyEnvironment.from_environ(os.environ)

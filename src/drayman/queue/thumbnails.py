@@ -32,6 +32,7 @@ from drayman.errors import DraymanError
 from drayman.queue.neterrors import network_error
 from drayman.queue.proxyroutes import ProxyRoutes, RouteFor
 from drayman.queue.redirects import get_following_redirects
+from drayman.queue.systemtrust import trust_loaded
 from drayman.rules import Rule, hop_headers, insecure_for
 from drayman.urls import host_of, redact_url
 
@@ -158,6 +159,7 @@ class ThumbnailFetcher:
         rules: Sequence[Rule],
     ) -> bytes | None:
         self.requests += 1
+        await trust_loaded()  # before its first handshake (drayman.queue.systemtrust)
         response = await get_following_redirects(
             self._get_session(),
             url,
