@@ -78,7 +78,7 @@ def test_samples_closer_than_half_a_step_do_not_make_a_peak() -> None:
 
 @pytest.fixture(autouse=True)
 def _decisions_logged(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="drayman.queue.segmented")
+    caplog.set_level(logging.INFO, logger="drayman.queue.connectionpolicy")
 
 
 def growing(split: int = 4, split_first: int = 2, **transfer: object) -> object:

@@ -42,7 +42,8 @@ A segmented download grows out of a single stream's answer
 (:class:`.jobclient.JobClient`), and where the bytes land
 (:class:`.landing.Landing`: the folder, the ``.part``'s record, recorded
 progress, the finish). The segment table is :mod:`.segments`'; the writes
-and checkpoints, :mod:`.segmentwrites`'.
+and checkpoints, :mod:`.segmentwrites`'; how many connections, and what a
+failed one means, :mod:`.connectionpolicy`'.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import ssl
 import threading
 import time
 from asyncio import FIRST_COMPLETED as FIRST
@@ -59,19 +59,11 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from drayman.errors import (
-    FolderEscape,
-    PartFileLost,
-    RangesIgnored,
-    RestartRequired,
-    TransientError,
-)
-from drayman.queue.answer import RangesIgnored as _RangesIgnored
-from drayman.queue.answer import Refused, check_range_answer
-from drayman.queue.growth import SAMPLE_EVERY, Growth, held
+from drayman.errors import FolderEscape, PartFileLost, TransientError
+from drayman.queue.answer import check_range_answer
+from drayman.queue.connectionpolicy import ConnectionPolicy
 from drayman.queue.jobclient import JobClient
 from drayman.queue.landing import Landing
-from drayman.queue.neterrors import retryable
 from drayman.queue.partfile import PositionalPart
 from drayman.queue.pump import Pump
 from drayman.queue.segmentpump import SegmentSink, pump_into
@@ -91,10 +83,6 @@ log = logging.getLogger(__name__)
 #: the most a segment's pump gathers before it writes (and notes) it: smaller than a
 #: single stream's, since what a crash finds not yet written is fetched again, per connection
 _NOTED_BLOCK = 256 * 1024
-#: how often a download short of connections looks for work to share (seconds)
-_LOOK_AGAIN = 0.5
-
-_NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, ssl.SSLError, TransientError)
 
 
 class SegmentedDownload:
@@ -121,12 +109,10 @@ class SegmentedDownload:
         self.total = total
         self.segments = segments
         self.validator = validator
-        #: the most connections this download may have...
-        self.most = max(connections, 1)
-        #: ...and how many it has now: it starts with ``split_first`` and grows to
-        #: ``most`` only when the server paces each connection (:mod:`.growth`)
-        self.limit = min(self.most, max(self.config.split_first, 1))
-        self._growth: Growth | None = None
+        #: how many connections, and what a failed one means
+        self.policy = ConnectionPolicy(
+            landing.job.id, connections, self.config.split_first, self.config.read_timeout
+        )
         #: a range request was answered correctly: extra connections may start
         self.proven = False
         #: how many times work was stolen (for tests and logs)
@@ -143,10 +129,6 @@ class SegmentedDownload:
         self._due = asyncio.Event()
         self._stopping = False
         self.writes = SegmentWrites(landing, part, segments, saved)
-        self._errors_left = 3 * self.most
-        self._last_error: BaseException | None = None
-        #: how the server showed that it ignores ranges (once ranges_ok is False)
-        self._ignored = ""
 
     @property
     def ranges_ok(self) -> bool:
@@ -162,11 +144,10 @@ class SegmentedDownload:
         before this returns (a pause, a shutdown, a failed connection).
         """
         checkpointer = asyncio.create_task(self._checkpoint_loop(), name="drayman-segments-sync")
-        if self.limit < self.most:
-            config = self.config
-            self._growth = Growth(
-                time.monotonic(), held(self.segments), config.grow_after, config.grow_min_seconds
-            )
+        config = self.config
+        self.policy.watch(
+            time.monotonic(), self.segments, config.grow_after, config.grow_min_seconds
+        )
         finished = False
         try:
             if first is not None:
@@ -203,10 +184,7 @@ class SegmentedDownload:
         self._fill()
         while self._workers:
             wake = asyncio.ensure_future(self._wake.wait())
-            # short of connections: look again later, a connection may slow down enough to share
-            again = _LOOK_AGAIN if self.proven and len(self._workers) < self.limit else None
-            if self._growth is not None:
-                again = SAMPLE_EVERY
+            again = self.policy.look_again(self.proven, len(self._workers))
             try:
                 done, _ = await asyncio.wait(
                     {*self._workers, checkpointer, wake}, timeout=again, return_when=FIRST
@@ -220,59 +198,22 @@ class SegmentedDownload:
                 self._workers.discard(task)
                 error = task.exception()
                 if error is not None:
-                    self._after_error(error)
-            self._consider_growth()
+                    self._changed.set()
+                    self.policy.after_error(error, len(self._workers), self.landing.progress)
+            # under a speed limit drayman holds the connections back, not the server
+            holding = not self.proven or self.client.limited()
+            self.policy.consider_growth(time.monotonic(), self.segments, holding)
             self._fill()
         if any(s.written < s.end for s in self.segments):
-            if not self.ranges_ok:
-                # what is left can only come over one connection, from byte 0
-                raise RangesIgnored(detail=self._ignored)
-            if self._last_error is not None:
-                raise self._last_error
-            raise RestartRequired(detail="the server stopped answering range requests")
-
-    def _after_error(self, error: BaseException) -> None:
-        """A connection failed: carry on without it, or end the download."""
-        job_id = self.landing.job.id
-        self._changed.set()
-        if isinstance(error, _RangesIgnored):
-            log.info("job %d: %s; no more connections", job_id, error)
-            self._ignored = str(error)
-            self.landing.progress.server_ignores_ranges = True
-        elif isinstance(error, Refused):
-            if not self._workers:
-                raise error.error
-            # the server wants fewer connections: keep those that work, never more
-            log.info("job %d: an extra connection was refused: %s", job_id, error.error)
-            self.limit = max(len(self._workers), 1)
-            self._growth = None
-            self._last_error = error.error
-        elif isinstance(error, _NETWORK_ERRORS):
-            self._errors_left -= 1
-            if self._errors_left < 0 or not retryable(error, self.config.read_timeout):
-                raise error
-            log.info("job %d: a connection failed (%s); trying its segment again", job_id, error)
-            self._last_error = error
-        else:
-            raise error
-
-    def _consider_growth(self) -> None:
-        """Open up to ``most`` connections once the server shows it paces each one."""
-        # under a speed limit drayman holds the connections back, not the server
-        held_back = not self.proven or self.client.limited()
-        growth = self._growth
-        if growth is not None and growth.look(time.monotonic(), self.segments, held_back):
-            log.info("job %d: %s: up to %d connections", self.landing.job.id, growth, self.most)
-            self.limit = self.most
-            self._growth = None
+            raise self.policy.unfinished(self.ranges_ok)
 
     def _fill(self) -> None:
         """Start connections up to the limit; one only, until ranges are proven."""
         if self.proven:
-            target = self.limit
+            target = self.policy.limit
         else:
             primary = self._primary is not None and self._primary in self._workers
-            target = min(self.limit, int(primary) + 1)
+            target = min(self.policy.limit, int(primary) + 1)
         while len(self._workers) < target:
             segment = self._take_work()
             if segment is None:
@@ -470,7 +411,7 @@ class SegmentedDownload:
             limited=self.client.limited,
             table_lock=self._table_lock,
         )
-        pump.nudge_every = self.writes.step // self.limit  # the connections share the step
+        pump.nudge_every = self.writes.step // self.policy.limit  # the connections share the step
         every = self.config.checkpoint_seconds
         carry_on = functools.partial(self._carry_on, segment, stream_end, speed, deadline)
         await pump_into(sink, pump, response, speed, deadline, every, carry_on)
