@@ -15,6 +15,12 @@ run (the harness interleaves the clients, so slow drift hits all alike); the
 harness's own report (every client, CPU, RSS, requests, resume) is printed
 after it and kept under ``$DLBENCH_DIR/results``.
 
+Before and after the harness it times 256 MiB written and fsynced in the
+state folder: on a VM's shared disk that speed can swing 5x within minutes
+(``README.md``, "The fourth session"), and drayman's ``done`` waits for the
+disk where curl's does not. A run whose disk figures differ much is not
+comparable with another.
+
 Setup, once (Debian, root): ``apt-get install -y nginx-light aria2`` and
 ``python3 ../shared/bench/gen.py`` (2.2 GiB of data in /tmp/dlbench/data).
 On a machine shared with other benchmarks, ``--state-dir`` keeps this run's
@@ -29,6 +35,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import drayman
@@ -82,6 +89,23 @@ def ratio_summary(results: Path, reference: str) -> list[str]:
     return lines
 
 
+def disk_speed(folder: Path, size: int = 256 * 1024 * 1024) -> float:
+    """MB/s of ``size`` bytes written in 4 MiB blocks and fsynced in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "disk-check.bin"
+    block = b"\xa5" * (4 * 1024 * 1024)
+    start = time.perf_counter()
+    try:
+        with open(path, "wb") as file:
+            for _ in range(size // len(block)):
+                file.write(block)
+            file.flush()
+            os.fsync(file.fileno())
+        return size / (time.perf_counter() - start) / 1e6
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -128,7 +152,10 @@ def main() -> int:
         *args.rest,
     ]  # fmt: skip
     print("$ " + " ".join(command), flush=True)
+    before = disk_speed(Path(args.state_dir))
     status = subprocess.run(command, env=env, check=False).returncode
+    after = disk_speed(Path(args.state_dir))
+    print(f"\ndisk, 256 MiB written and fsynced: {before:.0f} MB/s before, {after:.0f} MB/s after")
     results = Path(args.state_dir) / "results" / "latest.json"
     if results.exists():
         print("\n## drayman against curl (same run)\n")
