@@ -334,3 +334,27 @@ def test_the_authorities_noted_while_importing_are_loaded_once_waited_for(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", "0", "1"]
+
+
+_EXIT_AT_ONCE = """
+from drayman.queue.systemtrust import loads_later
+with loads_later():
+    import aiohttp
+"""
+
+
+def test_a_command_that_ends_while_the_authorities_load_exits_cleanly(tmp_path: Path) -> None:
+    """The load's thread is waited for at exit: a process that ends during it
+    (a second window start, which hands its URLs over and leaves) once ran
+    OpenSSL's exit-time cleanup under the thread and died of SIGSEGV (11 in 40)."""
+    import subprocess
+    import sys
+
+    env = cli_env(tmp_path / "unused.db", None)
+    codes = [
+        subprocess.run(
+            [sys.executable, "-c", _EXIT_AT_ONCE], env=env, capture_output=True, timeout=60
+        ).returncode
+        for _ in range(20)
+    ]
+    assert codes == [0] * 20

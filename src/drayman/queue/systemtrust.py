@@ -64,7 +64,11 @@ def loads_later() -> Iterator[None]:
 def _start_loading() -> None:
     global _loading
     if _noted and (_loading is None or not _loading.is_alive()):
-        _loading = threading.Thread(target=_load_all, name="drayman-trust", daemon=True)
+        # not a daemon: the interpreter waits for it at exit. A command that
+        # ends within the load (a second window start hands its URLs over and
+        # leaves) would otherwise run OpenSSL's exit-time cleanup under the
+        # thread still loading, and crash (SIGSEGV)
+        _loading = threading.Thread(target=_load_all, name="drayman-trust", daemon=False)
         _loading.start()
 
 
