@@ -777,3 +777,48 @@ async def test_limits_written_by_another_connection_apply_to_a_running_engine(
             lambda: engine.job_speed_limit(job_id) == 100 * 1024, what="job limit"
         )
         await engine.queue.pause([job_id])
+
+
+async def test_a_file_being_made_durable_gives_its_slot_to_the_next_download(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With -j 1, the next download starts while the last one's file is fsynced,
+    linked and recorded: that holds no connection. At most as many again
+    finish at once: with two files held in their finish, the third waits."""
+    import threading
+
+    from drayman.queue import landing
+
+    held = threading.Event()
+    placing: list[str] = []
+    real_place = landing._place
+
+    def slow_place(part: object, part_path: str, final: str, folder: object) -> None:
+        placing.append(final)  # on the blocking lane: a slow disk, held until told
+        held.wait(30)
+        real_place(part, part_path, final, folder)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(landing, "_place", slow_place)
+    bodies = {f"/p{n}.bin": make_body(40 * KiB, seed=n) for n in range(3)}
+    for path, body in bodies.items():
+        http_server.add(path, body)
+    config = replace(fast_config(), concurrency=1, per_host=1)
+    try:
+        async with Engine(db_path, config) as engine:
+            ids = await engine.queue.add(
+                [http_server.url(path) for path in bodies], dest_dir=downloads
+            )
+            await async_wait_until(lambda: len(placing) == 2, what="two files in their finish")
+            first, second, third = [await engine.queue.get(i) for i in ids]
+            assert first.state == second.state == JobState.RUNNING  # not done until durable
+            assert third.state == JobState.QUEUED
+            assert engine.active_ids == []  # neither holds a slot...
+            assert http_server.requests_for("/p2.bin") == []  # ...but two finish at most
+            held.set()
+            await asyncio.wait_for(engine.wait_idle(), 30)
+            jobs = [await engine.queue.get(i) for i in ids]
+    finally:
+        held.set()
+    assert [job.state for job in jobs] == [JobState.DONE] * 3
+    for path, body in bodies.items():
+        assert (downloads / path.lstrip("/")).read_bytes() == body

@@ -309,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=4,
         metavar="N",
-        help="downloads at once (default 4)",
+        help="downloads at once (default 4); one whose bytes are all in is not counted "
+        "while its file is made durable",
     )
     run.add_argument(
         "--per-host",

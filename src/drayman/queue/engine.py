@@ -99,6 +99,11 @@ class _Running:
     #: stopped by a pause band of the schedule: back to the queue, not paused
     held: bool = False
 
+    @property
+    def on_network(self) -> bool:
+        """Not yet finishing: it holds one of the engine's slots (``concurrency``)."""
+        return not self.transfer.progress.finishing
+
 
 def renamed_note(job: Job) -> str | None:
     """Say so when a done file got another name than asked, not to overwrite a file."""
@@ -298,7 +303,9 @@ class Engine:
 
     @property
     def active_ids(self) -> list[int]:
-        return list(self._running)
+        """The jobs on the network now: what ``concurrency`` counts (a job whose
+        bytes are all in hand, being made durable, is running but not active)."""
+        return [job_id for job_id, running in self._running.items() if running.on_network]
 
     # -- live settings ---------------------------------------------------------------
 
@@ -503,8 +510,12 @@ class Engine:
                 self._table_changed = True
                 raise
         self._apply_schedule()
-        # 2. start what the limits allow
-        free = self.config.concurrency - len(self._running)
+        # 2. start what the limits allow: jobs whose bytes are all in hand hold
+        # no slot while their files are made durable (fsyncs, link, "done"), so
+        # the next transfer starts meanwhile; at most as many again finish at once
+        concurrency = self.config.concurrency
+        on_network = sum(running.on_network for running in self._running.values())
+        free = min(concurrency - on_network, 2 * concurrency - len(self._running))
         seen = None
         if free > 0 and not self._stopping:
             seen = await self._start_jobs(free)
@@ -521,7 +532,7 @@ class Engine:
         """Claim and launch up to ``free`` runnable jobs, within the per-host limits;
         return (data_version, the next retry due), read in the claim's transaction."""
         rules = self._rules
-        running_hosts = Counter(r.job.host for r in self._running.values())
+        running_hosts = Counter(r.job.host for r in self._running.values() if r.on_network)
         concurrency, per_host_default = free, self.config.per_host
 
         def pick(runnable: Runnable) -> list[int]:
@@ -600,6 +611,7 @@ class Engine:
             routes=self._routes,
             claimed=True,
             cookies=cookies,
+            on_finishing=self._finishing,
         )
         task = asyncio.create_task(self._run_job(job, transfer), name=f"drayman-job-{job.id}")
         self._running[job.id] = _Running(job, transfer, task, SpeedMeter())
@@ -660,10 +672,16 @@ class Engine:
             self._count_users()
             self._wake.set()
 
+    def _finishing(self) -> None:
+        """A transfer's network part ended (or began again): its slot is free (or taken)."""
+        self._count_users()
+        self._wake.set()
+
     def _count_users(self) -> None:
         """How many transfers share each bucket (each gets a share of its rate)."""
-        self._limiter.users = len(self._running)
-        self._band_limiter.users = sum(not r.job.ignore_schedule for r in self._running.values())
+        on_network = [r for r in self._running.values() if r.on_network]
+        self._limiter.users = len(on_network)
+        self._band_limiter.users = sum(not r.job.ignore_schedule for r in on_network)
 
     def _apply_schedule(self) -> None:
         """Enforce what the bands say now: a limit, or a hold on the queue."""

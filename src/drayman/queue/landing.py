@@ -105,10 +105,21 @@ class Landing:
         self._url_id: str | None = None
         #: a small file's new .part's identity, until its first checkpoint records it
         self._identity_unsaved: str | None = None
+        #: told when the transfer's network part ends or starts again (the engine's slots)
+        self.on_finishing: Callable[[], None] | None = None
 
     def close(self) -> None:
         if self._folder is not None:
             self._folder.close()
+
+    def finishing(self, finishing: bool = True) -> None:
+        """Every byte is in hand (True), or an attempt goes to the network again
+        (False): said to the engine, which counts only transfers on the network
+        against ``-j`` (a file being made durable holds no connection)."""
+        if self.progress.finishing != finishing:
+            self.progress.finishing = finishing
+            if self.on_finishing is not None:
+                self.on_finishing()
 
     def same_validators(self, etag: str | None, last_modified: str | None) -> bool:
         return validators_agree(self.job.etag, self.job.last_modified, etag, last_modified)
@@ -552,6 +563,7 @@ class Landing:
         """
         job = self.job
         assert job.final_path is not None and job.part_path is not None
+        self.finishing()
         # also checks that the .part is still at its name: never finish into nowhere
         if synced:
             durable = part.synced
@@ -603,6 +615,7 @@ class Landing:
         """
         job = self.job
         assert job.part_path is not None
+        self.finishing()
         part = await PartFile.open(
             job.part_path,
             total,

@@ -75,6 +75,7 @@ class TransferProgress:
     __slots__ = (
         "bytes_total",
         "file_name",
+        "finishing",
         "job_id",
         "position",
         "received",
@@ -94,3 +95,7 @@ class TransferProgress:
         #: byte 0, and what was saved before is lost. The one record of it: the
         #: transfer and its segments set it, the engine shows it
         self.server_ignores_ranges = False
+        #: every byte is in hand and the network is done with: the file is
+        #: being made durable and given its name (fsyncs, link, "done"). The
+        #: engine then lets another job have the slot (:meth:`.Landing.finishing`)
+        self.finishing = False

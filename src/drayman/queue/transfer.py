@@ -94,13 +94,16 @@ class Transfer:
         routes: ProxyRoutes | None = None,
         claimed: bool = False,
         cookies: str | None = None,
+        on_finishing: Callable[[], None] | None = None,
     ) -> None:
         """``claimed``: ``job`` is the row as the engine's claim stored it and
-        ``cookies`` the job's stored cookies; the first attempt reads neither again."""
+        ``cookies`` the job's stored cookies; the first attempt reads neither again.
+        ``on_finishing``: called when ``progress.finishing`` changes."""
         self.store = store
         self.config = config
         self.progress = TransferProgress(job)
         self.landing = Landing(job, store, config, self.progress)
+        self.landing.on_finishing = on_finishing
         self.client = JobClient(
             self.landing, session, limiter=limiter, rules=rules, clock=clock, routes=routes
         )
@@ -185,6 +188,7 @@ class Transfer:
 
     async def _attempt(self, *, fresh: bool) -> None:
         landing, appender = self.landing, self.appender
+        landing.finishing(False)  # on the network again (a finish that failed)
         if not self._row_current:
             self.job = await self.store.get(self.job.id)
         self._row_current = False
