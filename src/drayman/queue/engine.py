@@ -514,8 +514,7 @@ class Engine:
         # no slot while their files are made durable (fsyncs, link, "done"), so
         # the next transfer starts meanwhile; at most as many again finish at once
         concurrency = self.config.concurrency
-        on_network = sum(running.on_network for running in self._running.values())
-        free = min(concurrency - on_network, 2 * concurrency - len(self._running))
+        free = min(concurrency - len(self.active_ids), 2 * concurrency - len(self._running))
         seen = None
         if free > 0 and not self._stopping:
             seen = await self._start_jobs(free)

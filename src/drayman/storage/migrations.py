@@ -11,13 +11,13 @@ import contextlib
 import functools
 import re
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
 import aiosqlite
 
 from drayman.faults import crash_point
+from drayman.storage.onthread import on_connection_thread
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -92,7 +92,7 @@ async def migrate(conn: aiosqlite.Connection, target: int | None = None) -> int:
         reached = await user_version(conn)
         pending = [m for m in wanted if m.version > reached]
         if pending:
-            await _on_thread(conn, functools.partial(_apply, pending))
+            await on_connection_thread(conn, functools.partial(_apply, pending))
             await conn.execute("COMMIT")
         else:
             await conn.execute("ROLLBACK")
@@ -111,13 +111,3 @@ def _apply(pending: list[Migration], conn: sqlite3.Connection) -> None:
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {migration.version:d}")
         crash_point(f"migration.{migration.version}")
-
-
-async def _on_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], None]) -> None:
-    """``fn(the sqlite3 connection)`` on aiosqlite's thread: the one hop its own
-    methods make (as :meth:`.JobStore._in_thread` does)."""
-
-    def call() -> None:
-        fn(conn._conn)
-
-    await conn._execute(call)  # type: ignore[no-untyped-call]

@@ -29,6 +29,7 @@ from drayman.jobs import Job, JobState, NewJob, check_transition, sources_of
 from drayman.rules import Rule
 from drayman.schedules import Band
 from drayman.storage.database import default_busy_timeout, open_database, sqlite_errors
+from drayman.storage.onthread import on_connection_thread
 from drayman.urls import host_of
 
 
@@ -192,21 +193,10 @@ class JobStore:
         return sqlite_errors(self.path, self._busy_timeout)
 
     async def _in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on the connection's own thread: one hop, however many statements.
-
-        aiosqlite runs every call on one thread per connection, in order;
-        ``_execute`` is how its own methods get there. Reads and whole write
-        batches go through it so a job's transition costs one thread hop,
-        not one per statement and cursor call.
-        """
-        conn = self._conn
-
-        def call() -> T:
-            return fn(conn._conn)
-
+        """Run ``fn`` on the connection's own thread: one hop, however many
+        statements (:mod:`.onthread`); a job's transition costs one hop."""
         with self._errors():
-            result = await conn._execute(call)  # type: ignore[no-untyped-call]
-        return cast(T, result)
+            return await on_connection_thread(self._conn, fn)
 
     async def _write(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``op`` in a durable write transaction; return once it is committed.
