@@ -8,6 +8,7 @@ import itertools
 import os
 import sqlite3
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -292,6 +293,64 @@ async def test_writes_given_together_share_a_transaction_and_all_land(
         # every write is durable: another connection sees all of them
         on_disk = rows_on_disk(db_path)
     assert all(on_disk[job_id] == ("running", 1000 + job_id) for job_id in ids)
+
+
+async def test_a_write_that_arrives_while_a_transaction_runs_joins_it(
+    db_path: Path, downloads: Path
+) -> None:
+    """One fsync for both: the second write waits for the first's COMMIT only."""
+    async with await JobStore.open(db_path) as store:
+        a, b = await store.add([new_job(downloads), new_job(downloads, "http://127.0.0.1:1/b")])
+        loop = asyncio.get_running_loop()
+        running, queued = threading.Event(), threading.Event()
+
+        def first(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE jobs SET bytes_done = 1 WHERE id = ?", (a,))
+            running.set()
+            # the second write is in the queue before this transaction commits
+            assert queued.wait(10)
+
+        before = store.commits
+        first_write = asyncio.ensure_future(store._write(first))
+        assert await loop.run_in_executor(None, running.wait, 10)
+        second_write = asyncio.ensure_future(store.checkpoint(b, 2))
+        await asyncio.sleep(0)  # the checkpoint's write is queued now
+        queued.set()
+        await asyncio.gather(first_write, second_write)
+        assert store.commits - before == 1
+    assert rows_on_disk(db_path) == {a: ("queued", 1), b: ("queued", 2)}
+
+
+async def test_a_steady_stream_of_writes_cannot_hold_back_a_commit(
+    db_path: Path, downloads: Path
+) -> None:
+    """Each write brings another before its transaction commits; the first still
+    returns, after a bounded number of joins."""
+    async with await JobStore.open(db_path) as store:
+        [a] = await store.add([new_job(downloads)])
+        loop = asyncio.get_running_loop()
+        writes: list[asyncio.Future[None]] = []
+
+        def queue_one() -> None:
+            writes.append(asyncio.ensure_future(store._write(one)))
+
+        def one(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE jobs SET bytes_done = bytes_done + 1 WHERE id = ?", (a,))
+            if len(writes) < 50:
+                # the next write is queued (on the event loop) before this one returns
+                done = threading.Event()
+                loop.call_soon_threadsafe(lambda: (queue_one(), done.set()))
+                assert done.wait(10)
+
+        queue_one()
+        await writes[0]
+        # committed before the stream ran dry: later writes were left for later batches
+        assert len(writes) < 50
+        assert store.commits >= 1
+        while not all(w.done() for w in writes):
+            await asyncio.gather(*writes)
+        assert len(writes) == 50
+    assert rows_on_disk(db_path) == {a: ("queued", 50)}
 
 
 async def test_a_failing_write_is_rolled_back_alone(db_path: Path, downloads: Path) -> None:

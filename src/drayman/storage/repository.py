@@ -11,12 +11,14 @@ source states come from :data:`drayman.jobs.TRANSITIONS`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import json
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from importlib import resources
@@ -152,8 +154,9 @@ class JobStore:
         self.path = path
         self._busy_timeout = default_busy_timeout() if busy_timeout is None else busy_timeout
         self._clock = clock
-        #: writes waiting for the next group commit, and the task that commits them
-        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        #: writes waiting for a group commit (taken on the database's thread,
+        #: see :class:`_Intake`), and the task that commits them
+        self._pending: collections.deque[_Write] = collections.deque()
         self._committer: asyncio.Task[None] | None = None
         #: transactions committed by this store (the benchmarks count them)
         self.commits = 0
@@ -201,17 +204,19 @@ class JobStore:
     async def _write(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``op`` in a durable write transaction; return once it is committed.
 
-        Group commit: while one transaction commits (an fsync under
-        ``synchronous=FULL``), the writes that arrive are queued and the next
-        transaction carries them all, so sixteen transfers finishing at once
-        cost one fsync, not sixteen. A write that raises is rolled back
-        alone and its caller gets the error, while the others of its batch
-        still commit (see :func:`_run_batch`). If the transaction as a
-        whole fails (BEGIN or COMMIT: a lock held too long, a full disk),
-        every caller of that batch gets the error and nothing of it is stored.
+        Group commit: the writes that arrive while a transaction runs its
+        statements join it before its COMMIT (:class:`_Intake`), and those
+        that arrive during the COMMIT (an fsync under ``synchronous=FULL``)
+        share the next one, so sixteen transfers finishing at once cost one
+        fsync, not sixteen. A write that raises is rolled back alone and its
+        caller gets the error, while the others of its batch still commit
+        (see :func:`_run_batch`). If the transaction as a whole fails (BEGIN
+        or COMMIT: a lock held too long, a full disk), every caller of that
+        batch gets the error and nothing of it is stored.
 
-        A caller cancelled before its batch starts is dropped from it; one
-        cancelled later cannot take its write back (it commits with the rest).
+        A caller cancelled before its batch takes its write is dropped from
+        it; one cancelled later cannot take its write back (it commits with
+        the rest).
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
@@ -223,29 +228,25 @@ class JobStore:
 
     async def _commit_pending(self) -> None:
         while self._pending:
-            batch = [(op, future) for op, future in self._pending if not future.done()]
-            self._pending = []
-            if not batch:
-                continue
-            self.commits += 1
+            intake = _Intake(self._pending)
             try:
-                outcomes = await self._in_thread(
-                    functools.partial(_run_batch, [op for op, _ in batch])
-                )
+                outcomes = await self._in_thread(functools.partial(_run_batch, intake.take))
             except BaseException as exc:
-                for _, future in batch:
+                # nothing more joins this batch; its callers learn what happened
+                for _, future in intake.close():
                     if not future.done():
                         if isinstance(exc, asyncio.CancelledError):
                             future.cancel()
                         else:
                             future.set_exception(exc)
                 if isinstance(exc, asyncio.CancelledError):
-                    for _, future in self._pending:
-                        future.cancel()
-                    self._pending = []
+                    while self._pending:
+                        self._pending.popleft()[1].cancel()
                     raise
                 continue
-            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+            if intake.taken:
+                self.commits += 1
+            for (_, future), (ok, value) in zip(intake.taken, outcomes, strict=True):
                 if not future.done():
                     if ok:
                         future.set_result(value)
@@ -999,13 +1000,59 @@ def _changes_one(query: str, params: dict[str, Any]) -> Callable[[sqlite3.Connec
 Outcome = tuple[bool, Any]
 
 
-def _run_batch(
-    ops: Sequence[Callable[[sqlite3.Connection], Any]], conn: sqlite3.Connection
-) -> list[Outcome]:
+_Op = Callable[[sqlite3.Connection], Any]
+_Write = tuple[_Op, asyncio.Future[Any]]
+#: how often a transaction takes, before its COMMIT, the writes that arrived
+#: while its statements ran: bounded, so a steady stream of writes cannot hold
+#: back the commit its first callers wait for
+LATE_TAKES = 2
+
+
+class _Intake:
+    """The writes one transaction carries, taken from the queue on the
+    database's thread: those waiting when it begins, and those that arrive
+    while its statements run (:data:`LATE_TAKES`).
+
+    A write that arrives while a transaction runs would otherwise wait for
+    that whole transaction and then a whole one of its own; at sixteen
+    downloads of small files, a download waits for three in a row.
+    """
+
+    def __init__(self, queue: collections.deque[_Write]) -> None:
+        self._queue = queue
+        self._lock = threading.Lock()
+        self._closed = False
+        #: what was taken, in the order the transaction runs it
+        self.taken: list[_Write] = []
+
+    def take(self) -> list[_Op]:
+        """On the database's thread: the writes waiting now, those cancelled left out."""
+        with self._lock:
+            if self._closed:
+                return []
+            ops: list[_Op] = []
+            while self._queue:
+                op, future = self._queue.popleft()
+                if future.done():
+                    continue  # its caller was cancelled before a batch took it
+                self.taken.append((op, future))
+                ops.append(op)
+            return ops
+
+    def close(self) -> list[_Write]:
+        """On the event loop, when the batch failed or was cancelled: nothing more
+        is taken; what was taken already."""
+        with self._lock:
+            self._closed = True
+            return list(self.taken)
+
+
+def _run_batch(take: Callable[[], list[_Op]], conn: sqlite3.Connection) -> list[Outcome]:
     """One transaction for a batch of writes; a write that raises is rolled back alone.
 
-    Runs on the database thread. Returns (True, result) or (False, exception)
-    per write; raises (and stores nothing) if the transaction itself fails.
+    Runs on the database thread; ``take`` gives the writes to run (:class:`_Intake`).
+    Returns (True, result) or (False, exception) per write taken, in order;
+    raises (and stores nothing) if the transaction itself fails.
 
     Nearly every batch has no failing write: it runs straight through, its
     writes' own statements and nothing more (each statement hands the GIL
@@ -1013,26 +1060,36 @@ def _run_batch(
     raises is the whole transaction rolled back and the batch run again with
     each write in its own SAVEPOINT (:func:`_run_isolated`).
     """
-    outcomes = _run_straight(ops, conn)
+    ops: list[_Op] = []
+    outcomes = _run_straight(take, ops, conn)
     return _run_isolated(ops, conn) if outcomes is None else outcomes
 
 
 def _run_straight(
-    ops: Sequence[Callable[[sqlite3.Connection], Any]], conn: sqlite3.Connection
+    take: Callable[[], list[_Op]], ops: list[_Op], conn: sqlite3.Connection
 ) -> list[Outcome] | None:
-    """The batch in one transaction without savepoints; None (nothing stored) if a
-    write of a batch of several raised."""
+    """The batch in one transaction without savepoints, the writes it takes added
+    to ``ops``; None (nothing stored) if a write of a batch of several raised."""
+    more = take()
+    if not more:
+        return []  # every caller was cancelled: no transaction at all
     conn.execute("BEGIN IMMEDIATE")
     outcomes: list[Outcome] = []
     try:
-        for op in ops:
-            try:
-                outcomes.append((True, op(conn)))
-            except Exception as exc:
-                _roll_back(conn)
-                if len(ops) == 1:
-                    return [(False, exc)]  # all it did is undone: its caller's error
-                return None
+        for late in range(LATE_TAKES + 1):
+            if late:
+                more = take()
+                if not more:
+                    break
+            ops.extend(more)
+            for op in more:
+                try:
+                    outcomes.append((True, op(conn)))
+                except Exception as exc:
+                    _roll_back(conn)
+                    if len(ops) == 1:
+                        return [(False, exc)]  # all it did is undone: its caller's error
+                    return None
         # the COMMIT is where a full disk shows (the WAL grows here)
         conn.execute("COMMIT")
     except BaseException:
@@ -1041,9 +1098,7 @@ def _run_straight(
     return outcomes
 
 
-def _run_isolated(
-    ops: Sequence[Callable[[sqlite3.Connection], Any]], conn: sqlite3.Connection
-) -> list[Outcome]:
+def _run_isolated(ops: Sequence[_Op], conn: sqlite3.Connection) -> list[Outcome]:
     """The batch in one transaction, each write isolated by a SAVEPOINT."""
     conn.execute("BEGIN IMMEDIATE")
     outcomes: list[Outcome] = []
