@@ -7,6 +7,7 @@ one of them cannot open. No I/O here: callers say what is taken.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import re
@@ -107,6 +108,9 @@ def _sanitize_once(name: str, max_bytes: int) -> str:
     return text
 
 
+# a download's name is worked out from its URL before the request and again from
+# the answer, and each sanitized: remembered, a batch of small files does it once
+@functools.lru_cache(maxsize=4096)
 def sanitize_filename(name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """One path component, valid on every OS, at most ``max_bytes`` of UTF-8
     (and 255 UTF-16 units, decomposed as HFS+ stores it).
@@ -138,6 +142,7 @@ def is_valid_windows_name(name: str) -> bool:
     return len(name.encode("utf-16-le")) // 2 <= 255
 
 
+@functools.lru_cache(maxsize=4096)
 def filename_from_url(url: str) -> str | None:
     """The URL's last path segment, percent-decoded; None for ``/``, ``/dir/``, ``..``."""
     try:

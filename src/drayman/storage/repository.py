@@ -87,6 +87,12 @@ def file_key(name: str) -> str:
     return name.casefold()
 
 
+def _headers(stored: str) -> tuple[tuple[str, str], ...]:
+    if stored == "[]":  # nearly every job: no JSON to parse
+        return ()
+    return tuple((str(n), str(v)) for n, v in json.loads(stored))
+
+
 def _row_to_job(found: sqlite3.Row) -> Job:
     # a Row looks a name up by comparing it with every column's: one dict instead
     row = dict(zip(found.keys(), found, strict=True))
@@ -104,7 +110,7 @@ def _row_to_job(found: sqlite3.Row) -> Job:
         bytes_total=row["bytes_total"],
         etag=row["etag"],
         last_modified=row["last_modified"],
-        headers=tuple((str(n), str(v)) for n, v in json.loads(row["headers"])),
+        headers=_headers(row["headers"]),
         sha256=row["sha256"],
         attempts=row["attempts"],
         next_attempt_at=row["next_attempt_at"],
@@ -911,7 +917,7 @@ class JobStore:
             Rule(
                 id=row["id"],
                 pattern=row["pattern"],
-                headers=tuple((str(n), str(v)) for n, v in json.loads(row["headers"])),
+                headers=_headers(row["headers"]),
                 dest_dir=row["dest_dir"],
                 template=row["template"],
                 max_connections=row["max_connections"],
