@@ -52,9 +52,10 @@ def ctrl_c_promises_no_resume_and_the_next_run_finishes(
     downloads: Path,
     resource: Resource,
     body: bytes,
-) -> None:
+) -> subprocess.CompletedProcess[str]:
     """Ctrl-C the ``run`` that has learnt the server cannot resume: it must not promise a
-    resume (its output in ``log``); then the next run, at full speed, brings the file whole."""
+    resume (its output in ``log``); then the next run, at full speed, brings the file
+    whole (returned)."""
     run.send_signal(signal.SIGINT)
     run.wait(timeout=10)
     assert run.returncode == 130
@@ -65,6 +66,7 @@ def ctrl_c_promises_no_resume_and_the_next_run_finishes(
     last = run_cli(db_path, "run", "--until-idle")
     assert last.returncode == 0, last.stderr
     assert (downloads / "big.iso").read_bytes() == body
+    return last
 
 
 @pytest.mark.skipif(
@@ -96,6 +98,30 @@ def test_a_server_that_cannot_resume_is_said_when_it_starts_again_and_at_ctrl_c(
     ctrl_c_promises_no_resume_and_the_next_run_finishes(
         second, log, db_path, downloads, resource, body
     )
+
+
+@pytest.mark.skipif(
+    not POSIX_SIGNALS, reason="Windows cannot send SIGINT to another process (Ctrl-C is by hand)"
+)
+def test_a_server_that_names_no_version_of_the_file_is_never_promised_a_resume(
+    db_path: Path, downloads: Path, http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    """It honours ranges but sends neither ETag nor Last-Modified (lighttpd can be set
+    up so): a resume could splice two versions, so Ctrl-C promises none, and the next
+    run says why it starts again from 0."""
+    body = make_body(8 * MiB, seed=14)
+    resource = http_server.add("/big.iso", body, rate=MiB, etag=None, last_modified=None)
+    added = run_cli(db_path, "add", http_server.url("/big.iso"), "-d", str(downloads))
+    assert added.returncode == 0, added.stderr
+    first_log = tmp_path / "first.log"
+    first = start_cli(db_path, "run", "--until-idle", log=first_log)
+    wait_until(lambda: done_bytes(db_path) > 0, what="saved progress", timeout=30)
+    last = ctrl_c_promises_no_resume_and_the_next_run_finishes(
+        first, first_log, db_path, downloads, resource, body
+    )
+    # the run that finished it told why the bytes saved before did not count
+    told = "big.iso: the server names no version of the file (no ETag or Last-Modified)"
+    assert told in last.stdout + last.stderr
 
 
 def test_run_until_idle_exits_by_the_jobs_this_run_finished(
@@ -268,18 +294,30 @@ def test_smaller_trips_of_the_command_line(db_path: Path, downloads: Path, tmp_p
     assert paused.stdout == "paused: 1-41\n", paused.stdout
 
 
+@pytest.mark.parametrize(
+    ("validators", "then"),
+    [
+        ({}, "the next `drayman run` resumes it"),
+        # a server that names no version of the file: nothing saved can be trusted
+        ({"etag": None, "last_modified": None}, "the next `drayman run` starts it again from 0"),
+    ],
+)
 def test_after_kill_9_ls_shows_the_job_interrupted_until_the_next_run(
-    db_path: Path, downloads: Path, http_server: LoopbackServer
+    db_path: Path,
+    downloads: Path,
+    http_server: LoopbackServer,
+    validators: dict[str, None],
+    then: str,
 ) -> None:
-    body = make_body(4 * MiB, seed=9)
-    http_server.add("/big.bin", body, rate=MiB)
+    body = make_body(8 * MiB, seed=9)
+    http_server.add("/big.bin", body, rate=MiB, **validators)
     run_cli(db_path, "add", http_server.url("/big.bin"), "-d", str(downloads))
     engine = start_cli(db_path, "run", "--until-idle")
-    wait_until(lambda: job(db_path, 1)["state"] == "running", what="running", timeout=30)
+    wait_until(lambda: done_bytes(db_path) > 0, what="saved progress", timeout=30)
     engine.kill()  # SIGKILL: nobody marks the row
     engine.wait(timeout=10)
     table = run_cli(db_path, "ls").stdout
-    assert "interrupted" in table and "the next `drayman run` resumes it" in table
+    assert "interrupted" in table and then in table
     assert job(db_path, 1)["state"] == "running"  # --json keeps the contract's states
     http_server.resources["/big.bin"].rate = None
     assert run_cli(db_path, "run", "--until-idle").returncode == 0

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from drayman import __version__
 from drayman.errors import BadInput, DraymanError, InvalidURL
+from drayman.headers import if_range_validator
 from drayman.jobs import Job, JobState
 from drayman.queue.transferconfig import TransferConfig
 from drayman.units import human_size
@@ -935,6 +936,11 @@ async def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
         shown = job.state.value
         if orphaned and job.state == JobState.RUNNING:
             shown, note = "interrupted", "no engine runs it; the next `drayman run` resumes it"
+            if job.bytes_done and if_range_validator(job.etag, job.last_modified) is None:
+                note = (
+                    "no engine runs it; the next `drayman run` starts it again from 0"
+                    " (the server names no version of the file)"
+                )
         rows.append(
             (
                 str(job.id),

@@ -48,6 +48,7 @@ from drayman.queue.proxyroutes import ProxyRoutes, connector_options
 from drayman.queue.ratelimit import JobShare, TokenBucket
 from drayman.queue.refresh import LinkRefresher
 from drayman.queue.retry import RetryPolicy
+from drayman.queue.segments import validator_of
 from drayman.queue.session import create_session, session_limit, tls_context
 from drayman.queue.systemtrust import trust_loaded
 from drayman.queue.thumbnails import ThumbnailFetcher
@@ -343,7 +344,7 @@ class Engine:
         for job_id, running in self._running.items():
             progress = running.transfer.progress
             speed = running.meter.sample(now, progress.received)
-            resumable = not progress.server_ignores_ranges
+            resumable = not (progress.server_ignores_ranges or progress.server_names_no_version)
             self._tell_restart(running)
             active.append(
                 JobProgress(
@@ -373,6 +374,8 @@ class Engine:
         running.restart_told = True
         if progress.server_ignores_ranges:
             why = "the server cannot resume"
+        elif validator_of(running.job) is None:
+            why = "the server names no version of the file (no ETag or Last-Modified)"
         else:
             why = "it could not resume"
         saved = human_size(running.job.bytes_done)

@@ -17,7 +17,8 @@ class JobProgress:
     #: bytes per second, averaged over the last few seconds
     speed: float
     #: False once the server has shown it cannot resume (it ignored a range
-    #: request): what is stopped now starts again from byte 0
+    #: request, or names no version of the file): what is stopped now starts
+    #: again from byte 0
     resumable: bool = True
 
     @property
@@ -80,6 +81,7 @@ class TransferProgress:
         "position",
         "received",
         "server_ignores_ranges",
+        "server_names_no_version",
     )
 
     def __init__(self, job: Job) -> None:
@@ -95,6 +97,10 @@ class TransferProgress:
         #: byte 0, and what was saved before is lost. The one record of it: the
         #: transfer and its segments set it, the engine shows it
         self.server_ignores_ranges = False
+        #: the server's answer carries neither a strong ETag nor a Last-Modified:
+        #: nothing would show a resume that the file is still the same, so what
+        #: is stopped starts again from byte 0 (never two versions spliced)
+        self.server_names_no_version = False
         #: every byte is in hand and the network is done with: the file is
         #: being made durable and given its name (fsyncs, link, "done"). The
         #: engine then lets another job have the slot (:meth:`.Landing.finishing`)

@@ -279,6 +279,7 @@ class Transfer:
             await landing.choose_name(response, total)
         headers = response.headers
         etag, last_modified = headers.get("ETag"), headers.get("Last-Modified")
+        self.progress.server_names_no_version = if_range_validator(etag, last_modified) is None
         if offset == 0:
             part_path = self.job.part_path
             assert part_path is not None
