@@ -375,7 +375,8 @@ class Engine:
         if progress.server_ignores_ranges:
             why = "the server cannot resume"
         elif validator_of(running.job) is None:
-            why = "the server names no version of the file (no ETag or Last-Modified)"
+            etag = "only a weak ETag" if running.job.etag else "no ETag"
+            why = f"the server names no version of the file ({etag}, no Last-Modified)"
         else:
             why = "it could not resume"
         saved = human_size(running.job.bytes_done)
