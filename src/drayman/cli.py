@@ -935,12 +935,10 @@ async def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
             note = f"retry in {job.next_attempt_at - now:.0f} s: {note}"
         shown = job.state.value
         if orphaned and job.state == JobState.RUNNING:
-            shown, note = "interrupted", "no engine runs it; the next `drayman run` resumes it"
+            then = "resumes it"
             if job.bytes_done and if_range_validator(job.etag, job.last_modified) is None:
-                note = (
-                    "no engine runs it; the next `drayman run` starts it again from 0"
-                    " (the server names no version of the file)"
-                )
+                then = "starts it again from 0 (the server names no version of the file)"
+            shown, note = "interrupted", f"no engine runs it; the next `drayman run` {then}"
         rows.append(
             (
                 str(job.id),

@@ -344,7 +344,6 @@ class Engine:
         for job_id, running in self._running.items():
             progress = running.transfer.progress
             speed = running.meter.sample(now, progress.received)
-            resumable = not (progress.server_ignores_ranges or progress.server_names_no_version)
             self._tell_restart(running)
             active.append(
                 JobProgress(
@@ -353,7 +352,7 @@ class Engine:
                     bytes_done=progress.position,
                     bytes_total=progress.bytes_total,
                     speed=speed,
-                    resumable=resumable,
+                    resumable=progress.resumable,
                 )
             )
         changes, self._changes = tuple(self._changes), []

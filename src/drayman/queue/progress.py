@@ -105,3 +105,9 @@ class TransferProgress:
         #: being made durable and given its name (fsyncs, link, "done"). The
         #: engine then lets another job have the slot (:meth:`.Landing.finishing`)
         self.finishing = False
+
+    @property
+    def resumable(self) -> bool:
+        """Whether what this transfer saved can be resumed from: not when the
+        server ignored a range or names no version of the file."""
+        return not (self.server_ignores_ranges or self.server_names_no_version)

@@ -59,7 +59,7 @@ from drayman.queue.progress import TransferProgress
 from drayman.queue.proxyroutes import ProxyRoutes
 from drayman.queue.pump import Pump, SpeedProbe, socket_of
 from drayman.queue.ratelimit import TokenBucket, fit_receive_buffer
-from drayman.queue.segments import connections_for, validator_of
+from drayman.queue.segments import connections_for
 from drayman.queue.segmentstart import resume as resume_segments
 from drayman.queue.segmentstart import take_over
 from drayman.queue.stall import ReadDeadline, SpeedWatch, held_back
@@ -324,12 +324,9 @@ class Transfer:
             left = None if total is None else total - appender.position()
             # a pump stopped by a speed limit hands the rest back with a range: only
             # for an answer that can be resumed (a validator, a server that honours ranges)
-            resumable = (
-                validator_of(self.job) is not None and not self.progress.server_ignores_ranges
-            )
             probe = (
                 client.speed_probe(response, left)
-                if appender.part is not None and resumable
+                if appender.part is not None and self.progress.resumable
                 else None
             )
             # a fast connection's rest goes to a pump (at once, without a probe)

@@ -1082,11 +1082,8 @@ def _run_straight(
     conn.execute("BEGIN IMMEDIATE")
     outcomes: list[Outcome] = []
     try:
-        for late in range(LATE_TAKES + 1):
-            if late:
-                more = take()
-                if not more:
-                    break
+        late = 0
+        while more:
             ops.extend(more)
             for op in more:
                 try:
@@ -1096,6 +1093,9 @@ def _run_straight(
                     if len(ops) == 1:
                         return [(False, exc)]  # all it did is undone: its caller's error
                     return None
+            late += 1
+            # never taken unless run: past the last round, nothing more is taken
+            more = take() if late <= LATE_TAKES else []
         # the COMMIT is where a full disk shows (the WAL grows here)
         conn.execute("COMMIT")
     except BaseException:
